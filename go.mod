@@ -1,0 +1,3 @@
+module github.com/batchllm/batchllm
+
+go 1.26

@@ -1,0 +1,50 @@
+package batchllm
+
+// Prompt is the provider-neutral input of a chat call: a system prompt, the
+// messages, and the per-item parameters that override a strategy's defaults.
+// The provider strategies take a Prompt as input.
+type Prompt struct {
+	System   string    `json:"system,omitempty"`
+	Messages []Message `json:"messages"`
+
+	// Model overrides the strategy's model for this item, if not empty.
+	Model string `json:"model,omitempty"`
+	// MaxTokens overrides the strategy's maximum output tokens, if > 0.
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// Temperature overrides the strategy's temperature, if not nil.
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    string `json:"role"` // RoleUser or RoleAssistant
+	Content string `json:"content"`
+}
+
+// Message roles.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Text returns a Prompt of one user message.
+func Text(s string) Prompt {
+	return Prompt{Messages: []Message{{Role: RoleUser, Content: s}}}
+}
+
+// Text returns the concatenated content of p's messages, separated by blank
+// lines; handy for logging and for strategies that take a single string.
+func (p Prompt) Text() string {
+	n := 0
+	for _, m := range p.Messages {
+		n += len(m.Content) + 2
+	}
+	b := make([]byte, 0, n)
+	for i, m := range p.Messages {
+		if i > 0 {
+			b = append(b, '\n', '\n')
+		}
+		b = append(b, m.Content...)
+	}
+	return string(b)
+}
