@@ -18,6 +18,9 @@ const (
 	EventWorkerStarted
 	EventWorkerStopped
 	// EventAttemptStarted: an attempt was admitted and its call begins.
+	// Duration is the time the attempt waited for admission. Every started
+	// attempt ends with exactly one EventAttemptFailed or EventItemCompleted,
+	// so attempts in flight = started − failed − completed.
 	EventAttemptStarted
 	// EventAttemptFailed: an attempt failed; Class says how, Err why, and
 	// Duration how long it ran. Whether it is retried shows in later events.
@@ -55,6 +58,9 @@ type Event struct {
 	WorkerID int // 0-based; for EventBatchStarted the number of workers
 	ItemID   string
 	Attempt  int
+	// Model is the model of the attempt: the one that answered if known,
+	// else the strategy's estimate (see [Estimator]).
+	Model    string
 	Class    ErrorClass
 	Err      error
 	Duration time.Duration

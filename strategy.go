@@ -51,6 +51,9 @@ type Response[Out any] struct {
 	// Limits is what the provider said about its rate limits, if anything.
 	// The admission gate uses it to learn and follow the real limits.
 	Limits *LimitInfo
+	// Model is the model that answered, as the provider named it (for
+	// pricing and tracing); empty if unknown.
+	Model string
 }
 
 // Preparer is implemented by strategies that need set-up before their first
