@@ -1,0 +1,257 @@
+package batchllm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+)
+
+// process runs one item to its end: prepare, then attempts under the gate
+// until one succeeds or the retry policy gives up. It returns false when the
+// run stopped before the item finished; such an item has no result.
+func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int, item Item[In, Out, C]) (Result[Out, C], bool) {
+	it := itemRun[In, Out, C]{p: p, runCtx: runCtx, wid: wid, item: item, start: time.Now()}
+	it.res = Result[Out, C]{ItemID: item.ID, Context: item.Context}
+	ctx := workCtx
+	if p.cfg.ItemTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(workCtx, p.cfg.ItemTimeout)
+		defer cancel()
+	}
+	it.ctx = ctx
+	if ctx.Err() != nil {
+		return it.interrupted(nil)
+	}
+	strat := item.Strategy
+	if strat == nil {
+		strat = p.cfg.Strategy
+	}
+	if err := p.prepare(ctx, strat); err != nil {
+		if ctx.Err() != nil {
+			return it.interrupted(err)
+		}
+		return it.fail(ClassFatalItem, fmt.Errorf("prepare: %w", err))
+	}
+	call := p.chain(strat)
+	est, _ := strat.(Estimator[In])
+	hook, _ := strat.(ErrorHook[In])
+	state := &RetryState{}
+	rateLimited := 0
+	for attempt := 1; ; {
+		req := Request[In]{ItemID: item.ID, Input: item.Input, Attempt: attempt, State: state}
+		var e Estimate
+		if est != nil {
+			e = est.Estimate(req)
+		}
+		waitStart := time.Now()
+		permit, err := p.cfg.Gate.Admit(ctx, e)
+		if err != nil {
+			if ctx.Err() != nil {
+				return it.interrupted(err)
+			}
+			cls := p.cfg.Classifier.Classify(err)
+			if cls.Class == ClassFatalBatch {
+				p.abortBatch(err)
+			}
+			return it.fail(cls.Class, fmt.Errorf("admission: %w", err))
+		}
+		it.res.Attempts++
+		p.attempts.Add(1)
+		if it.res.Attempts > 1 {
+			p.retries.Add(1)
+		}
+		p.inFlight.Add(1)
+		p.emit(Event{Kind: EventAttemptStarted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Duration: time.Since(waitStart)})
+		resp, err, took := p.call(ctx, call, req)
+		p.inFlight.Add(-1)
+		it.res.Usage = it.res.Usage.Add(resp.Usage)
+		it.model = e.Model
+		if resp.Model != "" {
+			it.model = resp.Model
+		}
+		if err == nil {
+			permit.Release(Outcome{Usage: resp.Usage, Limits: resp.Limits})
+			it.res.Output = resp.Output
+			it.res.Elapsed = time.Since(it.start)
+			p.emit(Event{Kind: EventItemCompleted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Duration: it.res.Elapsed, Usage: it.res.Usage})
+			return it.res, true
+		}
+		cls := Classification{Class: ClassTransient}
+		if ctx.Err() == nil {
+			cls = p.cfg.Classifier.Classify(err)
+		}
+		if cls.Class == ClassNone {
+			cls.Class = ClassTransient
+		}
+		if cls.RetryAfter == 0 && resp.Limits != nil {
+			cls.RetryAfter = resp.Limits.RetryAfter
+		}
+		permit.Release(Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Usage: resp.Usage, Limits: resp.Limits})
+		p.emit(Event{Kind: EventAttemptFailed, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Class: cls.Class, Err: err, Duration: took, Usage: resp.Usage})
+		if ctx.Err() != nil {
+			return it.interrupted(err)
+		}
+		if hook != nil {
+			if perr := callSafely(func() error { hook.OnError(ctx, req, err); return nil }); perr != nil {
+				p.log.Error("batchllm: strategy error hook panicked", "item", item.ID, "err", perr)
+			}
+		}
+		switch cls.Class {
+		case ClassRateLimited:
+			p.rateLimited.Add(1)
+			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Err: err, Duration: cls.RetryAfter})
+			rateLimited++
+			if rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
+				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, rateLimited, err))
+			}
+			// Same attempt number: the gate holds the retry back until the
+			// cooldown ends.
+		case ClassInvalidOutput:
+			if attempt >= p.cfg.Retry.MaxAttempts {
+				return it.fail(cls.Class, err)
+			}
+			attempt++ // at once: a new answer, not a recovered server, is needed
+		case ClassTransient, ClassOverloaded:
+			if attempt >= p.cfg.Retry.MaxAttempts {
+				return it.fail(cls.Class, err)
+			}
+			if werr := sleepCtx(ctx, p.backoff(attempt, cls.RetryAfter)); werr != nil {
+				return it.interrupted(err)
+			}
+			attempt++
+		case ClassFatalBatch:
+			p.abortBatch(err)
+			return it.fail(cls.Class, err)
+		default:
+			return it.fail(cls.Class, err)
+		}
+	}
+}
+
+// backoff is the wait after failed attempt number attempt: the policy's
+// exponential backoff with jitter, or the server's requested wait if that is
+// longer, capped at MaxWait.
+func (p *Processor[In, Out, C]) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	w := p.cfg.Retry.Backoff(attempt)
+	if !p.cfg.Retry.NoJitter && w > 1 {
+		w = w/2 + rand.N(w/2+1)
+	}
+	return min(max(w, retryAfter), p.cfg.Retry.MaxWait)
+}
+
+// chain wraps s in the configured middleware, around a dry-run stand-in for
+// s in dry-run mode.
+func (p *Processor[In, Out, C]) chain(s Strategy[In, Out]) Strategy[In, Out] {
+	if p.cfg.DryRun {
+		s = dryRun[In, Out]{s}
+	}
+	for i := len(p.cfg.Middleware) - 1; i >= 0; i-- {
+		s = p.cfg.Middleware[i](s)
+	}
+	return s
+}
+
+// call makes one attempt under the attempt deadline, turning a panic into a
+// *PanicError and the attempt deadline into a *TimeoutError.
+func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], req Request[In]) (resp Response[Out], err error, took time.Duration) {
+	actx := ctx
+	if p.cfg.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, p.cfg.AttemptTimeout)
+		defer cancel()
+	}
+	start := time.Now()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				err = &PanicError{Value: v, Stack: debug.Stack()}
+			}
+		}()
+		resp, err = s.Call(actx, req)
+	}()
+	took = time.Since(start)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = &TimeoutError{Scope: ScopeAttempt, ItemID: req.ItemID, Attempt: req.Attempt, Elapsed: took, Limit: p.cfg.AttemptTimeout}
+	}
+	return resp, err, took
+}
+
+// itemRun is the state of one item while a worker processes it.
+type itemRun[In, Out, C any] struct {
+	p      *Processor[In, Out, C]
+	runCtx context.Context
+	ctx    context.Context // the item's: the batch's work context, with the item deadline
+	wid    int
+	item   Item[In, Out, C]
+	start  time.Time
+	model  string
+	res    Result[Out, C]
+}
+
+// fail ends the item with an error of class c, unless the fallback replaces it.
+func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (Result[Out, C], bool) {
+	p := it.p
+	ie := &ItemError{ItemID: it.item.ID, Class: c, Attempts: it.res.Attempts, Err: err}
+	it.res.Elapsed = time.Since(it.start)
+	ev := Event{Kind: EventItemFailed, WorkerID: it.wid, ItemID: it.item.ID, Attempt: it.res.Attempts, Model: it.model, Class: c, Err: ie, Duration: it.res.Elapsed, Usage: it.res.Usage}
+	if p.cfg.Fallback != nil {
+		var out Out
+		var ok bool
+		perr := callSafely(func() error {
+			out, ok = p.cfg.Fallback(context.WithoutCancel(it.ctx), it.item, ie)
+			return nil
+		})
+		if perr != nil {
+			p.log.Error("batchllm: fallback panicked", "item", it.item.ID, "err", perr)
+		}
+		if ok && perr == nil {
+			it.res.Output, it.res.Recovered = out, ie
+			ev.Reason = "recovered by fallback"
+			p.emit(ev)
+			return it.res, true
+		}
+	}
+	it.res.Err = ie
+	p.emit(ev)
+	return it.res, true
+}
+
+// interrupted ends an item whose context ended: no result if the run
+// stopped, an aborted result if a fatal error stopped the batch, a timeout
+// if the item's own deadline passed. last is the error that came with it.
+func (it *itemRun[In, Out, C]) interrupted(last error) (Result[Out, C], bool) {
+	if it.runCtx.Err() != nil {
+		return Result[Out, C]{}, false
+	}
+	if ae := it.p.abortErr.Load(); ae != nil {
+		return it.fail(ClassFatalBatch, fmt.Errorf("%w: %w", ErrBatchAborted, *ae))
+	}
+	te := &TimeoutError{Scope: ScopeItem, ItemID: it.item.ID, Attempt: it.res.Attempts, Elapsed: time.Since(it.start), Limit: it.p.cfg.ItemTimeout}
+	if last != nil {
+		return it.fail(ClassTransient, fmt.Errorf("%w (last error: %w)", te, last))
+	}
+	return it.fail(ClassTransient, te)
+}
+
+// dryRun stands in for a strategy in dry-run mode.
+type dryRun[In, Out any] struct{ s Strategy[In, Out] }
+
+func (d dryRun[In, Out]) Call(ctx context.Context, req Request[In]) (Response[Out], error) {
+	if dr, ok := d.s.(DryRunner[In, Out]); ok {
+		return dr.DryRun(ctx, req)
+	}
+	return Response[Out]{}, nil
+}
+
+// callSafely calls f, turning a panic into a *PanicError.
+func callSafely(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}

@@ -1,0 +1,471 @@
+package batchllm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"iter"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Processor runs items through their strategies with a pool of workers,
+// inside the admission gate's limits, retrying what is worth retrying, and
+// delivers one [Result] per item. A Processor runs once: create one per
+// batch. Its methods are safe for concurrent use.
+//
+// The life of a processor:
+//
+//	p, err := batchllm.New(cfg)          // validates cfg
+//	defer p.Close(ctx)                    // cleans up prepared strategies
+//	p.Add(ctx, item)                      // before or during the run
+//	p.Finish()                            // no more items
+//	for r := range p.Results(ctx) { … }   // runs, streaming results
+//	err = p.Err()                         // why the run stopped early, if it did
+//
+// or, to collect everything, add the items and call [Processor.Run].
+type Processor[In, Out, C any] struct {
+	cfg Config[In, Out, C]
+	log *slog.Logger
+
+	mu          sync.Mutex
+	started     bool
+	inputClosed bool
+	closed      bool
+	pre         []Item[In, Out, C] // items added before the run started
+	senders     sync.WaitGroup     // Add calls sending to queue, and the feeder
+	closeQueue  sync.Once
+	ids         map[uint64]struct{}
+	idSeed      maphash.Seed
+	stopped     <-chan struct{} // closed when the run stops; nil before
+	cancelRun   context.CancelCauseFunc
+
+	queue   chan Item[In, Out, C]
+	results chan Result[Out, C]
+
+	// abort is cancelled with the fatal error when a ClassFatalBatch error
+	// stops the batch; abortErr keeps that error.
+	abort    context.CancelCauseFunc
+	abortErr atomic.Pointer[error]
+
+	prepared sync.Map // Preparer -> *prepareState
+
+	observers       []*observerQueue
+	unsubscribeGate func()
+	emitting        bool // observers or a gate subscriber exist
+
+	statsMu  sync.Mutex
+	stats    Stats
+	runStart time.Time
+	runEnd   time.Time
+	runErr   error
+
+	attempts    atomic.Int64
+	retries     atomic.Int64
+	rateLimited atomic.Int64
+	inFlight    atomic.Int64
+}
+
+// New validates cfg and returns a processor ready to accept items. Invalid
+// configuration is reported here, with the field's name, never mid-run.
+// Warnings about valid but doubtful settings go to cfg.Logger.
+func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range c.warnings() {
+		c.Logger.Warn("batchllm: config: " + w)
+	}
+	return &Processor[In, Out, C]{
+		cfg:    c,
+		log:    c.Logger,
+		ids:    make(map[uint64]struct{}),
+		idSeed: maphash.MakeSeed(),
+		queue:  make(chan Item[In, Out, C], c.QueueSize),
+	}, nil
+}
+
+// Add queues an item. It returns an error, and queues nothing, if the item's
+// ID is empty or repeats an earlier item's, if it has no strategy and the
+// processor has no default, or after Finish or Close. Once the run has
+// started and the queue is full, Add blocks until a worker takes an item,
+// ctx is done, or the run stops. Before the run starts Add never blocks.
+//
+// Duplicate IDs are detected by a 64-bit hash of each ID, so memory stays
+// small for millions of items; two different IDs collide with a probability
+// of about n²/2⁶⁵ (3·10⁻⁸ for a million items).
+func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) error {
+	if !validID(item.ID) {
+		return fmt.Errorf("batchllm: add: item ID %q is empty", item.ID)
+	}
+	if item.Strategy == nil && p.cfg.Strategy == nil {
+		return fmt.Errorf("batchllm: add item %q: no strategy (set Item.Strategy or Config.Strategy)", item.ID)
+	}
+	h := maphash.String(p.idSeed, item.ID)
+	p.mu.Lock()
+	if p.inputClosed || p.closed {
+		p.mu.Unlock()
+		return fmt.Errorf("batchllm: add item %q: %w", item.ID, ErrClosed)
+	}
+	if _, dup := p.ids[h]; dup {
+		p.mu.Unlock()
+		return fmt.Errorf("batchllm: add item %q: duplicate item ID", item.ID)
+	}
+	p.ids[h] = struct{}{}
+	p.stats.Added++
+	if !p.started {
+		p.pre = append(p.pre, item)
+		p.mu.Unlock()
+		return nil
+	}
+	stopped := p.stopped
+	p.senders.Add(1)
+	p.mu.Unlock()
+	defer p.senders.Done()
+
+	select {
+	case p.queue <- item:
+		return nil
+	default:
+	}
+	var err error
+	select {
+	case p.queue <- item:
+		return nil
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+	case <-stopped:
+		err = ErrClosed
+		if ae := p.abortErr.Load(); ae != nil {
+			err = fmt.Errorf("%w: %w", ErrBatchAborted, *ae)
+		}
+	}
+	// The item was not queued: forget it, so that it may be added again.
+	p.mu.Lock()
+	delete(p.ids, h)
+	p.stats.Added--
+	p.mu.Unlock()
+	return fmt.Errorf("batchllm: add item %q: %w", item.ID, err)
+}
+
+// Finish tells the processor that no more items will be added. The run ends
+// when every added item has a result. Finish is idempotent.
+func (p *Processor[In, Out, C]) Finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inputClosed {
+		return
+	}
+	p.inputClosed = true
+	if p.started {
+		p.closeQueueWhenFed()
+	}
+}
+
+// closeQueueWhenFed closes the queue once every sender is done. It must be
+// called with p.mu held, after inputClosed and started are both true, so
+// that no sender can join after Wait begins.
+func (p *Processor[In, Out, C]) closeQueueWhenFed() {
+	p.closeQueue.Do(func() {
+		go func() {
+			p.senders.Wait()
+			close(p.queue)
+		}()
+	})
+}
+
+// Run finishes the input, processes every item added, and returns all the
+// results in completion order with the final counters. The error is nil
+// when the run completed, even if items failed (see [Summary.Failures]);
+// otherwise it says why the run stopped early: the context's cause, the
+// batch deadline, or the fatal error that aborted the batch (which wraps
+// [ErrBatchAborted]). Results of the items that finished are returned
+// either way.
+//
+// Run keeps every result in memory; to stream millions of items, use
+// [Processor.Results].
+func (p *Processor[In, Out, C]) Run(ctx context.Context) (*Summary[Out, C], error) {
+	p.Finish()
+	s := &Summary[Out, C]{}
+	for r := range p.Results(ctx) {
+		s.Results = append(s.Results, r)
+	}
+	s.Stats = p.Stats()
+	return s, p.Err()
+}
+
+// Results starts the run and returns its results as they finish, in
+// completion order. Memory does not grow with the number of items. The
+// iteration ends when every item added before Finish has a result, or the
+// run stops early (see [Processor.Err]); stopping the iteration early
+// cancels the run. Items that had not finished when the run stopped have no
+// result. A processor runs once: ranging over Results a second time yields
+// nothing, and Err then returns [ErrClosed].
+func (p *Processor[In, Out, C]) Results(ctx context.Context) iter.Seq[Result[Out, C]] {
+	return func(yield func(Result[Out, C]) bool) {
+		runCtx, workersDone, err := p.start(ctx)
+		if err != nil {
+			p.statsMu.Lock()
+			if p.runErr == nil {
+				p.runErr = err
+			}
+			p.statsMu.Unlock()
+			return
+		}
+		sink := p.sink(runCtx)
+		for r := range p.results {
+			r = sink.deliver(r)
+			if !yield(r) {
+				p.cancelRun(errStoppedEarly)
+				for range p.results {
+				}
+				break
+			}
+		}
+		<-workersDone
+		sink.finish()
+		p.end(runCtx)
+	}
+}
+
+// errStoppedEarly is the cause of a run whose consumer stopped iterating; it
+// is not reported by Err, since the consumer knows.
+var errStoppedEarly = errors.New("batchllm: result consumer stopped early")
+
+// Err returns why the run stopped before every item had a result, or nil if
+// it did not (or has not ended yet).
+func (p *Processor[In, Out, C]) Err() error {
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	return p.runErr
+}
+
+// Stats returns a snapshot of the run's counters, live during the run.
+func (p *Processor[In, Out, C]) Stats() Stats {
+	p.mu.Lock()
+	added := p.stats.Added
+	p.mu.Unlock()
+	p.statsMu.Lock()
+	s := p.stats
+	s.FailedByClass = make(map[ErrorClass]int64, len(p.stats.FailedByClass))
+	for k, v := range p.stats.FailedByClass {
+		s.FailedByClass[k] = v
+	}
+	switch {
+	case !p.runEnd.IsZero():
+		s.Elapsed = p.runEnd.Sub(p.runStart)
+	case !p.runStart.IsZero():
+		s.Elapsed = time.Since(p.runStart)
+	}
+	p.statsMu.Unlock()
+	s.Added = added
+	s.Attempts = p.attempts.Load()
+	s.Retries = p.retries.Load()
+	s.RateLimited = p.rateLimited.Load()
+	s.InFlight = p.inFlight.Load()
+	for _, o := range p.observers {
+		s.EventsDropped += o.dropped.Load()
+	}
+	return s
+}
+
+// Close stops a run in progress (as if its context were cancelled), waits
+// for it to end, and calls Cleanup once on every prepared strategy that
+// implements [Cleaner]. Close is idempotent: later calls return nil.
+func (p *Processor[In, Out, C]) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	cancel, stopped := p.cancelRun, p.stopped
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel(ErrClosed)
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+		}
+	}
+	var errs []error
+	p.prepared.Range(func(k, v any) bool {
+		st := v.(*prepareState)
+		if !st.done.Load() {
+			return true
+		}
+		if c, ok := k.(Cleaner); ok {
+			if err := callSafely(func() error { return c.Cleanup(ctx) }); err != nil {
+				p.log.Error("batchllm: strategy cleanup failed", "strategy", fmt.Sprintf("%T", k), "err", err)
+				errs = append(errs, fmt.Errorf("batchllm: cleanup %T: %w", k, err))
+			}
+		}
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+// start launches the run: the feeder of items added before it, the workers,
+// and the observers. It returns the run's context and a channel closed when
+// every worker has stopped.
+func (p *Processor[In, Out, C]) start(ctx context.Context) (context.Context, <-chan struct{}, error) {
+	p.mu.Lock()
+	if p.started || p.closed {
+		p.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	p.started = true
+	runCtx, cancel := context.WithCancelCause(ctx)
+	if p.cfg.BatchTimeout > 0 {
+		var cancelT context.CancelFunc
+		runCtx, cancelT = context.WithTimeoutCause(runCtx, p.cfg.BatchTimeout, fmt.Errorf("batchllm: batch timeout (%v): %w", p.cfg.BatchTimeout, context.DeadlineExceeded))
+		c0 := cancel
+		cancel = func(cause error) { c0(cause); cancelT() }
+	}
+	p.cancelRun = cancel
+	p.stopped = runCtx.Done()
+	pre := p.pre
+	p.pre = nil
+	p.senders.Add(1) // the feeder
+	if p.inputClosed {
+		p.closeQueueWhenFed()
+	}
+	p.mu.Unlock()
+
+	p.statsMu.Lock()
+	p.runStart = time.Now()
+	p.stats.FailedByClass = make(map[ErrorClass]int64)
+	p.statsMu.Unlock()
+
+	p.startObservers()
+	p.results = make(chan Result[Out, C], p.cfg.Workers)
+	p.emit(Event{Kind: EventBatchStarted, WorkerID: p.cfg.Workers})
+
+	go func() {
+		defer p.senders.Done()
+		for _, it := range pre {
+			select {
+			case p.queue <- it:
+			case <-runCtx.Done():
+				return
+			}
+		}
+	}()
+
+	workCtx, abort := context.WithCancelCause(runCtx)
+	p.abort = abort
+	var wg sync.WaitGroup
+	for w := range p.cfg.Workers {
+		wg.Go(func() { p.worker(runCtx, workCtx, w) })
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		abort(nil)
+		close(p.results)
+		close(done)
+	}()
+	return runCtx, done, nil
+}
+
+// end records why the run ended, emits the last event and stops observers.
+func (p *Processor[In, Out, C]) end(runCtx context.Context) {
+	var err error
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, errStoppedEarly) {
+		err = cause
+	}
+	if ae := p.abortErr.Load(); ae != nil {
+		err = fmt.Errorf("%w: %w", ErrBatchAborted, *ae)
+	}
+	p.cancelRun(nil) // release the run's context; Add no longer blocks
+	p.statsMu.Lock()
+	p.runEnd = time.Now()
+	if p.runErr == nil {
+		p.runErr = err
+	}
+	usage, elapsed := p.stats.Usage, p.runEnd.Sub(p.runStart)
+	p.statsMu.Unlock()
+	p.emit(Event{Kind: EventBatchCompleted, Duration: elapsed, Usage: usage, Err: err})
+	p.stopObservers()
+}
+
+// worker takes items from the queue until it is closed or the run stops.
+func (p *Processor[In, Out, C]) worker(runCtx, workCtx context.Context, id int) {
+	p.emit(Event{Kind: EventWorkerStarted, WorkerID: id})
+	defer p.emit(Event{Kind: EventWorkerStopped, WorkerID: id})
+	for {
+		var item Item[In, Out, C]
+		var ok bool
+		select {
+		case item, ok = <-p.queue:
+		case <-runCtx.Done():
+			return
+		}
+		if !ok || runCtx.Err() != nil {
+			return
+		}
+		r, finished := p.process(runCtx, workCtx, id, item)
+		if !finished {
+			continue
+		}
+		p.results <- r // the consumer drains results until every worker is done
+	}
+}
+
+// abortBatch stops the batch because of a ClassFatalBatch error. The first
+// such error wins.
+func (p *Processor[In, Out, C]) abortBatch(err error) {
+	if p.abortErr.CompareAndSwap(nil, &err) {
+		p.log.Error("batchllm: batch aborted", "err", err)
+		p.abort(err)
+	}
+}
+
+type prepareState struct {
+	mu   sync.Mutex
+	done atomic.Bool
+}
+
+// prepare calls s.Prepare once per instance, unless s is not a Preparer.
+func (p *Processor[In, Out, C]) prepare(ctx context.Context, s Strategy[In, Out]) error {
+	pr, ok := s.(Preparer)
+	if !ok {
+		return nil
+	}
+	if !comparable(pr) {
+		return callSafely(func() error { return pr.Prepare(ctx) })
+	}
+	v, ok := p.prepared.Load(pr)
+	if !ok {
+		v, _ = p.prepared.LoadOrStore(pr, &prepareState{})
+	}
+	st := v.(*prepareState)
+	if st.done.Load() {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done.Load() {
+		return nil
+	}
+	if err := callSafely(func() error { return pr.Prepare(ctx) }); err != nil {
+		return err
+	}
+	st.done.Store(true)
+	return nil
+}
+
+// comparable reports whether v can be a map key without panicking.
+func comparable(v any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_ = v == v
+	return true
+}
