@@ -209,7 +209,7 @@ func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (Result[Out, C], bo
 		}
 		if ok && perr == nil {
 			it.res.Output, it.res.Recovered = out, ie
-			ev.Reason = "recovered by fallback"
+			ev.Reason = reasonFallback
 			p.emit(ev)
 			return it.res, true
 		}

@@ -29,7 +29,9 @@ const (
 	// its first admission request to its result; Usage all of its attempts.
 	EventItemCompleted
 	// EventItemFailed: an item failed for good, whatever the reason: retries
-	// exhausted, a fatal error, a deadline, a skip, an aborted batch.
+	// exhausted, a fatal error, a deadline, a skip, an aborted batch. Usage
+	// is all of its attempts. If Config.Fallback replaced the failure with a
+	// success, Reason is "recovered by fallback".
 	EventItemFailed
 	// EventRateLimited: an attempt was refused by a rate limit (HTTP 429).
 	EventRateLimited
@@ -87,3 +89,7 @@ type ObserverFunc func(Event)
 
 // OnEvent calls f(e).
 func (f ObserverFunc) OnEvent(e Event) { f(e) }
+
+// reasonFallback is the Reason of an EventItemFailed whose result
+// Config.Fallback replaced with a success.
+const reasonFallback = "recovered by fallback"

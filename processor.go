@@ -425,8 +425,11 @@ func (p *Processor[In, Out, C]) abortBatch(err error) {
 	}
 }
 
+// prepareState serialises the Prepare calls of one strategy instance. The
+// lock is a channel so that a worker waiting for another's Prepare can give
+// up when its context ends.
 type prepareState struct {
-	mu   sync.Mutex
+	lock chan struct{}
 	done atomic.Bool
 }
 
@@ -441,14 +444,18 @@ func (p *Processor[In, Out, C]) prepare(ctx context.Context, s Strategy[In, Out]
 	}
 	v, ok := p.prepared.Load(pr)
 	if !ok {
-		v, _ = p.prepared.LoadOrStore(pr, &prepareState{})
+		v, _ = p.prepared.LoadOrStore(pr, &prepareState{lock: make(chan struct{}, 1)})
 	}
 	st := v.(*prepareState)
 	if st.done.Load() {
 		return nil
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	select {
+	case st.lock <- struct{}{}:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	defer func() { <-st.lock }()
 	if st.done.Load() {
 		return nil
 	}
