@@ -91,7 +91,9 @@ type callTimes struct {
 	times map[string][]time.Duration
 }
 
-func newCallTimes() *callTimes { return &callTimes{t0: time.Now(), times: map[string][]time.Duration{}} }
+func newCallTimes() *callTimes {
+	return &callTimes{t0: time.Now(), times: map[string][]time.Duration{}}
+}
 
 func (c *callTimes) middleware(next batchllm.Strategy[string, string]) batchllm.Strategy[string, string] {
 	return batchllm.StrategyFunc[string, string](func(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {

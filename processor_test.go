@@ -719,8 +719,8 @@ func TestPanicsAreRecovered(t *testing.T) {
 	m.FailItem("boom", batchllmtest.Panic)
 	var progress atomic.Int32
 	p := newProc(t, config{Strategy: m, Workers: 2, ProgressEvery: 1,
-		Observers:   []batchllm.Observer{batchllm.ObserverFunc(func(batchllm.Event) { panic("observer") })},
-		Progress:    func(batchllm.Progress) { progress.Add(1); panic("progress") },
+		Observers: []batchllm.Observer{batchllm.ObserverFunc(func(batchllm.Event) { panic("observer") })},
+		Progress:  func(batchllm.Progress) { progress.Add(1); panic("progress") },
 		PostProcess: func(ctx context.Context, r result) {
 			if r.ItemID == "pp" {
 				panic("post-process")
@@ -820,7 +820,9 @@ func TestProgressAtIntervalAndAtTheEnd(t *testing.T) {
 	}
 }
 
-type dryRunner struct{ *batchllmtest.Mock[string, string] }
+type dryRunner struct {
+	*batchllmtest.Mock[string, string]
+}
 
 func (dryRunner) DryRun(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {
 	return batchllm.Response[string]{Output: "would send " + r.Input, Usage: batchllm.Usage{InputTokens: 1}}, nil
