@@ -128,14 +128,24 @@ func (p Price) Cost(u batchllm.Usage, batch bool) (Amount, error) {
 // worstCase returns the most a request of inputTokens prompt tokens and at
 // most maxOutputTokens output tokens can cost at p, as Cost bills it: every
 // prompt token at the dearest of the input, cached and cache-write prices.
+//
+// A request that is estimated above a long-context threshold may turn out
+// shorter, so both tiers' rates bound it then.
 func (p Price) worstCase(inputTokens, maxOutputTokens int64, batch bool) (Amount, error) {
-	r := p.rates(inputTokens)
-	total, ok := mulAdd(0, inputTokens, int64(r.maxInput()))
-	if ok {
-		total, ok = mulAdd(total, maxOutputTokens, int64(r.Output))
+	tiers := []Rates{p.Rates}
+	if p.rates(inputTokens) != p.Rates {
+		tiers = append(tiers, p.LongContext.Rates)
 	}
-	if !ok {
-		return 0, errOverflow
+	var total int64
+	for _, r := range tiers {
+		t, ok := mulAdd(0, inputTokens, int64(r.maxInput()))
+		if ok {
+			t, ok = mulAdd(t, maxOutputTokens, int64(r.Output))
+		}
+		if !ok {
+			return 0, errOverflow
+		}
+		total = max(total, t)
 	}
 	if batch {
 		total = p.discount(total)
