@@ -151,7 +151,7 @@ func TestBudgetMissingEstimate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.Reserved(), cost.Amount(10*1_250_000 + 500*10_000_000); got != want {
+	if got, want := b.Reserved(), cost.Amount(10*1_250_000+500*10_000_000); got != want {
 		t.Errorf("reserved %v, want %v", got, want)
 	}
 	p.Release(batchllm.Outcome{})
