@@ -94,7 +94,7 @@ func TestSuccessfulAttemptSpan(t *testing.T) {
 	got := attrs(s0)
 	for k, v := range want {
 		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k].Emit(), v.Emit())
+			t.Errorf("%s = %v, want %v", k, got[k].String(), v.String())
 		}
 	}
 	if len(got) != len(want) {
@@ -145,14 +145,14 @@ func TestFailedAttemptSpan(t *testing.T) {
 		t.Errorf("span 1: %q %v", spans[0].Name(), a1)
 	}
 	if a1["error.type"].AsString() != "invalid_output" || spans[0].Status().Code != codes.Error || spans[0].Status().Description != "invalid_output" {
-		t.Errorf("span 1: error.type %v, status %+v; want invalid_output", a1["error.type"].Emit(), spans[0].Status())
+		t.Errorf("span 1: error.type %v, status %+v; want invalid_output", a1["error.type"].String(), spans[0].Status())
 	}
 	if a1["gen_ai.usage.input_tokens"].AsInt64() != 900 || a1["gen_ai.usage.cache_creation.input_tokens"].AsInt64() != 800 ||
 		a1["gen_ai.usage.output_tokens"].AsInt64() != 30 || a1["gen_ai.response.model"].AsString() != "claude-haiku-4-5-20251001" {
 		t.Errorf("span 1: usage of the failed attempt not recorded: %v", a1)
 	}
 	if a2["error.type"].AsString() != "fatal_batch" {
-		t.Errorf("span 2: error.type %v, want fatal_batch from the custom classifier", a2["error.type"].Emit())
+		t.Errorf("span 2: error.type %v, want fatal_batch from the custom classifier", a2["error.type"].String())
 	}
 	if _, ok := a2["gen_ai.usage.input_tokens"]; ok {
 		t.Error("span 2: usage recorded although the attempt reported none")
@@ -161,12 +161,12 @@ func TestFailedAttemptSpan(t *testing.T) {
 	for _, sp := range spans {
 		dump := sp.Name() + sp.Status().Description
 		for _, kv := range sp.Attributes() {
-			dump += " " + kv.Value.Emit()
+			dump += " " + kv.Value.String()
 		}
 		for _, ev := range sp.Events() {
 			dump += " " + ev.Name
 			for _, kv := range ev.Attributes {
-				dump += " " + kv.Value.Emit()
+				dump += " " + kv.Value.String()
 			}
 		}
 		if strings.Contains(dump, "SECRET") || strings.Contains(dump, "private words") {
