@@ -13,10 +13,10 @@ import (
 	"github.com/batchllm/batchllm/cost"
 )
 
-// openGate admits everything at once and counts its permits.
+// openGate admits everything at once, unless err is set, and records the
+// outcomes its permits are released with.
 type openGate struct {
 	mu       sync.Mutex
-	admitted int
 	released []batchllm.Outcome
 	err      error
 }
@@ -27,7 +27,6 @@ func (g *openGate) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Per
 	if g.err != nil {
 		return nil, g.err
 	}
-	g.admitted++
 	return openPermit{g}, nil
 }
 

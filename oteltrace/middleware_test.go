@@ -198,3 +198,18 @@ func TestPanicEndsSpan(t *testing.T) {
 		t.Errorf("name %q, want chat", spans[0].Name())
 	}
 }
+
+// BenchmarkMiddleware measures the tracing overhead of one attempt with a
+// sampling SDK tracer provider and no exporter.
+func BenchmarkMiddleware(b *testing.B) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	inner := &estimating{resp: batchllm.Response[string]{Model: "gemini-2.5-flash", Usage: batchllm.Usage{InputTokens: 1000, OutputTokens: 50}}}
+	s := oteltrace.Middleware[batchllm.Prompt, string](oteltrace.Config[batchllm.Prompt]{TracerProvider: tp})(inner)
+	req := batchllm.Request[batchllm.Prompt]{ItemID: "b", Attempt: 1}
+	for b.Loop() {
+		if _, err := s.Call(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
