@@ -135,7 +135,7 @@ func (b *Budget) reservation(e batchllm.Estimate) (Amount, error) {
 		if errors.Is(err, ErrNoEstimate) {
 			class = batchllm.ClassFatalBatch
 		}
-		return 0, batchllm.Classified(fmt.Errorf("budget: %w", err), class, 0)
+		return 0, batchllm.Classified(err, class, 0)
 	}
 	return r.Max, nil
 }

@@ -22,6 +22,9 @@ type Options struct {
 	Prices *cost.Table
 	// Batch prices usage at the batch APIs' discount.
 	Batch bool
+	// Budget, if set, is exported as three gauges: its limit, what is
+	// spent and what attempts in flight have reserved, in US dollars.
+	Budget *cost.Budget
 	// LatencyBuckets are the buckets, in seconds, of the attempt-latency and
 	// admission-wait histograms. Default: 0.05 s to about 205 s, doubling.
 	LatencyBuckets []float64
@@ -50,6 +53,7 @@ type Options struct {
 //	batchllm_tokens_total{kind}               tokens of finished items: kind "input", "output", "cached_input", "cache_write"
 //	batchllm_cost_usd_total                   cost of finished items (with Options.Prices)
 //	batchllm_unpriced_items_total             finished items whose model has no price (with Options.Prices)
+//	batchllm_budget_limit_usd, batchllm_budget_spent_usd, batchllm_budget_reserved_usd  the budget's state (with Options.Budget)
 //	batchllm_events_total{kind}               every event received, by kind
 //
 // Tokens and cost are counted once per item, from its final event
@@ -81,6 +85,7 @@ type Collector struct {
 	costUSD         prometheus.Counter
 	unpriced        prometheus.Counter
 	events          *prometheus.CounterVec
+	budget          []prometheus.Collector
 
 	mu sync.Mutex
 	// items with an attempt running: when it started, to time successful
@@ -133,6 +138,17 @@ func New(o Options) *Collector {
 		c.costUSD = counter("cost_usd_total", "Cost in US dollars of finished items, all attempts included.")
 		c.unpriced = counter("unpriced_items_total", "Finished items whose model has no price, left out of the cost.")
 	}
+	if b := o.Budget; b != nil {
+		gauge := func(name, help string, f func() cost.Amount) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help, ConstLabels: o.ConstLabels},
+				func() float64 { return f().Dollars() })
+		}
+		c.budget = []prometheus.Collector{
+			gauge("budget_limit_usd", "The budget's cap in US dollars.", func() cost.Amount { return b.Limit }),
+			gauge("budget_spent_usd", "What the attempts released so far cost, in US dollars.", b.Spent),
+			gauge("budget_reserved_usd", "The worst-case cost of the attempts in flight, in US dollars.", b.Reserved),
+		}
+	}
 	return c
 }
 
@@ -142,7 +158,7 @@ func (c *Collector) collectors() []prometheus.Collector {
 	if c.costUSD != nil {
 		cs = append(cs, c.costUSD, c.unpriced)
 	}
-	return cs
+	return append(cs, c.budget...)
 }
 
 // Describe implements [prometheus.Collector].

@@ -236,3 +236,36 @@ func TestWithoutPrices(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestBudgetGauges: the budget's limit, spent and reserved amounts are
+// exported as they change.
+func TestBudgetGauges(t *testing.T) {
+	b := &cost.Budget{Limit: 2 * cost.Dollar}
+	c := promobserve.New(promobserve.Options{Budget: b})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	// gpt-4o-mini, 1M output tokens at most: $0.60 reserved.
+	p, err := b.Admit(t.Context(), batchllm.Estimate{Model: "gpt-4o-mini", MaxOutputTokens: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(spent, reserved string) {
+		t.Helper()
+		exp := `
+# HELP batchllm_budget_limit_usd The budget's cap in US dollars.
+# TYPE batchllm_budget_limit_usd gauge
+batchllm_budget_limit_usd 2
+# HELP batchllm_budget_reserved_usd The worst-case cost of the attempts in flight, in US dollars.
+# TYPE batchllm_budget_reserved_usd gauge
+batchllm_budget_reserved_usd ` + reserved + `
+# HELP batchllm_budget_spent_usd What the attempts released so far cost, in US dollars.
+# TYPE batchllm_budget_spent_usd gauge
+batchllm_budget_spent_usd ` + spent + "\n"
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(exp), "batchllm_budget_limit_usd", "batchllm_budget_spent_usd", "batchllm_budget_reserved_usd"); err != nil {
+			t.Error(err)
+		}
+	}
+	want("0", "0.6")
+	p.Release(batchllm.Outcome{Usage: batchllm.Usage{OutputTokens: 500_000}})
+	want("0.3", "0")
+}

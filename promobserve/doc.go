@@ -6,7 +6,8 @@
 // items by status and error class, attempts, retries by the class of the
 // failure they follow, rate limits, cooldowns, admission waits, attempts in
 // flight, tokens by kind, and, given a price table from package cost, what
-// the run costs; and it keeps histograms of attempt latency and admission
+// the run costs, and, given a cost.Budget, how much of it is spent and
+// reserved; and it keeps histograms of attempt latency and admission
 // wait. Serve it with promhttp:
 //
 //	reg := prometheus.NewRegistry()
