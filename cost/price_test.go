@@ -345,3 +345,42 @@ func TestAmountAndRateFormat(t *testing.T) {
 		t.Errorf("Rates JSON = %s, want %s", b, want)
 	}
 }
+
+func TestForecast(t *testing.T) {
+	f := cost.Forecast{Prices: cost.Default(), Batch: true, DefaultMaxOutputTokens: 1000}
+	for _, e := range []batchllm.Estimate{
+		{Model: "gpt-4.1", InputTokens: 2000, MaxOutputTokens: 500},
+		{Model: "gpt-4.1", InputTokens: 2000},                                 // default max output
+		{Model: "claude-sonnet-4-5", InputTokens: 1000, MaxOutputTokens: 100}, // worst case: writes at 3.75
+	} {
+		if err := f.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.Total
+	if err := f.Add(batchllm.Estimate{Model: "nope", MaxOutputTokens: 1}); !errors.Is(err, cost.ErrUnknownModel) {
+		t.Errorf("Add(unknown) = %v", err)
+	}
+	if err := f.Add(batchllm.Estimate{InputTokens: 5}); !errors.Is(err, cost.ErrNoEstimate) {
+		t.Errorf("Add(no model) = %v", err)
+	}
+	if f.Total != before || len(f.ByModel) != 2 {
+		t.Errorf("failed Adds changed the forecast: %+v", f)
+	}
+	g := f.ByModel["gpt-4.1"]
+	// Batch gpt-4.1: min 4000×2/2, max (4000×2 + 1500×8)/2 µ$.
+	if g.Requests != 2 || g.InputTokens != 4000 || g.MaxOutputTokens != 1500 || g.Cost.Min != micro(4000) || g.Cost.Max != micro(10000) {
+		t.Errorf("gpt-4.1 line = %+v", g)
+	}
+	s := f.ByModel["claude-sonnet-4-5"]
+	// min 1000×3/2, max (1000×3.75 + 100×15)/2 µ$.
+	if s.Cost.Min != micro(1500) || s.Cost.Max != micro(2625) {
+		t.Errorf("sonnet line = %+v", s)
+	}
+	if f.Total.Requests != 3 || f.Total.Cost.Max != g.Cost.Max+s.Cost.Max || f.Total.Cost.Min != g.Cost.Min+s.Cost.Min {
+		t.Errorf("total = %+v", f.Total)
+	}
+	if err := (&cost.Forecast{}).Add(batchllm.Estimate{Model: "gpt-5", MaxOutputTokens: 1}); err == nil {
+		t.Error("Forecast without prices accepted a request")
+	}
+}
