@@ -12,9 +12,9 @@ import (
 
 // ErrBudgetExhausted is wrapped by the error of every attempt that a
 // [Budget] refuses because it could pass the cap. The refusal is of class
-// [batchllm.ClassFatalBatch], so the processor stops the batch and the items
-// not yet finished end with an error that wraps both
-// [batchllm.ErrBatchAborted] and the refusal.
+// [batchllm.ClassFatalBatch], so the processor stops the batch, and the items
+// not yet finished end with an error that names it as the cause (see
+// [batchllm.ErrBatchAborted]).
 var ErrBudgetExhausted = errors.New("cost: budget exhausted")
 
 // BudgetError is the error of a refused attempt: what the attempt might
@@ -71,8 +71,12 @@ func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 // on a model missing from Prices is refused with an error that wraps
 // [ErrUnknownModel], of class [batchllm.ClassFatalItem].
 //
+// Waiting attempts are not served in order: while a large attempt waits for
+// room, smaller ones that fit are admitted before it.
+//
 // Set the fields before first use and do not change them afterwards. A
-// Budget is for one run at a time; its totals carry over if it is reused.
+// Budget may be shared by several processors, which then share its cap; its
+// totals are never reset.
 type Budget struct {
 	// Limit is the cap. It must be > 0.
 	Limit Amount

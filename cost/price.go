@@ -205,7 +205,9 @@ func (j ratesJSON) resolve() (Rates, error) {
 	return r, nil
 }
 
-// UnmarshalJSON reads a Price; see ratesJSON.resolve for the defaults.
+// UnmarshalJSON reads a Price. input and output are required; a missing
+// cached_input or cache_write costs as much as input; an unknown field is an
+// error, so that a misspelt price is not silently replaced by a default.
 func (p *Price) UnmarshalJSON(b []byte) error {
 	var j struct {
 		Provider             string `json:"provider"`

@@ -247,7 +247,7 @@ func TestParseAndOverride(t *testing.T) {
 	}
 	tab := cost.Default()
 	tab.Merge(over)
-	if src, asOf := tab.Source(); src != "our contract" || asOf != "2026-12-01" {
+	if src, asOf := tab.Source(); !strings.HasSuffix(src, " Overridden by: our contract") || !strings.HasPrefix(src, "Published list prices") || asOf != "2026-12-01" {
 		t.Errorf("Source after Merge = %q %q", src, asOf)
 	}
 	p, err := tab.Lookup("gpt-4o-mini-2024-07-18")

@@ -106,8 +106,8 @@ func Load(path string) (*Table, error) {
 }
 
 // Merge copies every price of o into t, replacing t's price of the same
-// models, and takes o's source and date if it has them. It is how a user's
-// price file overrides the defaults:
+// models. If o names a source, t's source says that o overrides it and t's
+// date becomes o's. It is how a user's price file overrides the defaults:
 //
 //	prices := cost.Default()
 //	override, err := cost.Load("my-prices.json")
@@ -129,8 +129,12 @@ func (t *Table) Merge(o *Table) {
 	for k, v := range prices {
 		t.prices[k] = v
 	}
-	if source != "" {
+	switch {
+	case source == "":
+	case t.source == "":
 		t.source, t.asOf = source, asOf
+	default:
+		t.source, t.asOf = t.source+" Overridden by: "+source, asOf
 	}
 }
 
