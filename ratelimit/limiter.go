@@ -127,6 +127,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 		s.mu.Unlock()
 		return nil, err
 	}
+	fresh := !s.head // at the head at once, without waiting
 	if s.head {
 		w := &waiter{turn: make(chan struct{}, 1)}
 		s.queue = append(s.queue, w)
@@ -155,15 +156,21 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 			return nil, s.waitErr(ctx)
 		}
 		s.mu.Lock()
-		now := time.Now()
-		if err := s.checkSize(cost); err != nil { // a limit learned while waiting may be lower
-			s.passHead()
-			s.mu.Unlock()
-			return nil, err
+		// On the fast path (at the head at once, and no cooldown to wait
+		// out in cd.Admit) the clock read at the start is still now.
+		now := start
+		if !fresh || !s.coolingUntil.Before(start) {
+			now = time.Now()
+			if err := s.checkSize(cost); err != nil { // a limit learned while waiting may be lower
+				s.passHead()
+				s.mu.Unlock()
+				return nil, err
+			}
 		}
+		fresh = false
 		wait, blocked := s.wait(now, cost)
 		if !blocked && wait == 0 {
-			if until := s.cd.CoolingUntil(); !until.IsZero() {
+			if now.Before(s.coolingUntil) {
 				// A cooldown began since cd.Admit returned: wait it out.
 				s.mu.Unlock()
 				continue
@@ -277,6 +284,9 @@ type scope struct {
 	rampLast time.Time
 	// AIMD concurrency limit; 0 means none.
 	cwnd float64
+	// coolingUntil is the end of the last cooldown of cd, as its events
+	// reported it.
+	coolingUntil time.Time
 
 	admitted     int64
 	waited       time.Duration
@@ -413,6 +423,7 @@ func (s *scope) onCooldownEvent(e batchllm.Event) {
 		s.mu.Lock()
 		s.cooldowns++
 		s.cooldownTime += e.Duration
+		s.coolingUntil = e.Time.Add(e.Duration)
 		if s.l.linear != nil {
 			s.rampOn, s.rampK, s.rampLast = true, 0, e.Time.Add(e.Duration)
 		}
