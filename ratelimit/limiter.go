@@ -18,7 +18,9 @@ type Config struct {
 	// [batchllm.Estimate.Scope].
 	Scopes map[string]Limits
 	// Default holds the limits of every scope not in Scopes. Each such scope
-	// gets its own buckets with these limits; they are not shared.
+	// gets its own buckets with these limits; they are not shared. A scope's
+	// state is created on first use and kept for the Limiter's life, so
+	// scope names should name quotas (a few per provider), not items.
 	Default Limits
 
 	// CooldownFloor, CooldownMax and CooldownMultiplier configure the

@@ -25,7 +25,7 @@ type Limits struct {
 
 	// Window is the period the limits are counted over. Default one minute,
 	// as providers publish them; a simulator with scaled windows may use a
-	// second.
+	// second. Limits the provider reports are taken to be per Window too.
 	Window time.Duration
 	// Burst is how much of each limit may be spent at once after a quiet
 	// spell, measured in time of refill: a bucket holds at most
