@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -102,6 +103,27 @@ func TestLearnEveryDimension(t *testing.T) {
 		// Too large for a learned limit: fails at once.
 		if _, err := l.Admit(t.Context(), est(10, 20000)); err == nil {
 			t.Fatal("an attempt above the learned output limit was admitted")
+		}
+	})
+}
+
+func TestLimitLearnedWhileWaitingFailsTheHead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Default: Limits{Tokens: 6000}}) // burst 500, 100/s
+		p := admit(t, l, est(500, 0))
+		errs := make(chan error, 1)
+		go func() {
+			_, err := l.Admit(t.Context(), est(2000, 0)) // waits: 500 tokens first
+			errs <- err
+		}()
+		synctest.Wait()
+		// The provider says the limit is 1000: the waiting attempt can never
+		// be admitted, and says so when it next looks.
+		p.Release(batchllm.Outcome{Limits: &batchllm.LimitInfo{Tokens: batchllm.LimitWindow{Limit: 1000, Remaining: 0}}})
+		err := <-errs
+		var te *TooLargeError
+		if !errors.As(err, &te) || te.Limit != 1000 {
+			t.Fatalf("error %v, want a TooLargeError against the learned 1000", err)
 		}
 	})
 }

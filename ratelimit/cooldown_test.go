@@ -258,3 +258,38 @@ func TestAIMD(t *testing.T) {
 		}
 	})
 }
+
+func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		var a, b events
+		unsubA := l.ReportEvents(a.add)
+		unsubB := l.ReportEvents(b.add)
+		// Two scopes, one cooldown each.
+		admit(t, l, batchllm.Estimate{Scope: "x"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
+		admit(t, l, batchllm.Estimate{Scope: "y"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 3 * time.Second})
+		time.Sleep(2 * time.Second) // x's cooldown has ended, y's has not
+		synctest.Wait()
+		unsubB()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		unsubA()
+		kinds := func(ev []batchllm.Event) (started, ended int) {
+			for _, e := range ev {
+				switch e.Kind {
+				case batchllm.EventCooldownStarted:
+					started++
+				case batchllm.EventCooldownEnded:
+					ended++
+				}
+			}
+			return started, ended
+		}
+		if s, e := kinds(a.list()); s != 2 || e != 2 {
+			t.Errorf("subscriber a saw %d starts and %d ends, want 2 and 2", s, e)
+		}
+		if s, e := kinds(b.list()); s != 2 || e != 1 {
+			t.Errorf("subscriber b saw %d starts and %d ends, want 2 and 1 (unsubscribed before y ended)", s, e)
+		}
+	})
+}
