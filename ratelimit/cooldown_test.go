@@ -82,7 +82,7 @@ func TestCooldownLength(t *testing.T) {
 
 func TestCooldownMultiplierAndReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{Ramp: NoRamp{}, CooldownMultiplier: 3})
+		l := newLimiter(t, Config{Ramp: NoRamp{}, CooldownMultiplier: 3, NoAdapt: true})
 		limited := batchllm.Outcome{Class: batchllm.ClassRateLimited}
 		var got []time.Duration
 		step := func(o batchllm.Outcome) {
@@ -101,7 +101,7 @@ func TestCooldownMultiplierAndReset(t *testing.T) {
 			t.Fatalf("waits %v, want %v", got, want)
 		}
 		// The cap applies to the multiplied length.
-		l2 := newLimiter(t, Config{Ramp: NoRamp{}, CooldownMax: 5 * time.Second})
+		l2 := newLimiter(t, Config{Ramp: NoRamp{}, CooldownMax: 5 * time.Second, NoAdapt: true})
 		start := time.Now()
 		for range 5 {
 			admit(t, l2, est(0, 0)).Release(limited) // 1, 2, 4, then 5 capped
@@ -118,7 +118,7 @@ func TestCooldownMultiplierAndReset(t *testing.T) {
 
 func TestOneCooldownPerBurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		l := newLimiter(t, Config{Ramp: NoRamp{}, NoAdapt: true})
 		p1, p2, p3 := admit(t, l, est(0, 0)), admit(t, l, est(0, 0)), admit(t, l, est(0, 0))
 		start := time.Now()
 		p1.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 2 * time.Second})
@@ -158,7 +158,7 @@ func TestCooldownStopsTheQueueHead(t *testing.T) {
 
 func TestLinearRamp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{Ramp: &LinearRamp{Items: 4, InitialDelay: 2 * time.Second, FinalDelay: 500 * time.Millisecond}})
+		l := newLimiter(t, Config{NoAdapt: true, Ramp: &LinearRamp{Items: 4, InitialDelay: 2 * time.Second, FinalDelay: 500 * time.Millisecond}})
 		start := time.Now()
 		// Before any cooldown there is no ramp.
 		for range 3 {
@@ -205,7 +205,7 @@ func TestLinearRampDefaults(t *testing.T) {
 
 func TestAIMD(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{}) // AIMD by default
+		l := newLimiter(t, Config{NoAdapt: true}) // AIMD by default
 		var held []batchllm.Permit
 		for range 8 {
 			held = append(held, admit(t, l, est(0, 0)))
@@ -261,7 +261,7 @@ func TestAIMD(t *testing.T) {
 
 func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		l := newLimiter(t, Config{Ramp: NoRamp{}, NoAdapt: true})
 		var a, b events
 		unsubA := l.ReportEvents(a.add)
 		unsubB := l.ReportEvents(b.add)

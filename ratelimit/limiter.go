@@ -43,11 +43,14 @@ type Config struct {
 	// Ramp says how admission recovers after a cooldown. Default &AIMD{}.
 	Ramp Ramp
 
-	// NoAdapt turns off learning from what the provider reports
-	// ([batchllm.Outcome.Limits]): by default a limit the provider reports
-	// is enforced where none is configured (or where it is lower than the
-	// configured one), and each report of a remaining count lowers the
-	// local bucket to it.
+	// NoAdapt turns off learning from what the provider reports: by
+	// default a limit the provider reports ([batchllm.Outcome.Limits]) is
+	// enforced where none is configured (or where it is lower than the
+	// configured one), each report of a remaining count lowers the local
+	// bucket to it, and a scope that knows no limit at all infers a request
+	// limit from the rate limits it meets (a tenth below what it admitted in
+	// the window before each cooldown, raised by a twentieth per window
+	// without one).
 	NoAdapt bool
 }
 
@@ -286,6 +289,12 @@ type scope struct {
 	rampLast time.Time
 	// AIMD concurrency limit; 0 means none.
 	cwnd float64
+	// recent counts admissions in the last window; inferred says that the
+	// requests bucket holds a limit inferred from rate limits (see
+	// inferOnCooldown), last changed at inferredAt.
+	recent     recentCounter
+	inferred   bool
+	inferredAt time.Time
 	// coolingUntil is the end of the last cooldown of cd, as its events
 	// reported it.
 	coolingUntil time.Time
@@ -353,6 +362,8 @@ func (s *scope) take(now time.Time, cost [numDims]int64) {
 	}
 	s.inflight++
 	s.admitted++
+	s.recent.add(now, s.window)
+	s.growInferred(now)
 	if s.rampOn {
 		s.rampLast = now
 		s.rampK++
@@ -429,6 +440,7 @@ func (s *scope) onCooldownEvent(e batchllm.Event) {
 		if s.l.linear != nil {
 			s.rampOn, s.rampK, s.rampLast = true, 0, e.Time.Add(e.Duration)
 		}
+		s.inferOnCooldown(e.Time)
 		if a := s.l.aimd; a != nil {
 			s.cwnd = max(float64(a.Min), math.Floor(float64(s.inflight)*a.Decrease))
 		}

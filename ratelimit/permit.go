@@ -88,6 +88,9 @@ func (s *scope) cooldownWait(o batchllm.Outcome, cost [numDims]int64) time.Durat
 // where none is configured or where it is lower than the configured one,
 // and lowers each bucket to the remaining count. s.mu is held.
 func (s *scope) adapt(now time.Time, li *batchllm.LimitInfo) {
+	if li.Requests.Known() || li.Tokens.Known() || li.InputTokens.Known() || li.OutputTokens.Known() {
+		s.dropInferred()
+	}
 	for d, w := range [numDims]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens} {
 		if !w.Known() {
 			continue

@@ -42,6 +42,9 @@ type Dimension struct {
 	// last reported (0 if it never did).
 	Configured int64
 	Reported   int64
+	// Inferred says that Limit was inferred from rate limits alone (see
+	// [Config.NoAdapt]).
+	Inferred bool
 	// Available is what the bucket holds now; negative is debt.
 	Available int64
 	// Capacity is the most the bucket holds (the burst).
@@ -76,6 +79,7 @@ func (l *Limiter) Stats() Stats {
 			b := &s.b[d]
 			b.advance(now, s.window)
 			dims[d] = Dimension{Limit: b.limit, Configured: s.conf[d], Reported: s.reported[d], Window: s.window}
+			dims[d].Inferred = d == dimRequests && s.inferred
 			if b.active() {
 				dims[d].Available, dims[d].Capacity = b.level, b.capacity
 			}
