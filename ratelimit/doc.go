@@ -77,7 +77,11 @@
 // enforces a reported limit where none is configured (or where the reported
 // one is lower), and lowers each bucket to the remaining count the provider
 // reported, never raising it. With no limits configured at all it thus
-// learns them from the first responses, and runs near them.
+// learns them from the first responses, and runs near them. A provider
+// that sends no such headers (Gemini) is followed from its 429s alone: at
+// each cooldown a scope that knows no limit infers a request limit a tenth
+// below what it admitted in the last window, and raises it by a twentieth
+// per window without a cooldown.
 //
 // # Estimates
 //
