@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -290,6 +292,38 @@ func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
 		}
 		if s, e := kinds(b.list()); s != 2 || e != 1 {
 			t.Errorf("subscriber b saw %d starts and %d ends, want 2 and 1 (unsubscribed before y ended)", s, e)
+		}
+	})
+}
+
+func TestRampCountsFromTheEndOfACooldownWaitedAtTheHead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{NoAdapt: true, Default: Limits{Requests: 60, Burst: time.Second},
+			Ramp: &LinearRamp{Items: 1, InitialDelay: 2 * time.Second, FinalDelay: 2 * time.Second}})
+		start := time.Now()
+		p := admit(t, l, est(0, 0))
+		// b waits for refill at the head, sees the cooldown begin, and gives
+		// up while it lasts.
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() {
+			_, err := l.Admit(ctx, est(0, 0))
+			done <- err
+		}()
+		synctest.Wait()
+		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // cooldown until 1 s
+		synctest.Wait()
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled Admit: %v", err)
+		}
+		// a arrives during the cooldown with nobody ahead: after it, the ramp
+		// spaces it 2 s from the cooldown's end.
+		time.Sleep(300 * time.Millisecond)
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
+		if got := time.Since(start); got != 3*time.Second {
+			t.Fatalf("admitted at %v, want 3s", got)
 		}
 	})
 }

@@ -254,13 +254,14 @@ func (l *Limiter) scope(name string) *scope {
 			s.b[d].setLimit(now, v, s.burst, s.window)
 		}
 	}
-	actual, loaded := l.scopes.LoadOrStore(name, s)
-	if loaded {
+	// Subscribe before the scope is visible, so that no cooldown goes
+	// unseen. The subscription lives as long as the Limiter: it forwards to
+	// the Limiter's own subscribers, who come and go.
+	unsubscribe := s.cd.ReportEvents(s.onCooldownEvent)
+	if actual, loaded := l.scopes.LoadOrStore(name, s); loaded {
+		unsubscribe() // another goroutine created the scope first
 		return actual.(*scope)
 	}
-	// The subscription lives as long as the Limiter: it forwards to the
-	// Limiter's own subscribers, who come and go.
-	s.cd.ReportEvents(s.onCooldownEvent)
 	return s
 }
 
@@ -318,9 +319,9 @@ func costOf(e batchllm.Estimate) [numDims]int64 {
 func (s *scope) checkSize(cost [numDims]int64) error {
 	for d := range s.b {
 		if b := &s.b[d]; b.active() && cost[d] > b.limit {
-			return fmt.Errorf("ratelimit: admit: %w", batchllm.Classified(&TooLargeError{
+			return batchllm.Classified(&TooLargeError{
 				Scope: s.name, Dimension: dimNames[d], Cost: cost[d], Limit: b.limit, Window: s.window,
-			}, batchllm.ClassFatalItem, 0))
+			}, batchllm.ClassFatalItem, 0)
 		}
 	}
 	return nil

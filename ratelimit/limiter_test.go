@@ -233,6 +233,9 @@ func TestTooLarge(t *testing.T) {
 		if !errors.As(err, &te) || te.Dimension != "input tokens" || te.Cost != 1001 || te.Limit != 1000 || te.Window != time.Minute {
 			t.Fatalf("error %#v, want a TooLargeError for 1001 input tokens of 1000", te)
 		}
+		if want := `ratelimit: attempt needs 1001 input tokens but scope "s" allows 1000 per 1m0s; it can never be admitted (lower the prompt or max output tokens)`; err.Error() != want {
+			t.Fatalf("error text %q, want %q", err, want)
+		}
 		if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem {
 			t.Fatal("the default classifier does not see fatal_item")
 		}
