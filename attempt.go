@@ -64,7 +64,7 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			p.retries.Add(1)
 		}
 		p.inFlight.Add(1)
-		p.emit(Event{Kind: EventAttemptStarted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Duration: time.Since(waitStart)})
+		p.emit(Event{Kind: EventAttemptStarted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Scope: e.Scope, Duration: time.Since(waitStart)})
 		resp, err, took := p.call(ctx, call, req)
 		p.inFlight.Add(-1)
 		it.res.Usage = it.res.Usage.Add(resp.Usage)
@@ -102,7 +102,7 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 		switch cls.Class {
 		case ClassRateLimited:
 			p.rateLimited.Add(1)
-			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Err: err, Duration: cls.RetryAfter})
+			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Scope: e.Scope, Err: err, Duration: cls.RetryAfter})
 			rateLimited++
 			if rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
 				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, rateLimited, err))

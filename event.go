@@ -62,7 +62,10 @@ type Event struct {
 	Attempt  int
 	// Model is the model of the attempt: the one that answered if known,
 	// else the strategy's estimate (see [Estimator]).
-	Model    string
+	Model string
+	// Scope is the quota scope of the attempt or of the cooldown (see
+	// [Estimate]); empty for the default scope.
+	Scope    string
 	Class    ErrorClass
 	Err      error
 	Duration time.Duration

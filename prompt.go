@@ -1,5 +1,7 @@
 package batchllm
 
+import "encoding/json"
+
 // Prompt is the provider-neutral input of a chat call: a system prompt, the
 // messages, and the per-item parameters that override a strategy's defaults.
 // The provider strategies take a Prompt as input.
@@ -13,6 +15,23 @@ type Prompt struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// Temperature overrides the strategy's temperature, if not nil.
 	Temperature *float64 `json:"temperature,omitempty"`
+	// Schema, if not nil, asks for an answer in JSON that validates against
+	// it, through the provider's native structured-output mode (OpenAI
+	// response_format json_schema, Gemini responseSchema, Anthropic tool
+	// use). The strategy's output is then the JSON text. Package structured
+	// sets it from a Go type and decodes and validates the answer.
+	Schema *Schema `json:"schema,omitempty"`
+}
+
+// Schema is a JSON Schema for structured output.
+type Schema struct {
+	// Name identifies the schema to the provider (OpenAI requires one);
+	// letters, digits, '_' and '-' only.
+	Name string `json:"name"`
+	// Description tells the model what the output is for; optional.
+	Description string `json:"description,omitempty"`
+	// JSON is the schema document itself.
+	JSON json.RawMessage `json:"json"`
 }
 
 // Message is one turn of a conversation.

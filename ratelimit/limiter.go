@@ -447,5 +447,6 @@ func (s *scope) onCooldownEvent(e batchllm.Event) {
 		}
 		s.mu.Unlock()
 	}
+	e.Scope = s.name
 	s.l.emit(e)
 }
