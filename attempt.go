@@ -46,7 +46,10 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 		if est != nil {
 			e = est.Estimate(req)
 		}
-		waitStart := time.Now()
+		var waitStart time.Time
+		if p.emitting {
+			waitStart = time.Now()
+		}
 		permit, err := p.cfg.Gate.Admit(ctx, e)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -64,8 +67,12 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			p.retries.Add(1)
 		}
 		p.inFlight.Add(1)
-		p.emit(Event{Kind: EventAttemptStarted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Scope: e.Scope, Duration: time.Since(waitStart)})
-		resp, err, took := p.call(ctx, call, req)
+		var callStart time.Time
+		if p.emitting {
+			callStart = time.Now()
+			p.emit(Event{Kind: EventAttemptStarted, Time: callStart, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Scope: e.Scope, Duration: callStart.Sub(waitStart)})
+		}
+		resp, err := p.call(ctx, call, req)
 		p.inFlight.Add(-1)
 		it.res.Usage = it.res.Usage.Add(resp.Usage)
 		it.model = e.Model
@@ -90,7 +97,9 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			cls.RetryAfter = resp.Limits.RetryAfter
 		}
 		permit.Release(Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Usage: resp.Usage, Limits: resp.Limits})
-		p.emit(Event{Kind: EventAttemptFailed, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Class: cls.Class, Err: err, Duration: took, Usage: resp.Usage})
+		if p.emitting {
+			p.emit(Event{Kind: EventAttemptFailed, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Class: cls.Class, Err: err, Duration: time.Since(callStart), Usage: resp.Usage})
+		}
 		if ctx.Err() != nil {
 			return it.interrupted(err)
 		}
@@ -156,14 +165,14 @@ func (p *Processor[In, Out, C]) chain(s Strategy[In, Out]) Strategy[In, Out] {
 
 // call makes one attempt under the attempt deadline, turning a panic into a
 // *PanicError and the attempt deadline into a *TimeoutError.
-func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], req Request[In]) (resp Response[Out], err error, took time.Duration) {
+func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], req Request[In]) (resp Response[Out], err error) {
 	actx := ctx
+	var start time.Time
 	if p.cfg.AttemptTimeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, p.cfg.AttemptTimeout)
-		defer cancel()
+		ac := newAttemptContext(ctx, p.cfg.AttemptTimeout)
+		defer ac.release()
+		actx, start = ac, ac.deadline.Add(-p.cfg.AttemptTimeout)
 	}
-	start := time.Now()
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -172,11 +181,10 @@ func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], r
 		}()
 		resp, err = s.Call(actx, req)
 	}()
-	took = time.Since(start)
 	if err != nil && ctx.Err() == nil && actx.Err() != nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		err = &TimeoutError{Scope: ScopeAttempt, ItemID: req.ItemID, Attempt: req.Attempt, Elapsed: took, Limit: p.cfg.AttemptTimeout}
+		err = &TimeoutError{Scope: ScopeAttempt, ItemID: req.ItemID, Attempt: req.Attempt, Elapsed: time.Since(start), Limit: p.cfg.AttemptTimeout}
 	}
-	return resp, err, took
+	return resp, err
 }
 
 // itemRun is the state of one item while a worker processes it.

@@ -33,9 +33,10 @@ type CooldownGate struct {
 	Multiplier float64
 
 	mu          sync.Mutex
-	until       time.Time // end of the current or last cooldown
-	generation  uint64    // counts cooldowns started
-	consecutive int       // cooldowns since the last success
+	until       time.Time      // end of the current or last cooldown
+	generation  uint64         // counts cooldowns started
+	epoch       *cooldownEpoch // the permit handed out in this generation
+	consecutive int            // cooldowns since the last success
 	subs        map[int]func(Event)
 	nextSub     int
 }
@@ -59,10 +60,13 @@ func (g *CooldownGate) Admit(ctx context.Context, _ Estimate) (Permit, error) {
 	for {
 		g.mu.Lock()
 		wait := time.Until(g.until)
-		gen := g.generation
+		if g.epoch == nil || g.epoch.generation != g.generation {
+			g.epoch = &cooldownEpoch{g: g, generation: g.generation}
+		}
+		permit := g.epoch
 		g.mu.Unlock()
 		if wait <= 0 {
-			return cooldownPermit{g: g, generation: gen}, nil
+			return permit, nil
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
 			return nil, err
@@ -144,12 +148,15 @@ func (g *CooldownGate) startLocked(admittedIn uint64, retryAfter time.Duration) 
 	return d
 }
 
-type cooldownPermit struct {
+// cooldownEpoch is the permit of every attempt admitted in one generation
+// (between two cooldowns): all it needs to know is the generation, so one
+// value serves them all and admission allocates nothing.
+type cooldownEpoch struct {
 	g          *CooldownGate
 	generation uint64
 }
 
-func (p cooldownPermit) Release(o Outcome) {
+func (p *cooldownEpoch) Release(o Outcome) {
 	switch o.Class {
 	case ClassNone:
 		p.g.mu.Lock()

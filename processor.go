@@ -360,7 +360,13 @@ func (p *Processor[In, Out, C]) start(ctx context.Context) (context.Context, <-c
 	p.abort = abort
 	var wg sync.WaitGroup
 	for w := range p.cfg.Workers {
-		wg.Go(func() { p.worker(runCtx, workCtx, w) })
+		wg.Go(func() {
+			// A context per worker keeps the attempts' contexts from all
+			// registering with, and contending for, one parent.
+			wctx, cancel := context.WithCancel(workCtx)
+			defer cancel()
+			p.worker(runCtx, wctx, w)
+		})
 	}
 	done := make(chan struct{})
 	go func() {
