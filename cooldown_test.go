@@ -47,8 +47,8 @@ func TestCooldownLengthFromEachSignalWithMultiplierCapAndReset(t *testing.T) {
 			o    batchllm.Outcome
 			want time.Duration
 		}{
-			{batchllm.Outcome{}, 2 * time.Second},                              // the floor
-			{batchllm.Outcome{RetryAfter: time.Second}, 6 * time.Second},       // floor × 3
+			{batchllm.Outcome{}, 2 * time.Second},                             // the floor
+			{batchllm.Outcome{RetryAfter: time.Second}, 6 * time.Second},      // floor × 3
 			{batchllm.Outcome{RetryAfter: 4 * time.Second}, 20 * time.Second}, // 4 s × 9 = 36 s, capped
 		}
 		for i, s := range steps {
