@@ -44,7 +44,7 @@ func (j *Journal[T]) Append(ctx context.Context, rec Record[T]) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h := header{Kind: rec.Kind, ID: rec.ID, Digest: rec.Digest, Batch: rec.Batch}
+	h := header{Kind: rec.Kind, ID: rec.ID, Digest: rec.Digest, Time: rec.Time, Batch: rec.Batch}
 	if err := h.validate(); err != nil {
 		return fmt.Errorf("journal: append: %w", err)
 	}

@@ -45,13 +45,14 @@ type Record[T any] struct {
 	Value T `json:"value,omitzero"`
 }
 
-// header is the part of a record that the journal indexes; it decodes
-// without knowing T.
+// header is a record without its payload: what the journal indexes, and
+// what it checks of every line at Open. It decodes without knowing T.
 type header struct {
-	Kind   Kind   `json:"kind"`
-	ID     string `json:"id"`
-	Digest string `json:"digest"`
-	Batch  string `json:"batch"`
+	Kind   Kind      `json:"kind"`
+	ID     string    `json:"id"`
+	Digest string    `json:"digest"`
+	Time   time.Time `json:"time"`
+	Batch  string    `json:"batch"`
 }
 
 func (h header) validate() error {
