@@ -32,7 +32,7 @@
 //	{"kind":"submitted","id":"q2","digest":"7d1a9c…","time":"2026-11-29T04:00:01Z","batch":"msgbatch_01"}
 //
 // [Open] reads the whole file once into an index of each ID's last record
-// (its kind, digest and file offset, about 150 bytes per item); payloads stay
+// (its kind, digest and file offset, about 200 bytes per item); payloads stay
 // on disk and are read back by Lookup, so a journal of a million long answers
 // does not need their size in memory. A crash in the middle of a write can
 // leave a torn last line, bytes after the last newline: such a line was never
@@ -56,13 +56,16 @@
 // Both were considered (modernc.org/sqlite is pure Go). The append-only file
 // wins on every count that matters here:
 //
-//   - Speed. Measured on the project's 2-core VM (ext4), 64 concurrent
-//     appenders of ~300-byte records: this journal made 13,000 durable
-//     appends/s (median of 5; 32 records per fsync), SQLite in WAL mode with
-//     synchronous=FULL and one transaction per record 390/s, because each
-//     SQLite commit pays its own fsync. SQLite could match only by batching
-//     transactions through a writer goroutine, the very machinery this
-//     package needs anyway.
+//   - Speed. Measured back to back on the project's 2-core VM (ext4, other
+//     jobs running, so figures vary by 2-3× between runs), 64 concurrent
+//     appenders of ~300-byte records: this journal made 25,000 and 51,000
+//     durable appends/s (medians of two runs of -count 5; about 30 records
+//     per fsync) and 5,300/s with a single appender. SQLite in WAL mode with
+//     synchronous=FULL and one transaction per record made 3,400/s through
+//     one connection and 300/s with a connection per appender (lock
+//     contention): each SQLite commit pays its own fsync. SQLite could match
+//     only by batching transactions through a writer goroutine, the very
+//     machinery this package needs anyway.
 //   - Simplicity. A few hundred lines of standard library; no dependency of
 //     several hundred thousand lines transpiled from C. The crash semantics
 //     are easy to state and to test: a record is durable iff its whole line

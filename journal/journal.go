@@ -18,7 +18,7 @@ var (
 	ErrClosed = errors.New("journal: closed")
 	// ErrLocked is returned by [Open] when another process has the journal
 	// open.
-	ErrLocked = errors.New("journal: in use by another process")
+	ErrLocked = errors.New("journal: locked by another process")
 )
 
 // Journal is a durable, append-only record of items, kept in one file.
@@ -98,7 +98,9 @@ func Open[T any](path string) (*Journal[T], error) {
 }
 
 func open[T any](path string, f *os.File, created bool) (*Journal[T], error) {
-	if err := lockFile(f); err != nil {
+	if err := lockFile(f); errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", err, path)
+	} else if err != nil {
 		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
 	if created {

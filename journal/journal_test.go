@@ -329,6 +329,50 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// TestCloseWhileAppending: every Append that returned nil before or during
+// Close is durable; the others fail with ErrClosed.
+func TestCloseWhileAppending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := openT[payload](t, path)
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				err := j.Append(context.Background(), Record[payload]{Kind: KindResult, ID: id, Digest: "d"})
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		})
+	}
+	// Close once some records are in.
+	for j.Stats().Appended < 100 {
+		runtime.Gosched()
+	}
+	closeT(t, j)
+	wg.Wait()
+	j = openT[payload](t, path)
+	defer closeT(t, j)
+	for _, id := range acked {
+		if _, s := lookupT(t, j, id, "d"); s != Finished {
+			t.Fatalf("acknowledged %s is %v after Close", id, s)
+		}
+	}
+	if j.Len() != len(acked) {
+		t.Fatalf("journal has %d records; %d were acknowledged", j.Len(), len(acked))
+	}
+}
+
 func TestOpenLocks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.jsonl")
 	j := openT[payload](t, path)
@@ -337,6 +381,8 @@ func TestOpenLocks(t *testing.T) {
 			j2.Close()
 		}
 		t.Fatalf("second Open = %v; want ErrLocked", err)
+	} else if want := "journal: locked by another process: " + path; err.Error() != want {
+		t.Errorf("error %q; want %q", err, want)
 	}
 	closeT(t, j)
 	closeT(t, openT[payload](t, path))
