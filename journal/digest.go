@@ -25,11 +25,11 @@ import (
 //     is removed;
 //   - strings are written as encoding/json writes them, without HTML
 //     escaping (so "<" stays "<");
-//   - numbers are normalised: an integer literal is written in decimal
-//     without sign or exponent noise ("1e2", "100" and "100.0" are all
-//     "100"), any other number as Go's shortest float64 form ("1.50" is
-//     "1.5"). Integers beyond ±2^63 and non-integral numbers are compared as
-//     float64.
+//   - numbers are normalised: a number with an integral value is written
+//     as a plain decimal integer ("1e2", "100" and "100.0" are all "100",
+//     "-0" is "0"), any other number in Go's shortest float64 form ("1.50"
+//     is "1.5", "1e30" is "1e+30"). Integers beyond ±2^63 and non-integral
+//     numbers are compared as float64.
 //
 // A field that is absent and one that is null differ; use omitempty or
 // pointers consistently so that "not set" has one encoding.

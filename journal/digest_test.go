@@ -51,6 +51,8 @@ func TestDigestCanonical(t *testing.T) {
 		{"integer forms", json.RawMessage(`{"n":100}`), json.RawMessage(`{"n":1e2}`)},
 		{"integral float", json.RawMessage(`{"n":100.0}`), map[string]float64{"n": 100}},
 		{"float forms", json.RawMessage(`{"t":0.70}`), map[string]float64{"t": 0.7}},
+		{"negative zero", json.RawMessage(`{"n":-0}`), json.RawMessage(`{"n":0.0}`)},
+		{"huge integer", json.RawMessage(`{"n":1000000000000000000000000000000}`), map[string]float64{"n": 1e30}},
 		{"HTML characters", json.RawMessage(`{"s":"\u003ca\u0026b\u003e"}`), map[string]string{"s": "<a&b>"}},
 		{"escaped letters", json.RawMessage(`{"s":"\u0041"}`), map[string]string{"s": "A"}},
 	}
