@@ -23,42 +23,58 @@ type pendingEntry struct {
 	e  entry
 }
 
-// Append writes rec to the journal and returns once it is durable: written
-// and fsynced, newline included. Report an item's result only after Append
-// returned nil for it; then a crash can never lose a reported result.
+// Append writes recs to the journal and returns once they are durable:
+// written and fsynced, newlines included. Report an item's result only after
+// Append returned nil for it; then a crash can never lose a reported result.
 //
 // Concurrent appends share fsyncs (group commit): while one fsync runs, the
 // records appended meanwhile gather, and the next write and fsync cover
 // them all. So n goroutines appending at once pay about one fsync per round
-// instead of n, and throughput grows with concurrency.
+// instead of n, and throughput grows with concurrency. The records of one
+// call always share one write and one fsync, which makes recording a whole
+// provider batch's submission cheap; they are not atomic, though: after a
+// crash during that write, a prefix of them may be in the journal.
 //
-// Append checks rec first: its Kind must be KindResult or KindSubmitted, its
-// ID non-empty, and Batch set exactly for KindSubmitted. If rec.Time is zero
-// it is set to the current time (UTC).
+// Append checks every record first, and writes none if one is invalid: its
+// Kind must be KindResult or KindSubmitted, its ID non-empty, and Batch set
+// exactly for KindSubmitted. A record whose Time is zero is written with
+// the current time (UTC).
 //
-// If ctx is done before the record is durable, Append returns ctx.Err(); the
-// record may or may not be written. After a write or fsync error, the
-// journal is unusable: this and every later Append return that error, and
-// the file must be reopened with [Open], which drops a torn last line.
-func (j *Journal[T]) Append(ctx context.Context, rec Record[T]) error {
+// If ctx is done before the records are durable, Append returns ctx.Err();
+// they may or may not be written. After a write or fsync error, the journal
+// is unusable: this and every later Append return that error, and the file
+// must be reopened with [Open], which drops a torn last line.
+func (j *Journal[T]) Append(ctx context.Context, recs ...Record[T]) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h := header{Kind: rec.Kind, ID: rec.ID, Digest: rec.Digest, Time: rec.Time, Batch: rec.Batch}
-	if err := h.validate(); err != nil {
-		return fmt.Errorf("journal: append: %w", err)
+	var lines []byte
+	entries := make([]pendingEntry, 0, len(recs))
+	now := time.Now().UTC()
+	for _, rec := range recs {
+		h := header{Kind: rec.Kind, ID: rec.ID, Digest: rec.Digest, Time: rec.Time, Batch: rec.Batch}
+		if err := h.validate(); err != nil {
+			return fmt.Errorf("journal: append: %w", err)
+		}
+		if rec.Time.IsZero() {
+			rec.Time = now
+		}
+		// encoding/json never writes a raw newline (it escapes them in
+		// strings and compacts the output of MarshalJSON methods), so one
+		// record is one line.
+		line, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("journal: append %q: %w", rec.ID, err)
+		}
+		entries = append(entries, pendingEntry{
+			id: rec.ID,
+			e:  entry{kind: rec.Kind, digest: rec.Digest, off: int64(len(lines)), n: len(line) + 1},
+		})
+		lines = append(append(lines, line...), '\n')
 	}
-	if rec.Time.IsZero() {
-		rec.Time = time.Now().UTC()
+	if len(recs) == 0 {
+		return nil
 	}
-	// encoding/json never writes a raw newline (it escapes them in strings
-	// and compacts the output of MarshalJSON methods), so one record is one
-	// line.
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("journal: append %q: %w", rec.ID, err)
-	}
-	line = append(line, '\n')
 
 	j.mu.Lock()
 	switch {
@@ -75,11 +91,11 @@ func (j *Journal[T]) Append(ctx context.Context, rec Record[T]) error {
 		b = &batch{done: make(chan struct{})}
 		j.pending = b
 	}
-	b.entries = append(b.entries, pendingEntry{
-		id: rec.ID,
-		e:  entry{kind: rec.Kind, digest: rec.Digest, off: int64(len(b.buf)), n: len(line)},
-	})
-	b.buf = append(b.buf, line...)
+	for _, p := range entries {
+		p.e.off += int64(len(b.buf))
+		b.entries = append(b.entries, p)
+	}
+	b.buf = append(b.buf, lines...)
 	j.mu.Unlock()
 
 	select {

@@ -98,6 +98,41 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestAppendManyAtOnce(t *testing.T) {
+	const n = 1000
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := openT[payload](t, path)
+	recs := make([]Record[payload], n)
+	for i := range recs {
+		recs[i] = Record[payload]{Kind: KindSubmitted, ID: fmt.Sprint("item-", i), Digest: "d", Batch: "batch_7"}
+	}
+	if err := j.Append(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	if st := j.Stats(); st != (Stats{Appended: n, Syncs: 1}) {
+		t.Errorf("Stats = %+v; want %d records in one fsync", st, n)
+	}
+	// One invalid record stops them all.
+	bad := []Record[payload]{{Kind: KindResult, ID: "ok", Digest: "d"}, {Kind: KindResult}}
+	if err := j.Append(context.Background(), bad...); err == nil {
+		t.Error("Append with an invalid record succeeded")
+	}
+	if err := j.Append(context.Background()); err != nil {
+		t.Errorf("Append of nothing: %v", err)
+	}
+	closeT(t, j)
+	j = openT[payload](t, path)
+	defer closeT(t, j)
+	if j.Len() != n {
+		t.Fatalf("Len = %d; want %d", j.Len(), n)
+	}
+	for i := range n {
+		if rec, s := lookupT(t, j, fmt.Sprint("item-", i), "d"); s != Submitted || rec.Batch != "batch_7" {
+			t.Fatalf("item-%d: %v, batch %q", i, s, rec.Batch)
+		}
+	}
+}
+
 func TestAppendSetsTime(t *testing.T) {
 	j := openT[payload](t, filepath.Join(t.TempDir(), "j.jsonl"))
 	defer closeT(t, j)
@@ -460,7 +495,8 @@ func countIDs(t *testing.T, path string) map[string]int {
 // the next one.
 func TestGroupCommit(t *testing.T) {
 	const waiting = 20
-	j := openT[payload](t, filepath.Join(t.TempDir(), "j.jsonl"))
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := openT[payload](t, path)
 	defer closeT(t, j)
 	ctx := context.Background()
 
@@ -473,17 +509,25 @@ func TestGroupCommit(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	pending := func() (n int, taken bool) {
+	// Wait until the writer has written the first record: it is then
+	// stalled, and later records gather in a new batch.
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	pending := func() int {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		if j.pending == nil {
-			return 0, true
+			return 0
 		}
-		return len(j.pending.entries), false
-	}
-	// Wait until the writer has taken the first record's batch.
-	for n, taken := pending(); n != 0 || !taken; n, taken = pending() {
-		runtime.Gosched()
+		return len(j.pending.entries)
 	}
 	for i := range waiting {
 		wg.Go(func() {
@@ -492,7 +536,7 @@ func TestGroupCommit(t *testing.T) {
 			}
 		})
 	}
-	for n, _ := pending(); n != waiting; n, _ = pending() {
+	for pending() != waiting {
 		runtime.Gosched()
 	}
 	j.imu.Unlock()
