@@ -584,3 +584,30 @@ func TestOutcomeRoundTrip(t *testing.T) {
 		t.Errorf("failure round trip:\n got %+v (%v)\nwant %+v (%v)", got, got.Err, failed, failed.Err)
 	}
 }
+
+// TestWriteErrorIsSticky: once a write fails, the journal refuses every
+// later append with that error instead of pretending records are durable.
+func TestWriteErrorIsSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := openT[payload](t, path)
+	appendT(t, j, Record[payload]{Kind: KindResult, ID: "a", Digest: "d"})
+	// Make the next write fail, as a full disk or an I/O error would.
+	if err := j.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := j.Append(context.Background(), Record[payload]{Kind: KindResult, ID: "b", Digest: "d"})
+	if err == nil || !strings.HasPrefix(err.Error(), "journal: write "+path) {
+		t.Fatalf("Append after a failed write = %v; want a write error", err)
+	}
+	if err2 := j.Append(context.Background(), Record[payload]{Kind: KindResult, ID: "c", Digest: "d"}); err2 == nil || err2.Error() != err.Error() {
+		t.Fatalf("next Append = %v; want the same error %v", err2, err)
+	}
+	if cerr := j.Close(); cerr == nil || !strings.Contains(cerr.Error(), err.Error()) {
+		t.Fatalf("Close = %v; want it to report %v", cerr, err)
+	}
+	j = openT[payload](t, path)
+	defer closeT(t, j)
+	if j.Len() != 1 {
+		t.Fatalf("Len after reopen = %d; want only the record written before the failure", j.Len())
+	}
+}
