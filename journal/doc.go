@@ -3,11 +3,14 @@
 // run again and neither lose a result nor pay twice for one.
 //
 // A [Journal] is one file and no server. For every item it records, keyed by
-// the item's ID and the [Digest] of its request, either the item's final
-// result ([KindResult]) or the fact that it was submitted in a provider batch
-// that has not answered yet ([KindSubmitted], for the Batch-API mode). The
-// payload of a result is generic: the CLI stores its output line, a library
-// user an [Outcome] (the JSON form of a batchllm.Result).
+// the item's ID and the [Digest] of its request, the item's final result
+// ([KindResult]), or the fact that it was submitted in a provider batch that
+// has not answered yet ([KindSubmitted], for the Batch-API mode), or,
+// optionally, a claim written just before an online call ([KindClaimed]), so
+// that a restart knows which calls may have been paid without their answer
+// reaching the journal. The payload of a result is generic: the CLI stores
+// its output line, a library user an [Outcome] (the JSON form of a
+// batchllm.Result).
 //
 // # The contract
 //
@@ -15,13 +18,18 @@
 // fsynced, newline included. A caller that reports a result only after
 // Append returned nil for it can never lose a reported result. What a crash
 // can cost is the calls in flight at that moment, whose results were not
-// journaled yet: at most one per worker is sent again.
+// journaled yet: at most one per worker is sent again. Claims make that cost
+// visible: a caller that appends a claim before each call can count, on the
+// next run, the items that may be paid twice. (Each claim is one more
+// record, and one more fsync wait before the call, which group commit
+// shares among the workers.)
 //
 // On the next run, [Journal.Lookup] says for each item what to do:
 // [Unseen] or [Changed] (its request's digest differs from the journaled
 // one): send it; [Finished]: skip it and report the stored result;
-// [Submitted]: collect it from the provider batch named in the record. The
-// last record of an ID wins.
+// [Submitted]: collect it from the provider batch named in the record;
+// [Claimed]: send it again, knowing that the lost call may have been billed.
+// The last record of an ID wins.
 //
 // # Format
 //
