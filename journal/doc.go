@@ -85,7 +85,8 @@
 // not need: it is read once at start and appended to afterwards. The cost of
 // appending is that the file grows with every record, superseded ones
 // included; a batch writes each item once or a few times, so this is about
-// the size of the results themselves.
+// the size of the results themselves, and [Compact] rewrites a closed
+// journal down to the last record of each item.
 //
 // # Limits
 //
