@@ -37,8 +37,8 @@ type pendingEntry struct {
 //
 // Append checks every record first, and writes none if one is invalid: its
 // Kind must be KindResult, KindSubmitted or KindClaimed, its ID non-empty,
-// and Batch set exactly for KindSubmitted. A record whose Time is zero is written with
-// the current time (UTC).
+// and Batch set exactly for KindSubmitted. A record whose Time is zero is
+// written with the current time (UTC).
 //
 // If ctx is done before the records are durable, Append returns ctx.Err();
 // they may or may not be written. After a write or fsync error, the journal
