@@ -64,16 +64,17 @@
 // Both were considered (modernc.org/sqlite is pure Go). The append-only file
 // wins on every count that matters here:
 //
-//   - Speed. Measured back to back on the project's 2-core VM (ext4, other
-//     jobs running, so figures vary by 2-3× between runs), 64 concurrent
-//     appenders of ~300-byte records: this journal made 25,000 and 51,000
-//     durable appends/s (medians of two runs of -count 5; about 30 records
-//     per fsync) and 5,300/s with a single appender. SQLite in WAL mode with
-//     synchronous=FULL and one transaction per record made 3,400/s through
-//     one connection and 300/s with a connection per appender (lock
-//     contention): each SQLite commit pays its own fsync. SQLite could match
-//     only by batching transactions through a writer goroutine, the very
-//     machinery this package needs anyway.
+//   - Speed. Measured on the project's 2-core VM (ext4, shared with other
+//     jobs, so figures vary by 2-4× between runs), 64 concurrent appenders
+//     of ~300-byte records: this journal made 13,000 to 59,000 durable
+//     appends/s (medians of -count 5 over five runs; about 30 records per
+//     fsync), and a single appender 700 to 5,300/s. Back to back with one of
+//     those runs (51,000/s), SQLite in WAL mode with synchronous=FULL and one
+//     transaction per record made 3,400/s through one connection and 300/s
+//     with a connection per appender (lock contention): each SQLite commit
+//     pays its own fsync. SQLite could match only by batching transactions
+//     through a writer goroutine, the very machinery this package needs
+//     anyway.
 //   - Simplicity. A few hundred lines of standard library; no dependency of
 //     several hundred thousand lines transpiled from C. The crash semantics
 //     are easy to state and to test: a record is durable iff its whole line
