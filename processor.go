@@ -418,6 +418,13 @@ func (p *Processor[In, Out, C]) worker(runCtx, workCtx context.Context, id int) 
 		if !finished {
 			continue
 		}
+		if p.cfg.Record != nil {
+			err := callSafely(func() error { return p.cfg.Record(context.WithoutCancel(runCtx), r) })
+			if err != nil {
+				p.abortBatch(fmt.Errorf("record result of item %q: %w", r.ItemID, err))
+				continue
+			}
+		}
 		p.results <- r // the consumer drains results until every worker is done
 	}
 }

@@ -870,3 +870,34 @@ func TestDoubtfulConfigIsLoggedAsAWarning(t *testing.T) {
 		t.Fatalf("log: %s", buf.String())
 	}
 }
+
+func TestRecordRunsBeforeReportingAndItsFailureStopsTheBatch(t *testing.T) {
+	m := echo()
+	var recorded sync.Map
+	diskFull := errors.New("disk full")
+	p := newProc(t, config{Strategy: m, Workers: 1,
+		Record: func(ctx context.Context, r result) error {
+			if r.ItemID == "i005" {
+				return diskFull
+			}
+			recorded.Store(r.ItemID, true)
+			return nil
+		},
+		PostProcess: func(ctx context.Context, r result) {
+			if _, ok := recorded.Load(r.ItemID); !ok && r.OK() {
+				t.Errorf("item %s reported before it was recorded", r.ItemID)
+			}
+		}})
+	addN(t, p, 20)
+	sum, err := p.Run(t.Context())
+	if !errors.Is(err, diskFull) || !errors.Is(err, batchllm.ErrBatchAborted) {
+		t.Fatalf("Run err = %v", err)
+	}
+	res := sum.ByID()
+	if _, ok := res["i005"]; ok {
+		t.Fatal("the unrecorded result was reported")
+	}
+	if len(res) != 19 || !res["i004"].OK() || !errors.Is(res["i006"].Err, batchllm.ErrBatchAborted) {
+		t.Fatalf("%d results; i004 %+v; i006 %+v", len(res), res["i004"], res["i006"])
+	}
+}
