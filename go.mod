@@ -12,7 +12,10 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require github.com/dlclark/regexp2/v2 v2.5.1 // indirect
+require (
+	github.com/dlclark/regexp2/v2 v2.5.1 // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -1,0 +1,2 @@
+// Package structured gives typed results.
+package structured
