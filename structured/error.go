@@ -50,8 +50,8 @@ func (e FieldError) Field() string {
 
 // FieldErrors is a list of field failures. A type's Validate method can
 // return one to report several failed fields at once; a nil or empty
-// FieldErrors returned as a non-nil error still means "invalid" and is
-// reported as a failure of the whole object.
+// FieldErrors means that nothing failed, even when returned as a non-nil
+// error.
 type FieldErrors []FieldError
 
 func (es FieldErrors) Error() string {
@@ -78,6 +78,7 @@ func fieldErrorsOf(err error) FieldErrors {
 		if len(e) > 0 {
 			return e
 		}
+		return nil
 	case interface{ Unwrap() []error }:
 		var out FieldErrors
 		for _, inner := range e.Unwrap() {

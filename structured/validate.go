@@ -11,7 +11,8 @@ import (
 // called on the decoded value, with a value or a pointer receiver, after
 // every field has passed the schema. To say which fields are wrong, return
 // a [FieldError], a [FieldErrors] or errors.Join of them; any other error
-// fails the whole answer.
+// fails the whole answer. An empty FieldErrors means valid, so Validate may
+// collect failures in a FieldErrors and return it as it is.
 //
 // Struct tags of a validation library fit here too: call the library in
 // Validate and turn its errors into FieldErrors with the JSON field names.
@@ -110,7 +111,9 @@ func (s *Strategy[T]) check(raw string, kept map[string]json.RawMessage) outcome
 		return outcome[T]{value: v}
 	}
 	rerr := vd.Validate()
-	if rerr == nil {
+	if fe, ok := rerr.(FieldErrors); rerr == nil || ok && len(fe) == 0 {
+		// An empty FieldErrors is no failure, even as a non-nil error: the
+		// usual "var errs FieldErrors; …; return errs" must not fail.
 		return outcome[T]{value: v}
 	}
 	failed = fieldErrorsOf(rerr)
