@@ -156,17 +156,6 @@ func (e *ValidationError) FailedFields() []string {
 	return out
 }
 
-// wholeAnswer reports whether a failure concerns the whole answer rather
-// than named fields.
-func (e *ValidationError) wholeAnswer() bool {
-	for _, f := range e.Failed {
-		if f.Path == "" {
-			return true
-		}
-	}
-	return false
-}
-
 // valueText renders a failed value for a feedback message, as compact JSON
 // cut to limit bytes.
 func valueText(v any, limit int) string {

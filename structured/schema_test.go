@@ -26,7 +26,8 @@ type contact struct {
 	Address address   `json:"address"`
 	Offices []address `json:"offices"`
 	Note    *string   `json:"note,omitzero"`
-	secret  int
+	//lint:ignore U1000 an unexported field, to show that the schema leaves it out
+	secret int
 }
 
 // decodeSchema unmarshals schema JSON into a generic map for assertions.
@@ -120,7 +121,10 @@ func TestNewErrors(t *testing.T) {
 	inner := batchllm.StrategyFunc[batchllm.Prompt, string](func(_ context.Context, _ batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
 		return batchllm.Response[string]{}, nil
 	})
-	type empty struct{ x int }
+	type empty struct {
+		//lint:ignore U1000 a struct with no exported field
+		x int
+	}
 	type withChan struct{ C chan int }
 	check := func(name string, err error, want string) {
 		t.Helper()
