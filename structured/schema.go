@@ -1,6 +1,7 @@
 package structured
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ type schema struct {
 // not just the first.
 type property struct {
 	name     string
-	schema   *jsonschema.Schema
+	json     json.RawMessage // the property's schema, marshalled
 	resolved *jsonschema.Resolved
 }
 
@@ -60,8 +61,12 @@ func schemaFor[T any](adjust func(*jsonschema.Schema) error) (*schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("structured: schema of %v, field %q: %w", t, name, err)
 		}
+		pj, err := json.Marshal(ps)
+		if err != nil {
+			return nil, fmt.Errorf("structured: marshal schema of %v, field %q: %w", t, name, err)
+		}
 		s.index[name] = len(s.props)
-		s.props = append(s.props, property{name: name, schema: ps, resolved: r})
+		s.props = append(s.props, property{name: name, json: pj, resolved: r})
 	}
 	return s, nil
 }
@@ -134,20 +139,40 @@ func nullable(s *jsonschema.Schema) {
 }
 
 // subset returns the JSON of an object schema with only the named
-// properties of s, all required, for a re-ask that asks only for them.
+// properties of s, all required and none other allowed, for a re-ask that
+// asks only for them. It is assembled from each property's JSON, marshalled
+// once in [schemaFor], since marshalling a schema is slow.
 func (s *schema) subset(names []string) (json.RawMessage, error) {
-	sub := &jsonschema.Schema{
-		Type:                 "object",
-		Properties:           make(map[string]*jsonschema.Schema, len(names)),
-		Required:             names,
-		PropertyOrder:        names,
-		AdditionalProperties: s.root.AdditionalProperties,
-		Description:          s.root.Description,
+	var b bytes.Buffer
+	b.WriteString(`{"type":"object",`)
+	if d := s.root.Description; d != "" {
+		dj, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`"description":`)
+		b.Write(dj)
+		b.WriteByte(',')
 	}
-	for _, n := range names {
-		sub.Properties[n] = s.props[s.index[n]].schema
+	b.WriteString(`"properties":{`)
+	quoted := make([][]byte, len(names))
+	for i, n := range names {
+		q, err := json.Marshal(n)
+		if err != nil {
+			return nil, err
+		}
+		quoted[i] = q
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(q)
+		b.WriteByte(':')
+		b.Write(s.props[s.index[n]].json)
 	}
-	return json.Marshal(sub)
+	b.WriteString(`},"required":[`)
+	b.Write(bytes.Join(quoted, []byte{','}))
+	b.WriteString(`],"additionalProperties":false}`)
+	return b.Bytes(), nil
 }
 
 // check validates one field's JSON value against its schema. On failure it
