@@ -11,7 +11,8 @@ import (
 // message that asks the model to fix its previous answer.
 type Reask struct {
 	// Previous is the validation error of the last answer: its fields that
-	// passed and failed, and the raw answer.
+	// passed and failed, and the raw answer. It is shared with the item's
+	// state and its final error: read it, do not change it.
 	Previous *ValidationError
 	// Ask lists the top-level fields the model must return, in schema
 	// order: only those still missing on a partial re-ask (see
@@ -20,6 +21,10 @@ type Reask struct {
 	// Kept holds the fields kept from earlier answers, as JSON, on a partial
 	// re-ask; it is empty otherwise.
 	Kept map[string]json.RawMessage
+	// Failures is the number of validation failures of the item so far
+	// (1 on the first re-ask), for feedback that grows firmer or more
+	// detailed with each failure.
+	Failures int
 }
 
 // Partial reports whether the re-ask asks only for some fields.

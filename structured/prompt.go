@@ -3,6 +3,7 @@ package structured
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -97,7 +98,7 @@ func (s *Strategy[T]) build(in batchllm.Prompt, st *itemState) (attempt, error) 
 				ask[i] = prop.name
 			}
 		}
-		if text := s.opts.feedback(Reask{Previous: st.last, Ask: ask, Kept: kept}); text != "" {
+		if text := s.opts.feedback(Reask{Previous: st.last, Ask: ask, Kept: maps.Clone(kept), Failures: st.failures}); text != "" {
 			if strings.TrimSpace(st.last.Raw) != "" {
 				p.Messages = append(p.Messages, batchllm.Message{Role: batchllm.RoleAssistant, Content: st.last.Raw})
 			}

@@ -584,9 +584,9 @@ func TestSchemaInPrompt(t *testing.T) {
 }
 
 func TestCustomFeedbackAndBlindRetry(t *testing.T) {
-	sc := newScript(map[string][]string{"a": {badTwo, valid}, "b": {badTwo, valid}})
+	sc := newScript(map[string][]string{"a": {badTwo, badAge, valid}, "b": {badTwo, valid}})
 	custom := mustNew(t, sc, structured.Feedback(func(r structured.Reask) string {
-		return "Fix: " + strings.Join(r.Previous.FailedFields(), ",") + " of " + strings.Join(r.Ask, ",")
+		return "Fix " + itoa(r.Failures) + ": " + strings.Join(r.Previous.FailedFields(), ",") + " of " + strings.Join(r.Ask, ",")
 	}))
 	blind := mustNew(t, sc, structured.Feedback(func(structured.Reask) string { return "" }))
 	a := ask("a")
@@ -597,8 +597,11 @@ func TestCustomFeedbackAndBlindRetry(t *testing.T) {
 	if f := sum.Failures(); len(f) != 0 {
 		t.Fatal(f[0].Err)
 	}
-	if got := lastUser(t, sc.requests("a")[1].Input); got != "Fix: age,email of name,age,email,phone" {
+	if got := lastUser(t, sc.requests("a")[1].Input); got != "Fix 1: age,email of name,age,email,phone" {
 		t.Errorf("custom feedback = %q", got)
+	}
+	if got := lastUser(t, sc.requests("a")[2].Input); got != "Fix 2: age of name,age,email,phone" {
+		t.Errorf("second custom feedback = %q", got)
 	}
 	if msgs := sc.requests("b")[1].Input.Messages; len(msgs) != 1 || msgs[0].Content != prompt {
 		t.Errorf("blind retry messages = %+v, want the original prompt", msgs)
