@@ -76,6 +76,9 @@
 // the Strategy would see these values as the item's own, so use one or the
 // other for a given batch.
 //
+// [Strategy.Parse] checks an answer that arrived another way, such as a
+// line of a provider's batch-job results, exactly as Call checks one.
+//
 // # Other processor hooks
 //
 // A [Strategy] is a [batchllm.DryRunner]: in a dry run it returns the zero

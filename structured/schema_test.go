@@ -249,6 +249,13 @@ func TestCheck(t *testing.T) {
 			}
 			return o.err, o.kept
 		}, nil},
+		{"number that does not fit the Go type", func() (*ValidationError, map[string]json.RawMessage) {
+			o := rs.check(`{"min":1e3,"max":2,"label":"ok"}`, nil)
+			if o.err != nil && o.err.Failed[0].Value != 1000.0 {
+				t.Errorf("Value = %v, want 1000", o.err.Failed[0].Value)
+			}
+			return o.err, o.kept
+		}, &want{passed: []string{"max", "label"}, failed: []string{"min: number 1e3 does not fit the field's type (int)"}, kept: []string{"max", "label"}}},
 		{"field rule", func() (*ValidationError, map[string]json.RawMessage) {
 			o := rs.check(`{"min":1,"max":2,"label":"bad"}`, nil)
 			if o.err != nil && o.err.Failed[0].Value != "bad" {

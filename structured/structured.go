@@ -133,6 +133,19 @@ func (s *Strategy[T]) innerRequest(req batchllm.Request[batchllm.Prompt], p batc
 	return batchllm.Request[batchllm.Prompt]{ItemID: req.ItemID, Input: p, Attempt: req.Attempt, State: req.State}
 }
 
+// Parse checks one answer as Call checks the inner strategy's, without
+// calling anything: for answers that arrive another way, such as the
+// results of a provider's batch job. It returns the decoded T, or a
+// [*ValidationError] (with Raw set) that says what failed.
+func (s *Strategy[T]) Parse(raw string) (T, error) {
+	res := s.check(raw, nil)
+	if res.err != nil {
+		res.err.Raw = raw
+		return res.value, res.err
+	}
+	return res.value, nil
+}
+
 // DryRun implements [batchllm.DryRunner]: it returns the zero T, with the
 // model the attempt would use, and never calls the inner strategy.
 func (s *Strategy[T]) DryRun(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[T], error) {

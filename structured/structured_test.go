@@ -643,3 +643,16 @@ func TestManyItemsConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestParse(t *testing.T) {
+	s := mustNew(t, newScript(nil))
+	p, err := s.Parse("```json\n" + valid + "\n```")
+	if err != nil || show(p) != wantPerson {
+		t.Fatalf("Parse(valid) = %+v, %v", p, err)
+	}
+	p, err = s.Parse(badTwo)
+	ve, ok := errors.AsType[*structured.ValidationError](err)
+	if !ok || p != (Person{}) || ve.Raw != badTwo || !slices.Equal(ve.FailedFields(), []string{"age", "email"}) {
+		t.Fatalf("Parse(badTwo) = %+v, %v", p, err)
+	}
+}

@@ -2,6 +2,7 @@ package structured
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -109,8 +110,16 @@ func (s *Strategy[T]) check(raw string, kept map[string]json.RawMessage) outcome
 		err = json.Unmarshal(b, &v)
 	}
 	if err != nil {
-		// The schema allowed what the Go type cannot hold (an integer too
-		// large for its field, say).
+		// The schema allowed what the Go type cannot hold: 34.0 or 1e3 for
+		// an int, an integer too large for its field.
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			fe := FieldError{Path: te.Field, Message: fmt.Sprintf("%s does not fit the field's type (%v)", te.Value, te.Type)}
+			if raw, ok := merged[fe.Field()]; ok {
+				_ = json.Unmarshal(raw, &fe.Value) // valid JSON: it passed the schema
+				passed = slices.DeleteFunc(passed, func(n string) bool { return n == fe.Field() })
+				return outcome[T]{kept: keep(merged, passed), err: &ValidationError{Passed: passed, Failed: FieldErrors{fe}}}
+			}
+		}
 		return outcome[T]{err: &ValidationError{Passed: passed, Failed: FieldErrors{{Message: fmt.Sprintf("the answer does not fit the output type: %v", err)}}}}
 	}
 	vd, ok := any(&v).(Validator)
