@@ -47,8 +47,9 @@ func SchemaInPrompt() Option { return func(o *options) { o.inPrompt = true } }
 // the item has had so far: ts[0] for the first attempt and for retries
 // after errors that are not validation failures, ts[1] after the first
 // validation failure, and so on; the last value is used from then on.
-// Without Temperatures the prompt's own temperature (or the inner
-// strategy's default) is used. See also [Escalate].
+// The temperature replaces the item's own Prompt.Temperature; without
+// Temperatures the item's (or the inner strategy's default) is used.
+// Temperatures must not be negative. See also [Escalate].
 func Temperatures(ts ...float64) Option {
 	return func(o *options) { o.temps = append([]float64(nil), ts...) }
 }
@@ -62,8 +63,10 @@ func Temperatures(ts ...float64) Option {
 // strategies honour, and is what the inner strategy's [batchllm.Estimator]
 // sees, so rate limits and budgets apply to the model really called.
 //
-// Set Retry.MaxAttempts in the processor's config to at least len(models)
-// so that every model gets its turn.
+// The model replaces the item's own Prompt.Model; an empty name keeps it
+// (or the inner strategy's default), so Escalate("", "gpt-5") starts with
+// the default model. Set Retry.MaxAttempts in the processor's config to at
+// least len(models) so that every model gets its turn.
 func Escalate(models ...string) Option {
 	return func(o *options) { o.models = append([]string(nil), models...) }
 }

@@ -89,7 +89,9 @@ func (s *Strategy[T]) build(in batchllm.Prompt, st *itemState) (attempt, error) 
 		p.Temperature = &t
 	}
 	if n := len(s.opts.models); n > 0 {
-		p.Model = s.opts.models[min(st.failures, n-1)]
+		if m := s.opts.models[min(st.failures, n-1)]; m != "" {
+			p.Model = m
+		}
 	}
 	if st.last != nil {
 		if ask == nil {

@@ -69,6 +69,11 @@ func New[T any](inner batchllm.Strategy[batchllm.Prompt, string], opts ...Option
 	if o.feedback == nil {
 		return nil, fmt.Errorf("structured: Feedback(nil): pass a function that returns \"\" for blind retries")
 	}
+	for _, t := range o.temps {
+		if !(t >= 0) {
+			return nil, fmt.Errorf("structured: Temperatures: %v is not a temperature; it must be >= 0", t)
+		}
+	}
 	name := o.name
 	if name == "" {
 		name = schemaName(reflect.TypeFor[T]())

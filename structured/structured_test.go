@@ -532,6 +532,23 @@ func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	}
 }
 
+func TestEscalateFromTheDefaultModel(t *testing.T) {
+	sc := newScript(map[string][]string{"a": {badAge, valid}})
+	s := mustNew(t, sc, structured.Escalate("", "large"))
+	in := ask("a")
+	in.Input.Model = "item-model"
+	if r := run(t, config{Strategy: s}, in).Results[0]; !r.OK() {
+		t.Fatal(r.Err)
+	}
+	var models []string
+	for _, req := range sc.requests("a") {
+		models = append(models, req.Input.Model)
+	}
+	if !slices.Equal(models, []string{"item-model", "large"}) {
+		t.Errorf("models = %v, want [item-model large]", models)
+	}
+}
+
 func TestInnerErrorsPassThrough(t *testing.T) {
 	sc := newScript(map[string][]string{"a": {valid}})
 	sc.Mock.FailItem("a", batchllmtest.FatalItem)
