@@ -89,5 +89,7 @@ func PartialRecovery() Option { return func(o *options) { o.partial = true } }
 // previous attempt got wrong and what the re-ask asks for, and returns the
 // text of the user message that follows the model's previous answer. If f
 // returns "", nothing is added and the re-ask repeats the original prompt
-// (a blind retry). The default is [DefaultFeedback].
+// (a blind retry). The default is [DefaultFeedback]. f may be called more
+// than once per attempt (for the estimate and for the call), from several
+// goroutines for different items; it should depend on r alone.
 func Feedback(f func(r Reask) string) Option { return func(o *options) { o.feedback = f } }
