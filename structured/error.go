@@ -114,15 +114,18 @@ type ValidationError struct {
 	// Passed lists the top-level fields that validated, in schema order;
 	// fields kept from earlier attempts by partial recovery are included.
 	Passed []string
-	// Failed lists every failure, in schema order; a failure with an empty
-	// Path is about the whole answer.
+	// Failed lists every failure: the schema's, field by field in schema
+	// order and then unexpected fields; or, once the schema passed, those
+	// of T's Validate method in its order. A failure with an empty Path is
+	// about the whole answer.
 	Failed FieldErrors
 	// Raw is the answer exactly as the model gave it.
 	Raw string
 	// Usage is the token usage of the attempt that produced Raw. The
 	// processor also counts it in the item's and the batch's totals.
 	Usage batchllm.Usage
-	// Attempt is the attempt number (1-based) that produced Raw.
+	// Attempt is the attempt number (1-based) that produced Raw; 0 for an
+	// answer checked by [Strategy.Parse].
 	Attempt int
 	// Model is the model that answered, if known.
 	Model string
@@ -130,7 +133,11 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "structured: invalid output (attempt %d): ", e.Attempt)
+	b.WriteString("structured: invalid output")
+	if e.Attempt > 0 {
+		fmt.Fprintf(&b, " (attempt %d)", e.Attempt)
+	}
+	b.WriteString(": ")
 	for i, f := range e.Failed {
 		if i > 0 {
 			b.WriteString("; ")

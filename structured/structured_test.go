@@ -270,6 +270,9 @@ func TestNeverValidFailsWithValidationError(t *testing.T) {
 	if ve.Attempt != 4 || ve.Raw != badTwo || ve.Usage != usage {
 		t.Errorf("ValidationError attempt %d raw %q usage %+v; want 4, %q, %+v", ve.Attempt, ve.Raw, ve.Usage, badTwo, usage)
 	}
+	if want := "structured: invalid output (attempt 4): age: must be between 1 and 149; email:"; !strings.HasPrefix(ve.Error(), want) {
+		t.Errorf("Error() = %q, want prefix %q", ve.Error(), want)
+	}
 	if got := ve.FailedFields(); !slices.Equal(got, []string{"age", "email"}) {
 		t.Errorf("FailedFields = %v, want [age email]", got)
 	}
@@ -671,5 +674,8 @@ func TestParse(t *testing.T) {
 	ve, ok := errors.AsType[*structured.ValidationError](err)
 	if !ok || p != (Person{}) || ve.Raw != badTwo || !slices.Equal(ve.FailedFields(), []string{"age", "email"}) {
 		t.Fatalf("Parse(badTwo) = %+v, %v", p, err)
+	}
+	if want := "structured: invalid output: age: must be between 1 and 149; email: must be an e-mail address"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
 	}
 }
