@@ -25,7 +25,13 @@
 // Gemini models/{m}:generateContent, models/{m}:countTokens and
 // cachedContents (create, get, list, patch, delete) under /v1beta/ and
 // /v1/. OpenAI and Gemini share paths under /v1/; a request carrying
-// x-goog-api-key or ?key= goes to Gemini. GET /_sim/stats returns [Stats]
+// x-goog-api-key or ?key= goes to Gemini. Batch APIs: OpenAI Files
+// (/v1/files: upload, list, get, content, delete, expires_after) and
+// Batches (/v1/batches: create, get, list, cancel); Anthropic Message
+// Batches (/v1/messages/batches: create, get, list, cancel, delete,
+// results, with results_url pointing back at the simulator); Gemini batch
+// mode (models/{m}:batchGenerateContent with inline requests, batches/{id}
+// get, :cancel, delete, list). GET /_sim/stats returns [Stats]
 // as JSON (add ?counts=1 for the per-request counts) and POST /_sim/reset
 // zeroes them.
 //
@@ -93,6 +99,19 @@
 //
 // MaxConcurrent bounds the requests served at once; the excess gets the
 // provider's overloaded answer (OpenAI 503, Anthropic 529, Gemini 503).
+//
+// # Batches
+//
+// Batch jobs run in the background at the pace of Config.Batch: a step
+// delay (OpenAI validating and finalizing, Gemini pending), a time per
+// request, and a completion window (24 hours by default) after which the
+// unprocessed requests expire. They follow each provider's lifecycle
+// (OpenAI validating, in_progress, finalizing, completed, failed,
+// cancelling, cancelled, expired; Anthropic in_progress, canceling, ended;
+// Gemini BATCH_STATE_PENDING, RUNNING, SUCCEEDED, CANCELLED, EXPIRED).
+// Each request is answered exactly as online, without limits, latency or
+// faults; an invalid request becomes an error line or result. Close stops
+// every job.
 //
 // # Latency and faults
 //

@@ -31,9 +31,16 @@ type Server struct {
 	anthropic *provider
 	gemini    *provider
 
-	done      chan struct{} // closed by Close; ends hangs and sleeps
+	done      chan struct{} // closed by Close; ends hangs, sleeps and batch jobs
 	closeOnce sync.Once
-	handlers  sync.WaitGroup
+	// life guards the start of handlers and batch jobs against Close:
+	// work starts only while closed is false, so that Close's Wait never
+	// races with an Add from zero.
+	life     sync.RWMutex
+	closed   bool
+	handlers sync.WaitGroup
+
+	batches batchStore
 
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -65,6 +72,7 @@ func New(cfg Config) (*Server, error) {
 	s.anthropic = newProvider(kindAnthropic, cfg.Anthropic, cfg, now, 2)
 	s.gemini = newProvider(kindGemini, cfg.Gemini, cfg, now, 3)
 	s.gcache = geminiCaches{items: map[string]*cachedContent{}}
+	s.batches = newBatchStore()
 	return s, nil
 }
 
@@ -122,6 +130,9 @@ func (s *Server) GeminiBaseURL() string { return s.base }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.life.Lock()
+		s.closed = true
+		s.life.Unlock()
 		close(s.done)
 		if s.httpSrv != nil {
 			err = s.httpSrv.Close()
@@ -154,13 +165,10 @@ func (s *Server) ResetStats() {
 
 // ServeHTTP routes a request to its provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.done:
+	if !s.enter() {
 		http.Error(w, "llmsim: closed", http.StatusServiceUnavailable)
 		return
-	default:
 	}
-	s.handlers.Add(1)
 	defer s.handlers.Done()
 	path := r.URL.Path
 	switch {
@@ -181,6 +189,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// enter registers a handler or background job with Close; it reports
+// false once the server is closed. The caller calls s.handlers.Done.
+func (s *Server) enter() bool {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
 }
 
 // isGemini tells a Gemini request under /v1/ (as the JavaScript SDK sends
@@ -284,7 +304,11 @@ type call struct {
 // requests whose body digests are counted (the ones that cost money).
 func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, generation bool) *call {
 	c := &call{s: s, p: p, w: w, r: r}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var body []byte
+	var err error
+	if r.Body != nil { // nil only for client requests handed over in process
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	}
 	p.mu.Lock()
 	p.c.requests++
 	// A request refused for concurrency is not served, so it does not
@@ -540,4 +564,14 @@ func (p *provider) prefixPut(h [32]byte, now time.Time, ttl time.Duration) {
 			}
 		}
 	}
+}
+
+// notFound answers an unknown path in the provider's error envelope,
+// without drawing a fault.
+func (s *Server) notFound(p *provider, w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, p: p, w: w, r: r}
+	p.mu.Lock()
+	p.c.requests++
+	p.mu.Unlock()
+	c.fail(http.StatusNotFound, "", "Unknown request URL: "+r.Method+" "+r.URL.Path+". Please check the URL for typos.")
 }
