@@ -3,7 +3,6 @@ package llmsim
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -462,7 +462,7 @@ func (c *call) respond(v any) {
 		c.record(http.StatusOK)
 		h := c.w.Header()
 		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", fmt.Sprint(len(b)))
+		h.Set("Content-Length", strconv.Itoa(len(b)))
 		c.w.WriteHeader(http.StatusOK)
 		_, _ = c.w.Write(b[:len(b)/2])
 		if f, ok := c.w.(http.Flusher); ok {
@@ -508,35 +508,49 @@ func (c *call) usage(in, out, cached, cacheWrite int) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
+	buf := getBuf()
+	defer putBuf(buf)
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		http.Error(w, "llmsim: encode: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", fmt.Sprint(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 
+// bufPool recycles the buffers of request digests and JSON answers.
 var bufPool = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(2048); return b }}
+
+func getBuf() *bytes.Buffer {
+	b := bufPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putBuf returns a buffer to the pool unless a huge request grew it, so
+// the pool does not pin memory.
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		bufPool.Put(b)
+	}
+}
 
 // bodyDigest identifies a request by its path (which names the Gemini
 // model) and its body, independently of JSON whitespace.
-func bodyDigest(path string, body []byte) string {
-	var buf bytes.Buffer
-	buf.Grow(len(path) + 1 + len(body))
+func bodyDigest(path string, body []byte) [8]byte {
+	buf := getBuf()
+	defer putBuf(buf)
 	buf.WriteString(path)
 	buf.WriteByte(0)
-	if json.Compact(&buf, body) != nil {
+	if json.Compact(buf, body) != nil {
 		buf.Truncate(len(path) + 1)
 		buf.Write(body)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	return hex.EncodeToString(sum[:8])
+	return [8]byte(sum[:8])
 }
 
 // prefixHit reports whether a prompt prefix with hash h is cached now,
