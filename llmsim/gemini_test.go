@@ -268,3 +268,18 @@ func TestGeminiCachedContents(t *testing.T) {
 		}
 	})
 }
+
+func TestGeminiCountTokens(t *testing.T) {
+	s := start(t, Config{})
+	gc := geminiClient(t, s.GeminiBaseURL(), nil)
+	r, err := gc.Models.CountTokens(context.Background(), "gemini-x", genai.Text("count me"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TotalTokens != int32(tokens("user: count me\n")) {
+		t.Errorf("total = %d", r.TotalTokens)
+	}
+	if st := s.Stats().Gemini; st.DistinctRequests != 0 || st.InputTokens != 0 {
+		t.Errorf("countTokens counted as a generation: %+v", st)
+	}
+}
