@@ -229,9 +229,9 @@ func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*an
 
 // message is the Message object of a run that read and wrote the given
 // cache tokens.
-func (a *anthropicRun) message(read, write int, tier string) anthropicMessage {
+func (a *anthropicRun) message(id string, read, write int, tier string) anthropicMessage {
 	resp := anthropicMessage{
-		ID: "msg_" + a.dig + strconv.FormatUint(seq.Add(1), 36), Type: "message", Role: "assistant", Model: a.ap.req.Model,
+		ID: id, Type: "message", Role: "assistant", Model: a.ap.req.Model,
 		Content: []anthropicContent{{Type: "text", Text: a.content}}, StopReason: a.stop,
 	}
 	resp.Usage = anthropicUsage{InputTokens: int64(tokens(a.prompt) - read - write), OutputTokens: int64(a.outTokens),
@@ -313,8 +313,8 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.usage(total, a.outTokens, read, write)
-	h.Set("request-id", nextID("req_"))
-	c.respond(a.message(read, write, "standard"))
+	h.Set("request-id", s.nextID("req_"))
+	c.respond(a.message(s.nextID("msg_"+a.dig), read, write, "standard"))
 }
 
 // anthropicPrefixHashes returns the cache key of each breakpoint prefix.

@@ -97,7 +97,7 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 			}
 			seen[q.CustomID] = true
 		}
-		b := &anthropicBatch{ID: nextID("msgbatch_"), Type: "message_batch", ProcessingStatus: "in_progress",
+		b := &anthropicBatch{ID: s.nextID("msgbatch_"), Type: "message_batch", ProcessingStatus: "in_progress",
 			CreatedAt: rfc3339(now), ExpiresAt: rfc3339(now.Add(s.batchWindow())), created: now,
 			cancel: make(chan struct{}), reqs: req.Requests, version: version, base: requestBase(r)}
 		b.RequestCounts.Processing = len(req.Requests)
@@ -204,11 +204,11 @@ func (s *Server) anthropicBatchRun(b *anthropicBatch) *batchRun {
 			if f != nil {
 				b.RequestCounts.Errored++
 				line(q.CustomID, map[string]any{"type": "errored", "error": anthropicErrorBody{Type: "error",
-					Error: anthropicErrorDetail{Type: "invalid_request_error", Message: f.msg}, RequestID: nextID("req_")}})
+					Error: anthropicErrorDetail{Type: "invalid_request_error", Message: f.msg}, RequestID: s.nextID("req_")}})
 				return
 			}
 			b.RequestCounts.Succeeded++
-			line(q.CustomID, map[string]any{"type": "succeeded", "message": a.message(0, 0, "batch")})
+			line(q.CustomID, map[string]any{"type": "succeeded", "message": a.message(s.nextID("msg_"+a.dig), 0, 0, "batch")})
 		},
 		finish: func(how batchEnd, next int) {
 			for _, q := range b.reqs[next:] {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -216,9 +215,9 @@ func (s *Server) prepareGemini(body []byte, model string, fault Fault, minOut in
 }
 
 // response is the GenerateContentResponse of a run.
-func (g *geminiRun) response() geminiResponse {
+func (g *geminiRun) response(id string) geminiResponse {
 	promptTokens := g.gp.promptTokens()
-	resp := geminiResponse{ModelVersion: g.model, ResponseID: g.dig + strconv.FormatUint(seq.Add(1), 36),
+	resp := geminiResponse{ModelVersion: g.model, ResponseID: id,
 		Candidates: make([]geminiCandidate, g.n)}
 	for i := range resp.Candidates {
 		resp.Candidates[i] = geminiCandidate{Index: i, FinishReason: g.finish, SafetyRatings: negligible,
@@ -277,7 +276,7 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		return
 	}
 	c.usage(promptTokens, g.n*g.outTokens, g.gp.cachedTokens, 0)
-	c.respond(g.response())
+	c.respond(g.response(s.nextID(g.dig)))
 }
 
 // countTokens answers models/{model}:countTokens with the simulator's

@@ -112,7 +112,7 @@ func (s *Server) geminiBatchCreate(w http.ResponseWriter, r *http.Request, model
 		return
 	}
 	now := time.Now()
-	b := &geminiBatch{Name: "batches/" + strings.TrimPrefix(nextID("b"), "b"), Model: "models/" + model,
+	b := &geminiBatch{Name: s.nextID("batches/"), Model: "models/" + model,
 		DisplayName: req.Batch.DisplayName, State: "BATCH_STATE_PENDING", Create: now, Update: now,
 		reqs: in.Requests.Requests, cancel: make(chan struct{})}
 	st := &s.batches
@@ -149,7 +149,7 @@ func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
 				resp["error"] = map[string]any{"code": f.status, "message": f.msg}
 			} else {
 				b.ok++
-				resp["response"] = g.response()
+				resp["response"] = g.response(s.nextID(g.dig))
 			}
 			enc, _ := json.Marshal(resp)
 			b.responses = append(b.responses, enc)

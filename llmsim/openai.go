@@ -228,9 +228,9 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 }
 
 // completion is the chat.completion object of a run.
-func (o *openAIRun) completion(cached int, now time.Time) openAICompletion {
+func (o *openAIRun) completion(id string, cached int, now time.Time) openAICompletion {
 	resp := openAICompletion{
-		ID: "chatcmpl-" + o.dig + strconv.FormatUint(seq.Add(1), 36), Object: "chat.completion", Created: now.Unix(),
+		ID: id, Object: "chat.completion", Created: now.Unix(),
 		Model: o.model, ServiceTier: "default", SystemFingerprint: "fp_llmsim",
 		Choices: make([]openAIChoice, o.n),
 	}
@@ -296,8 +296,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.usage(o.promptTokens, o.n*o.outTokens, cached, 0)
-	h.Set("x-request-id", nextID("req_"))
-	c.respond(o.completion(cached, now))
+	h.Set("x-request-id", s.nextID("req_"))
+	c.respond(o.completion(s.nextID("chatcmpl-"+o.dig), cached, now))
 }
 
 // answer builds the content of a reply: a JSON value for a schema (an

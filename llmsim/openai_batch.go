@@ -125,7 +125,7 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 	st := &s.batches
 	switch {
 	case id == "" && r.Method == http.MethodPost:
-		f, fail := parseUpload(r, c.body, now)
+		f, fail := parseUpload(r, c.body, s.nextID("file-"), now)
 		if fail != nil {
 			c.fail(fail.status, fail.param, fail.msg)
 			return
@@ -184,7 +184,7 @@ func (c *call) ok(v any) {
 
 var filePurposes = []string{"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 
-func parseUpload(r *http.Request, body []byte, now time.Time) (*openAIFile, *failure) {
+func parseUpload(r *http.Request, body []byte, id string, now time.Time) (*openAIFile, *failure) {
 	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || params["boundary"] == "" {
 		return nil, badRequest("", "Expected a multipart/form-data upload")
@@ -211,7 +211,7 @@ func parseUpload(r *http.Request, body []byte, now time.Time) (*openAIFile, *fai
 	if err != nil {
 		return nil, badRequest("file", err.Error())
 	}
-	f := &openAIFile{ID: nextID("file-"), Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
+	f := &openAIFile{ID: id, Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
 		Filename: fhs[0].Filename, Purpose: purpose, Status: "processed", content: content}
 	if v := first(form.Value["expires_after[seconds]"]); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
@@ -310,7 +310,7 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 			c.fail(http.StatusBadRequest, "input_file_id", "Invalid 'input_file_id': '"+req.InputFileID+"'. No batch input file with that id.")
 			return
 		}
-		b := &openAIBatch{ID: nextID("batch_"), Object: "batch", Endpoint: req.Endpoint, InputFileID: in.ID,
+		b := &openAIBatch{ID: s.nextID("batch_"), Object: "batch", Endpoint: req.Endpoint, InputFileID: in.ID,
 			CompletionWindow: "24h", Status: "validating", CreatedAt: now.Unix(), Metadata: req.Metadata,
 			cancel: make(chan struct{})}
 		b.ExpiresAt = now.Add(s.batchWindow()).Unix()
@@ -373,7 +373,7 @@ func (s *Server) batchWindow() time.Duration {
 // in_progress, finalizing, then completed, failed, cancelled or expired.
 func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time) *batchRun {
 	writeLine := func(buf *bytes.Buffer, custom string, resp any, errv any) {
-		line := map[string]any{"id": nextID("batch_req_"), "custom_id": custom, "response": resp, "error": errv}
+		line := map[string]any{"id": s.nextID("batch_req_"), "custom_id": custom, "response": resp, "error": errv}
 		enc, _ := json.Marshal(line)
 		buf.Write(enc)
 		buf.WriteByte('\n')
@@ -407,7 +407,7 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 		o, f := prepareOpenAI(l.Body, "", s.cfg.OpenAI.OutputTokens)
 		if f != nil {
 			b.RequestCounts.Failed++
-			writeLine(&b.bad, l.CustomID, map[string]any{"status_code": f.status, "request_id": nextID("req_"),
+			writeLine(&b.bad, l.CustomID, map[string]any{"status_code": f.status, "request_id": s.nextID("req_"),
 				"body": openAIErrorBody{Error: openAIErrorDetail{Message: f.msg, Type: "invalid_request_error", Param: optString(f.param)}}}, nil)
 			return
 		}
@@ -415,7 +415,7 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 		b.Usage.InputTokens += int64(o.promptTokens)
 		b.Usage.OutputTokens += int64(o.n * o.outTokens)
 		b.Usage.TotalTokens += int64(o.promptTokens + o.n*o.outTokens)
-		writeLine(&b.out, l.CustomID, map[string]any{"status_code": 200, "request_id": nextID("req_"), "body": o.completion(0, time.Now())}, nil)
+		writeLine(&b.out, l.CustomID, map[string]any{"status_code": 200, "request_id": s.nextID("req_"), "body": o.completion(s.nextID("chatcmpl-"+o.dig), 0, time.Now())}, nil)
 	}
 	run.finalize = func() { b.Status, b.FinalizingAt = "finalizing", unix(time.Now()) }
 	run.finish = func(how batchEnd, next int) {
@@ -457,7 +457,7 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 
 // storeOutput saves a generated file; callers hold s.batches.mu.
 func (s *Server) storeOutput(name string, content []byte, now time.Time) string {
-	f := &openAIFile{ID: nextID("file-"), Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
+	f := &openAIFile{ID: s.nextID("file-"), Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
 		Filename: name, Purpose: "batch_output", Status: "processed", content: bytes.Clone(content)}
 	s.batches.files[f.ID] = f
 	return f.ID

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	handlers sync.WaitGroup
 
 	batches batchStore
+	seq     atomic.Uint64 // numbers ids; see nextID
 
 	httpSrv  *http.Server
 	ln       net.Listener
