@@ -59,7 +59,7 @@ func fileLines(t *testing.T, oc openai.Client, id string) map[string]map[string]
 func TestOpenAIBatchLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Batch: BatchConfig{StepDelay: time.Second, PerRequest: time.Second}})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim/v1/"))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
 		ctx := t.Context()
 		input := openAIBatchInput(chatBody("one"), `{"messages":[{"role":"user","content":"no model"}]}`, chatBody("three"))
 		f, err := oc.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(input), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
@@ -138,7 +138,7 @@ func TestOpenAIBatchLifecycle(t *testing.T) {
 func TestOpenAIBatchCancelExpireFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Batch: BatchConfig{PerRequest: 4 * time.Second, Window: 10 * time.Second}})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim/v1/"))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
 		ctx := t.Context()
 		upload := func(input string) string {
 			f, err := oc.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(input), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
@@ -202,7 +202,7 @@ func TestOpenAIBatchCancelExpireFail(t *testing.T) {
 func TestOpenAIFileExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim/v1/"))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
 		f, err := oc.Files.New(t.Context(), openai.FileNewParams{File: openai.File(strings.NewReader("x\n"), "a.jsonl", "application/jsonl"),
 			Purpose: openai.FilePurposeBatch, ExpiresAfter: openai.FileNewParamsExpiresAfter{Seconds: 3600}})
 		if err != nil || f.ExpiresAt != f.CreatedAt+3600 {
@@ -220,7 +220,7 @@ func TestOpenAIFileExpiry(t *testing.T) {
 func TestAnthropicBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Batch: BatchConfig{PerRequest: time.Second, Window: 10 * time.Second}})
-		ac := anthropicV1(s, aoption.WithHTTPClient(memClient(s)), aoption.WithBaseURL("http://sim"))
+		ac := anthropicV1(s, aoption.WithHTTPClient(s.InProcessClient()), aoption.WithBaseURL("http://sim"))
 		ctx := t.Context()
 		req := func(id, text string, maxTokens int64) anthropic.MessageBatchNewParamsRequest {
 			return anthropic.MessageBatchNewParamsRequest{CustomID: id, Params: anthropic.MessageBatchNewParamsRequestParams{
@@ -339,7 +339,7 @@ func TestAnthropicBatchResultsURLOnRealServer(t *testing.T) {
 func TestGeminiBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Batch: BatchConfig{StepDelay: time.Second, PerRequest: time.Second}})
-		gc := geminiClient(t, "http://sim", memClient(s))
+		gc := geminiClient(t, "http://sim", s.InProcessClient())
 		ctx := t.Context()
 		src := &genai.BatchJobSource{InlinedRequests: []*genai.InlinedRequest{
 			{Contents: genai.Text("first"), Metadata: map[string]string{"key": "r1"}},

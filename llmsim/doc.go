@@ -16,9 +16,19 @@
 //	genai.NewClient(ctx, &genai.ClientConfig{Backend: genai.BackendGeminiAPI,
 //		HTTPOptions: genai.HTTPOptions{BaseURL: sim.GeminiBaseURL()}})                    // the root
 //
-// A [Server] is also an [net/http.Handler], so [New] plus an in-memory
-// transport serves it inside a testing/synctest bubble, where windows,
-// latencies and cache expiry run on the bubble's fake clock.
+// A [Server] is also an [net/http.Handler]. Inside a testing/synctest
+// bubble, create it with [New] and give the SDKs
+// [Server.InProcessClient], which serves requests without a network, so
+// that windows, latencies, cache expiry and batch jobs run on the
+// bubble's fake clock:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		sim, _ := llmsim.New(llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 2}})
+//		defer sim.Close()
+//		oc := openai.NewClient(option.WithHTTPClient(sim.InProcessClient()),
+//			option.WithBaseURL("http://sim/v1/"), option.WithMaxRetries(0))
+//		...
+//	})
 //
 // Endpoints: OpenAI POST /v1/chat/completions; Anthropic POST /v1/messages
 // (anthropic-version 2023-06-01 and 2026-10-21, x-api-key or Bearer);
