@@ -305,35 +305,40 @@ func TestAnthropicBatches(t *testing.T) {
 	})
 }
 
-func TestAnthropicBatchResultsURLOnRealServer(t *testing.T) {
-	s := start(t, Config{})
-	ac := anthropicV1(s)
-	b, err := ac.Messages.Batches.New(t.Context(), anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{{CustomID: "x",
-		Params: anthropic.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// With zero delays the job ends at once; wait for it by polling the
-	// real server, bounded by the test deadline.
-	for {
+// TestAnthropicBatchResultsURL checks that results_url names the host the
+// client used, so it leads back to the simulator, and that it serves the
+// results.
+func TestAnthropicBatchResultsURL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{})
+		const base = "http://127.0.0.1:9"
+		ac := anthropicV1(s, aoption.WithHTTPClient(s.InProcessClient()), aoption.WithBaseURL(base))
+		b, err := ac.Messages.Batches.New(t.Context(), anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{{CustomID: "x",
+			Params: anthropic.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the job ends
 		g, err := ac.Messages.Batches.Get(t.Context(), b.ID, anthropic.MessageBatchGetParams{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g.ProcessingStatus == anthropic.MessageBatchProcessingStatusEnded {
-			if g.ResultsURL != s.AnthropicBaseURL()+"/v1/messages/batches/"+b.ID+"/results" {
-				t.Errorf("results_url = %q", g.ResultsURL)
-			}
-			break
+		if g.ResultsURL != base+"/v1/messages/batches/"+b.ID+"/results" {
+			t.Fatalf("results_url = %q", g.ResultsURL)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	// results_url itself serves the JSONL.
-	g, _ := ac.Messages.Batches.Get(t.Context(), b.ID, anthropic.MessageBatchGetParams{})
-	code, _, body := getURL(t, g.ResultsURL, map[string]string{"X-Api-Key": "k", "anthropic-version": "2023-06-01"})
-	if code != 200 || !strings.Contains(body, `"custom_id":"x"`) {
-		t.Errorf("GET results_url: %d %s", code, body)
-	}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.ResultsURL, nil)
+		req.Header.Set("X-Api-Key", "k")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := s.InProcessClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-jsonl" || !strings.Contains(string(body), `"custom_id":"x"`) {
+			t.Errorf("GET results_url: %d %s", resp.StatusCode, body)
+		}
+	})
 }
 
 func TestGeminiBatches(t *testing.T) {
@@ -393,23 +398,4 @@ func TestGeminiBatches(t *testing.T) {
 			t.Errorf("get deleted: %v", err)
 		}
 	})
-}
-
-// getURL is a GET with headers; it returns the status, Content-Type and body.
-func getURL(t *testing.T, url string, hdr map[string]string) (int, string, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
 }
