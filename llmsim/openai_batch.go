@@ -176,12 +176,6 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 	}
 }
 
-// ok writes a 200 JSON answer.
-func (c *call) ok(v any) {
-	c.record(http.StatusOK)
-	writeJSON(c.w, http.StatusOK, v)
-}
-
 var filePurposes = []string{"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 
 func parseUpload(r *http.Request, body []byte, id string, now time.Time) (*openAIFile, *failure) {

@@ -485,14 +485,21 @@ func (c *call) respond(v any) {
 	writeJSON(c.w, http.StatusOK, v)
 }
 
+// ok writes a 200 JSON answer.
+func (c *call) ok(v any) {
+	c.record(http.StatusOK)
+	writeJSON(c.w, http.StatusOK, v)
+}
+
+// record counts a response status.
 func (c *call) record(status int) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++
 	c.p.mu.Unlock()
 }
 
-// writeError writes an error body with a status and counts it; injected
-// and limit 429s are told apart by the caller.
+// writeError writes an error body with a status and counts it. Whether a
+// 429 came from a limit is counted by the limit check (rateLimited).
 func (c *call) writeError(status int, v any) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++
