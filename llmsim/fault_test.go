@@ -309,7 +309,7 @@ func TestInProcessClientFaults(t *testing.T) {
 				t.Errorf("badjson %s: err = %v, want a decoding error", prov, err)
 			}
 		}
-		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 {
+		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 || st.InFlight != 0 {
 			t.Errorf("stats = %+v", st)
 		}
 	})
