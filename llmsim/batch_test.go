@@ -13,6 +13,8 @@ import (
 
 	anthropic "github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	anthropic2 "github.com/anthropics/anthropic-sdk-go/v2"
+	option2 "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"google.golang.org/genai"
@@ -396,6 +398,31 @@ func TestGeminiBatches(t *testing.T) {
 		var ge genai.APIError
 		if !errors.As(err, &ge) || ge.Code != 404 {
 			t.Errorf("get deleted: %v", err)
+		}
+	})
+}
+
+func TestAnthropicV2Batch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{})
+		ac := anthropicV2(s, option2.WithHTTPClient(s.InProcessClient()), option2.WithBaseURL("http://sim"))
+		b, err := ac.Messages.Batches.New(t.Context(), anthropic2.MessageBatchNewParams{Requests: []anthropic2.MessageBatchNewParamsRequest{{CustomID: "v2",
+			Params: anthropic2.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic2.MessageParam{anthropic2.NewUserMessage(anthropic2.NewTextBlock("x"))}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		stream := ac.Messages.Batches.ResultsStreaming(t.Context(), b.ID, anthropic2.MessageBatchResultsParams{})
+		defer stream.Close()
+		var n int
+		for stream.Next() {
+			if r := stream.Current(); r.CustomID != "v2" || r.Result.Type != "succeeded" || r.Result.Message.Usage.ServiceTier != "batch" {
+				t.Errorf("result = %+v", r)
+			}
+			n++
+		}
+		if stream.Err() != nil || n != 1 {
+			t.Errorf("%d results, err %v", n, stream.Err())
 		}
 	})
 }
