@@ -210,11 +210,31 @@ func TestOpenAIFileExpiry(t *testing.T) {
 		if err != nil || f.ExpiresAt != f.CreatedAt+3600 {
 			t.Fatalf("%+v %v", f, err)
 		}
+		// Batch output files expire per output_expires_after.
+		in, _ := oc.Files.New(t.Context(), openai.FileNewParams{File: openai.File(strings.NewReader(openAIBatchInput(chatBody("e"))), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+		b, err := oc.Batches.New(t.Context(), openai.BatchNewParams{InputFileID: in.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+			CompletionWindow: openai.BatchNewParamsCompletionWindow24h, OutputExpiresAfter: openai.BatchNewParamsOutputExpiresAfter{Seconds: 7200}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		b, _ = oc.Batches.Get(t.Context(), b.ID)
+		out, err := oc.Files.Get(t.Context(), b.OutputFileID)
+		if err != nil || out.ExpiresAt != b.CreatedAt+7200 {
+			t.Fatalf("output file = %+v, %v", out, err)
+		}
 		time.Sleep(time.Hour)
 		_, err = oc.Files.Get(t.Context(), f.ID)
 		var oe *openai.Error
 		if !errors.As(err, &oe) || oe.StatusCode != 404 {
 			t.Errorf("expired file: %v", err)
+		}
+		if _, err := oc.Files.Get(t.Context(), out.ID); err != nil {
+			t.Errorf("output file gone after 1h: %v", err)
+		}
+		time.Sleep(time.Hour)
+		if _, err := oc.Files.Get(t.Context(), out.ID); !errors.As(err, &oe) || oe.StatusCode != 404 {
+			t.Errorf("output file after 2h: %v", err)
 		}
 	})
 }
