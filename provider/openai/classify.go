@@ -76,20 +76,9 @@ func (s *Strategy) classify(err error) error {
 	c := Classify(err)
 	if oe, ok := errors.AsType[*oai.Error](err); ok {
 		detail := strings.TrimSpace(strings.Join([]string{oe.Type, oe.Code}, " "))
-		err = fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, redact.String(oe.Message, s.key), &redactedError{oe, s.key})
+		err = fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, redact.String(oe.Message, s.key), redact.Error(oe, s.key))
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("openai: %w", &redactedError{err, s.key})
+		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
 	}
 	return batchllm.Classified(err, c.Class, c.RetryAfter)
 }
-
-// redactedError hides API keys in the text of an error it wraps, which may
-// come from net/http (a URL) or from the SDK, while errors.As still finds
-// the original.
-type redactedError struct {
-	err error
-	key string
-}
-
-func (e *redactedError) Error() string { return redact.String(e.err.Error(), e.key) }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -24,3 +24,20 @@ func String(s string, keys ...string) string {
 	}
 	return keyLike.ReplaceAllString(s, "[redacted]")
 }
+
+// Error wraps err so that its text has keys removed as by [String], while
+// errors.Is and errors.As still see err. It returns nil if err is nil.
+func Error(err error, keys ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{err: err, keys: keys}
+}
+
+type redactedError struct {
+	err  error
+	keys []string
+}
+
+func (e *redactedError) Error() string { return String(e.err.Error(), e.keys...) }
+func (e *redactedError) Unwrap() error { return e.err }

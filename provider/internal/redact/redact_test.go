@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -8,10 +9,10 @@ import (
 func TestString(t *testing.T) {
 	for in, want := range map[string]string{
 		"Incorrect API key provided: sk-proj-abc123***xyz9.": "Incorrect API key provided: [redacted].",
-		"API key not valid: AIzaSyA1234567890abcdef":          "API key not valid: [redacted]",
-		"mysecretvalue42 leaked":                              "[redacted] leaked",
-		"model gpt-4o-mini overloaded":                        "model gpt-4o-mini overloaded",
-		"ask-me":                                              "ask-me",
+		"API key not valid: AIzaSyA1234567890abcdef":         "API key not valid: [redacted]",
+		"mysecretvalue42 leaked":                             "[redacted] leaked",
+		"model gpt-4o-mini overloaded":                       "model gpt-4o-mini overloaded",
+		"ask-me":                                             "ask-me",
 	} {
 		if got := String(in, "mysecretvalue42", "", "short"); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
@@ -31,4 +32,15 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("String(%q) changed text without the key: %q", s, got)
 		}
 	})
+}
+
+func TestError(t *testing.T) {
+	base := errors.New(`Post "http://x/?key=AIzaSyA1234567890abcdef": connection refused`)
+	err := Error(base)
+	if strings.Contains(err.Error(), "AIza") || !errors.Is(err, base) {
+		t.Fatalf("Error = %q (is base: %v)", err, errors.Is(err, base))
+	}
+	if Error(nil) != nil {
+		t.Fatal("Error(nil) != nil")
+	}
 }
