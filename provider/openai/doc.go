@@ -48,10 +48,13 @@
 //     your build ignores max_completion_tokens.
 //   - OpenRouter: "https://openrouter.ai/api/v1/" with an OpenRouter key;
 //     Model is "vendor/model", such as "anthropic/claude-3.5-haiku".
-//   - Azure OpenAI (v1 API): "https://RESOURCE.openai.azure.com/openai/v1/"
-//     with the Azure key; Model is your deployment name. Azure wants the key
-//     in an api-key header: pass a Client built with
-//     option.WithHeader("api-key", key), or RequestOptions.
+//   - Azure OpenAI, v1 API: "https://RESOURCE.openai.azure.com/openai/v1/";
+//     Model is your deployment name. Azure reads the key from an api-key
+//     header: set RequestOptions to
+//     []option.RequestOption{option.WithHeader("api-key", key)}. For the
+//     older deployment URLs with an api-version, pass a Client built with
+//     the SDK's azure package: openai.NewClient(azure.WithEndpoint(endpoint,
+//     "2024-10-21"), azure.WithAPIKey(key)).
 //
 // Each such server has its own limits: set Config.Scope (say
 // "ollama/llama3.2") so that the admission gate keeps them apart from
