@@ -22,6 +22,10 @@ import (
 // Prompt sets one: the Messages API requires max_tokens on every request.
 const DefaultMaxTokens = 1024
 
+// requestTimeout is the per-request timeout given to the SDK; the context
+// of each attempt, which the processor bounds, ends a call much earlier.
+const requestTimeout = 24 * time.Hour
+
 // Config configures a [Strategy]. Model is required; every other field has a
 // usable zero value.
 type Config struct {
@@ -192,7 +196,10 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	var httpResp *http.Response
 	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
-	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
+	// The SDK refuses a non-streaming request whose max_tokens suggests more
+	// than ten minutes of work unless a request timeout is set. The
+	// attempt's context is the real bound, so give the SDK a generous one.
+	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp), option.WithRequestTimeout(requestTimeout))
 	for k, v := range s.cfg.Extra {
 		opts = append(opts, option.WithJSONSet(k, v))
 	}

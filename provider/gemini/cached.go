@@ -82,6 +82,7 @@ type CachedStrategy struct {
 	renewBefore time.Duration
 	policy      CleanupPolicy
 	display     string
+	docTokens   int64 // estimated tokens of the documents
 	now         func() time.Time
 
 	mu    sync.Mutex // serialises create, renew, re-create and delete
@@ -127,7 +128,12 @@ func NewCached(cfg CachedConfig) (*CachedStrategy, error) {
 	if err != nil {
 		return nil, err
 	}
+	var docTokens int64
+	for _, d := range cfg.Documents {
+		docTokens += base.Estimate(batchllm.Request[batchllm.Prompt]{Input: batchllm.Text(d)}).InputTokens
+	}
 	return &CachedStrategy{
+		docTokens:   docTokens,
 		base:        base,
 		docs:        slices.Clone(cfg.Documents),
 		ttl:         cfg.TTL,
@@ -405,16 +411,8 @@ func isNotFound(err error) bool {
 // documents too: Gemini's quotas count cached tokens as input.
 func (c *CachedStrategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
 	e := c.base.Estimate(req)
-	e.InputTokens += c.docTokens()
+	e.InputTokens += c.docTokens
 	return e
-}
-
-func (c *CachedStrategy) docTokens() int64 {
-	var n int64
-	for _, d := range c.docs {
-		n += c.base.Estimate(batchllm.Request[batchllm.Prompt]{Input: batchllm.Text(d)}).InputTokens
-	}
-	return n
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic: the
@@ -424,7 +422,7 @@ func (c *CachedStrategy) DryRun(ctx context.Context, req batchllm.Request[batchl
 	e := c.Estimate(req)
 	return batchllm.Response[string]{
 		Output: "[dry run: gemini " + e.Model + "]",
-		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens, CachedInputTokens: c.docTokens()},
+		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens, CachedInputTokens: c.docTokens},
 		Model:  e.Model,
 	}, nil
 }
