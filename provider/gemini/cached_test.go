@@ -309,3 +309,46 @@ func TestNewCachedValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedPreparedOnceByProcessor: 32 workers start together; the
+// processor prepares the strategy once, so one cache is created, and Close
+// deletes it once.
+func TestCachedPreparedOnceByProcessor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		sum := run(t, c, 32, 64, batchllm.RetryPolicy{})
+		if sum.Stats.Succeeded != 64 || m.count("POST cache") != 1 || m.count("DELETE cache") != 1 || m.count("POST generate") != 64 {
+			t.Fatalf("succeeded %d; requests %v", sum.Stats.Succeeded, m.n)
+		}
+		if got := sum.Stats.Usage.CachedInputTokens; got < 64*1024 {
+			t.Fatalf("cached tokens %d, want every item to read the cache", got)
+		}
+	})
+}
+
+func TestCachedDetailedAndDryRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		d := c.Detailed()
+		if err := d.Prepare(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.Call(t.Context(), req(batchllm.Text("q")))
+		if err != nil || r.Output.FinishReason != genai.FinishReasonStop || !strings.Contains(r.Output.Text, "re: q") || r.Usage.CachedInputTokens < 1024 {
+			t.Fatalf("detailed %+v usage %+v err %v", r.Output, r.Usage, err)
+		}
+		before := m.count("POST generate")
+		dr, err := c.DryRun(t.Context(), req(batchllm.Text("q")))
+		if err != nil || dr.Output != "[dry run: gemini gemini-2.5-flash]" || dr.Usage.CachedInputTokens < 700 || dr.Usage.InputTokens <= dr.Usage.CachedInputTokens {
+			t.Fatalf("dry run %+v %v", dr, err)
+		}
+		if m.count("POST generate") != before {
+			t.Fatal("dry run sent a request")
+		}
+		if err := d.Cleanup(t.Context()); err != nil || m.count("DELETE cache") != 1 {
+			t.Fatalf("cleanup: %v, deletes %d", err, m.count("DELETE cache"))
+		}
+	})
+}
