@@ -11,6 +11,11 @@ import (
 // Fault is a kind of injected failure: an HTTP status code written as a
 // decimal string ("429", "500", "502", "503", "529", any code from 400 to
 // 599), or one of the named kinds below.
+//
+// Status faults, FaultQuota, FaultReset and FaultHang apply to every
+// endpoint; FaultTruncate, FaultBadJSON and FaultInvalid change the answer
+// of a generation request (chat completions, messages, generateContent)
+// and leave other endpoints alone. Batch lines never get faults.
 type Fault string
 
 // The named fault kinds.

@@ -1,7 +1,7 @@
 package llmsim
 
 import (
-	"maps"
+	"encoding/hex"
 	"strconv"
 )
 
@@ -62,11 +62,11 @@ type counters struct {
 	in, out, cached, cacheWrite, inflight, peak, dupes int64
 	responses                                          map[int]int64
 	faults                                             map[Fault]int64
-	seen                                               map[string]int64
+	seen                                               map[[8]byte]int64 // by bodyDigest
 }
 
 func newCounters() counters {
-	return counters{responses: map[int]int64{}, faults: map[Fault]int64{}, seen: map[string]int64{}}
+	return counters{responses: map[int]int64{}, faults: map[Fault]int64{}, seen: map[[8]byte]int64{}}
 }
 
 func (c *counters) snapshot(withCounts bool) ProviderStats {
@@ -86,9 +86,9 @@ func (c *counters) snapshot(withCounts bool) ProviderStats {
 		s.Faults[string(k)] = v
 	}
 	if withCounts {
-		s.RequestCounts = maps.Clone(c.seen)
-		if s.RequestCounts == nil {
-			s.RequestCounts = map[string]int64{}
+		s.RequestCounts = make(map[string]int64, len(c.seen))
+		for k, v := range c.seen {
+			s.RequestCounts[hex.EncodeToString(k[:])] = v
 		}
 	}
 	return s
