@@ -3,7 +3,6 @@ package gemini
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +20,10 @@ import (
 // method and path kind ("POST cache", "PATCH cache", "DELETE cache",
 // "GET cache", "POST generate").
 type memSim struct {
-	sim *llmsim.Server
-	mu  sync.Mutex
-	n   map[string]int
+	sim  *llmsim.Server
+	next http.RoundTripper // the simulator's in-process transport
+	mu   sync.Mutex
+	n    map[string]int
 }
 
 func newMemSim(t *testing.T) *memSim {
@@ -33,7 +33,7 @@ func newMemSim(t *testing.T) *memSim {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &memSim{sim: sim, n: map[string]int{}}
+	return &memSim{sim: sim, next: sim.InProcessClient().Transport, n: map[string]int{}}
 }
 
 func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -44,12 +44,7 @@ func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
 	m.mu.Lock()
 	m.n[r.Method+" "+kind]++
 	m.mu.Unlock()
-	rec := httptest.NewRecorder()
-	m.sim.ServeHTTP(rec, r)
-	if err := r.Context().Err(); err != nil {
-		return nil, err
-	}
-	return rec.Result(), nil
+	return m.next.RoundTrip(r)
 }
 
 func (m *memSim) count(k string) int {
