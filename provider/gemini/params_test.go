@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"google.golang.org/genai"
+
 	"github.com/batchllm/batchllm"
 )
 
@@ -69,5 +71,26 @@ func TestBlockedPrompt(t *testing.T) {
 	d, err := s.Detailed().Call(t.Context(), r)
 	if err != nil || d.Output.BlockReason != "SAFETY" || d.Output.Text != "" {
 		t.Fatalf("detailed: %+v, %v; want the block reason and no error", d.Output, err)
+	}
+}
+
+func TestNewRefusesRetryingClient(t *testing.T) {
+	for _, tc := range []struct {
+		ro *genai.HTTPRetryOptions
+		ok bool
+	}{
+		{nil, true},
+		{&genai.HTTPRetryOptions{Attempts: genai.Ptr[int32](1)}, true},
+		{&genai.HTTPRetryOptions{}, false},
+		{&genai.HTTPRetryOptions{Attempts: genai.Ptr[int32](3)}, false},
+	} {
+		c, err := genai.NewClient(t.Context(), &genai.ClientConfig{APIKey: testKey, Backend: genai.BackendGeminiAPI,
+			HTTPOptions: genai.HTTPOptions{BaseURL: "http://127.0.0.1:1", RetryOptions: tc.ro}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(Config{Model: "m", Client: c}); (err == nil) != tc.ok {
+			t.Errorf("RetryOptions %+v: New error %v, want ok=%v", tc.ro, err, tc.ok)
+		}
 	}
 }

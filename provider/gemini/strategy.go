@@ -20,7 +20,8 @@ type Config struct {
 	// Client is the SDK client to use. If nil, New builds one for the
 	// Gemini Developer API from APIKey and BaseURL, without retries (genai
 	// retries only when HTTPOptions.RetryOptions is set; New leaves it nil).
-	// A Client you pass must not set RetryOptions: batchllm owns retries.
+	// A Client you pass must not retry (HTTPOptions.RetryOptions nil, or
+	// Attempts 1): New refuses one that does, since batchllm owns retries.
 	Client *genai.Client
 	// APIKey is the key to send. Default: $GEMINI_API_KEY, else
 	// $GOOGLE_API_KEY (read by the SDK).
@@ -91,7 +92,11 @@ func New(cfg Config) (*Strategy, error) {
 		}
 	}
 	client := cfg.Client
-	if client == nil {
+	if client != nil {
+		if ro := client.ClientConfig().HTTPOptions.RetryOptions; ro != nil && (ro.Attempts == nil || *ro.Attempts != 1) {
+			return nil, errors.New("gemini: Config.Client retries by itself (HTTPOptions.RetryOptions); batchllm owns retries, so leave RetryOptions nil")
+		}
+	} else {
 		// With an API key and the Gemini backend, NewClient makes no
 		// request and does not use its context.
 		c, err := genai.NewClient(context.Background(), &genai.ClientConfig{

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/openai/openai-go/v3/option"
+
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/openai"
@@ -42,4 +44,27 @@ func Example() {
 	// Output:
 	// 2 succeeded
 	// llmsim c5e976d68f716236 re: hello
+}
+
+// Configurations for OpenAI-compatible servers. Each names its own Scope so
+// that the admission gate keeps the server's limits apart from OpenAI's.
+func ExampleConfig_compatibleServers() {
+	configs := []openai.Config{
+		// Ollama
+		{BaseURL: "http://localhost:11434/v1/", APIKey: "ollama", Model: "llama3.2", Scope: "ollama/llama3.2"},
+		// vLLM
+		{BaseURL: "http://localhost:8000/v1/", APIKey: "token-abc", Model: "meta-llama/Llama-3.1-8B-Instruct", Scope: "vllm/llama-3.1-8b"},
+		// llama.cpp server
+		{BaseURL: "http://localhost:8080/v1/", Model: "local", LegacyMaxTokens: true, Scope: "llamacpp/local"},
+		// OpenRouter
+		{BaseURL: "https://openrouter.ai/api/v1/", APIKey: "sk-or-...", Model: "anthropic/claude-3.5-haiku", Scope: "openrouter/claude-3.5-haiku"},
+		// Azure OpenAI, v1 API: the key goes in an api-key header.
+		{BaseURL: "https://my-resource.openai.azure.com/openai/v1/", Model: "my-gpt-4o-deployment", Scope: "azure/my-gpt-4o-deployment",
+			RequestOptions: []option.RequestOption{option.WithHeader("api-key", "AZURE_KEY")}},
+	}
+	for _, c := range configs {
+		if _, err := openai.New(c); err != nil {
+			panic(err)
+		}
+	}
 }
