@@ -61,3 +61,21 @@ func TestRequestBody(t *testing.T) {
 		t.Errorf("legacy max tokens: %v", body)
 	}
 }
+
+func TestRefusalAndContentFilter(t *testing.T) {
+	for _, tc := range []struct{ name, message, finish string }{
+		{"refusal", `{"role":"assistant","content":null,"refusal":"I can't help with that."}`, "stop"},
+		{"content filter", `{"role":"assistant","content":""}`, "content_filter"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":`+tc.message+`,"finish_reason":"`+tc.finish+`"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`)
+		}))
+		s, _ := New(Config{Model: "m", APIKey: "k", BaseURL: srv.URL + "/v1/"})
+		resp, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: batchllm.Text("q"), State: &batchllm.RetryState{}})
+		srv.Close()
+		if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem || resp.Usage.OutputTokens != 3 {
+			t.Errorf("%s: %v, usage %+v; want a fatal item error that keeps the usage", tc.name, err, resp.Usage)
+		}
+	}
+}

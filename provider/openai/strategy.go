@@ -229,6 +229,9 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		// The model refused on policy grounds; asking again gets the same.
 		return resp, batchllm.Classified(fmt.Errorf("openai: model refused: %s", msg.Refusal), batchllm.ClassFatalItem, 0)
 	}
+	if msg.Content == "" && cc.Choices[0].FinishReason == "content_filter" {
+		return resp, batchllm.Classified(errors.New("openai: answer withheld by the content filter"), batchllm.ClassFatalItem, 0)
+	}
 	resp.Output = msg.Content
 	return resp, nil
 }
