@@ -43,7 +43,7 @@ type Config struct {
 	// Model overrides it per item.
 	Model string
 	// Scope names the rate-limit quota for the admission gate. Default
-	// "anthropic/" + the model.
+	// "anthropic/" + the call's model (a Prompt's Model included).
 	Scope string
 	// System is the system prompt used when a Prompt has none.
 	System string
@@ -111,9 +111,6 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		c := ant.NewClient(opts...)
 		client = &c
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "anthropic/" + cfg.Model
 	}
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
@@ -251,7 +248,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 		p.System += "\n\n" + s.cfg.Context
 	}
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(s.model(p)),
 		Model:           s.model(p),
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(s.maxTokens(p)),
@@ -269,4 +266,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "anthropic/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "anthropic/" + model
 }

@@ -37,7 +37,7 @@ type Config struct {
 	// Model overrides it per item (not with a [CachedStrategy]).
 	Model string
 	// Scope names the rate-limit quota for the admission gate. Default
-	// "gemini/" + the model.
+	// "gemini/" + the call's model (a Prompt's Model included).
 	Scope string
 	// System is the system instruction used when a Prompt has none.
 	System string
@@ -109,9 +109,6 @@ func New(cfg Config) (*Strategy, error) {
 			return nil, fmt.Errorf("gemini: new client: %w", err)
 		}
 		client = c
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "gemini/" + cfg.Model
 	}
 	return &Strategy{cfg: cfg, client: client, key: key}, nil
 }
@@ -265,7 +262,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 		p.System = s.cfg.System
 	}
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(s.model(p)),
 		Model:           s.model(p),
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(s.maxTokens(p)),
@@ -283,4 +280,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "gemini/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "gemini/" + model
 }
