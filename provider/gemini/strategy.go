@@ -200,9 +200,9 @@ func (s *Strategy) generate(ctx context.Context, p batchllm.Prompt, cacheName st
 	gc.CachedContent = cacheName
 	resp, err := s.client.Models.GenerateContent(ctx, s.model(p), contents(p), gc)
 	if err != nil {
-		c, wrapped := s.classify(err)
-		if c.RetryAfter > 0 {
-			out.Limits = &batchllm.LimitInfo{RetryAfter: c.RetryAfter}
+		_, wrapped := s.classify(err)
+		if ae, ok := errors.AsType[genai.APIError](err); ok {
+			out.Limits = ErrorLimits(ae)
 		}
 		return nil, out, wrapped
 	}
