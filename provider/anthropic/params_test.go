@@ -59,3 +59,45 @@ func TestRequestBody(t *testing.T) {
 		t.Errorf("cache_control %v", cc)
 	}
 }
+
+// TestSchemaTool: in SchemaTool mode the schema becomes a single forced
+// tool, and the output is the tool call's input.
+func TestSchemaTool(t *testing.T) {
+	var body map[string]any
+	reply := `{"id":"m","type":"message","role":"assistant","model":"claude-x","content":[{"type":"tool_use","id":"t1","name":"person","input":{"name":"Ann","age":41}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":3}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body = nil
+		json.Unmarshal(b, &body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, reply)
+	}))
+	defer srv.Close()
+	s, err := New(Config{Model: "claude-x", APIKey: "k", BaseURL: srv.URL, SchemaMode: SchemaTool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := batchllm.Text("Ann, 41")
+	p.Schema = &batchllm.Schema{Name: "person", Description: "a person", JSON: json.RawMessage(
+		`{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}`)}
+	resp, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: p, State: &batchllm.RetryState{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Output != `{"name":"Ann","age":41}` {
+		t.Errorf("output %s", resp.Output)
+	}
+	tools, _ := json.Marshal(body["tools"])
+	if want := `[{"description":"a person","input_schema":{"additionalProperties":false,"properties":{"age":{"type":"integer"},"name":{"type":"string"}},"required":["name","age"],"type":"object"},"name":"person"}]`; string(tools) != want {
+		t.Errorf("tools\n got %s\nwant %s", tools, want)
+	}
+	choice, _ := json.Marshal(body["tool_choice"])
+	if string(choice) != `{"name":"person","type":"tool"}` || body["output_config"] != nil {
+		t.Errorf("tool_choice %s, output_config %v", choice, body["output_config"])
+	}
+	// An answer without the tool call is invalid output.
+	reply = `{"id":"m","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"no"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":1}}`
+	if _, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: p, State: &batchllm.RetryState{}}); batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassInvalidOutput {
+		t.Errorf("no tool call: %v, want invalid output", err)
+	}
+}
