@@ -66,7 +66,9 @@ type CachedConfig struct {
 // calls once before the first item, reuses a live cache with the same
 // identity (see [CachedStrategy.DisplayName]) or creates one. Calls renew it
 // by updating its TTL when less than RenewBefore is left, exactly once
-// however many workers notice at the same moment; and re-create it, once,
+// however many workers notice at the same moment (if the update fails while
+// the cache is still alive, the call goes on with it and a later call tries
+// again); and re-create it, once,
 // when the server says it is gone (expired or deleted: 403 or 404), failing
 // that attempt with a transient error so that the retry uses the new cache.
 // Cleanup deletes or keeps it, by OnCleanup.
@@ -288,7 +290,12 @@ func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 	if st.expire.Sub(c.now()) >= c.renewBefore {
 		return st, nil
 	}
-	return c.renew(ctx, st)
+	renewed, err := c.renew(ctx, st)
+	if err != nil && c.now().Before(st.expire) {
+		// The cache is still alive: use it, and let a later call renew.
+		return st, nil
+	}
+	return renewed, err
 }
 
 // renew extends the TTL of the cache in old, unless another call already

@@ -24,6 +24,8 @@ type memSim struct {
 	next http.RoundTripper // the simulator's in-process transport
 	mu   sync.Mutex
 	n    map[string]int
+	// failPatch answers that many PATCH requests with a 503.
+	failPatch int
 }
 
 func newMemSim(t *testing.T) *memSim {
@@ -43,7 +45,14 @@ func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	m.n[r.Method+" "+kind]++
+	fail := r.Method == http.MethodPatch && m.failPatch > 0
+	if fail {
+		m.failPatch--
+	}
 	m.mu.Unlock()
+	if fail {
+		r.Header.Set(llmsim.FaultHeader, "503")
+	}
 	return m.next.RoundTrip(r)
 }
 
@@ -345,5 +354,33 @@ func TestCachedDetailedAndDryRun(t *testing.T) {
 		if err := d.Cleanup(t.Context()); err != nil || m.count("DELETE cache") != 1 {
 			t.Fatalf("cleanup: %v, deletes %d", err, m.count("DELETE cache"))
 		}
+	})
+}
+
+// TestCachedRenewFailureKeepsLiveCache: a renewal that fails while the
+// cache is still alive does not fail the call; the next call renews.
+func TestCachedRenewFailureKeepsLiveCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		ctx := t.Context()
+		if err := c.Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.failPatch = 1
+		time.Sleep(55 * time.Minute)
+		if _, err := c.Call(ctx, req(batchllm.Text("q1"))); err != nil {
+			t.Fatalf("call with a failed renewal: %v", err)
+		}
+		if c.Stats().Renewals != 0 || m.count("PATCH cache") != 1 {
+			t.Fatalf("after the failed renewal: %+v, %d PATCH", c.Stats(), m.count("PATCH cache"))
+		}
+		if _, err := c.Call(ctx, req(batchllm.Text("q2"))); err != nil {
+			t.Fatal(err)
+		}
+		if c.Stats() != (CacheStats{Creates: 1, Renewals: 1}) || m.count("PATCH cache") != 2 {
+			t.Fatalf("after the second call: %+v, %d PATCH", c.Stats(), m.count("PATCH cache"))
+		}
+		c.Cleanup(ctx)
 	})
 }
