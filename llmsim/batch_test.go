@@ -13,6 +13,8 @@ import (
 
 	anthropic "github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	anthropic2 "github.com/anthropics/anthropic-sdk-go/v2"
+	option2 "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"google.golang.org/genai"
@@ -208,11 +210,31 @@ func TestOpenAIFileExpiry(t *testing.T) {
 		if err != nil || f.ExpiresAt != f.CreatedAt+3600 {
 			t.Fatalf("%+v %v", f, err)
 		}
+		// Batch output files expire per output_expires_after.
+		in, _ := oc.Files.New(t.Context(), openai.FileNewParams{File: openai.File(strings.NewReader(openAIBatchInput(chatBody("e"))), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+		b, err := oc.Batches.New(t.Context(), openai.BatchNewParams{InputFileID: in.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+			CompletionWindow: openai.BatchNewParamsCompletionWindow24h, OutputExpiresAfter: openai.BatchNewParamsOutputExpiresAfter{Seconds: 7200}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		b, _ = oc.Batches.Get(t.Context(), b.ID)
+		out, err := oc.Files.Get(t.Context(), b.OutputFileID)
+		if err != nil || out.ExpiresAt != b.CreatedAt+7200 {
+			t.Fatalf("output file = %+v, %v", out, err)
+		}
 		time.Sleep(time.Hour)
 		_, err = oc.Files.Get(t.Context(), f.ID)
 		var oe *openai.Error
 		if !errors.As(err, &oe) || oe.StatusCode != 404 {
 			t.Errorf("expired file: %v", err)
+		}
+		if _, err := oc.Files.Get(t.Context(), out.ID); err != nil {
+			t.Errorf("output file gone after 1h: %v", err)
+		}
+		time.Sleep(time.Hour)
+		if _, err := oc.Files.Get(t.Context(), out.ID); !errors.As(err, &oe) || oe.StatusCode != 404 {
+			t.Errorf("output file after 2h: %v", err)
 		}
 	})
 }
@@ -305,35 +327,40 @@ func TestAnthropicBatches(t *testing.T) {
 	})
 }
 
-func TestAnthropicBatchResultsURLOnRealServer(t *testing.T) {
-	s := start(t, Config{})
-	ac := anthropicV1(s)
-	b, err := ac.Messages.Batches.New(t.Context(), anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{{CustomID: "x",
-		Params: anthropic.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// With zero delays the job ends at once; wait for it by polling the
-	// real server, bounded by the test deadline.
-	for {
+// TestAnthropicBatchResultsURL checks that results_url names the host the
+// client used, so it leads back to the simulator, and that it serves the
+// results.
+func TestAnthropicBatchResultsURL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{})
+		const base = "http://127.0.0.1:9"
+		ac := anthropicV1(s, aoption.WithHTTPClient(s.InProcessClient()), aoption.WithBaseURL(base))
+		b, err := ac.Messages.Batches.New(t.Context(), anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{{CustomID: "x",
+			Params: anthropic.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the job ends
 		g, err := ac.Messages.Batches.Get(t.Context(), b.ID, anthropic.MessageBatchGetParams{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g.ProcessingStatus == anthropic.MessageBatchProcessingStatusEnded {
-			if g.ResultsURL != s.AnthropicBaseURL()+"/v1/messages/batches/"+b.ID+"/results" {
-				t.Errorf("results_url = %q", g.ResultsURL)
-			}
-			break
+		if g.ResultsURL != base+"/v1/messages/batches/"+b.ID+"/results" {
+			t.Fatalf("results_url = %q", g.ResultsURL)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	// results_url itself serves the JSONL.
-	g, _ := ac.Messages.Batches.Get(t.Context(), b.ID, anthropic.MessageBatchGetParams{})
-	code, _, body := getURL(t, g.ResultsURL, map[string]string{"X-Api-Key": "k", "anthropic-version": "2023-06-01"})
-	if code != 200 || !strings.Contains(body, `"custom_id":"x"`) {
-		t.Errorf("GET results_url: %d %s", code, body)
-	}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.ResultsURL, nil)
+		req.Header.Set("X-Api-Key", "k")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := s.InProcessClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-jsonl" || !strings.Contains(string(body), `"custom_id":"x"`) {
+			t.Errorf("GET results_url: %d %s", resp.StatusCode, body)
+		}
+	})
 }
 
 func TestGeminiBatches(t *testing.T) {
@@ -395,21 +422,27 @@ func TestGeminiBatches(t *testing.T) {
 	})
 }
 
-// getURL is a GET with headers; it returns the status, Content-Type and body.
-func getURL(t *testing.T, url string, hdr map[string]string) (int, string, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+func TestAnthropicV2Batch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{})
+		ac := anthropicV2(s, option2.WithHTTPClient(s.InProcessClient()), option2.WithBaseURL("http://sim"))
+		b, err := ac.Messages.Batches.New(t.Context(), anthropic2.MessageBatchNewParams{Requests: []anthropic2.MessageBatchNewParamsRequest{{CustomID: "v2",
+			Params: anthropic2.MessageBatchNewParamsRequestParams{Model: "c", MaxTokens: 5, Messages: []anthropic2.MessageParam{anthropic2.NewUserMessage(anthropic2.NewTextBlock("x"))}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		stream := ac.Messages.Batches.ResultsStreaming(t.Context(), b.ID, anthropic2.MessageBatchResultsParams{})
+		defer stream.Close()
+		var n int
+		for stream.Next() {
+			if r := stream.Current(); r.CustomID != "v2" || r.Result.Type != "succeeded" || r.Result.Message.Usage.ServiceTier != "batch" {
+				t.Errorf("result = %+v", r)
+			}
+			n++
+		}
+		if stream.Err() != nil || n != 1 {
+			t.Errorf("%d results, err %v", n, stream.Err())
+		}
+	})
 }

@@ -100,25 +100,28 @@ func TestHangFault(t *testing.T) {
 }
 
 func TestHangEndsOnClose(t *testing.T) {
-	s, err := Start(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	oc := openAIClient(s)
-	go func() {
-		_, err := oc.Chat.Completions.New(context.Background(), chatParams("x"), option.WithHeader(FaultHeader, "hang"))
-		done <- err
-	}()
-	for s.Stats().OpenAI.InFlight == 0 {
-		time.Sleep(time.Millisecond) // polling a real server's state; bounded by the request arriving
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err == nil {
-		t.Fatal("hung request succeeded after Close")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+		done := make(chan error, 1)
+		go func() {
+			_, err := oc.Chat.Completions.New(context.Background(), chatParams("x"), option.WithHeader(FaultHeader, "hang"))
+			done <- err
+		}()
+		synctest.Wait() // the request is hanging
+		if s.Stats().OpenAI.InFlight != 1 {
+			t.Fatal("request not in flight")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, ErrInProcessReset) {
+			t.Fatalf("hung request after Close: %v", err)
+		}
+	})
 }
 
 func TestUnknownForcedFault(t *testing.T) {
@@ -306,7 +309,7 @@ func TestInProcessClientFaults(t *testing.T) {
 				t.Errorf("badjson %s: err = %v, want a decoding error", prov, err)
 			}
 		}
-		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 {
+		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 || st.InFlight != 0 {
 			t.Errorf("stats = %+v", st)
 		}
 	})

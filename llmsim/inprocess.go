@@ -10,9 +10,9 @@ import (
 )
 
 // ErrInProcessReset is the error an InProcessClient returns for a request
-// whose connection the server dropped (FaultReset) or whose body it cut
-// short (FaultTruncate); over a real connection these are transport
-// errors.
+// whose connection the server dropped (FaultReset, or Close during a
+// hang) or whose body it cut short (FaultTruncate); over a real
+// connection these are transport errors.
 var ErrInProcessReset = errors.New("llmsim: in-process connection reset")
 
 // InProcessClient returns an http.Client that hands each request straight
@@ -49,6 +49,11 @@ func (t inProcessTransport) RoundTrip(r *http.Request) (resp *http.Response, err
 	t.s.ServeHTTP(w, r)
 	if err := r.Context().Err(); err != nil {
 		return nil, err
+	}
+	if w.code == 0 && w.body.Len() == 0 {
+		// The handler returned without answering: a hang ended by
+		// Close, as a dropped connection would.
+		return nil, ErrInProcessReset
 	}
 	if w.code == 0 {
 		w.code = http.StatusOK

@@ -80,9 +80,10 @@ type openAIBatch struct {
 	} `json:"usage"`
 	Metadata map[string]string `json:"metadata"`
 
-	cancel   chan struct{}
-	lines    []openAIBatchLine
-	out, bad bytes.Buffer // output and error JSONL
+	cancel        chan struct{}
+	outputExpires *int64 // expires_at of the output and error files
+	lines         []openAIBatchLine
+	out, bad      bytes.Buffer // output and error JSONL
 }
 
 type openAIErrorsList struct {
@@ -174,12 +175,6 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 			c.fail(http.StatusNotFound, "", "Unknown request URL: "+r.Method+" "+r.URL.Path)
 		}
 	}
-}
-
-// ok writes a 200 JSON answer.
-func (c *call) ok(v any) {
-	c.record(http.StatusOK)
-	writeJSON(c.w, http.StatusOK, v)
 }
 
 var filePurposes = []string{"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
@@ -287,6 +282,10 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 			Endpoint         string            `json:"endpoint"`
 			CompletionWindow string            `json:"completion_window"`
 			Metadata         map[string]string `json:"metadata"`
+			OutputExpires    *struct {
+				Anchor  string `json:"anchor"`
+				Seconds int64  `json:"seconds"`
+			} `json:"output_expires_after"`
 		}
 		if err := json.Unmarshal(c.body, &req); err != nil {
 			c.fail(http.StatusBadRequest, "", "We could not parse the JSON body of your request. ("+err.Error()+")")
@@ -298,6 +297,9 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 			return
 		case req.CompletionWindow != "24h":
 			c.fail(http.StatusBadRequest, "completion_window", "Invalid value for 'completion_window': '"+req.CompletionWindow+"'. Supported values are: '24h'.")
+			return
+		case req.OutputExpires != nil && (req.OutputExpires.Anchor != "created_at" || req.OutputExpires.Seconds < 3600 || req.OutputExpires.Seconds > 2592000):
+			c.fail(http.StatusBadRequest, "output_expires_after", "output_expires_after needs anchor created_at and seconds between 3600 and 2592000")
 			return
 		}
 		st.mu.Lock()
@@ -314,6 +316,9 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 			CompletionWindow: "24h", Status: "validating", CreatedAt: now.Unix(), Metadata: req.Metadata,
 			cancel: make(chan struct{})}
 		b.ExpiresAt = now.Add(s.batchWindow()).Unix()
+		if oe := req.OutputExpires; oe != nil {
+			b.outputExpires = unix(now.Add(time.Duration(oe.Seconds) * time.Second))
+		}
 		st.openai[b.ID] = b
 		input := in.content
 		// Answer with the batch as created, whatever the job does next.
@@ -436,11 +441,11 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 			}
 		}
 		if b.out.Len() > 0 {
-			f := s.storeOutput(b.ID+"_output.jsonl", b.out.Bytes(), now)
+			f := s.storeOutput(b.ID+"_output.jsonl", b.out.Bytes(), b.outputExpires, now)
 			b.OutputFileID = &f
 		}
 		if b.bad.Len() > 0 {
-			f := s.storeOutput(b.ID+"_error.jsonl", b.bad.Bytes(), now)
+			f := s.storeOutput(b.ID+"_error.jsonl", b.bad.Bytes(), b.outputExpires, now)
 			b.ErrorFileID = &f
 		}
 		switch how {
@@ -455,10 +460,11 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 	return run
 }
 
-// storeOutput saves a generated file; callers hold s.batches.mu.
-func (s *Server) storeOutput(name string, content []byte, now time.Time) string {
+// storeOutput saves a generated file that expires at expiresAt (unix
+// seconds; nil never); callers hold s.batches.mu.
+func (s *Server) storeOutput(name string, content []byte, expiresAt *int64, now time.Time) string {
 	f := &openAIFile{ID: s.nextID("file-"), Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
-		Filename: name, Purpose: "batch_output", Status: "processed", content: bytes.Clone(content)}
+		Filename: name, Purpose: "batch_output", Status: "processed", ExpiresAt: expiresAt, content: bytes.Clone(content)}
 	s.batches.files[f.ID] = f
 	return f.ID
 }

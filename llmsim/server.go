@@ -311,6 +311,11 @@ func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, gene
 	if r.Body != nil { // nil only for client requests handed over in process
 		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	}
+	var key [8]byte
+	generation = generation && err == nil && len(body) <= maxBody
+	if generation {
+		key = bodyDigest(r.URL.Path, body)
+	}
 	p.mu.Lock()
 	p.c.requests++
 	// A request refused for concurrency is not served, so it does not
@@ -330,12 +335,11 @@ func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, gene
 	} else {
 		c.fault = p.faults.pick(u)
 	}
-	if generation && err == nil && len(body) <= maxBody {
-		k := bodyDigest(r.URL.Path, body)
-		if p.c.seen[k] > 0 {
+	if generation {
+		if p.c.seen[key] > 0 {
 			p.c.dupes++
 		}
-		p.c.seen[k]++
+		p.c.seen[key]++
 	}
 	if over {
 		p.c.overloaded++
@@ -369,7 +373,6 @@ func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, gene
 		return nil
 	}
 	if c.fault != "" && c.applyEarlyFault() {
-		c.end()
 		return nil
 	}
 	return c
@@ -389,9 +392,14 @@ func (c *call) countFault(f Fault) {
 }
 
 // applyEarlyFault injects a fault that replaces the answer; it reports
-// whether it did. Truncate, badjson and invalid act on the answer later.
+// whether it did, and then has ended the call (even when a reset aborts
+// the handler). Truncate, badjson and invalid act on the answer later.
 func (c *call) applyEarlyFault() bool {
 	f := c.fault
+	if f != FaultReset && f != FaultHang && f != FaultQuota && f.status() == 0 {
+		return false
+	}
+	defer c.end()
 	switch {
 	case f == FaultReset:
 		c.countFault(f)
@@ -485,14 +493,21 @@ func (c *call) respond(v any) {
 	writeJSON(c.w, http.StatusOK, v)
 }
 
+// ok writes a 200 JSON answer.
+func (c *call) ok(v any) {
+	c.record(http.StatusOK)
+	writeJSON(c.w, http.StatusOK, v)
+}
+
+// record counts a response status.
 func (c *call) record(status int) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++
 	c.p.mu.Unlock()
 }
 
-// writeError writes an error body with a status and counts it; injected
-// and limit 429s are told apart by the caller.
+// writeError writes an error body with a status and counts it. Whether a
+// 429 came from a limit is counted by the limit check (rateLimited).
 func (c *call) writeError(status int, v any) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++

@@ -51,8 +51,10 @@ type ProviderStats struct {
 	// is a duplicate, which makes paying twice visible.
 	DistinctRequests  int64 `json:"distinct_requests"`
 	DuplicateRequests int64 `json:"duplicate_requests"`
-	// RequestCounts maps each request digest to how many times it was
-	// received. The HTTP endpoint includes it only with ?counts=1.
+	// RequestCounts maps each request digest (16 hex digits) to how many
+	// times it was received. The HTTP endpoint includes it only with
+	// ?counts=1. The server keeps about 50 bytes per distinct request
+	// until the next reset.
 	RequestCounts map[string]int64 `json:"request_counts,omitempty"`
 }
 
