@@ -447,6 +447,10 @@ func (c *call) sleep(outTokens int) bool {
 		return true
 	}
 	d := l.sample(c.u, c.z, outTokens)
+	if c.fault == FaultSlow {
+		c.countFault(FaultSlow)
+		d *= 10
+	}
 	if d <= 0 {
 		return true
 	}

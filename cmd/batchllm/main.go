@@ -15,7 +15,7 @@ func main() {
 		Short:        "Run many LLM requests in parallel within rate limits and budgets",
 		SilenceUsage: true,
 	}
-	root.AddCommand(newSimCommand())
+	root.AddCommand(newSimCommand(), newBenchCommand())
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		os.Exit(1)
 	}
