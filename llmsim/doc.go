@@ -130,6 +130,6 @@
 // configured probabilities from a random source seeded by Config.Seed:
 // error statuses (429 with retry delays, 500, 502, 503, 529, ...), the
 // non-retryable quota error, a connection reset, a truncated body, invalid
-// JSON, a hang until the client gives up, and schema-invalid structured
-// output. The X-Sim-Fault request header forces one fault on one request.
+// JSON, a hang until the client gives up, a slow answer (ten times the
+// sampled latency), and schema-invalid structured output. The X-Sim-Fault request header forces one fault on one request.
 package llmsim

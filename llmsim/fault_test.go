@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -311,6 +312,41 @@ func TestInProcessClientFaults(t *testing.T) {
 		}
 		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 || st.InFlight != 0 {
 			t.Errorf("stats = %+v", st)
+		}
+	})
+}
+
+func TestSlowFaultTakesTenTimesTheLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{OpenAI: ProviderConfig{Latency: Latency{Fixed: 100 * time.Millisecond}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c := s.InProcessClient()
+		for _, tc := range []struct {
+			fault string
+			want  time.Duration
+		}{{"", 100 * time.Millisecond}, {"slow", time.Second}} {
+			req, _ := http.NewRequest("POST", "http://sim/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			if tc.fault != "" {
+				req.Header.Set(FaultHeader, tc.fault)
+			}
+			start := time.Now()
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || time.Since(start) != tc.want {
+				t.Fatalf("fault %q: status %d after %v, want 200 after %v", tc.fault, resp.StatusCode, time.Since(start), tc.want)
+			}
+		}
+		if got := s.Stats().OpenAI.Faults["slow"]; got != 1 {
+			t.Fatalf("slow faults counted %d, want 1", got)
 		}
 	})
 }
