@@ -36,7 +36,10 @@ One item travels one way through a [Processor]:
 
 # A first run
 
-	strategy := openai.New(openai.Config{Model: "gpt-4o-mini"})
+	strategy, err := openai.New(openai.Config{Model: "gpt-4o-mini"}) // key from OPENAI_API_KEY
+	if err != nil {
+		return err
+	}
 	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
 		Strategy: strategy,
 		Workers:  32,

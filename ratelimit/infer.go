@@ -5,7 +5,8 @@ import "time"
 // When a scope knows no limit at all (none configured, none reported in
 // headers, as with Gemini), rate limits are its only signal. Then, at each
 // cooldown, the scope infers a request limit from what it admitted in the
-// last window, a tenth below it, and raises it by a twentieth per window
+// last window (scaled up to a whole window if it has not been watched for
+// that long), a tenth below it, and raises it by a twentieth per window
 // without a cooldown, to find the limit again if it was too cautious. This
 // is AIMD on the request rate, at the time scale of the provider's window;
 // it works beside the Ramp, which acts on concurrency at the time scale of
@@ -65,6 +66,13 @@ func (s *scope) inferOnCooldown(now time.Time) {
 		}
 	}
 	n := s.recent.sum(now, s.window)
+	// A scope watched for less than a window has seen only part of one:
+	// scale its count up to a window's worth, or a rate limit in the first
+	// seconds of a run would infer a limit of a few requests per minute.
+	if span := now.Sub(s.firstAdmit); span < s.window {
+		span = max(span, s.window/60) // one slot of the counter at least
+		n = int64(float64(n) * float64(s.window) / float64(span))
+	}
 	if s.inferred {
 		n = min(n, s.b[dimRequests].limit)
 	}

@@ -12,6 +12,10 @@ import (
 func TestInferRequestLimitFromRateLimits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		// Watch the scope for a whole window first, so that the count is not
+		// scaled (see TestInferenceScalesAShortObservation).
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
+		time.Sleep(time.Minute)
 		start := time.Now()
 		var held []batchllm.Permit
 		for range 50 {
@@ -56,6 +60,23 @@ func TestInferRequestLimitFromRateLimits(t *testing.T) {
 		st, _ = l.Stats().Scope("s")
 		if st.Requests.Limit != 0 || st.Requests.Inferred || st.Tokens.Limit != 1000 {
 			t.Fatalf("stats %+v, want the inferred request limit dropped for the reported token limit", st)
+		}
+	})
+}
+
+// A rate limit in the first seconds of a run infers from the rate seen so
+// far, not from the few requests a young scope has admitted.
+func TestInferenceScalesAShortObservation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		for range 20 {
+			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
+			time.Sleep(50 * time.Millisecond)
+		}
+		// 20 in 1 s: 1200 a minute, less a tenth.
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
+		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 1134 || !st.Requests.Inferred {
+			t.Fatalf("requests %+v, want an inferred limit of 1134 (0.9 × 21 in 1 s × 60)", st.Requests)
 		}
 	})
 }

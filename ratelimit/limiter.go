@@ -298,6 +298,7 @@ type scope struct {
 	recent     recentCounter
 	inferred   bool
 	inferredAt time.Time
+	firstAdmit time.Time // when the scope admitted its first attempt
 	// coolingUntil is the end of the last cooldown of cd, as its events
 	// reported it.
 	coolingUntil time.Time
@@ -364,6 +365,9 @@ func (s *scope) take(now time.Time, cost [numDims]int64) {
 		s.b[i].take(cost[i])
 	}
 	s.inflight++
+	if s.admitted == 0 {
+		s.firstAdmit = now
+	}
 	s.admitted++
 	s.recent.add(now, s.window)
 	s.growInferred(now)
