@@ -1,0 +1,71 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+type benchPayload = Outcome[string, struct{}]
+
+// openBench opens a journal and returns it with a function that appends the
+// i-th ~300-byte record.
+func openBench(b *testing.B) (*Journal[benchPayload], func(i int64) error) {
+	j, err := Open[benchPayload](filepath.Join(b.TempDir(), "j.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := benchPayload{OK: true, Output: strings.Repeat("word ", 40), Attempts: 1, LatencyMS: 850}
+	digest, err := Digest(value.Output)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return j, func(i int64) error {
+		return j.Append(context.Background(), Record[benchPayload]{Kind: KindResult, ID: fmt.Sprint("item-", i), Digest: digest, Value: value})
+	}
+}
+
+// report adds appends/s and the mean group-commit size, and closes j.
+func report(b *testing.B, j *Journal[benchPayload]) {
+	b.StopTimer()
+	st := j.Stats()
+	b.ReportMetric(float64(st.Appended)/b.Elapsed().Seconds(), "appends/s")
+	b.ReportMetric(float64(st.Appended)/float64(st.Syncs), "records/fsync")
+	if err := j.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkAppend1 is one appender: every append waits for its own fsync.
+func BenchmarkAppend1(b *testing.B) {
+	j, add := openBench(b)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := add(int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report(b, j)
+}
+
+// BenchmarkAppend64 is 64 concurrent appenders sharing fsyncs.
+func BenchmarkAppend64(b *testing.B) {
+	j, add := openBench(b)
+	var next atomic.Int64
+	// RunParallel starts parallelism × GOMAXPROCS goroutines.
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := add(next.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	report(b, j)
+}

@@ -1,0 +1,97 @@
+// Package journal is a crash-safe record of a batch's items, so that a run
+// that stops for any reason (a crash, kill -9, a power cut, Ctrl-C) can be
+// run again and neither lose a result nor pay twice for one.
+//
+// A [Journal] is one file and no server. For every item it records, keyed by
+// the item's ID and the [Digest] of its request, either the item's final
+// result ([KindResult]) or the fact that it was submitted in a provider batch
+// that has not answered yet ([KindSubmitted], for the Batch-API mode). The
+// payload of a result is generic: the CLI stores its output line, a library
+// user an [Outcome] (the JSON form of a batchllm.Result).
+//
+// # The contract
+//
+// [Journal.Append] returns only once its record is durable: written and
+// fsynced, newline included. A caller that reports a result only after
+// Append returned nil for it can never lose a reported result. What a crash
+// can cost is the calls in flight at that moment, whose results were not
+// journaled yet: at most one per worker is sent again.
+//
+// On the next run, [Journal.Lookup] says for each item what to do:
+// [Unseen] or [Changed] (its request's digest differs from the journaled
+// one): send it; [Finished]: skip it and report the stored result;
+// [Submitted]: collect it from the provider batch named in the record. The
+// last record of an ID wins.
+//
+// # Format
+//
+// The file is JSON Lines, one [Record] per line, appended and never
+// rewritten, so it can be read with grep and jq:
+//
+//	{"kind":"result","id":"q1","digest":"0ef05b…","time":"2026-11-29T04:00:00Z","value":{"ok":true,"output":"4",…}}
+//	{"kind":"submitted","id":"q2","digest":"7d1a9c…","time":"2026-11-29T04:00:01Z","batch":"msgbatch_01"}
+//
+// [Open] reads the whole file once into an index of each ID's last record
+// (its kind, digest and file offset, about 200 bytes per item); payloads stay
+// on disk and are read back by Lookup, so a journal of a million long answers
+// does not need their size in memory. A crash in the middle of a write can
+// leave a torn last line, bytes after the last newline: such a line was never
+// acknowledged, and Open drops it by truncating the file to its last complete
+// line. Any other line that does not parse is corruption, which Open reports
+// with the file name and line number (a [*CorruptError]) instead of guessing.
+//
+// # Group commit
+//
+// An fsync costs about a millisecond on a good SSD and far more elsewhere,
+// so one fsync per record would cap a journal at a few hundred to a few
+// thousand records per second. Instead one writer goroutine takes all the
+// records appended while the previous fsync ran, writes them with one write
+// and makes them durable with one fsync; every appender waits for the fsync
+// that covers its record. Concurrent appenders therefore share fsyncs, and
+// throughput grows with their number. [Journal.Stats] shows the mean group
+// size.
+//
+// # Why a file and not SQLite
+//
+// Both were considered (modernc.org/sqlite is pure Go). The append-only file
+// wins on every count that matters here:
+//
+//   - Speed. Measured back to back on the project's 2-core VM (ext4, other
+//     jobs running, so figures vary by 2-3× between runs), 64 concurrent
+//     appenders of ~300-byte records: this journal made 25,000 and 51,000
+//     durable appends/s (medians of two runs of -count 5; about 30 records
+//     per fsync) and 5,300/s with a single appender. SQLite in WAL mode with
+//     synchronous=FULL and one transaction per record made 3,400/s through
+//     one connection and 300/s with a connection per appender (lock
+//     contention): each SQLite commit pays its own fsync. SQLite could match
+//     only by batching transactions through a writer goroutine, the very
+//     machinery this package needs anyway.
+//   - Simplicity. A few hundred lines of standard library; no dependency of
+//     several hundred thousand lines transpiled from C. The crash semantics
+//     are easy to state and to test: a record is durable iff its whole line
+//     is, and a torn line can only be the last one.
+//   - Inspection. A user can read, grep, diff or repair the file with
+//     ordinary tools, and the CLI's output lines fit in it as they are.
+//
+// What SQLite would offer, queries and in-place updates, the journal does
+// not need: it is read once at start and appended to afterwards. The cost of
+// appending is that the file grows with every record, superseded ones
+// included; a batch writes each item once or a few times, so this is about
+// the size of the results themselves.
+//
+// # Limits
+//
+// One process at a time: Open takes an exclusive flock on Unix systems and
+// fails with [ErrLocked] if another process holds it. Durability is what
+// fsync gives: on macOS that is not a flush of the drive's cache
+// (F_FULLFSYNC), and on network file systems it is whatever they promise.
+//
+// # Use from the library
+//
+// Compute each item's digest before Add, skip the items Lookup calls
+// finished, and append each result from batchllm.Config.PostProcess, which
+// the processor calls before it reports the result (see the example).
+// PostProcess runs on the single goroutine that consumes results, so those
+// appends do not overlap and each waits for its own fsync; appending from
+// many goroutines, as the CLI can, is what lets group commit help.
+package journal

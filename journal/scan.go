@@ -1,0 +1,85 @@
+package journal
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// CorruptError reports a journal line that cannot be read. A torn last line
+// (bytes after the last newline, left by a crash during a write) is not
+// corruption: [Open] drops it. Anything else that does not parse is.
+type CorruptError struct {
+	Path   string
+	Line   int   // 1-based line number
+	Offset int64 // byte offset of the line's start
+	Err    error // what is wrong with it
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal: %s:%d: corrupt record at byte %d: %v", e.Path, e.Line, e.Offset, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// entry is what the in-memory index keeps of an item's last record: enough
+// to answer whether it is finished, and where to read the rest.
+type entry struct {
+	kind   Kind
+	digest string
+	off    int64 // the line's offset in the file
+	n      int   // the line's length, newline included
+	line   int   // 1-based line number, for error messages
+}
+
+// scanResult is what reading a journal file yields.
+type scanResult struct {
+	index map[string]entry
+	lines int
+	size  int64 // the length of the complete lines; the file is truncated to it
+	torn  int64 // bytes after the last newline
+}
+
+// parseLine decodes the indexed part of one line (without its newline) and
+// checks it. It needs no knowledge of the payload type; the payload is
+// decoded when the record is read.
+func parseLine(line []byte) (header, error) {
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil {
+		return header{}, err
+	}
+	if err := h.validate(); err != nil {
+		return header{}, err
+	}
+	return h, nil
+}
+
+// scan reads every line of r. A final segment without a newline is torn:
+// it is counted in torn and left out. Any complete line that does not parse
+// is corruption.
+func scan(path string, r io.Reader) (scanResult, error) {
+	res := scanResult{index: make(map[string]entry)}
+	br := bufio.NewReaderSize(r, 1<<16)
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 && b[len(b)-1] == '\n' {
+			res.lines++
+			h, perr := parseLine(b[:len(b)-1])
+			if perr != nil {
+				return res, &CorruptError{Path: path, Line: res.lines, Offset: res.size, Err: perr}
+			}
+			res.index[h.ID] = entry{kind: h.Kind, digest: h.Digest, off: res.size, n: len(b), line: res.lines}
+			res.size += int64(len(b))
+		} else {
+			res.torn = int64(len(b))
+		}
+		if errors.Is(err, io.EOF) {
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("journal: read %s: %w", path, err)
+		}
+	}
+}
