@@ -1,0 +1,89 @@
+package anthropic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	ant "github.com/anthropics/anthropic-sdk-go/v2"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/provider/internal/redact"
+)
+
+// Classify maps an error of the Anthropic SDK to a batchllm class:
+//
+//   - 429 whose error.details.error_code is enforced_spend_limit_reached (or
+//     another spend-limit code): [batchllm.ClassFatalBatch];
+//   - other 429 (rate_limit_error): [batchllm.ClassRateLimited], waiting
+//     Retry-After;
+//   - 529 (overloaded_error) and 503: [batchllm.ClassOverloaded];
+//   - 408, 409, 500, 504 and other 5xx: [batchllm.ClassTransient];
+//   - 401, 402 (billing_error) and 403: [batchllm.ClassFatalBatch];
+//   - 400 that says the credit balance is too low or a spend limit was
+//     reached: [batchllm.ClassFatalBatch];
+//   - other 4xx, a prompt that is too long included: [batchllm.ClassFatalItem];
+//   - anything else (connection errors, timeouts, a truncated or invalid JSON
+//     body): [batchllm.ClassTransient].
+//
+// An error already wrapped by [batchllm.Classified] keeps its class.
+func Classify(err error) batchllm.Classification {
+	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+	}
+	ae, ok := errors.AsType[*ant.Error](err)
+	if !ok {
+		return batchllm.Classification{Class: batchllm.ClassTransient}
+	}
+	var retryAfter time.Duration
+	if ae.Response != nil {
+		retryAfter = ratehdr.RetryAfter(ae.Response.Header, time.Now())
+	}
+	return batchllm.Classification{Class: statusClass(ae), RetryAfter: retryAfter}
+}
+
+// spendLimited reports whether ae says the account's money or spend limit
+// is exhausted, which no retry fixes.
+func spendLimited(ae *ant.Error) bool {
+	code := string(ae.ErrorCode())
+	if strings.Contains(code, "spend_limit") || strings.Contains(code, "billing") {
+		return true
+	}
+	msg := strings.ToLower(ae.Message)
+	return strings.Contains(msg, "credit balance is too low") || strings.Contains(msg, "spend limit")
+}
+
+func statusClass(ae *ant.Error) batchllm.ErrorClass {
+	switch code := ae.StatusCode; {
+	case spendLimited(ae) && code < 500:
+		return batchllm.ClassFatalBatch
+	case code == http.StatusTooManyRequests:
+		return batchllm.ClassRateLimited
+	case code == 529 || code == http.StatusServiceUnavailable:
+		return batchllm.ClassOverloaded
+	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
+		return batchllm.ClassTransient
+	case code == http.StatusUnauthorized || code == http.StatusPaymentRequired || code == http.StatusForbidden:
+		return batchllm.ClassFatalBatch
+	case code >= 400:
+		return batchllm.ClassFatalItem
+	}
+	return batchllm.ClassTransient
+}
+
+// classify wraps err with its class and a message that names the status,
+// error type, code and message, with any API key removed.
+func (s *Strategy) classify(err error) error {
+	c := Classify(err)
+	if ae, ok := errors.AsType[*ant.Error](err); ok {
+		detail := strings.TrimSpace(string(ae.Type()) + " " + string(ae.ErrorCode()))
+		err = fmt.Errorf("anthropic: %d %s: %s: %w", ae.StatusCode, detail, redact.String(ae.Message, s.key), redact.Error(ae, s.key))
+	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("anthropic: %w", redact.Error(err, s.key))
+	}
+	return batchllm.Classified(err, c.Class, c.RetryAfter)
+}

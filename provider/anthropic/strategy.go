@@ -1,0 +1,265 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	ant "github.com/anthropics/anthropic-sdk-go/v2"
+	"github.com/anthropics/anthropic-sdk-go/v2/option"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/ratelimit/tokens"
+)
+
+// DefaultMaxTokens is the output cap used when neither the Config nor the
+// Prompt sets one: the Messages API requires max_tokens on every request.
+const DefaultMaxTokens = 1024
+
+// Config configures a [Strategy]. Model is required; every other field has a
+// usable zero value.
+type Config struct {
+	// Client is the SDK client to use. If nil, New builds one from APIKey
+	// and BaseURL. Either way the SDK's own retries are turned off on every
+	// request: batchllm owns retries.
+	Client *ant.Client
+	// APIKey is the key to send. Default: $ANTHROPIC_API_KEY.
+	APIKey string
+	// BaseURL is the API root, without "/v1" (the SDK adds it). Default:
+	// $ANTHROPIC_BASE_URL, else Anthropic's API.
+	BaseURL string
+
+	// Model is the model to call, such as "claude-haiku-4-5". A Prompt's
+	// Model overrides it per item.
+	Model string
+	// Scope names the rate-limit quota for the admission gate. Default
+	// "anthropic/" + the model.
+	Scope string
+	// System is the system prompt used when a Prompt has none.
+	System string
+	// Context is shared context sent to every item (documents, a long
+	// instruction), as a second system block after the system prompt. Put
+	// what all items share here and set CacheTTL to cache it.
+	Context string
+	// CacheTTL, if positive, marks the last system block (Context if set,
+	// else the system prompt) with cache_control, so that the prefix up to
+	// it is written to Anthropic's prompt cache once and read by later
+	// items. Up to 5 minutes asks for the "5m" cache, more for "1h" (cache
+	// writes cost 1.25× and 2× the input price; reads 0.1×). The prefix must
+	// reach the model's minimum (1,024 tokens for most models) to be cached.
+	CacheTTL time.Duration
+	// MaxTokens caps the output tokens. Default [DefaultMaxTokens]. A
+	// Prompt's MaxTokens overrides it.
+	MaxTokens int
+	// Stop lists sequences that end the answer.
+	Stop []string
+	// Extra sets additional top-level request fields verbatim (sjson
+	// paths), such as "metadata.user_id" or "service_tier".
+	Extra map[string]any
+	// RequestOptions are added to every request, after batchllm's own.
+	RequestOptions []option.RequestOption
+}
+
+// Strategy calls Anthropic's Messages API. It implements
+// [batchllm.Strategy] for [batchllm.Prompt] and string,
+// [batchllm.Estimator] and [batchllm.DryRunner]. It is safe for concurrent
+// use.
+type Strategy struct {
+	cfg    Config
+	client *ant.Client
+	key    string // for redaction only
+	now    func() time.Time
+}
+
+var (
+	_ batchllm.Strategy[batchllm.Prompt, string]  = (*Strategy)(nil)
+	_ batchllm.Estimator[batchllm.Prompt]         = (*Strategy)(nil)
+	_ batchllm.DryRunner[batchllm.Prompt, string] = (*Strategy)(nil)
+)
+
+// New returns a Strategy for cfg. It fails only if cfg.Model is empty; it
+// makes no request.
+func New(cfg Config) (*Strategy, error) {
+	if cfg.Model == "" {
+		return nil, errors.New("anthropic: Config.Model is empty")
+	}
+	if cfg.MaxTokens < 0 {
+		return nil, fmt.Errorf("anthropic: Config.MaxTokens is %d; it must be >= 0", cfg.MaxTokens)
+	}
+	key := cfg.APIKey
+	if key == "" {
+		key = os.Getenv("ANTHROPIC_API_KEY")
+	}
+	client := cfg.Client
+	if client == nil {
+		opts := []option.RequestOption{option.WithMaxRetries(0)}
+		if cfg.APIKey != "" {
+			opts = append(opts, option.WithAPIKey(cfg.APIKey))
+		}
+		if cfg.BaseURL != "" {
+			opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+		}
+		c := ant.NewClient(opts...)
+		client = &c
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = "anthropic/" + cfg.Model
+	}
+	if cfg.MaxTokens == 0 {
+		cfg.MaxTokens = DefaultMaxTokens
+	}
+	return &Strategy{cfg: cfg, client: client, key: key, now: time.Now}, nil
+}
+
+// Model returns the strategy's default model.
+func (s *Strategy) Model() string { return s.cfg.Model }
+
+func (s *Strategy) model(p batchllm.Prompt) string {
+	if p.Model != "" {
+		return p.Model
+	}
+	return s.cfg.Model
+}
+
+func (s *Strategy) maxTokens(p batchllm.Prompt) int {
+	if p.MaxTokens > 0 {
+		return p.MaxTokens
+	}
+	return s.cfg.MaxTokens
+}
+
+// Params builds the SDK request for p, without sending it. p.Temperature is
+// not sent: API version 2026-10-21, which SDK v2 speaks, rejects
+// temperature, top_p and top_k (see the package doc).
+func (s *Strategy) Params(p batchllm.Prompt) (ant.MessageNewParams, error) {
+	params := ant.MessageNewParams{
+		Model:         ant.Model(s.model(p)),
+		MaxTokens:     int64(s.maxTokens(p)),
+		StopSequences: s.cfg.Stop,
+	}
+	system := p.System
+	if system == "" {
+		system = s.cfg.System
+	}
+	if system != "" {
+		params.System = append(params.System, ant.TextBlockParam{Text: system})
+	}
+	if s.cfg.Context != "" {
+		params.System = append(params.System, ant.TextBlockParam{Text: s.cfg.Context})
+	}
+	if s.cfg.CacheTTL > 0 && len(params.System) > 0 {
+		cc := ant.NewCacheControlEphemeralParam()
+		cc.TTL = ant.CacheControlEphemeralTTLTTL5m
+		if s.cfg.CacheTTL > 5*time.Minute {
+			cc.TTL = ant.CacheControlEphemeralTTLTTL1h
+		}
+		params.System[len(params.System)-1].CacheControl = cc
+	}
+	for _, m := range p.Messages {
+		if m.Role == batchllm.RoleAssistant {
+			params.Messages = append(params.Messages, ant.NewAssistantMessage(ant.NewTextBlock(m.Content)))
+		} else {
+			params.Messages = append(params.Messages, ant.NewUserMessage(ant.NewTextBlock(m.Content)))
+		}
+	}
+	if sc := p.Schema; sc != nil {
+		var schema map[string]any
+		if err := json.Unmarshal(sc.JSON, &schema); err != nil {
+			return params, fmt.Errorf("anthropic: schema %q is not a JSON object: %w", sc.Name, err)
+		}
+		params.OutputConfig.Format = ant.JSONOutputFormatParam{Schema: schema}
+	}
+	return params, nil
+}
+
+// Call sends one message request and returns the text of the answer's text
+// blocks, concatenated. Usage is normalised to batchllm's convention:
+// InputTokens = input_tokens + cache_creation_input_tokens +
+// cache_read_input_tokens, CachedInputTokens = cache_read_input_tokens and
+// CacheWriteTokens = cache_creation_input_tokens. Limits come from the
+// anthropic-ratelimit-* headers of the response, successful or not. Errors
+// are wrapped with their class (see [Classify]).
+func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	params, err := s.Params(req.Input)
+	if err != nil {
+		return batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
+	}
+	var httpResp *http.Response
+	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
+	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
+	for k, v := range s.cfg.Extra {
+		opts = append(opts, option.WithJSONSet(k, v))
+	}
+	opts = append(opts, s.cfg.RequestOptions...)
+
+	msg, err := s.client.Messages.New(ctx, params, opts...)
+	if err != nil {
+		var resp batchllm.Response[string]
+		if ae, ok := errors.AsType[*ant.Error](err); ok && ae.Response != nil {
+			resp.Limits = ratehdr.Anthropic(ae.Response.Header, s.now())
+		}
+		return resp, s.classify(err)
+	}
+	u := msg.Usage
+	resp := batchllm.Response[string]{
+		Usage: batchllm.Usage{
+			InputTokens:       u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+			OutputTokens:      u.OutputTokens,
+			CachedInputTokens: u.CacheReadInputTokens,
+			CacheWriteTokens:  u.CacheCreationInputTokens,
+		},
+		Model: string(msg.Model),
+	}
+	if httpResp != nil {
+		resp.Limits = ratehdr.Anthropic(httpResp.Header, s.now())
+	}
+	if msg.StopReason == ant.StopReasonRefusal {
+		return resp, batchllm.Classified(errors.New("anthropic: model refused (stop_reason refusal)"), batchllm.ClassFatalItem, 0)
+	}
+	var b strings.Builder
+	for _, c := range msg.Content {
+		if c.Type == "text" {
+			b.WriteString(c.Text)
+		}
+	}
+	resp.Output = b.String()
+	return resp, nil
+}
+
+// Estimate implements [batchllm.Estimator]: the scope and model, the
+// prompt's tokens (system prompt and shared context included) counted
+// approximately, and the effective max output tokens.
+func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
+	p := req.Input
+	if p.System == "" {
+		p.System = s.cfg.System
+	}
+	if s.cfg.Context != "" {
+		p.System += "\n\n" + s.cfg.Context
+	}
+	return batchllm.Estimate{
+		Scope:           s.cfg.Scope,
+		Model:           s.model(p),
+		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
+		MaxOutputTokens: int64(s.maxTokens(p)),
+	}
+}
+
+// DryRun implements [batchllm.DryRunner] without any network traffic. The
+// output is the placeholder "[dry run: anthropic <model>]"; usage has the
+// estimated input tokens and, as an upper bound, the effective max output
+// tokens.
+func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	e := s.Estimate(req)
+	return batchllm.Response[string]{
+		Output: "[dry run: anthropic " + e.Model + "]",
+		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
+		Model:  e.Model,
+	}, nil
+}

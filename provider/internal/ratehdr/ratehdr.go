@@ -1,0 +1,140 @@
+// Package ratehdr parses the rate-limit headers of the OpenAI and Anthropic
+// APIs (and the standard Retry-After) into a [batchllm.LimitInfo].
+//
+// Every parser is total: a missing, empty, negative or malformed value is
+// treated as unknown (zero), never as an error, because a provider that
+// sends a header we do not understand must not fail a call that succeeded.
+package ratehdr
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batchllm/batchllm"
+)
+
+// maxWait caps every parsed delay. No provider asks for more than a day;
+// a larger value is a bug or an attack and would overflow arithmetic.
+const maxWait = 24 * time.Hour
+
+// RetryAfter returns the wait a response asked for: retry-after-ms
+// (milliseconds, possibly fractional; OpenAI and Anthropic send it, and it is
+// more precise), else Retry-After as seconds (possibly fractional) or as an
+// HTTP date, measured from now. It returns 0 if neither is present or valid.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil {
+			return clamp(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		return clamp(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return clamp(float64(t.Sub(now)))
+	}
+	return 0
+}
+
+// clamp converts a float nanosecond count to a Duration in [0, maxWait];
+// NaN is 0.
+func clamp(ns float64) time.Duration {
+	if !(ns > 0) { // also catches NaN
+		return 0
+	}
+	if ns >= float64(maxWait) || math.IsInf(ns, 1) {
+		return maxWait
+	}
+	return time.Duration(ns)
+}
+
+// OpenAIDuration parses OpenAI's x-ratelimit-reset-* values, which are Go
+// duration strings ("1s", "6ms", "1m20s", "17.28s"). Some compatible
+// servers send bare seconds ("20" or "0.5"); those are accepted too. It
+// returns 0 for anything else.
+func OpenAIDuration(s string) time.Duration {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return clamp(float64(d))
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return clamp(f * float64(time.Second))
+	}
+	return 0
+}
+
+// Int parses a non-negative integer header value; anything else is 0.
+func Int(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// OpenAI parses the x-ratelimit-{limit,remaining,reset}-{requests,tokens}
+// headers and the retry delay of an OpenAI (or OpenAI-compatible) response.
+// It returns nil if the response carried none of them.
+func OpenAI(h http.Header, now time.Time) *batchllm.LimitInfo {
+	window := func(kind string) batchllm.LimitWindow {
+		return batchllm.LimitWindow{
+			Limit:     Int(h.Get("X-Ratelimit-Limit-" + kind)),
+			Remaining: Int(h.Get("X-Ratelimit-Remaining-" + kind)),
+			Reset:     OpenAIDuration(h.Get("X-Ratelimit-Reset-" + kind)),
+		}
+	}
+	li := batchllm.LimitInfo{
+		Requests:   window("Requests"),
+		Tokens:     window("Tokens"),
+		RetryAfter: RetryAfter(h, now),
+	}
+	if li == (batchllm.LimitInfo{}) {
+		return nil
+	}
+	return &li
+}
+
+// AnthropicReset parses an anthropic-ratelimit-*-reset value, an absolute
+// RFC 3339 time, into the time left from now (0 if it is past or invalid).
+func AnthropicReset(s string, now time.Time) time.Duration {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return 0
+	}
+	return clamp(float64(t.Sub(now)))
+}
+
+// Anthropic parses the anthropic-ratelimit-{requests,tokens,input-tokens,
+// output-tokens}-{limit,remaining,reset} headers and the retry delay of an
+// Anthropic response. It returns nil if the response carried none of them.
+func Anthropic(h http.Header, now time.Time) *batchllm.LimitInfo {
+	window := func(kind string) batchllm.LimitWindow {
+		p := "Anthropic-Ratelimit-" + kind + "-"
+		return batchllm.LimitWindow{
+			Limit:     Int(h.Get(p + "Limit")),
+			Remaining: Int(h.Get(p + "Remaining")),
+			Reset:     AnthropicReset(h.Get(p+"Reset"), now),
+		}
+	}
+	li := batchllm.LimitInfo{
+		Requests:     window("Requests"),
+		Tokens:       window("Tokens"),
+		InputTokens:  window("Input-Tokens"),
+		OutputTokens: window("Output-Tokens"),
+		RetryAfter:   RetryAfter(h, now),
+	}
+	if li == (batchllm.LimitInfo{}) {
+		return nil
+	}
+	return &li
+}

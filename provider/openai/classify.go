@@ -1,0 +1,84 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	oai "github.com/openai/openai-go/v3"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/provider/internal/redact"
+)
+
+// Classify maps an error of the OpenAI SDK to a batchllm class:
+//
+//   - 429 with type or code insufficient_quota (or credit_balance_exhausted,
+//     billing_hard_limit_reached): the account is out of money, no retry can
+//     help, so [batchllm.ClassFatalBatch];
+//   - other 429: [batchllm.ClassRateLimited], waiting retry-after-ms or
+//     Retry-After;
+//   - 503 and 529: [batchllm.ClassOverloaded];
+//   - 408, 409 and other 5xx: [batchllm.ClassTransient];
+//   - 401, 402 and 403: [batchllm.ClassFatalBatch] (a bad key or no access
+//     fails every item alike);
+//   - other 4xx, context_length_exceeded included: [batchllm.ClassFatalItem];
+//   - anything else (connection refused or reset, a timeout, a truncated or
+//     invalid JSON body): [batchllm.ClassTransient].
+//
+// An error already wrapped by [batchllm.Classified] keeps its class.
+func Classify(err error) batchllm.Classification {
+	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+	}
+	oe, ok := errors.AsType[*oai.Error](err)
+	if !ok {
+		return batchllm.Classification{Class: batchllm.ClassTransient}
+	}
+	var retryAfter time.Duration
+	if oe.Response != nil {
+		retryAfter = ratehdr.RetryAfter(oe.Response.Header, time.Now())
+	}
+	return batchllm.Classification{Class: statusClass(oe), RetryAfter: retryAfter}
+}
+
+var quotaCodes = []string{"insufficient_quota", "credit_balance_exhausted", "billing_hard_limit_reached"}
+
+func statusClass(oe *oai.Error) batchllm.ErrorClass {
+	switch code := oe.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		for _, q := range quotaCodes {
+			if oe.Code == q || oe.Type == q {
+				return batchllm.ClassFatalBatch
+			}
+		}
+		return batchllm.ClassRateLimited
+	case code == http.StatusServiceUnavailable || code == 529:
+		return batchllm.ClassOverloaded
+	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
+		return batchllm.ClassTransient
+	case code == http.StatusUnauthorized || code == http.StatusPaymentRequired || code == http.StatusForbidden:
+		return batchllm.ClassFatalBatch
+	case code >= 400:
+		return batchllm.ClassFatalItem
+	}
+	return batchllm.ClassTransient
+}
+
+// classify wraps err with its class. The SDK's own message hides the
+// error body; the wrapper names the status, type, code and message, with
+// any API key removed.
+func (s *Strategy) classify(err error) error {
+	c := Classify(err)
+	if oe, ok := errors.AsType[*oai.Error](err); ok {
+		detail := strings.TrimSpace(strings.Join([]string{oe.Type, oe.Code}, " "))
+		err = fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, redact.String(oe.Message, s.key), redact.Error(oe, s.key))
+	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
+	}
+	return batchllm.Classified(err, c.Class, c.RetryAfter)
+}

@@ -1,0 +1,269 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/ratelimit/tokens"
+)
+
+// Config configures a [Strategy]. Model is required; every other field has a
+// usable zero value.
+type Config struct {
+	// Client is the SDK client to use. If nil, New builds one from APIKey
+	// and BaseURL. Either way the SDK's own retries are turned off on every
+	// request: batchllm owns retries.
+	Client *oai.Client
+	// APIKey is the key sent as a bearer token. Default: $OPENAI_API_KEY.
+	// Local servers (Ollama, vLLM, llama.cpp) accept any value or none.
+	APIKey string
+	// BaseURL is the API root that "chat/completions" is joined to, for
+	// example "http://localhost:11434/v1/" (see the package doc for each
+	// kind of server). Default: $OPENAI_BASE_URL, else OpenAI's API.
+	BaseURL string
+
+	// Model is the model to call, such as "gpt-4o-mini". A Prompt's Model
+	// overrides it per item.
+	Model string
+	// Scope names the rate-limit quota for the admission gate. Default
+	// "openai/" + the model, so that each model has its own limits as on
+	// OpenAI's API. Set it when two strategies share one quota, or to tell
+	// apart two servers that serve the same model name.
+	Scope string
+	// System is the system prompt used when a Prompt has none.
+	System string
+	// Temperature is the sampling temperature; nil leaves the server's
+	// default. A Prompt's Temperature overrides it.
+	Temperature *float64
+	// MaxTokens caps the output tokens (max_completion_tokens); 0 leaves the
+	// server's default. A Prompt's MaxTokens overrides it.
+	MaxTokens int
+	// LegacyMaxTokens sends the cap as the older max_tokens field, for
+	// compatible servers that do not know max_completion_tokens.
+	LegacyMaxTokens bool
+	// Stop lists up to 4 sequences that end the answer.
+	Stop []string
+	// Extra sets additional top-level request fields, such as "seed",
+	// "reasoning_effort" or "prompt_cache_key", verbatim. Keys are
+	// sjson paths ("metadata.team" sets a nested field).
+	Extra map[string]any
+	// RequestOptions are added to every request, after batchllm's own: extra
+	// headers, a per-request timeout, middleware.
+	RequestOptions []option.RequestOption
+}
+
+// Strategy calls OpenAI's chat completions endpoint, or that of a compatible
+// server. It implements [batchllm.Strategy] for [batchllm.Prompt] and
+// string, [batchllm.Estimator] and [batchllm.DryRunner]. It is safe for
+// concurrent use.
+type Strategy struct {
+	cfg    Config
+	client *oai.Client
+	key    string // for redaction only
+	now    func() time.Time
+}
+
+var (
+	_ batchllm.Strategy[batchllm.Prompt, string]  = (*Strategy)(nil)
+	_ batchllm.Estimator[batchllm.Prompt]         = (*Strategy)(nil)
+	_ batchllm.DryRunner[batchllm.Prompt, string] = (*Strategy)(nil)
+)
+
+// New returns a Strategy for cfg. It fails only if cfg.Model is empty; it
+// makes no request.
+func New(cfg Config) (*Strategy, error) {
+	if cfg.Model == "" {
+		return nil, errors.New("openai: Config.Model is empty")
+	}
+	key := cfg.APIKey
+	if key == "" {
+		key = os.Getenv("OPENAI_API_KEY")
+	}
+	client := cfg.Client
+	if client == nil {
+		opts := []option.RequestOption{option.WithMaxRetries(0)}
+		if cfg.APIKey != "" {
+			opts = append(opts, option.WithAPIKey(cfg.APIKey))
+		}
+		if cfg.BaseURL != "" {
+			opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+		}
+		c := oai.NewClient(opts...)
+		client = &c
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = "openai/" + cfg.Model
+	}
+	return &Strategy{cfg: cfg, client: client, key: key, now: time.Now}, nil
+}
+
+// Model returns the strategy's default model.
+func (s *Strategy) Model() string { return s.cfg.Model }
+
+// model returns the model for p: its override or the default.
+func (s *Strategy) model(p batchllm.Prompt) string {
+	if p.Model != "" {
+		return p.Model
+	}
+	return s.cfg.Model
+}
+
+// maxTokens returns the effective output cap for p, 0 if none.
+func (s *Strategy) maxTokens(p batchllm.Prompt) int {
+	if p.MaxTokens > 0 {
+		return p.MaxTokens
+	}
+	return s.cfg.MaxTokens
+}
+
+// Params builds the SDK request for p, without sending it. It is exported
+// so that callers (and the batch mode to come) can see exactly what Call
+// sends.
+func (s *Strategy) Params(p batchllm.Prompt) oai.ChatCompletionNewParams {
+	params := oai.ChatCompletionNewParams{Model: shared.ChatModel(s.model(p))}
+	system := p.System
+	if system == "" {
+		system = s.cfg.System
+	}
+	if system != "" {
+		params.Messages = append(params.Messages, oai.SystemMessage(system))
+	}
+	for _, m := range p.Messages {
+		if m.Role == batchllm.RoleAssistant {
+			params.Messages = append(params.Messages, oai.AssistantMessage(m.Content))
+		} else {
+			params.Messages = append(params.Messages, oai.UserMessage(m.Content))
+		}
+	}
+	if n := s.maxTokens(p); n > 0 {
+		if s.cfg.LegacyMaxTokens {
+			params.MaxTokens = oai.Int(int64(n))
+		} else {
+			params.MaxCompletionTokens = oai.Int(int64(n))
+		}
+	}
+	if t := p.Temperature; t != nil {
+		params.Temperature = oai.Float(*t)
+	} else if t := s.cfg.Temperature; t != nil {
+		params.Temperature = oai.Float(*t)
+	}
+	if len(s.cfg.Stop) > 0 {
+		params.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: s.cfg.Stop}
+	}
+	if sc := p.Schema; sc != nil {
+		js := shared.ResponseFormatJSONSchemaJSONSchemaParam{
+			Name:   schemaName(sc.Name),
+			Strict: oai.Bool(true),
+			Schema: json.RawMessage(sc.JSON),
+		}
+		if sc.Description != "" {
+			js.Description = oai.String(sc.Description)
+		}
+		params.ResponseFormat = oai.ChatCompletionNewParamsResponseFormatUnion{
+			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: js},
+		}
+	}
+	return params
+}
+
+// schemaName returns name, or "output" if it is empty: OpenAI requires a
+// name.
+func schemaName(name string) string {
+	if name == "" {
+		return "output"
+	}
+	return name
+}
+
+// Call sends one chat completion and returns the first choice's content.
+// Usage follows batchllm's convention as OpenAI reports it: prompt_tokens
+// includes cached_tokens. Limits come from the x-ratelimit-* headers of the
+// response, successful or not. Errors are wrapped with their class (see
+// [Classify]).
+func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	var httpResp *http.Response
+	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
+	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
+	for k, v := range s.cfg.Extra {
+		opts = append(opts, option.WithJSONSet(k, v))
+	}
+	opts = append(opts, s.cfg.RequestOptions...)
+
+	cc, err := s.client.Chat.Completions.New(ctx, s.Params(req.Input), opts...)
+	if err != nil {
+		var resp batchllm.Response[string]
+		if oe, ok := errors.AsType[*oai.Error](err); ok && oe.Response != nil {
+			resp.Limits = ratehdr.OpenAI(oe.Response.Header, s.now())
+		}
+		return resp, s.classify(err)
+	}
+	resp := batchllm.Response[string]{
+		Usage: batchllm.Usage{
+			InputTokens:       cc.Usage.PromptTokens,
+			OutputTokens:      cc.Usage.CompletionTokens,
+			CachedInputTokens: cc.Usage.PromptTokensDetails.CachedTokens,
+			CacheWriteTokens:  cc.Usage.PromptTokensDetails.CacheWriteTokens,
+		},
+		Model: cc.Model,
+	}
+	if httpResp != nil {
+		resp.Limits = ratehdr.OpenAI(httpResp.Header, s.now())
+	}
+	if len(cc.Choices) == 0 {
+		// A 200 without a choice is a server fault, not the item's.
+		return resp, batchllm.Classified(errors.New("openai: response has no choices"), batchllm.ClassTransient, 0)
+	}
+	msg := cc.Choices[0].Message
+	if msg.Refusal != "" {
+		// The model refused on policy grounds; asking again gets the same.
+		return resp, batchllm.Classified(fmt.Errorf("openai: model refused: %s", msg.Refusal), batchllm.ClassFatalItem, 0)
+	}
+	resp.Output = msg.Content
+	return resp, nil
+}
+
+// Estimate implements [batchllm.Estimator]: the scope and model, the prompt's
+// tokens counted with the model's tokenizer (an approximation for models
+// that are not OpenAI's), and the effective max output tokens (0 if unset).
+func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
+	p := s.withSystem(req.Input)
+	return batchllm.Estimate{
+		Scope:           s.cfg.Scope,
+		Model:           s.model(p),
+		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
+		MaxOutputTokens: int64(s.maxTokens(p)),
+	}
+}
+
+// withSystem returns p with the strategy's system prompt filled in, for
+// counting.
+func (s *Strategy) withSystem(p batchllm.Prompt) batchllm.Prompt {
+	if p.System == "" {
+		p.System = s.cfg.System
+	}
+	return p
+}
+
+// DryRun implements [batchllm.DryRunner] without any network traffic. The
+// output is the placeholder "[dry run: openai <model>]"; usage has the
+// estimated input tokens and, as an upper bound, the effective max output
+// tokens (0 if unset).
+func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	e := s.Estimate(req)
+	return batchllm.Response[string]{
+		Output: "[dry run: openai " + e.Model + "]",
+		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
+		Model:  e.Model,
+	}, nil
+}
