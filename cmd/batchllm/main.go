@@ -1,0 +1,41 @@
+// Command batchllm runs many LLM requests in parallel within rate limits and
+// budgets, and resumes after a crash. See `batchllm help`.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "batchllm",
+		Short:         "Run thousands of LLM requests in parallel, within rate limits and budgets",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newEstimateCmd())
+	os.Exit(execute(root))
+}
+
+// execute runs the command tree and turns its error into an exit status:
+// an *exitError carries its own; any other error is a usage error (cobra's
+// unknown flags and wrong argument counts).
+func execute(root *cobra.Command) int {
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	ee, ours := errors.AsType[*exitError](err)
+	if !ours { // cobra's own: an unknown flag, a missing argument
+		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %v\nRun 'batchllm help' for usage.\n", err)
+		return exitUsage
+	}
+	if ee.err != nil {
+		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %v\n", ee.err)
+	}
+	return ee.code
+}
