@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,11 +80,15 @@ type lineWriter struct {
 
 // write marshals v and writes it with its newline in one call.
 func (lw *lineWriter) write(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// Without HTML escaping, "<" in an answer stays "<"; Encode adds the
+	// newline.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if lw.err != nil {

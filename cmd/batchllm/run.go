@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/spf13/cobra"
 
 	"github.com/batchllm/batchllm"
@@ -30,6 +31,7 @@ type runFlags struct {
 	workers           int
 	rpm, tpm          int64
 	maxAttempts       int
+	backoff           time.Duration
 	attemptTimeout    time.Duration
 	itemTimeout       time.Duration
 	journal           string
@@ -120,6 +122,7 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 3, "attempts per item, the first included (rate-limited attempts do not count)")
+	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
 	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")
 	fl.DurationVar(&f.itemTimeout, "item-timeout", 0, "time limit of one item, all attempts and waits included (0: none)")
 	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun")
@@ -167,19 +170,24 @@ func usageErr(format string, a ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
 
-// loadSchema reads a JSON Schema file for --json-schema.
-func loadSchema(path string) (*batchllm.Schema, error) {
+// loadSchema reads a JSON Schema file for --json-schema, and resolves it
+// for validating the answers.
+func loadSchema(path string) (*batchllm.Schema, *jsonschema.Resolved, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, fmt.Errorf("%s is not a JSON object: %v", path, err)
+	var sc jsonschema.Schema
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, nil, fmt.Errorf("%s is not a JSON Schema: %v", path, err)
+	}
+	rs, err := sc.Resolve(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	name = schemaNameRE.ReplaceAllString(name, "_")
@@ -189,7 +197,7 @@ func loadSchema(path string) (*batchllm.Schema, error) {
 	if name == "" {
 		name = "output"
 	}
-	return &batchllm.Schema{Name: name, JSON: json.RawMessage(compact.Bytes())}, nil
+	return &batchllm.Schema{Name: name, JSON: json.RawMessage(compact.Bytes())}, rs, nil
 }
 
 var schemaNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)

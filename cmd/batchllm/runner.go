@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -47,6 +48,7 @@ type runner struct {
 	model      string
 	prices     *cost.Table
 	schema     *batchllm.Schema
+	resolved   *jsonschema.Resolved // schema, ready to validate outputs
 	structured bool // outputs are JSON values
 	redact     func(string) string
 
@@ -160,6 +162,8 @@ func (r *runner) setup(ctx context.Context, arg string) error {
 		return usageErr("--budget is %v; it must not be negative", f.budget)
 	case f.maxTokens < 0:
 		return usageErr("--max-tokens is %d; it must not be negative", f.maxTokens)
+	case f.backoff <= 0:
+		return usageErr("--backoff must be positive")
 	case f.grace < 0:
 		return usageErr("--grace must not be negative")
 	case f.retryFailed && f.journal == "":
@@ -184,7 +188,7 @@ func (r *runner) setup(ctx context.Context, arg string) error {
 	}
 	r.redact = redactor(key)
 	if f.jsonSchema != "" {
-		if r.schema, err = loadSchema(f.jsonSchema); err != nil {
+		if r.schema, r.resolved, err = loadSchema(f.jsonSchema); err != nil {
 			return usageErr("--json-schema: %v", err)
 		}
 		r.structured = !f.dryRun
@@ -279,7 +283,7 @@ func (r *runner) execute(ctx context.Context) error {
 		mw = append(mw, dd.Middleware())
 	}
 	if r.structured {
-		mw = append(mw, requireJSON)
+		mw = append(mw, validateOutput(r.resolved))
 	}
 
 	var observers []batchllm.Observer
@@ -296,7 +300,7 @@ func (r *runner) execute(ctx context.Context) error {
 	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, itemContext]{
 		Strategy:       strat,
 		Workers:        f.workers,
-		Retry:          batchllm.RetryPolicy{MaxAttempts: f.maxAttempts},
+		Retry:          batchllm.RetryPolicy{MaxAttempts: f.maxAttempts, InitialWait: f.backoff, MaxWait: max(30*time.Second, f.backoff)},
 		AttemptTimeout: f.attemptTimeout,
 		ItemTimeout:    f.itemTimeout,
 		Gate:           gate,
@@ -505,16 +509,26 @@ func (r *runner) drain(next strategy) strategy {
 	})
 }
 
-// requireJSON makes an answer that is not JSON a failed attempt of class
-// invalid_output, retried at once.
-func requireJSON(next strategy) strategy {
-	return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-		resp, err := next.Call(ctx, req)
-		if err == nil && !json.Valid([]byte(resp.Output)) {
-			return resp, batchllm.Classified(errors.New("structured output is not valid JSON"), batchllm.ClassInvalidOutput, 0)
-		}
-		return resp, err
-	})
+// validateOutput makes an answer that is not JSON, or does not validate
+// against the schema, a failed attempt of class invalid_output, retried at
+// once: providers' structured-output modes are not all strict.
+func validateOutput(schema *jsonschema.Resolved) batchllm.Middleware[batchllm.Prompt, string] {
+	return func(next strategy) strategy {
+		return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+			resp, err := next.Call(ctx, req)
+			if err != nil {
+				return resp, err
+			}
+			var v any
+			if err := json.Unmarshal([]byte(resp.Output), &v); err != nil {
+				return resp, batchllm.Classified(fmt.Errorf("structured output is not JSON: %w", err), batchllm.ClassInvalidOutput, 0)
+			}
+			if err := schema.Validate(v); err != nil {
+				return resp, batchllm.Classified(fmt.Errorf("structured output does not match the schema: %w", err), batchllm.ClassInvalidOutput, 0)
+			}
+			return resp, nil
+		})
+	}
 }
 
 // watchSignals handles Ctrl-C: the first stops dispatching and lets the
