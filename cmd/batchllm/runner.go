@@ -49,7 +49,7 @@ type runner struct {
 	prices     *cost.Table
 	schema     *batchllm.Schema
 	resolved   *jsonschema.Resolved // schema, ready to validate outputs
-	structured bool // outputs are JSON values
+	structured bool                 // outputs are JSON values
 	redact     func(string) string
 
 	in      *input
