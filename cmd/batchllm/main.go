@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +18,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand())
 	os.Exit(execute(root))
 }
 
@@ -25,7 +26,7 @@ func main() {
 // an *exitError carries its own; any other error is a usage error (cobra's
 // unknown flags and wrong argument counts).
 func execute(root *cobra.Command) int {
-	err := root.Execute()
+	err := root.ExecuteContext(context.Background())
 	if err == nil {
 		return exitOK
 	}

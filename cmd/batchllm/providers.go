@@ -24,7 +24,7 @@ type providerOptions struct {
 	APIKey      string // from the provider's environment variable; never printed
 	MaxTokens   int
 	Temperature *float64
-	Sim         simOptions // --provider sim only
+	Sim         embeddedSim // --provider sim only
 }
 
 // provider is one entry of the CLI's provider registry.

@@ -45,7 +45,7 @@ type runFlags struct {
 	metricsAddr       string
 	grace             time.Duration
 	progressEvery     time.Duration
-	sim               simOptions
+	sim               embeddedSim
 }
 
 // env is what a command takes from its surroundings, so that tests can run

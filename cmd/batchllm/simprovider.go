@@ -10,9 +10,9 @@ import (
 	"github.com/batchllm/batchllm/llmsim"
 )
 
-// simOptions configure the simulator that --provider sim starts in
+// embeddedSim configure the simulator that --provider sim starts in
 // process.
-type simOptions struct {
+type embeddedSim struct {
 	latency string
 	faults  string
 	rpm     int64
@@ -21,7 +21,7 @@ type simOptions struct {
 	stats   io.Writer // where to print the simulator's counts at the end; nil: nowhere
 }
 
-func addSimFlags(fl *pflag.FlagSet, o *simOptions) {
+func addSimFlags(fl *pflag.FlagSet, o *embeddedSim) {
 	fl.StringVar(&o.latency, "sim-latency", "20ms..120ms", "--provider sim: latency of a call (\"50ms\", \"10ms..90ms\", \"p50=200ms,p99=2s\")")
 	fl.StringVar(&o.faults, "sim-faults", "", "--provider sim: fault rates, e.g. \"429=0.05,500=0.05,reset=0.02\"")
 	fl.Int64Var(&o.rpm, "sim-rpm", 0, "--provider sim: the simulator's own requests-per-minute limit (0: none)")

@@ -1,0 +1,372 @@
+package llmsim
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The anthropic-version values of the two SDK majors.
+const (
+	anthropicVersionV1 = "2023-06-01" // anthropic-sdk-go v1
+	anthropicVersionV2 = "2026-10-21" // anthropic-sdk-go/v2
+)
+
+// anthropicCacheMin is the shortest prefix, in tokens, that a cache_control
+// breakpoint caches (the figure for Sonnet and Opus models).
+const anthropicCacheMin = 1024
+
+func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, rest string) {
+	switch {
+	case rest == "/messages" && r.Method == http.MethodPost:
+		s.messages(w, r)
+	default:
+		s.anthropicExtra(w, r)
+	}
+}
+
+type cacheControl struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl"`
+}
+
+func (cc *cacheControl) ttl() time.Duration {
+	if cc != nil && cc.TTL == "1h" {
+		return time.Hour
+	}
+	return 5 * time.Minute
+}
+
+type anthropicBlock struct {
+	Type         string        `json:"type"`
+	Text         string        `json:"text"`
+	CacheControl *cacheControl `json:"cache_control"`
+}
+
+type anthropicRequest struct {
+	Model     string          `json:"model"`
+	MaxTokens *int            `json:"max_tokens"`
+	System    json.RawMessage `json:"system"`
+	Messages  []struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+	Stream       bool            `json:"stream"`
+	CacheControl *cacheControl   `json:"cache_control"`
+	Temperature  json.RawMessage `json:"temperature"`
+	TopP         json.RawMessage `json:"top_p"`
+	TopK         json.RawMessage `json:"top_k"`
+	OutputConfig *struct {
+		Format *struct {
+			Type   string          `json:"type"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
+	} `json:"output_config"`
+}
+
+// blocks decodes a content or system value: a string or an array of blocks.
+func blocks(raw json.RawMessage) ([]anthropicBlock, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return []anthropicBlock{{Type: "text", Text: s}}, nil
+	}
+	var bs []anthropicBlock
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		return nil, fmt.Errorf("expected a string or an array of content blocks")
+	}
+	return bs, nil
+}
+
+type anthropicMessage struct {
+	ID           string             `json:"id"`
+	Type         string             `json:"type"`
+	Role         string             `json:"role"`
+	Model        string             `json:"model"`
+	Content      []anthropicContent `json:"content"`
+	StopReason   string             `json:"stop_reason"`
+	StopSequence *string            `json:"stop_sequence"`
+	Usage        anthropicUsage     `json:"usage"`
+}
+
+type anthropicContent struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type anthropicUsage struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CacheCreation            struct {
+		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+		Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+	ServiceTier string `json:"service_tier"`
+}
+
+// anthropicPrompt is a parsed Messages request, ready to be answered.
+type anthropicPrompt struct {
+	req    anthropicRequest
+	t      transcript
+	ttls   []time.Duration // per breakpoint
+	schema map[string]any
+	maxOut int
+}
+
+// parseAnthropic validates a Messages request body the way the API does.
+// It returns a non-empty message on a 400.
+func parseAnthropic(body []byte, version string) (*anthropicPrompt, string) {
+	ap := &anthropicPrompt{}
+	req := &ap.req
+	if err := json.Unmarshal(body, req); err != nil {
+		return nil, "invalid JSON body: " + err.Error()
+	}
+	switch {
+	case req.Model == "":
+		return nil, "model: Field required"
+	case req.MaxTokens == nil:
+		return nil, "max_tokens: Field required"
+	case *req.MaxTokens < 1:
+		return nil, "max_tokens: Input should be greater than or equal to 1"
+	case len(req.Messages) == 0:
+		return nil, "messages: Field required"
+	case req.Stream:
+		return nil, "stream: llmsim does not simulate streaming"
+	}
+	if version == anthropicVersionV2 {
+		for name, v := range map[string]json.RawMessage{"temperature": req.Temperature, "top_p": req.TopP, "top_k": req.TopK} {
+			if len(v) > 0 {
+				return nil, name + ": Extra inputs are not permitted"
+			}
+		}
+	}
+	ap.maxOut = *req.MaxTokens
+	sys, err := blocks(req.System)
+	if err != nil {
+		return nil, "system: " + err.Error()
+	}
+	addBlock := func(role string, b anthropicBlock) {
+		if b.Text != "" {
+			ap.t.add(role, b.Text)
+		}
+		if b.CacheControl != nil {
+			ap.t.mark()
+			ap.ttls = append(ap.ttls, b.CacheControl.ttl())
+		}
+	}
+	for _, b := range sys {
+		addBlock("system", b)
+	}
+	for i, m := range req.Messages {
+		bs, err := blocks(m.Content)
+		if err != nil {
+			return nil, fmt.Sprintf("messages.%d.content: %v", i, err)
+		}
+		for _, b := range bs {
+			addBlock(m.Role, b)
+		}
+	}
+	if req.CacheControl != nil { // automatic caching: a breakpoint at the end
+		ap.t.mark()
+		ap.ttls = append(ap.ttls, req.CacheControl.ttl())
+	}
+	if len(ap.ttls) > 4 {
+		return nil, "A maximum of 4 blocks with cache_control may be provided. Found " + strconv.Itoa(len(ap.ttls)) + "."
+	}
+	if oc := req.OutputConfig; oc != nil && oc.Format != nil && oc.Format.Type == "json_schema" {
+		ap.schema = parseSchema(oc.Format.Schema)
+	}
+	return ap, ""
+}
+
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	c := s.begin(s.anthropic, w, r, true)
+	if c == nil {
+		return
+	}
+	defer c.end()
+	version := r.Header.Get("anthropic-version")
+	switch version {
+	case anthropicVersionV1, anthropicVersionV2:
+	case "":
+		c.fail(http.StatusBadRequest, "", "anthropic-version: header is required")
+		return
+	default:
+		c.fail(http.StatusBadRequest, "", "anthropic-version: invalid version "+strconv.Quote(version))
+		return
+	}
+	ap, msg := parseAnthropic(c.body, version)
+	if msg != "" {
+		c.fail(http.StatusBadRequest, "", msg)
+		return
+	}
+	prompt := ap.t.String()
+	dig := digest(prompt)
+	content, truncated, invalid := c.answer(dig, ap.t.lastUser, ap.schema, false, ap.maxOut)
+	outTokens := tokens(content)
+
+	now := time.Now()
+	p := c.p
+	p.mu.Lock()
+	read, write := p.anthropicCacheLookup(ap, now)
+	total := tokens(prompt)
+	uncached := total - read - write
+	reqWait, reqBig := p.rpm.wait(now, 1)
+	inWait, inBig := p.itpm.wait(now, float64(uncached+write))
+	outWait, outBig := p.otpm.wait(now, float64(ap.maxOut))
+	totWait, totBig := p.tpm.wait(now, float64(uncached+write+ap.maxOut))
+	wait := max(reqWait, inWait, outWait, totWait)
+	if wait == 0 {
+		p.rpm.take(1)
+		p.itpm.take(float64(uncached + write))
+		p.otpm.take(float64(ap.maxOut))
+		p.tpm.take(float64(uncached + write + ap.maxOut))
+		p.anthropicCacheStore(ap, now)
+	} else {
+		p.c.rateLimited++
+	}
+	h := w.Header()
+	setAnthropicLimitHeaders(h, p, now)
+	p.mu.Unlock()
+	if invalid {
+		c.countFault(FaultInvalid)
+	}
+	if wait > 0 {
+		what := "requests"
+		switch wait {
+		case inWait:
+			what = "input tokens"
+		case outWait:
+			what = "output tokens"
+		case totWait:
+			if reqWait != wait {
+				what = "tokens"
+			}
+		}
+		msg := fmt.Sprintf("This request would exceed the rate limit for your organization of %s per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.", what)
+		if reqBig || inBig || outBig || totBig {
+			msg = fmt.Sprintf("This request is larger than your organization's rate limit of %s per minute and can never succeed.", what)
+		}
+		h.Set("retry-after", retryAfterSeconds(wait))
+		c.anthropicError(http.StatusTooManyRequests, "rate_limit_error", msg, "")
+		return
+	}
+	if !c.sleep(outTokens) {
+		return
+	}
+	c.usage(total, outTokens, read, write)
+	stop := "end_turn"
+	if truncated {
+		stop = "max_tokens"
+	}
+	resp := anthropicMessage{
+		ID: "msg_" + dig + strconv.FormatUint(seq.Add(1), 36), Type: "message", Role: "assistant", Model: ap.req.Model,
+		Content: []anthropicContent{{Type: "text", Text: content}}, StopReason: stop,
+	}
+	resp.Usage = anthropicUsage{InputTokens: int64(uncached), OutputTokens: int64(outTokens),
+		CacheCreationInputTokens: int64(write), CacheReadInputTokens: int64(read), ServiceTier: "standard"}
+	if write > 0 {
+		if ap.ttls[len(ap.ttls)-1] == time.Hour {
+			resp.Usage.CacheCreation.Ephemeral1h = int64(write)
+		} else {
+			resp.Usage.CacheCreation.Ephemeral5m = int64(write)
+		}
+	}
+	h.Set("request-id", nextID("req_"))
+	c.respond(resp)
+}
+
+// anthropicPrefixHashes returns the cache key of each breakpoint prefix.
+func anthropicPrefixHashes(ap *anthropicPrompt) [][32]byte {
+	prompt := ap.t.String()
+	h := sha256.New()
+	h.Write([]byte(ap.req.Model))
+	h.Write([]byte{0})
+	out := make([][32]byte, len(ap.t.breakpoints))
+	prev := 0
+	for i, off := range ap.t.breakpoints {
+		h.Write([]byte(prompt[prev:off]))
+		prev = off
+		h.Sum(out[i][:0])
+	}
+	return out
+}
+
+// anthropicCacheLookup returns the tokens read from the cache (the longest
+// cached breakpoint prefix) and written to it (from there to the last
+// breakpoint), for prefixes of at least anthropicCacheMin tokens. Callers
+// hold p.mu.
+func (p *provider) anthropicCacheLookup(ap *anthropicPrompt, now time.Time) (read, write int) {
+	bps := ap.t.breakpoints
+	if len(bps) == 0 {
+		return 0, 0
+	}
+	hashes := anthropicPrefixHashes(ap)
+	for i := len(bps) - 1; i >= 0; i-- {
+		if n := tokens(ap.t.String()[:bps[i]]); n >= anthropicCacheMin && p.prefixHit(hashes[i], now) {
+			read = n
+			break
+		}
+	}
+	if last := tokens(ap.t.String()[:bps[len(bps)-1]]); last >= anthropicCacheMin && last > read {
+		write = last - read
+	}
+	return read, write
+}
+
+// anthropicCacheStore caches every breakpoint prefix long enough to be
+// cached, refreshing the TTL of those already there. Callers hold p.mu.
+func (p *provider) anthropicCacheStore(ap *anthropicPrompt, now time.Time) {
+	for i, h := range anthropicPrefixHashes(ap) {
+		if tokens(ap.t.String()[:ap.t.breakpoints[i]]) >= anthropicCacheMin {
+			p.prefixPut(h, now, ap.ttls[i])
+		}
+	}
+}
+
+// setAnthropicLimitHeaders writes anthropic-ratelimit-* for the configured
+// limits; resets are absolute RFC 3339 times. Callers hold p.mu.
+func setAnthropicLimitHeaders(h http.Header, p *provider, now time.Time) {
+	set := func(name string, limit int64, b *bucket) {
+		if b == nil {
+			return
+		}
+		h.Set("anthropic-ratelimit-"+name+"-limit", strconv.FormatInt(limit, 10))
+		h.Set("anthropic-ratelimit-"+name+"-remaining", strconv.FormatInt(b.remaining(), 10))
+		h.Set("anthropic-ratelimit-"+name+"-reset", ceilSecond(now.Add(b.fullIn())).UTC().Format(time.RFC3339))
+	}
+	set("requests", p.cfg.RPM, p.rpm)
+	set("input-tokens", p.cfg.InputTPM, p.itpm)
+	set("output-tokens", p.cfg.OutputTPM, p.otpm)
+	if p.tpm != nil {
+		set("tokens", p.cfg.TPM, p.tpm)
+		return
+	}
+	// Without a combined limit, the tokens headers report the most
+	// restrictive of the input and output limits, as the API does.
+	switch {
+	case p.itpm != nil && (p.otpm == nil || p.itpm.remaining() <= p.otpm.remaining()):
+		set("tokens", p.cfg.InputTPM, p.itpm)
+	case p.otpm != nil:
+		set("tokens", p.cfg.OutputTPM, p.otpm)
+	}
+}
+
+// ceilSecond rounds t up to a whole second, so that a reset time printed
+// in RFC 3339 is never earlier than the real one.
+func ceilSecond(t time.Time) time.Time {
+	if u := t.Truncate(time.Second); u.Before(t) {
+		return u.Add(time.Second)
+	}
+	return t
+}

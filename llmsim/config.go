@@ -1,0 +1,206 @@
+package llmsim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Config configures a simulator. The zero value is valid: no limits, no
+// latency, no faults, one-minute windows.
+type Config struct {
+	// Window is the length of the "minute" that RPM and TPM limits refer to.
+	// Tests set it to, say, a second so that a limit resets quickly; header
+	// values and retry delays are computed against this window. Zero means
+	// one minute.
+	Window time.Duration
+
+	// Seed seeds the random source used for fault draws and latency
+	// samples. The same seed and the same request order give the same
+	// faults and latencies.
+	Seed uint64
+
+	// OpenAI, Anthropic and Gemini configure each provider's limits,
+	// latency and faults independently.
+	OpenAI, Anthropic, Gemini ProviderConfig
+
+	// PrefixCacheTTL is how long an OpenAI implicit prompt-prefix cache
+	// entry lives after its last use. Zero means 10 minutes.
+	PrefixCacheTTL time.Duration
+
+	// FaultRetryAfter is the retry delay announced by an injected 429
+	// (retry-after headers, Gemini RetryInfo). Zero means one second.
+	FaultRetryAfter time.Duration
+}
+
+// ProviderConfig configures one simulated provider. Zero limits are
+// unlimited.
+type ProviderConfig struct {
+	// RPM is the number of requests allowed per Window.
+	RPM int64
+	// TPM is the number of tokens allowed per Window. OpenAI charges
+	// prompt tokens plus max_completion_tokens (or the actual output
+	// when no maximum is given) up front; Gemini charges prompt tokens;
+	// for Anthropic TPM is a combined input+output bucket that applies
+	// in addition to InputTPM and OutputTPM.
+	TPM int64
+	// InputTPM and OutputTPM are Anthropic's separate input-token and
+	// output-token limits per Window (ITPM, OTPM). Input is charged for
+	// uncached input and cache writes, never for cache reads; output is
+	// charged max_tokens up front. The other providers ignore them.
+	InputTPM, OutputTPM int64
+	// MaxConcurrent is the number of requests served at once. A request
+	// beyond it gets the provider's "overloaded" answer (OpenAI 503
+	// server_is_overloaded, Anthropic 529 overloaded_error, Gemini 503
+	// UNAVAILABLE). Zero is unlimited.
+	MaxConcurrent int
+	// Latency is the simulated service time of a successful request.
+	Latency Latency
+	// Faults maps a fault kind to the probability, in [0, 1], that a
+	// request suffers it. The probabilities of all kinds must sum to at
+	// most 1.
+	Faults map[Fault]float64
+	// OutputTokens, if positive, pads every answer to at least this many
+	// output tokens (before max_tokens truncation). Zero leaves the
+	// natural answer (see the package documentation).
+	OutputTokens int
+}
+
+// Latency is a distribution of service times. The first non-zero of P50,
+// Max and Fixed selects the shape:
+//
+//   - P50 (with P99 >= P50): heavy-tailed, log-normal with the given median
+//     and 99th percentile;
+//   - Max (with Min <= Max): uniform in [Min, Max];
+//   - Fixed: always Fixed.
+//
+// PerOutputToken is added for every output token of the answer, as a model
+// spends time generating them.
+type Latency struct {
+	Fixed          time.Duration
+	Min, Max       time.Duration
+	P50, P99       time.Duration
+	PerOutputToken time.Duration
+}
+
+// sample draws one latency given a standard uniform u and a standard normal z.
+func (l Latency) sample(u, z float64, outputTokens int) time.Duration {
+	var d time.Duration
+	switch {
+	case l.P50 > 0:
+		p99 := max(l.P99, l.P50)
+		// A log-normal has median e^mu and 99th percentile e^(mu+2.3263 sigma).
+		mu := math.Log(float64(l.P50))
+		sigma := (math.Log(float64(p99)) - mu) / 2.326347874
+		d = time.Duration(math.Exp(mu + sigma*z))
+	case l.Max > 0:
+		d = l.Min + time.Duration(u*float64(l.Max-l.Min))
+	default:
+		d = l.Fixed
+	}
+	return d + time.Duration(outputTokens)*l.PerOutputToken
+}
+
+func (l Latency) zero() bool {
+	return l.Fixed == 0 && l.Max == 0 && l.P50 == 0 && l.PerOutputToken == 0
+}
+
+func (l Latency) validate() error {
+	switch {
+	case l.Fixed < 0 || l.Min < 0 || l.Max < 0 || l.P50 < 0 || l.P99 < 0 || l.PerOutputToken < 0:
+		return fmt.Errorf("negative latency in %+v", l)
+	case l.Max > 0 && l.Min > l.Max:
+		return fmt.Errorf("latency Min %v > Max %v", l.Min, l.Max)
+	case l.P50 > 0 && l.P99 > 0 && l.P99 < l.P50:
+		return fmt.Errorf("latency P99 %v < P50 %v", l.P99, l.P50)
+	}
+	return nil
+}
+
+// ParseLatency parses the latency syntax of the batchllm sim command: a Go
+// duration ("50ms", fixed), "min..max" (uniform, e.g. "10ms..90ms"), or a
+// comma-separated list of p50=D, p99=D, min=D, max=D, fixed=D and
+// per_token=D (e.g. "p50=200ms,p99=2s,per_token=1ms").
+func ParseLatency(s string) (Latency, error) {
+	var l Latency
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return l, nil
+	}
+	if lo, hi, ok := strings.Cut(s, ".."); ok && !strings.Contains(s, "=") {
+		a, err1 := time.ParseDuration(lo)
+		b, err2 := time.ParseDuration(hi)
+		if err1 != nil || err2 != nil {
+			return l, fmt.Errorf("llmsim: latency %q: want min..max durations", s)
+		}
+		l.Min, l.Max = a, b
+		return l, l.validate()
+	}
+	if !strings.Contains(s, "=") {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return l, fmt.Errorf("llmsim: latency %q: %w", s, err)
+		}
+		l.Fixed = d
+		return l, l.validate()
+	}
+	for kv := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return l, fmt.Errorf("llmsim: latency %q: %q is not key=duration", s, kv)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return l, fmt.Errorf("llmsim: latency %q: %w", s, err)
+		}
+		switch strings.ToLower(k) {
+		case "p50":
+			l.P50 = d
+		case "p99":
+			l.P99 = d
+		case "min":
+			l.Min = d
+		case "max":
+			l.Max = d
+		case "fixed":
+			l.Fixed = d
+		case "per_token":
+			l.PerOutputToken = d
+		default:
+			return l, fmt.Errorf("llmsim: latency %q: unknown key %q", s, k)
+		}
+	}
+	if l.P50 == 0 && l.P99 > 0 {
+		return l, fmt.Errorf("llmsim: latency %q: p99 needs p50", s)
+	}
+	return l, l.validate()
+}
+
+func (c *Config) validate() error {
+	if c.Window < 0 {
+		return fmt.Errorf("llmsim: negative Window %v", c.Window)
+	}
+	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
+		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 {
+			return fmt.Errorf("llmsim: %s: negative limit", name)
+		}
+		if err := p.Latency.validate(); err != nil {
+			return fmt.Errorf("llmsim: %s: %w", name, err)
+		}
+		sum := 0.0
+		for f, r := range p.Faults {
+			if _, err := ParseFault(string(f)); err != nil {
+				return fmt.Errorf("llmsim: %s: %w", name, err)
+			}
+			if r < 0 || r > 1 || math.IsNaN(r) {
+				return fmt.Errorf("llmsim: %s: fault %s rate %v outside [0,1]", name, f, r)
+			}
+			sum += r
+		}
+		if sum > 1+1e-9 {
+			return fmt.Errorf("llmsim: %s: fault rates sum to %v > 1", name, sum)
+		}
+	}
+	return nil
+}

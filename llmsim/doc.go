@@ -1,0 +1,106 @@
+// Package llmsim simulates the OpenAI, Anthropic and Gemini HTTP APIs on
+// loopback, faithfully enough that the official Go SDKs (openai-go/v3,
+// anthropic-sdk-go v1 and v2, google.golang.org/genai) talk to it
+// unchanged. It is batchllm's test peer: tests, benchmarks and the demo
+// run against it instead of the real providers.
+//
+// # Serving
+//
+// [Start] listens on a fresh 127.0.0.1 port and serves all three providers
+// there; give each SDK its base URL:
+//
+//	sim, _ := llmsim.Start(llmsim.Config{})
+//	defer sim.Close()
+//	openai.NewClient(option.WithBaseURL(sim.OpenAIBaseURL()), option.WithMaxRetries(0))   // ".../v1/"
+//	anthropic.NewClient(option.WithBaseURL(sim.AnthropicBaseURL()), option.WithMaxRetries(0)) // the root
+//	genai.NewClient(ctx, &genai.ClientConfig{Backend: genai.BackendGeminiAPI,
+//		HTTPOptions: genai.HTTPOptions{BaseURL: sim.GeminiBaseURL()}})                    // the root
+//
+// A [Server] is also an [net/http.Handler], so [New] plus an in-memory
+// transport serves it inside a testing/synctest bubble, where windows,
+// latencies and cache expiry run on the bubble's fake clock.
+//
+// Endpoints: OpenAI POST /v1/chat/completions; Anthropic POST /v1/messages
+// (anthropic-version 2023-06-01 and 2026-10-21, x-api-key or Bearer);
+// Gemini models/{m}:generateContent, models/{m}:countTokens and
+// cachedContents (create, get, list, patch, delete) under /v1beta/ and
+// /v1/. OpenAI and Gemini share paths under /v1/; a request carrying
+// x-goog-api-key or ?key= goes to Gemini. GET /_sim/stats returns [Stats]
+// as JSON (add ?counts=1 for the per-request counts) and POST /_sim/reset
+// zeroes them.
+//
+// # Deterministic answers and token counts
+//
+// Every prompt is turned into a transcript: one line "role: text\n" per
+// text part, in order (Anthropic: system blocks, then messages; Gemini:
+// the cachedContent's transcript, then systemInstruction, then contents;
+// system text has role "system"). Images, tools and schemas add nothing.
+// Then:
+//
+//   - tokens(s) = ceil(len(s)/4), len in bytes; prompt tokens are
+//     tokens(transcript);
+//   - the digest is the first 16 hex digits of SHA-256(transcript);
+//   - a text answer is "llmsim <digest> re: <last user text, at most 64
+//     bytes>", padded with " pad" up to ProviderConfig.OutputTokens
+//     tokens, then cut to 4*max_tokens bytes if longer than max_tokens
+//     (finish reason length / max_tokens / MAX_TOKENS); output tokens are
+//     tokens(answer);
+//   - a structured answer (OpenAI response_format json_schema, Anthropic
+//     output_config.format, Gemini responseJsonSchema or responseSchema)
+//     is a deterministic JSON value that validates against the schema,
+//     its strings carrying the digest; json_object mode gives
+//     {"answer": <text answer>}.
+//
+// So the same request always gets the same answer, and a test can prove
+// each answer belongs to its own prompt.
+//
+// # Caches
+//
+// OpenAI caches prompt prefixes automatically: a prompt of at least 1024
+// tokens caches its prefixes of 1024, 1152, 1280, ... tokens (per model
+// and prompt_cache_key) for Config.PrefixCacheTTL after their last use, and
+// prompt_tokens_details.cached_tokens reports the longest cached one.
+// Anthropic caches the prefix ending at each cache_control block (or at
+// the end for a top-level cache_control) if it has at least 1024 tokens,
+// for 5 minutes or 1 hour (ttl), refreshed on each hit:
+// cache_read_input_tokens is the longest cached prefix,
+// cache_creation_input_tokens the rest up to the last breakpoint, and
+// input_tokens what follows. Gemini's explicit caches (at least 1024
+// tokens, TTL 1 hour by default) expire on the server's clock; a request
+// using one must name the same model and set no systemInstruction, tools
+// or toolConfig, and its cachedContentTokenCount is included in
+// promptTokenCount.
+//
+// # Limits
+//
+// Each provider enforces its limits as the real one does, per
+// Config.Window (one minute by default):
+//
+//   - OpenAI: token buckets for RPM and TPM, refilled continuously and
+//     starting full; TPM is charged prompt + max_completion_tokens (times
+//     n) up front. A refusal is a 429 of type "requests" or "tokens" with
+//     retry-after (whole seconds) and retry-after-ms; x-ratelimit-* headers
+//     (reset as a Go duration until the bucket is full) come with every
+//     answer.
+//   - Anthropic: token buckets for RPM, input TPM (uncached input and cache
+//     writes; cache reads are free), output TPM (max_tokens up front) and
+//     an optional combined TPM; 429 rate_limit_error with retry-after, and
+//     anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-*
+//     headers whose reset is an RFC 3339 time.
+//   - Gemini: fixed-window quotas for RPM and input TPM; 429
+//     RESOURCE_EXHAUSTED with QuotaFailure naming the quota and
+//     RetryInfo.retryDelay until the window ends, and no headers.
+//
+// MaxConcurrent bounds the requests served at once; the excess gets the
+// provider's overloaded answer (OpenAI 503, Anthropic 529, Gemini 503).
+//
+// # Latency and faults
+//
+// [Latency] is fixed, uniform or log-normal (p50/p99), plus a time per
+// output token. Faults ([Fault]) are drawn per request with the
+// configured probabilities from a random source seeded by Config.Seed:
+// error statuses (429 with retry delays, 500, 502, 503, 529, ...), the
+// non-retryable quota error, a connection reset, a truncated body, invalid
+// JSON, a hang until the client gives up, and schema-invalid structured
+// output. The X-Sim-Fault request header forces one fault on one request.
+package llmsim

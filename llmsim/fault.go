@@ -1,0 +1,128 @@
+package llmsim
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Fault is a kind of injected failure: an HTTP status code written as a
+// decimal string ("429", "500", "502", "503", "529", any code from 400 to
+// 599), or one of the named kinds below.
+type Fault string
+
+// The named fault kinds.
+const (
+	// FaultReset closes the connection without answering (TCP RST where
+	// the platform allows it). Clients see a transport error.
+	FaultReset Fault = "reset"
+	// FaultTruncate sends a 200 whose body stops halfway through, below
+	// its Content-Length. Clients see an unexpected EOF.
+	FaultTruncate Fault = "truncate"
+	// FaultBadJSON sends a 200 with Content-Type application/json and a
+	// body that is not valid JSON.
+	FaultBadJSON Fault = "badjson"
+	// FaultHang never answers; the request ends when the client gives up
+	// (its context or timeout) or the server closes.
+	FaultHang Fault = "hang"
+	// FaultInvalid answers a structured-output request with JSON that does
+	// not validate against the requested schema (a missing required
+	// property or a value of the wrong type). Text requests are unaffected.
+	FaultInvalid Fault = "invalid"
+	// FaultQuota answers with the provider's non-retryable quota error:
+	// OpenAI 429 insufficient_quota, Anthropic 429 rate_limit_error with
+	// error_code enforced_spend_limit_reached, Gemini 429
+	// RESOURCE_EXHAUSTED with a per-day quotaId.
+	FaultQuota Fault = "quota"
+)
+
+// FaultHeader is the request header that forces one fault on one request,
+// regardless of the configured rates: "X-Sim-Fault: 503",
+// "X-Sim-Fault: reset". Forced faults are counted like drawn ones.
+const FaultHeader = "X-Sim-Fault"
+
+// ParseFault checks and normalises a fault kind.
+func ParseFault(s string) (Fault, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch Fault(s) {
+	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota:
+		return Fault(s), nil
+	}
+	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {
+		return Fault(s), nil
+	}
+	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota)", s)
+}
+
+// ParseFaults parses the fault syntax of the batchllm sim command, a
+// comma-separated list of kind=rate: "429=0.05,500=0.05,reset=0.02".
+func ParseFaults(s string) (map[Fault]float64, error) {
+	out := map[Fault]float64{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return out, nil
+	}
+	sum := 0.0
+	for kv := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return nil, fmt.Errorf("llmsim: faults %q: %q is not kind=rate", s, kv)
+		}
+		f, err := ParseFault(k)
+		if err != nil {
+			return nil, fmt.Errorf("llmsim: faults %q: %w", s, err)
+		}
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || r > 1 {
+			return nil, fmt.Errorf("llmsim: faults %q: rate %q is not in [0,1]", s, v)
+		}
+		out[f] += r
+		sum += r
+	}
+	if sum > 1+1e-9 {
+		return nil, fmt.Errorf("llmsim: faults %q: rates sum to %v > 1", s, sum)
+	}
+	return out, nil
+}
+
+// status reports the HTTP status of a status fault, or 0.
+func (f Fault) status() int {
+	n, err := strconv.Atoi(string(f))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// faultTable is a cumulative distribution over fault kinds in a fixed
+// order, so that draws are reproducible for a seed.
+type faultTable struct {
+	kinds []Fault
+	cum   []float64
+}
+
+func newFaultTable(m map[Fault]float64) faultTable {
+	var t faultTable
+	acc := 0.0
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] <= 0 {
+			continue
+		}
+		acc += m[k]
+		t.kinds = append(t.kinds, k)
+		t.cum = append(t.cum, acc)
+	}
+	return t
+}
+
+// pick maps a uniform u in [0,1) to a fault kind, or "" for none.
+func (t faultTable) pick(u float64) Fault {
+	for i, c := range t.cum {
+		if u < c {
+			return t.kinds[i]
+		}
+	}
+	return ""
+}

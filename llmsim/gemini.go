@@ -1,0 +1,293 @@
+package llmsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string) {
+	// Gemini paths end in "name:verb"; ServeMux cannot match that, so split
+	// on the last colon.
+	name, verb := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
+		name, verb = rest[:i], rest[i+1:]
+	}
+	switch {
+	case strings.HasPrefix(name, "/models/") && verb == "generateContent" && r.Method == http.MethodPost:
+		s.generateContent(w, r, strings.TrimPrefix(name, "/models/"))
+	case strings.HasPrefix(name, "/models/") && verb == "countTokens" && r.Method == http.MethodPost:
+		s.countTokens(w, r, strings.TrimPrefix(name, "/models/"))
+	case name == "/cachedContents" && verb == "":
+		s.cachedContents(w, r)
+	case strings.HasPrefix(name, "/cachedContents/") && verb == "":
+		s.cachedContent(w, r, strings.TrimPrefix(name, "/"))
+	default:
+		s.geminiExtra(w, r)
+	}
+}
+
+type geminiPart struct {
+	Text string `json:"text"`
+}
+
+type geminiContent struct {
+	Role  string       `json:"role,omitempty"`
+	Parts []geminiPart `json:"parts"`
+}
+
+type geminiRequest struct {
+	Contents          []geminiContent `json:"contents"`
+	SystemInstruction *geminiContent  `json:"systemInstruction"`
+	Tools             json.RawMessage `json:"tools"`
+	ToolConfig        json.RawMessage `json:"toolConfig"`
+	CachedContent     string          `json:"cachedContent"`
+	GenerationConfig  *struct {
+		MaxOutputTokens    *int            `json:"maxOutputTokens"`
+		CandidateCount     *int            `json:"candidateCount"`
+		ResponseMimeType   string          `json:"responseMimeType"`
+		ResponseSchema     json.RawMessage `json:"responseSchema"`
+		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
+	} `json:"generationConfig"`
+}
+
+// present reports whether an optional JSON field was sent with a value.
+func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+func addGeminiContents(t *transcript, sys *geminiContent, contents []geminiContent) {
+	if sys != nil {
+		for _, p := range sys.Parts {
+			t.add("system", p.Text)
+		}
+	}
+	for _, c := range contents {
+		role := c.Role
+		if role == "" {
+			role = "user"
+		}
+		for _, p := range c.Parts {
+			if p.Text != "" {
+				t.add(role, p.Text)
+			}
+		}
+	}
+}
+
+type geminiResponse struct {
+	Candidates    []geminiCandidate `json:"candidates"`
+	UsageMetadata geminiUsage       `json:"usageMetadata"`
+	ModelVersion  string            `json:"modelVersion"`
+	ResponseID    string            `json:"responseId"`
+}
+
+type geminiCandidate struct {
+	Content       geminiContent  `json:"content"`
+	FinishReason  string         `json:"finishReason"`
+	Index         int            `json:"index"`
+	SafetyRatings []safetyRating `json:"safetyRatings"`
+}
+
+type safetyRating struct {
+	Category    string `json:"category"`
+	Probability string `json:"probability"`
+}
+
+var negligible = []safetyRating{
+	{"HARM_CATEGORY_HARASSMENT", "NEGLIGIBLE"},
+	{"HARM_CATEGORY_HATE_SPEECH", "NEGLIGIBLE"},
+	{"HARM_CATEGORY_SEXUALLY_EXPLICIT", "NEGLIGIBLE"},
+	{"HARM_CATEGORY_DANGEROUS_CONTENT", "NEGLIGIBLE"},
+}
+
+type modalityCount struct {
+	Modality   string `json:"modality"`
+	TokenCount int    `json:"tokenCount"`
+}
+
+type geminiUsage struct {
+	PromptTokenCount        int             `json:"promptTokenCount"`
+	CandidatesTokenCount    int             `json:"candidatesTokenCount"`
+	TotalTokenCount         int             `json:"totalTokenCount"`
+	CachedContentTokenCount int             `json:"cachedContentTokenCount,omitempty"`
+	PromptTokensDetails     []modalityCount `json:"promptTokensDetails"`
+	CacheTokensDetails      []modalityCount `json:"cacheTokensDetails,omitempty"`
+}
+
+// geminiPrompt is a generateContent request resolved against its cache.
+type geminiPrompt struct {
+	req          geminiRequest
+	t            transcript
+	cachedTokens int // from the cachedContent
+	ownTokens    int // from the request itself
+}
+
+// resolveGemini parses a generateContent body for model and applies the
+// cachedContent rules. It returns an HTTP status and message on failure.
+func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*geminiPrompt, int, string) {
+	gp := &geminiPrompt{}
+	req := &gp.req
+	if err := json.Unmarshal(body, req); err != nil {
+		return nil, http.StatusBadRequest, "Invalid JSON payload received. " + err.Error()
+	}
+	if len(req.Contents) == 0 {
+		return nil, http.StatusBadRequest, "* GenerateContentRequest.contents: contents is not specified"
+	}
+	if req.CachedContent != "" {
+		cc, ok := s.gcache.get(req.CachedContent, now)
+		if !ok {
+			return nil, http.StatusForbidden, "CachedContent not found (or permission denied)"
+		}
+		if req.SystemInstruction != nil || present(req.Tools) || present(req.ToolConfig) {
+			return nil, http.StatusBadRequest, "CachedContent can not be used with GenerateContent request setting system_instruction, tools or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent request."
+		}
+		if cc.Model != "models/"+model {
+			return nil, http.StatusBadRequest, fmt.Sprintf("Model used by GenerateContent request (models/%s) and CachedContent (%s) has to be the same.", model, cc.Model)
+		}
+		gp.t.b.WriteString(cc.prompt)
+		gp.t.lastUser = cc.lastUser
+		gp.cachedTokens = cc.tokens
+	}
+	var own transcript
+	addGeminiContents(&own, req.SystemInstruction, req.Contents)
+	gp.ownTokens = tokens(own.String())
+	gp.t.b.WriteString(own.String())
+	if own.lastUser != "" {
+		gp.t.lastUser = own.lastUser
+	}
+	return gp, 0, ""
+}
+
+// promptTokens counts a resolved prompt: the cache's tokens plus the
+// request's own, as promptTokenCount includes cachedContentTokenCount.
+func (gp *geminiPrompt) promptTokens() int { return gp.cachedTokens + gp.ownTokens }
+
+func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model string) {
+	c := s.begin(s.gemini, w, r, true)
+	if c == nil {
+		return
+	}
+	defer c.end()
+	now := time.Now()
+	gp, status, msg := s.resolveGemini(c.body, model, now)
+	if status != 0 {
+		c.geminiError(status, msg, nil)
+		return
+	}
+	req := &gp.req
+	prompt := gp.t.String()
+	dig := digest(prompt)
+	maxOut, n := 0, 1
+	var schema map[string]any
+	jsonMode := false
+	if gc := req.GenerationConfig; gc != nil {
+		if gc.MaxOutputTokens != nil {
+			maxOut = *gc.MaxOutputTokens
+		}
+		if gc.CandidateCount != nil {
+			n = *gc.CandidateCount
+			if n < 1 || n > 8 {
+				c.geminiError(http.StatusBadRequest, "candidateCount must be between 1 and 8", nil)
+				return
+			}
+		}
+		if gc.ResponseMimeType == "application/json" {
+			switch {
+			case present(gc.ResponseJSONSchema):
+				schema = parseSchema(gc.ResponseJSONSchema)
+			case present(gc.ResponseSchema):
+				schema = parseSchema(gc.ResponseSchema)
+			default:
+				jsonMode = true
+			}
+		}
+	}
+	content, truncated, invalid := c.answer(dig, gp.t.lastUser, schema, jsonMode, maxOut)
+	outTokens := tokens(content)
+	promptTokens := gp.promptTokens()
+
+	p := c.p
+	p.mu.Lock()
+	reqWait := p.wRPM.wait(now, 1)
+	tokWait := p.wTPM.wait(now, int64(promptTokens))
+	wait := max(reqWait, tokWait)
+	if wait == 0 {
+		p.wRPM.take(1)
+		p.wTPM.take(int64(promptTokens))
+	} else {
+		p.c.rateLimited++
+	}
+	p.mu.Unlock()
+	if invalid {
+		c.countFault(FaultInvalid)
+	}
+	if wait > 0 {
+		q := quotaFailure("generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPerMinutePerProjectPerModel", p.cfg.RPM)
+		if tokWait > reqWait {
+			q = quotaFailure("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPerMinute", p.cfg.TPM)
+		}
+		help := map[string]any{"@type": "type.googleapis.com/google.rpc.Help", "links": []any{map[string]string{
+			"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}}}
+		c.geminiError(http.StatusTooManyRequests,
+			"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+			[]any{q, help, retryInfo(wait)})
+		return
+	}
+	if !c.sleep(n * outTokens) {
+		return
+	}
+	c.usage(promptTokens, n*outTokens, gp.cachedTokens, 0)
+	finish := "STOP"
+	if truncated {
+		finish = "MAX_TOKENS"
+	}
+	resp := geminiResponse{ModelVersion: model, ResponseID: dig + strconv.FormatUint(seq.Add(1), 36),
+		Candidates: make([]geminiCandidate, n)}
+	for i := range resp.Candidates {
+		resp.Candidates[i] = geminiCandidate{Index: i, FinishReason: finish, SafetyRatings: negligible,
+			Content: geminiContent{Role: "model", Parts: []geminiPart{{Text: content}}}}
+	}
+	resp.UsageMetadata = geminiUsage{PromptTokenCount: promptTokens, CandidatesTokenCount: n * outTokens,
+		TotalTokenCount: promptTokens + n*outTokens, CachedContentTokenCount: gp.cachedTokens,
+		PromptTokensDetails: []modalityCount{{"TEXT", promptTokens}}}
+	if gp.cachedTokens > 0 {
+		resp.UsageMetadata.CacheTokensDetails = []modalityCount{{"TEXT", gp.cachedTokens}}
+	}
+	c.respond(resp)
+}
+
+// countTokens answers models/{model}:countTokens with the simulator's
+// token count of the prompt. It is free and not rate limited.
+func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, model string) {
+	c := s.begin(s.gemini, w, r, false)
+	if c == nil {
+		return
+	}
+	defer c.end()
+	var body struct {
+		Contents               []geminiContent `json:"contents"`
+		GenerateContentRequest json.RawMessage `json:"generateContentRequest"`
+	}
+	if err := json.Unmarshal(c.body, &body); err != nil {
+		c.geminiError(http.StatusBadRequest, "Invalid JSON payload received. "+err.Error(), nil)
+		return
+	}
+	inner := c.body
+	if present(body.GenerateContentRequest) {
+		inner = body.GenerateContentRequest
+	}
+	gp, status, msg := s.resolveGemini(inner, model, time.Now())
+	if status != 0 {
+		c.geminiError(status, msg, nil)
+		return
+	}
+	n := gp.promptTokens()
+	resp := map[string]any{"totalTokens": n, "promptTokensDetails": []modalityCount{{"TEXT", n}}}
+	if gp.cachedTokens > 0 {
+		resp["cachedContentTokenCount"] = gp.cachedTokens
+	}
+	c.record(http.StatusOK)
+	writeJSON(w, http.StatusOK, resp)
+}
