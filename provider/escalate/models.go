@@ -1,0 +1,121 @@
+package escalate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/batchllm/batchllm"
+)
+
+// levelKey is the RetryState key under which [Models] keeps an item's level.
+const levelKey = "batchllm/escalate.level"
+
+// Ladder is a strategy that calls one of several strategies, from the first
+// (the cheapest) to the last (the strongest). Each item starts at the first
+// and moves one step up after every attempt whose error has class
+// [batchllm.ClassInvalidOutput], and stays at the last. Other errors (rate
+// limits, timeouts, server and network errors, bad requests) leave the item
+// where it is.
+//
+// Ladder implements [batchllm.ErrorHook] (and passes the hook on to the
+// strategy that made the failed attempt), [batchllm.Preparer] and
+// [batchllm.Cleaner] (for every step that has them), and
+// [batchllm.Estimator] and [batchllm.DryRunner] (for the item's current
+// step). It is safe for concurrent use.
+type Ladder[In, Out any] struct {
+	steps      []batchllm.Strategy[In, Out]
+	classifier batchllm.Classifier
+}
+
+// Models returns a Ladder over steps, cheapest first. It panics if steps is
+// empty or holds nil, as a programming error.
+func Models[In, Out any](steps ...batchllm.Strategy[In, Out]) *Ladder[In, Out] {
+	if len(steps) == 0 {
+		panic("escalate: Models needs at least one strategy")
+	}
+	for _, s := range steps {
+		if s == nil {
+			panic("escalate: Models given a nil strategy")
+		}
+	}
+	return &Ladder[In, Out]{steps: steps, classifier: batchllm.DefaultClassifier}
+}
+
+// WithClassifier sets the classifier that decides the class of a failed
+// attempt; use the processor's if it is not [batchllm.DefaultClassifier].
+// It returns l.
+func (l *Ladder[In, Out]) WithClassifier(c batchllm.Classifier) *Ladder[In, Out] {
+	l.classifier = c
+	return l
+}
+
+// Level returns the step (0-based) that the next attempt of the item with
+// state st will use.
+func Level(st *batchllm.RetryState) int {
+	n, _ := batchllm.StateValue[int](st, levelKey)
+	return n
+}
+
+func (l *Ladder[In, Out]) step(st *batchllm.RetryState) batchllm.Strategy[In, Out] {
+	return l.steps[min(Level(st), len(l.steps)-1)]
+}
+
+// Call calls the item's current step.
+func (l *Ladder[In, Out]) Call(ctx context.Context, req batchllm.Request[In]) (batchllm.Response[Out], error) {
+	return l.step(req.State).Call(ctx, req)
+}
+
+// OnError passes the hook to the step that failed, then moves the item one
+// step up if err is an invalid output.
+func (l *Ladder[In, Out]) OnError(ctx context.Context, req batchllm.Request[In], err error) {
+	if h, ok := l.step(req.State).(batchllm.ErrorHook[In]); ok {
+		h.OnError(ctx, req, err)
+	}
+	if l.classifier.Classify(err).Class != batchllm.ClassInvalidOutput {
+		return
+	}
+	if n := Level(req.State); n < len(l.steps)-1 {
+		req.State.Set(levelKey, n+1)
+	}
+}
+
+// Prepare prepares every step that is a [batchllm.Preparer].
+func (l *Ladder[In, Out]) Prepare(ctx context.Context) error {
+	var errs []error
+	for _, s := range l.steps {
+		if p, ok := s.(batchllm.Preparer); ok {
+			errs = append(errs, p.Prepare(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Cleanup cleans up every step that is a [batchllm.Cleaner], and joins their
+// errors.
+func (l *Ladder[In, Out]) Cleanup(ctx context.Context) error {
+	var errs []error
+	for _, s := range l.steps {
+		if c, ok := s.(batchllm.Cleaner); ok {
+			errs = append(errs, c.Cleanup(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Estimate returns the current step's estimate, or the zero Estimate if it
+// is not an [batchllm.Estimator].
+func (l *Ladder[In, Out]) Estimate(req batchllm.Request[In]) batchllm.Estimate {
+	if e, ok := l.step(req.State).(batchllm.Estimator[In]); ok {
+		return e.Estimate(req)
+	}
+	return batchllm.Estimate{}
+}
+
+// DryRun calls the current step's DryRun, or returns the zero response if
+// it is not a [batchllm.DryRunner].
+func (l *Ladder[In, Out]) DryRun(ctx context.Context, req batchllm.Request[In]) (batchllm.Response[Out], error) {
+	if d, ok := l.step(req.State).(batchllm.DryRunner[In, Out]); ok {
+		return d.DryRun(ctx, req)
+	}
+	return batchllm.Response[Out]{}, nil
+}

@@ -1,0 +1,188 @@
+package gemini
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/genai"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/redact"
+)
+
+// Classify maps an error of the genai SDK to a batchllm class:
+//
+//   - 429 (RESOURCE_EXHAUSTED) whose QuotaFailure names a per-day quota:
+//     [batchllm.ClassFatalBatch], since nothing succeeds before tomorrow;
+//   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay;
+//   - 503 (UNAVAILABLE, "the model is overloaded"): [batchllm.ClassOverloaded];
+//   - 500, 504 and other 5xx: [batchllm.ClassTransient];
+//   - 400 with reason API_KEY_INVALID, and FAILED_PRECONDITION (billing or
+//     region not enabled), 401 and 403: [batchllm.ClassFatalBatch] (but see
+//     [IsCacheNotFound]: a 403 on a context cache only means the cache is
+//     gone, and [CachedStrategy] handles it);
+//   - other 4xx: [batchllm.ClassFatalItem];
+//   - anything else (connection errors, timeouts, a truncated or invalid JSON
+//     body): [batchllm.ClassTransient].
+//
+// An error already wrapped by [batchllm.Classified] keeps its class.
+func Classify(err error) batchllm.Classification {
+	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+	}
+	ae, ok := errors.AsType[genai.APIError](err)
+	if !ok {
+		return batchllm.Classification{Class: batchllm.ClassTransient}
+	}
+	return batchllm.Classification{Class: statusClass(ae), RetryAfter: RetryDelay(ae)}
+}
+
+// statusCodes maps google.rpc status names to HTTP codes, for bodies that
+// leave out error.code (then APIError.Code is 0).
+var statusCodes = map[string]int{
+	"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400,
+	"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "NOT_FOUND": 404,
+	"ABORTED": 409, "ALREADY_EXISTS": 409, "RESOURCE_EXHAUSTED": 429, "CANCELLED": 499,
+	"INTERNAL": 500, "UNKNOWN": 500, "DATA_LOSS": 500, "UNIMPLEMENTED": 501,
+	"UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
+}
+
+// httpCode returns the HTTP status of ae: its Code, or the code of its
+// Status name when the body had no code.
+func httpCode(ae genai.APIError) int {
+	if ae.Code != 0 {
+		return ae.Code
+	}
+	return statusCodes[ae.Status]
+}
+
+func statusClass(ae genai.APIError) batchllm.ErrorClass {
+	switch code := httpCode(ae); {
+	case code == http.StatusTooManyRequests:
+		if dailyQuota(ae) {
+			return batchllm.ClassFatalBatch
+		}
+		return batchllm.ClassRateLimited
+	case code == http.StatusServiceUnavailable || code == 529:
+		return batchllm.ClassOverloaded
+	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
+		return batchllm.ClassTransient
+	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusPaymentRequired:
+		return batchllm.ClassFatalBatch
+	case ae.Status == "FAILED_PRECONDITION" || detailReason(ae) == "API_KEY_INVALID":
+		return batchllm.ClassFatalBatch
+	case code >= 400:
+		return batchllm.ClassFatalItem
+	}
+	return batchllm.ClassTransient
+}
+
+// detail returns the details of ae of the given google.rpc type.
+func details(ae genai.APIError, typ string) []map[string]any {
+	var out []map[string]any
+	for _, d := range ae.Details {
+		if t, _ := d["@type"].(string); strings.HasSuffix(t, "/google.rpc."+typ) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// detailReason returns the reason of ae's ErrorInfo, if any.
+func detailReason(ae genai.APIError) string {
+	for _, d := range details(ae, "ErrorInfo") {
+		if r, ok := d["reason"].(string); ok {
+			return r
+		}
+	}
+	return ""
+}
+
+// dailyQuota reports whether a 429 names a per-day quota.
+func dailyQuota(ae genai.APIError) bool {
+	for _, d := range details(ae, "QuotaFailure") {
+		vs, _ := d["violations"].([]any)
+		for _, v := range vs {
+			m, _ := v.(map[string]any)
+			id, _ := m["quotaId"].(string)
+			if strings.Contains(id, "PerDay") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RetryDelay returns the delay of ae's RetryInfo detail, 0 if none.
+func RetryDelay(ae genai.APIError) time.Duration {
+	for _, d := range details(ae, "RetryInfo") {
+		if v, ok := d["retryDelay"]; ok {
+			return ProtoDuration(v)
+		}
+	}
+	return 0
+}
+
+// ProtoDuration parses a google.protobuf.Duration as JSON decodes it: a
+// string of seconds with an "s" suffix ("26s", "25.465s"), or an object
+// {"seconds": n, "nanos": n}. It returns 0 for anything else or a negative
+// value, and caps the result at 24 hours.
+func ProtoDuration(v any) time.Duration {
+	var secs float64
+	switch v := v.(type) {
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "s"), 64)
+		if err != nil {
+			return 0
+		}
+		secs = f
+	case map[string]any:
+		s, _ := v["seconds"].(float64)
+		if str, ok := v["seconds"].(string); ok { // int64 fields are strings in proto JSON
+			s, _ = strconv.ParseFloat(str, 64)
+		}
+		n, _ := v["nanos"].(float64)
+		secs = s + n/1e9
+	default:
+		return 0
+	}
+	if !(secs > 0) || math.IsInf(secs, 0) {
+		return 0
+	}
+	return time.Duration(min(secs, 24*3600) * float64(time.Second))
+}
+
+// IsCacheNotFound reports whether err says that a context cache does not
+// exist (any more): a 403 PERMISSION_DENIED or 404 NOT_FOUND whose message
+// names the cached content. The real API answers an expired cache with
+// "CachedContent not found (or permission denied)".
+func IsCacheNotFound(err error) bool {
+	ae, ok := errors.AsType[genai.APIError](err)
+	if !ok {
+		return false
+	}
+	code := httpCode(ae)
+	if code != http.StatusForbidden && code != http.StatusNotFound {
+		return false
+	}
+	msg := strings.ToLower(ae.Message)
+	return strings.Contains(msg, "cachedcontent") || strings.Contains(msg, "cached content") || strings.Contains(msg, "cachedcontents/")
+}
+
+// classify returns err's class and err wrapped with it and a message that
+// names the status and message, with any API key removed.
+func (s *Strategy) classify(err error) (batchllm.Classification, error) {
+	c := Classify(err)
+	if ae, ok := errors.AsType[genai.APIError](err); ok {
+		err = fmt.Errorf("gemini: %d %s: %w", httpCode(ae), ae.Status, redact.Error(err, s.key))
+	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("gemini: %w", redact.Error(err, s.key))
+	}
+	return c, batchllm.Classified(err, c.Class, c.RetryAfter)
+}

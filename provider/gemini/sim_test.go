@@ -1,0 +1,192 @@
+package gemini
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genai"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/llmsim"
+)
+
+const testKey = "AIzaSyTESTKEY1234567890"
+
+func startSim(t *testing.T, cfg llmsim.Config) *llmsim.Server {
+	t.Helper()
+	sim, err := llmsim.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+func simConfig(sim *llmsim.Server, fault string) Config {
+	cfg := Config{Model: "gemini-2.5-flash", APIKey: testKey, BaseURL: sim.GeminiBaseURL()}
+	if fault != "" {
+		cfg.Headers = http.Header{llmsim.FaultHeader: {fault}}
+	}
+	return cfg
+}
+
+func newStrategy(t *testing.T, cfg Config) *Strategy {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func req(p batchllm.Prompt) batchllm.Request[batchllm.Prompt] {
+	return batchllm.Request[batchllm.Prompt]{ItemID: "x", Input: p, Attempt: 1, State: &batchllm.RetryState{}}
+}
+
+func TestSimText(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	cfg := simConfig(sim, "")
+	cfg.System = "be brief"
+	cfg.MaxTokens = 50
+	s := newStrategy(t, cfg)
+	p := batchllm.Prompt{Messages: []batchllm.Message{
+		{Role: batchllm.RoleUser, Content: "first"}, {Role: batchllm.RoleAssistant, Content: "ok"}, {Role: batchllm.RoleUser, Content: "what is 2+2?"},
+	}}
+	resp, err := s.Call(t.Context(), req(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.Output, "llmsim ") || !strings.Contains(resp.Output, "re: what is 2+2?") {
+		t.Errorf("output %q", resp.Output)
+	}
+	transcript := "system: be brief\nuser: first\nmodel: ok\nuser: what is 2+2?\n"
+	if want := int64((len(transcript) + 3) / 4); resp.Usage.InputTokens != want {
+		t.Errorf("input tokens %d, want %d (transcript %q)", resp.Usage.InputTokens, want, transcript)
+	}
+	if resp.Model == "" || resp.Usage.OutputTokens != int64((len(resp.Output)+3)/4) {
+		t.Errorf("model %q usage %+v", resp.Model, resp.Usage)
+	}
+
+	d, err := s.Detailed().Call(t.Context(), req(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Output.Text != resp.Output || d.Output.FinishReason != genai.FinishReasonStop || len(d.Output.SafetyRatings) == 0 || d.Output.Raw == nil {
+		t.Errorf("detailed %+v", d.Output)
+	}
+}
+
+func TestSimStructuredOutput(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := newStrategy(t, simConfig(sim, ""))
+	p := batchllm.Text("give me a number")
+	p.Schema = &batchllm.Schema{Name: "num", JSON: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`)}
+	resp, err := s.Call(t.Context(), req(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		N *int `json:"n"`
+	}
+	if err := json.Unmarshal([]byte(resp.Output), &v); err != nil || v.N == nil {
+		t.Fatalf("output %q is not the schema's JSON (%v)", resp.Output, err)
+	}
+}
+
+func TestSimErrorClasses(t *testing.T) {
+	sim := startSim(t, llmsim.Config{FaultRetryAfter: 3 * time.Second})
+	for _, tc := range []struct {
+		fault string
+		class batchllm.ErrorClass
+		wait  time.Duration
+	}{
+		{"429", batchllm.ClassRateLimited, 3 * time.Second},
+		{"quota", batchllm.ClassFatalBatch, 0},
+		{"503", batchllm.ClassOverloaded, 0},
+		{"500", batchllm.ClassTransient, 0},
+		{"504", batchllm.ClassTransient, 0},
+		{"400", batchllm.ClassFatalItem, 0},
+		{"401", batchllm.ClassFatalBatch, 0},
+		{"403", batchllm.ClassFatalBatch, 0},
+		{"reset", batchllm.ClassTransient, 0},
+		{"truncate", batchllm.ClassTransient, 0},
+		{"badjson", batchllm.ClassTransient, 0},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			s := newStrategy(t, simConfig(sim, tc.fault))
+			resp, err := s.Call(t.Context(), req(batchllm.Text("hi")))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			c := batchllm.DefaultClassifier.Classify(err)
+			if c.Class != tc.class || (tc.wait > 0 && c.RetryAfter != tc.wait) {
+				t.Errorf("class %v wait %v, want %v wait %v (err %v)", c.Class, c.RetryAfter, tc.class, tc.wait, err)
+			}
+			if tc.fault == "429" && (resp.Limits == nil || resp.Limits.RetryAfter != tc.wait) {
+				t.Errorf("limits %+v", resp.Limits)
+			}
+			if IsCacheNotFound(err) {
+				t.Errorf("IsCacheNotFound(%v) = true", err)
+			}
+			if strings.Contains(err.Error(), "AIza") {
+				t.Errorf("key in error: %v", err)
+			}
+		})
+	}
+}
+
+func TestSimRun(t *testing.T) {
+	sim := startSim(t, llmsim.Config{FaultRetryAfter: 10 * time.Millisecond, Seed: 5, Gemini: llmsim.ProviderConfig{
+		Faults: map[llmsim.Fault]float64{"429": 0.1, "503": 0.1, "500": 0.05, llmsim.FaultReset: 0.05},
+	}})
+	s := newStrategy(t, simConfig(sim, ""))
+	sum := run(t, s, 32, 20, batchllm.RetryPolicy{MaxAttempts: 10, InitialWait: time.Millisecond, MaxWait: 10 * time.Millisecond})
+	for id, r := range sum.ByID() {
+		if r.Err != nil || !strings.Contains(r.Output, "re: question "+id) {
+			t.Errorf("%s: %q %v", id, r.Output, r.Err)
+		}
+	}
+	st := sim.Stats().Gemini
+	if sum.Stats.Usage.InputTokens != st.InputTokens || sum.Stats.Usage.OutputTokens != st.OutputTokens {
+		t.Errorf("processor usage %+v, simulator in %d out %d", sum.Stats.Usage, st.InputTokens, st.OutputTokens)
+	}
+	if st.Requests != sum.Stats.Attempts || st.FaultsInjected == 0 {
+		t.Errorf("simulator saw %d requests (%d faults), processor made %d attempts", st.Requests, st.FaultsInjected, sum.Stats.Attempts)
+	}
+}
+
+// run processes n items "question iNN" with s on a processor with the given
+// workers, and returns the summary after closing the processor.
+func run(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], workers, n int, retry batchllm.RetryPolicy) *batchllm.Summary[string, struct{}] {
+	t.Helper()
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
+		Strategy: s, Workers: workers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Retry: retry,
+		Gate:  &batchllm.CooldownGate{Floor: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		id := fmt.Sprintf("i%02d", i)
+		if err := p.Add(t.Context(), batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text("question " + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Finish()
+	sum, err := p.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}

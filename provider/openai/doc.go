@@ -1,0 +1,62 @@
+// Package openai is a batchllm strategy for OpenAI's chat completions API
+// and the many servers that speak it, on the official SDK
+// (github.com/openai/openai-go/v3) with the SDK's own retries turned off:
+// batchllm's processor owns retries, backoff and cooldowns.
+//
+//	s, err := openai.New(openai.Config{Model: "gpt-4o-mini", MaxTokens: 200})
+//	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, any]{Strategy: s})
+//
+// The key comes from Config.APIKey or $OPENAI_API_KEY, the base URL from
+// Config.BaseURL or $OPENAI_BASE_URL. A Prompt's System, Messages (user and
+// assistant turns), Model, MaxTokens and Temperature map to the request; a
+// Prompt's Schema asks for strict structured output (response_format
+// json_schema, strict: true) and the answer is the JSON text. Config.Extra
+// sets any other request field ("seed", "reasoning_effort",
+// "prompt_cache_key", "service_tier").
+//
+// # Usage and limits
+//
+// OpenAI counts cached prompt tokens inside prompt_tokens, which is
+// batchllm's convention already: Usage.InputTokens = prompt_tokens,
+// CachedInputTokens = prompt_tokens_details.cached_tokens, CacheWriteTokens
+// = prompt_tokens_details.cache_write_tokens (newer models), OutputTokens =
+// completion_tokens (reasoning tokens included). Every response, successful
+// or not, passes its x-ratelimit-{limit,remaining,reset}-{requests,tokens}
+// headers to the admission gate as [batchllm.LimitInfo]; reset values are
+// OpenAI's Go-style durations ("1s", "6m0s", "17.28s").
+//
+// # Errors
+//
+// Errors come back wrapped by [batchllm.Classified] with the class chosen by
+// [Classify]: a 429 is rate limited with the delay of retry-after-ms or
+// Retry-After, but a 429 insufficient_quota stops the batch; 503 is
+// overloaded; other 5xx, connection errors, timeouts and a truncated body
+// are transient; 401 and 403 stop the batch; other 4xx (a context that is
+// too long, say) fail only the item. Error texts name the status, type,
+// code and message; API keys are removed from them.
+//
+// # OpenAI-compatible servers
+//
+// Set BaseURL to the server's API root, the URL that "chat/completions" is
+// appended to:
+//
+//   - Ollama: "http://localhost:11434/v1/" (any APIKey, such as "ollama");
+//     Model is the Ollama model name, "llama3.2".
+//   - vLLM: "http://localhost:8000/v1/" (APIKey as set with --api-key, or
+//     any); Model is the served model, "meta-llama/Llama-3.1-8B-Instruct".
+//   - llama.cpp server: "http://localhost:8080/v1/"; set LegacyMaxTokens if
+//     your build ignores max_completion_tokens.
+//   - OpenRouter: "https://openrouter.ai/api/v1/" with an OpenRouter key;
+//     Model is "vendor/model", such as "anthropic/claude-3.5-haiku".
+//   - Azure OpenAI, v1 API: "https://RESOURCE.openai.azure.com/openai/v1/";
+//     Model is your deployment name. Azure reads the key from an api-key
+//     header: set RequestOptions to
+//     []option.RequestOption{option.WithHeader("api-key", key)}. For the
+//     older deployment URLs with an api-version, pass a Client built with
+//     the SDK's azure package: openai.NewClient(azure.WithEndpoint(endpoint,
+//     "2024-10-21"), azure.WithAPIKey(key)).
+//
+// Each such server has its own limits: set Config.Scope (say
+// "ollama/llama3.2") so that the admission gate keeps them apart from
+// OpenAI's.
+package openai

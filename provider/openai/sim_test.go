@@ -1,0 +1,246 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/llmsim"
+)
+
+// startSim starts a simulator on loopback for the test.
+func startSim(t *testing.T, cfg llmsim.Config) *llmsim.Server {
+	t.Helper()
+	sim, err := llmsim.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+// simStrategy returns a strategy on sim; fault, if not empty, is forced on
+// every request.
+func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Config)) *Strategy {
+	t.Helper()
+	cfg := Config{Model: "gpt-4o-mini", APIKey: "sk-test-key-0123456789", BaseURL: sim.OpenAIBaseURL()}
+	if fault != "" {
+		cfg.RequestOptions = []option.RequestOption{option.WithHeader(llmsim.FaultHeader, fault)}
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func req(p batchllm.Prompt) batchllm.Request[batchllm.Prompt] {
+	return batchllm.Request[batchllm.Prompt]{ItemID: "x", Input: p, Attempt: 1, State: &batchllm.RetryState{}}
+}
+
+func TestSimText(t *testing.T) {
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 6000, TPM: 1_000_000}})
+	s := simStrategy(t, sim, "", func(c *Config) { c.System = "be brief"; c.MaxTokens = 50 })
+	p := batchllm.Prompt{Messages: []batchllm.Message{
+		{Role: batchllm.RoleUser, Content: "first"}, {Role: batchllm.RoleAssistant, Content: "ok"}, {Role: batchllm.RoleUser, Content: "what is 2+2?"},
+	}}
+	resp, err := s.Call(t.Context(), req(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.Output, "llmsim ") || !strings.Contains(resp.Output, "re: what is 2+2?") {
+		t.Errorf("output %q", resp.Output)
+	}
+	// The simulator counts ceil(len/4) tokens of "role: text\n" lines.
+	transcript := "system: be brief\nuser: first\nassistant: ok\nuser: what is 2+2?\n"
+	if want := int64((len(transcript) + 3) / 4); resp.Usage.InputTokens != want {
+		t.Errorf("input tokens %d, want %d", resp.Usage.InputTokens, want)
+	}
+	if resp.Usage.OutputTokens != int64((len(resp.Output)+3)/4) || resp.Model == "" {
+		t.Errorf("usage %+v model %q", resp.Usage, resp.Model)
+	}
+	if l := resp.Limits; l == nil || l.Requests.Limit != 6000 || l.Requests.Remaining != 5999 || l.Tokens.Limit != 1_000_000 || l.Tokens.Reset <= 0 {
+		t.Errorf("limits %+v", resp.Limits)
+	}
+	st := sim.Stats().OpenAI
+	if st.InputTokens != resp.Usage.InputTokens || st.OutputTokens != resp.Usage.OutputTokens {
+		t.Errorf("sim counted %d in %d out, strategy %+v", st.InputTokens, st.OutputTokens, resp.Usage)
+	}
+}
+
+func TestSimCachedTokens(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", func(c *Config) { c.System = strings.Repeat("shared context ", 400) })
+	first, err := s.Call(t.Context(), req(batchllm.Text("question one")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Call(t.Context(), req(batchllm.Text("question two")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Usage.CachedInputTokens != 0 {
+		t.Errorf("first call cached %d tokens, want 0", first.Usage.CachedInputTokens)
+	}
+	u := second.Usage
+	if u.CachedInputTokens < 1024 || u.CachedInputTokens > u.InputTokens || u.CacheHitRate() < 0.9 {
+		t.Errorf("second usage %+v: want >= 1024 cached tokens inside the input", u)
+	}
+	if got := sim.Stats().OpenAI.CachedTokens; got != u.CachedInputTokens {
+		t.Errorf("sim counted %d cached tokens, strategy %d", got, u.CachedInputTokens)
+	}
+}
+
+func TestSimStructuredOutput(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", nil)
+	p := batchllm.Text("give me a number")
+	p.Schema = &batchllm.Schema{Name: "num", JSON: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}`)}
+	resp, err := s.Call(t.Context(), req(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		N *int `json:"n"`
+	}
+	if err := json.Unmarshal([]byte(resp.Output), &v); err != nil || v.N == nil {
+		t.Fatalf("output %q is not the schema's JSON (%v)", resp.Output, err)
+	}
+}
+
+func TestSimErrorClasses(t *testing.T) {
+	sim := startSim(t, llmsim.Config{FaultRetryAfter: 1500 * time.Millisecond})
+	for _, tc := range []struct {
+		fault string
+		class batchllm.ErrorClass
+		wait  time.Duration
+	}{
+		{"429", batchllm.ClassRateLimited, 1500 * time.Millisecond},
+		{"quota", batchllm.ClassFatalBatch, 0},
+		{"400", batchllm.ClassFatalItem, 0},
+		{"401", batchllm.ClassFatalBatch, 0},
+		{"403", batchllm.ClassFatalBatch, 0},
+		{"404", batchllm.ClassFatalItem, 0},
+		{"500", batchllm.ClassTransient, 0},
+		{"502", batchllm.ClassTransient, 0},
+		{"503", batchllm.ClassOverloaded, 0},
+		{"reset", batchllm.ClassTransient, 0},
+		{"truncate", batchllm.ClassTransient, 0},
+		{"badjson", batchllm.ClassTransient, 0},
+		{"hang", batchllm.ClassTransient, 0},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			s := simStrategy(t, sim, tc.fault, nil)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			if tc.fault == "hang" {
+				// A request that never gets an answer ends with the attempt's
+				// deadline.
+				ctx, cancel = context.WithTimeout(t.Context(), 50*time.Millisecond)
+				defer cancel()
+			}
+			resp, err := s.Call(ctx, req(batchllm.Text("hi")))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			c := batchllm.DefaultClassifier.Classify(err)
+			if c.Class != tc.class || (tc.wait > 0 && c.RetryAfter != tc.wait) {
+				t.Errorf("class %v wait %v, want %v wait %v (err %v)", c.Class, c.RetryAfter, tc.class, tc.wait, err)
+			}
+			if tc.fault == "429" && (resp.Limits == nil || resp.Limits.RetryAfter != tc.wait) {
+				t.Errorf("limits %+v, want RetryAfter %v", resp.Limits, tc.wait)
+			}
+			if strings.Contains(err.Error(), "sk-test") {
+				t.Errorf("key in error: %v", err)
+			}
+		})
+	}
+}
+
+func TestSimDryRunMakesNoRequest(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 64 })
+	resp, err := s.DryRun(t.Context(), req(batchllm.Text("hello there")))
+	if err != nil || resp.Output != "[dry run: openai gpt-4o-mini]" || resp.Usage.InputTokens <= 0 || resp.Usage.OutputTokens != 64 {
+		t.Fatalf("dry run %+v, %v", resp, err)
+	}
+	if n := sim.Stats().OpenAI.Requests; n != 0 {
+		t.Fatalf("dry run sent %d requests", n)
+	}
+	e := s.Estimate(req(batchllm.Prompt{Model: "gpt-4o", MaxTokens: 10, Messages: []batchllm.Message{{Role: "user", Content: "hi"}}}))
+	if e.Scope != "openai/gpt-4o-mini" || e.Model != "gpt-4o" || e.MaxOutputTokens != 10 || e.InputTokens <= 0 {
+		t.Fatalf("estimate %+v", e)
+	}
+}
+
+// TestSimRun drives the strategy through the processor: faults forced on
+// some items are retried or end the item as their class says, and the
+// usage the processor totals equals what the simulator counted.
+func TestSimRun(t *testing.T) {
+	sim := startSim(t, llmsim.Config{FaultRetryAfter: 10 * time.Millisecond, Seed: 7, OpenAI: llmsim.ProviderConfig{
+		Faults: map[llmsim.Fault]float64{"429": 0.1, "500": 0.1, "503": 0.05, llmsim.FaultReset: 0.05},
+	}})
+	plain := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 40 })
+	faulty := map[string]*Strategy{
+		"i03": simStrategy(t, sim, "400", nil),
+	}
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
+		Strategy: plain, Workers: 8, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Retry: batchllm.RetryPolicy{MaxAttempts: 10, InitialWait: time.Millisecond, MaxWait: 10 * time.Millisecond},
+		Gate:  &batchllm.CooldownGate{Floor: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for i := range 20 {
+		id := fmt.Sprintf("i%02d", i)
+		it := batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text("question " + id)}
+		if s, ok := faulty[id]; ok {
+			it.Strategy = s
+		}
+		if err := p.Add(t.Context(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Finish()
+	sum, err := p.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := sum.ByID()
+	for id, r := range res {
+		if id == "i03" {
+			if r.Class() != batchllm.ClassFatalItem || r.Attempts != 1 {
+				t.Errorf("%s: class %v attempts %d, want fatal_item after 1", id, r.Class(), r.Attempts)
+			}
+			continue
+		}
+		if r.Err != nil || !strings.Contains(r.Output, "re: question "+id) {
+			t.Errorf("%s: %q %v", id, r.Output, r.Err)
+		}
+	}
+	st := sim.Stats().OpenAI
+	if sum.Stats.Usage.InputTokens != st.InputTokens || sum.Stats.Usage.OutputTokens != st.OutputTokens {
+		t.Errorf("processor usage %+v, simulator in %d out %d", sum.Stats.Usage, st.InputTokens, st.OutputTokens)
+	}
+	if st.Requests != sum.Stats.Attempts || st.FaultsInjected == 0 {
+		t.Errorf("simulator saw %d requests (%d faults), processor made %d attempts", st.Requests, st.FaultsInjected, sum.Stats.Attempts)
+	}
+	var ce *batchllm.ClassifiedError
+	if !errors.As(res["i03"].Err, &ce) {
+		t.Errorf("i03 error %v does not carry its class", res["i03"].Err)
+	}
+}
