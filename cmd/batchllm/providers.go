@@ -10,6 +10,8 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/provider/anthropic"
+	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -79,9 +81,41 @@ func defaultProviders() registry {
 			DefaultModel: "gpt-4o-mini",
 			Build:        buildOpenAI,
 		},
+		"anthropic": {
+			Name:         "anthropic",
+			KeyEnv:       []string{"ANTHROPIC_API_KEY"},
+			Prices:       "anthropic",
+			DefaultModel: "claude-haiku-4-5",
+			Build:        buildAnthropic,
+		},
+		"gemini": {
+			Name:         "gemini",
+			KeyEnv:       []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"},
+			Prices:       "gemini",
+			DefaultModel: "gemini-2.5-flash",
+			Build:        buildGemini,
+		},
 	}
 	addSim(r)
 	return r
+}
+
+// The temperature needs no strategy setting for Anthropic: every prompt
+// carries the effective one (see runner.produce).
+func buildAnthropic(_ context.Context, o providerOptions) (strategy, func() error, error) {
+	s, err := anthropic.New(anthropic.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() error { return nil }, nil
+}
+
+func buildGemini(_ context.Context, o providerOptions) (strategy, func() error, error) {
+	s, err := gemini.New(gemini.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens, Temperature: o.Temperature})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() error { return nil }, nil
 }
 
 func buildOpenAI(_ context.Context, o providerOptions) (strategy, func() error, error) {
@@ -128,7 +162,7 @@ func (p provider) checkModel(prices *cost.Table, model string, allowUnknown bool
 		return fmt.Errorf("model %q: %w", model, err)
 	}
 	if pr.Provider != p.Prices {
-		return fmt.Errorf("model %q is a %s model, not a %s one", model, pr.Provider, p.Name)
+		return fmt.Errorf("model %q is %s model, not %s one", model, article(pr.Provider), article(p.Prices))
 	}
 	return nil
 }
@@ -142,4 +176,12 @@ func (p provider) models(prices *cost.Table) []string {
 		}
 	}
 	return ms
+}
+
+// article prefixes a provider's name with "a" or "an".
+func article(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
