@@ -73,7 +73,6 @@ func newOutputLine(r batchllm.Result[string, itemContext], structured bool, reda
 type lineWriter struct {
 	mu    sync.Mutex
 	w     io.Writer
-	n     int64 // lines written
 	err   error // the first write error; later writes do nothing
 	onErr func(error)
 }
@@ -101,15 +100,7 @@ func (lw *lineWriter) write(v any) error {
 		}
 		return lw.err
 	}
-	lw.n++
 	return nil
-}
-
-// lines returns the number of lines written.
-func (lw *lineWriter) lines() int64 {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.n
 }
 
 // redactor returns a function that replaces every secret in a text by

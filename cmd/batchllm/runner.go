@@ -137,14 +137,14 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	}
 	r.redact = func(s string) string { return s }
 	defer r.close()
-	if err := r.setup(ctx, arg); err != nil {
+	if err := r.setup(arg); err != nil {
 		return err
 	}
 	return r.execute(ctx)
 }
 
 // setup checks everything that can be checked before a request is sent.
-func (r *runner) setup(ctx context.Context, arg string) error {
+func (r *runner) setup(arg string) error {
 	f := &r.f
 	prov, err := r.providers.lookup(f.provider)
 	if err != nil {
@@ -238,7 +238,6 @@ func (r *runner) setup(ctx context.Context, arg string) error {
 		w = of
 	}
 	r.out = &lineWriter{w: w, onErr: r.setFatal}
-	_ = ctx
 	return nil
 }
 
