@@ -52,7 +52,7 @@ type Options struct {
 // costs one call per waiting item, in turn, rather than all at once.
 //
 // Shared answers report zero usage: the [batchllm.Response] returned to an
-// attempt that did not call has the caller's Output and Model, but zero Usage
+// attempt that did not call has the paid call's Output and Model, but zero Usage
 // and nil Limits, so that the batch's token totals, its budget and the
 // admission gate count each paid call exactly once, and the item that paid
 // is the one whose usage shows it. The Output itself is shared, not copied:
@@ -116,9 +116,14 @@ func (d *Deduper[In, Out]) Stats() Stats {
 	return Stats{Calls: d.calls.Load(), Shared: d.waited.Load(), Hits: d.hits.Load(), Cached: n}
 }
 
-// Middleware returns the middleware, for [batchllm.Config.Middleware]. Put
-// it before (outside) middleware that should run once per paid call, and
-// after (inside) middleware that should see every attempt.
+// Middleware returns the middleware, for [batchllm.Config.Middleware].
+// Middleware listed after it (inside) runs only for the calls it passes on,
+// once per paid call; middleware listed before it (outside) sees every
+// attempt, shared answers included. Validate answers inside, in the strategy
+// or in a middleware listed after this one, so that an answer that fails
+// validation is an error and never cached: an invalid answer validated
+// outside would be cached and handed to every retry and every identical
+// item.
 func (d *Deduper[In, Out]) Middleware() batchllm.Middleware[In, Out] {
 	return func(next batchllm.Strategy[In, Out]) batchllm.Strategy[In, Out] {
 		return batchllm.StrategyFunc[In, Out](func(ctx context.Context, req batchllm.Request[In]) (batchllm.Response[Out], error) {

@@ -331,3 +331,32 @@ func TestManyKeysUnderRace(t *testing.T) {
 		t.Fatalf("Stats %+v do not add up to %d attempts", st, goroutines*each)
 	}
 }
+
+// TestMiddlewareOrder: middleware inside the Deduper runs once per paid call,
+// middleware outside it once per attempt.
+func TestMiddlewareOrder(t *testing.T) {
+	var outside, inside atomic.Int64
+	counter := func(n *atomic.Int64) batchllm.Middleware[string, string] {
+		return func(next batchllm.Strategy[string, string]) batchllm.Strategy[string, string] {
+			return batchllm.StrategyFunc[string, string](func(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {
+				n.Add(1)
+				return next.Call(ctx, r)
+			})
+		}
+	}
+	d := New[string, string](identity, nil)
+	// As the processor composes Config.Middleware: the first is outermost.
+	chain := []batchllm.Middleware[string, string]{counter(&outside), d.Middleware(), counter(&inside)}
+	var s batchllm.Strategy[string, string] = &counting{}
+	for i := len(chain) - 1; i >= 0; i-- {
+		s = chain[i](s)
+	}
+	for i := range 4 {
+		if _, err := s.Call(context.Background(), req(fmt.Sprint(i), "q")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if outside.Load() != 4 || inside.Load() != 1 {
+		t.Fatalf("outside ran %d times, inside %d; want 4 and 1", outside.Load(), inside.Load())
+	}
+}

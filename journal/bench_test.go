@@ -69,3 +69,37 @@ func BenchmarkAppend64(b *testing.B) {
 	})
 	report(b, j)
 }
+
+// BenchmarkOpen100k measures the start of a resume: opening a journal of
+// 100,000 results (~33 MB) and looking up every item.
+func BenchmarkOpen100k(b *testing.B) {
+	const n = 100_000
+	j, _ := openBench(b)
+	path := j.Path()
+	value := benchPayload{OK: true, Output: strings.Repeat("word ", 40), Attempts: 1, LatencyMS: 850}
+	recs := make([]Record[benchPayload], n)
+	for i := range recs {
+		recs[i] = Record[benchPayload]{Kind: KindResult, ID: fmt.Sprint("item-", i), Digest: "d", Value: value}
+	}
+	if err := j.Append(context.Background(), recs...); err != nil {
+		b.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		j, err := Open[benchPayload](path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range n {
+			if _, s, err := j.Lookup(fmt.Sprint("item-", i), "d"); err != nil || s != Finished {
+				b.Fatal(s, err)
+			}
+		}
+		if err := j.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

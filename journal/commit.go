@@ -36,9 +36,9 @@ type pendingEntry struct {
 // crash during that write, a prefix of them may be in the journal.
 //
 // Append checks every record first, and writes none if one is invalid: its
-// Kind must be KindResult or KindSubmitted, its ID non-empty, and Batch set
-// exactly for KindSubmitted. A record whose Time is zero is written with
-// the current time (UTC).
+// Kind must be KindResult, KindSubmitted or KindClaimed, its ID non-empty,
+// and Batch set exactly for KindSubmitted. A record whose Time is zero is
+// written with the current time (UTC).
 //
 // If ctx is done before the records are durable, Append returns ctx.Err();
 // they may or may not be written. After a write or fsync error, the journal

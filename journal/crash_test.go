@@ -16,12 +16,14 @@ import (
 const (
 	crashChildEnv = "JOURNAL_TEST_CRASH_CHILD" // the journal the child appends to
 	crashRunEnv   = "JOURNAL_TEST_CRASH_RUN"   // a prefix for the child's IDs
+	crashWorkers  = 8
 )
 
-// crashChild appends records from several goroutines, forever, and prints
-// the ID of each record on stdout once Append acknowledged it. Its parent
-// kills it with SIGKILL. Record sizes vary up to 12 KiB, so that some group
-// commits span several pages and a kill can land in the middle of a write.
+// crashChild plays crashWorkers workers, forever: each claims an item,
+// "calls" (does nothing), appends the result, and prints the item's ID on
+// stdout once Append acknowledged the result. Its parent kills it with
+// SIGKILL. Result sizes vary up to 12 KiB, so that some group commits span
+// several pages and a kill can land in the middle of a write.
 func crashChild(path, run string) {
 	j, err := Open[string](path)
 	if err != nil {
@@ -31,12 +33,17 @@ func crashChild(path, run string) {
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
 	var wg sync.WaitGroup
-	for g := range 8 {
+	ctx := context.Background()
+	for g := range crashWorkers {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				id := fmt.Sprintf("%s-%d-%d", run, g, i)
 				value := strings.Repeat("x", rand.IntN(12<<10))
-				if err := j.Append(context.Background(), Record[string]{Kind: KindResult, ID: id, Digest: "d", Value: value}); err != nil {
+				err := j.Append(ctx, Record[string]{Kind: KindClaimed, ID: id, Digest: "d"})
+				if err == nil {
+					err = j.Append(ctx, Record[string]{Kind: KindResult, ID: id, Digest: "d", Value: value})
+				}
+				if err != nil {
 					fmt.Fprintln(os.Stderr, "crash child:", err)
 					os.Exit(3)
 				}
@@ -51,8 +58,9 @@ func crashChild(path, run string) {
 }
 
 // TestCrash kills an appending child process at random moments and checks,
-// after each kill, that the journal opens, and that every record the child
-// had acknowledged is in it exactly once.
+// after each kill, that the journal opens, that every result the child had
+// acknowledged is in it exactly once, and that at most one claim per worker
+// was left without a result: the items a resume would send twice.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
@@ -111,10 +119,20 @@ func TestCrash(t *testing.T) {
 			}
 		}
 		closeT(t, j)
+		unanswered := 0
 		for id, c := range countIDs(t, path) {
-			if c != 1 {
-				t.Errorf("run %d: %s is in the journal %d times", run, id, c)
+			if c[KindClaimed] != 1 || c[KindResult] > 1 || len(c) > 2 {
+				t.Errorf("run %d: %s has records %v; want one claim and at most one result", run, id, c)
 			}
+			if acked[id] && c[KindResult] != 1 {
+				t.Errorf("run %d: acknowledged %s has %d results", run, id, c[KindResult])
+			}
+			if c[KindResult] == 0 && strings.HasPrefix(id, fmt.Sprintf("r%d-", run)) {
+				unanswered++
+			}
+		}
+		if unanswered > crashWorkers {
+			t.Errorf("run %d: %d claims without a result; want at most %d, one per worker", run, unanswered, crashWorkers)
 		}
 		if t.Failed() {
 			t.FailNow()

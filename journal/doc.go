@@ -3,11 +3,14 @@
 // run again and neither lose a result nor pay twice for one.
 //
 // A [Journal] is one file and no server. For every item it records, keyed by
-// the item's ID and the [Digest] of its request, either the item's final
-// result ([KindResult]) or the fact that it was submitted in a provider batch
-// that has not answered yet ([KindSubmitted], for the Batch-API mode). The
-// payload of a result is generic: the CLI stores its output line, a library
-// user an [Outcome] (the JSON form of a batchllm.Result).
+// the item's ID and the [Digest] of its request, the item's final result
+// ([KindResult]), or the fact that it was submitted in a provider batch that
+// has not answered yet ([KindSubmitted], for the Batch-API mode), or,
+// optionally, a claim written just before an online call ([KindClaimed]), so
+// that a restart knows which calls may have been paid without their answer
+// reaching the journal. The payload of a result is generic: the CLI stores
+// its output line, a library user an [Outcome] (the JSON form of a
+// batchllm.Result).
 //
 // # The contract
 //
@@ -15,13 +18,18 @@
 // fsynced, newline included. A caller that reports a result only after
 // Append returned nil for it can never lose a reported result. What a crash
 // can cost is the calls in flight at that moment, whose results were not
-// journaled yet: at most one per worker is sent again.
+// journaled yet: at most one per worker is sent again. Claims make that cost
+// visible: a caller that appends a claim before each call can count, on the
+// next run, the items that may be paid twice. (Each claim is one more
+// record, and one more fsync wait before the call, which group commit
+// shares among the workers.)
 //
 // On the next run, [Journal.Lookup] says for each item what to do:
 // [Unseen] or [Changed] (its request's digest differs from the journaled
 // one): send it; [Finished]: skip it and report the stored result;
-// [Submitted]: collect it from the provider batch named in the record. The
-// last record of an ID wins.
+// [Submitted]: collect it from the provider batch named in the record;
+// [Claimed]: send it again, knowing that the lost call may have been billed.
+// The last record of an ID wins.
 //
 // # Format
 //
@@ -56,16 +64,17 @@
 // Both were considered (modernc.org/sqlite is pure Go). The append-only file
 // wins on every count that matters here:
 //
-//   - Speed. Measured back to back on the project's 2-core VM (ext4, other
-//     jobs running, so figures vary by 2-3× between runs), 64 concurrent
-//     appenders of ~300-byte records: this journal made 25,000 and 51,000
-//     durable appends/s (medians of two runs of -count 5; about 30 records
-//     per fsync) and 5,300/s with a single appender. SQLite in WAL mode with
-//     synchronous=FULL and one transaction per record made 3,400/s through
-//     one connection and 300/s with a connection per appender (lock
-//     contention): each SQLite commit pays its own fsync. SQLite could match
-//     only by batching transactions through a writer goroutine, the very
-//     machinery this package needs anyway.
+//   - Speed. Measured on the project's 2-core VM (ext4, shared with other
+//     jobs, so figures vary by 2-4× between runs), 64 concurrent appenders
+//     of ~300-byte records: this journal made 13,000 to 59,000 durable
+//     appends/s (medians of -count 5 over five runs; about 30 records per
+//     fsync), and a single appender 700 to 5,300/s. Back to back with one of
+//     those runs (51,000/s), SQLite in WAL mode with synchronous=FULL and one
+//     transaction per record made 3,400/s through one connection and 300/s
+//     with a connection per appender (lock contention): each SQLite commit
+//     pays its own fsync. SQLite could match only by batching transactions
+//     through a writer goroutine, the very machinery this package needs
+//     anyway.
 //   - Simplicity. A few hundred lines of standard library; no dependency of
 //     several hundred thousand lines transpiled from C. The crash semantics
 //     are easy to state and to test: a record is durable iff its whole line
@@ -77,7 +86,8 @@
 // not need: it is read once at start and appended to afterwards. The cost of
 // appending is that the file grows with every record, superseded ones
 // included; a batch writes each item once or a few times, so this is about
-// the size of the results themselves.
+// the size of the results themselves, and [Compact] rewrites a closed
+// journal down to the last record of each item.
 //
 // # Limits
 //

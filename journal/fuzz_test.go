@@ -12,6 +12,7 @@ import (
 var fuzzSeeds = []string{
 	`{"kind":"result","id":"a","digest":"d","time":"2026-11-29T04:00:00Z","value":{"text":"x","n":1}}`,
 	`{"kind":"submitted","id":"b","digest":"d","batch":"batch_1"}`,
+	`{"kind":"claimed","id":"c","digest":"d","time":"2026-11-29T04:00:00+01:00"}`,
 	`{"kind":"result","id":"","digest":"d"}`,
 	`{"kind":"result","id":"a","id":"b"}`,
 	`{"KIND":"result","Id":"a"}`,

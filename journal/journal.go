@@ -157,6 +157,8 @@ func (j *Journal[T]) Len() int {
 //   - [Finished]: a final result with this digest; rec is that record.
 //   - [Submitted]: submitted in a provider batch with this digest, no result
 //     yet; rec is that record, and rec.Batch names the batch.
+//   - [Claimed]: claimed for an online call with this digest, no result
+//     yet; rec is that record.
 //
 // A failed item's result is a final result too: whether a failed item is
 // worth retrying in a later run is the caller's decision, made from rec.Value
@@ -183,8 +185,11 @@ func (j *Journal[T]) Lookup(id, digest string) (rec Record[T], s Status, err err
 	if err != nil {
 		return Record[T]{}, Unseen, err
 	}
-	if e.kind == KindSubmitted {
+	switch e.kind {
+	case KindSubmitted:
 		return rec, Submitted, nil
+	case KindClaimed:
+		return rec, Claimed, nil
 	}
 	return rec, Finished, nil
 }

@@ -152,6 +152,10 @@ func TestLookupDecisions(t *testing.T) {
 	// Last record wins: a result after a submission finishes the item...
 	appendT(t, j, Record[payload]{Kind: KindSubmitted, ID: "later", Digest: "d3", Time: t0, Batch: "batch_9"})
 	appendT(t, j, Record[payload]{Kind: KindResult, ID: "later", Digest: "d3", Time: t0, Value: payload{"y", 2}})
+	// A claim without a result: the run stopped during the call.
+	appendT(t, j, Record[payload]{Kind: KindClaimed, ID: "lost", Digest: "d4", Time: t0})
+	appendT(t, j, Record[payload]{Kind: KindClaimed, ID: "answered", Digest: "d5", Time: t0})
+	appendT(t, j, Record[payload]{Kind: KindResult, ID: "answered", Digest: "d5", Time: t0, Value: payload{"z", 5}})
 	// ...and a result for a new digest replaces the old one.
 	appendT(t, j, Record[payload]{Kind: KindResult, ID: "redo", Digest: "old", Time: t0, Value: payload{"old", 3}})
 	appendT(t, j, Record[payload]{Kind: KindResult, ID: "redo", Digest: "new", Time: t0, Value: payload{"new", 4}})
@@ -172,20 +176,23 @@ func TestLookupDecisions(t *testing.T) {
 			{"later", "d3", Finished, payload{"y", 2}, ""},
 			{"redo", "new", Finished, payload{"new", 4}, ""},
 			{"redo", "old", Changed, payload{}, ""},
+			{"lost", "d4", Claimed, payload{}, ""},
+			{"lost", "other", Changed, payload{}, ""},
+			{"answered", "d5", Finished, payload{"z", 5}, ""},
 		}
 		for _, c := range cases {
 			rec, s := lookupT(t, j, c.id, c.digest)
 			if s != c.want || rec.Value != c.value || rec.Batch != c.batch {
 				t.Errorf("Lookup(%q, %q) = %v, value %+v, batch %q; want %v, %+v, %q", c.id, c.digest, s, rec.Value, rec.Batch, c.want, c.value, c.batch)
 			}
-			if s == Finished || s == Submitted {
+			if s == Finished || s == Submitted || s == Claimed {
 				if rec.ID != c.id || rec.Digest != c.digest {
 					t.Errorf("Lookup(%q, %q) returned record of %q/%q", c.id, c.digest, rec.ID, rec.Digest)
 				}
 			}
 		}
-		if j.Len() != 4 {
-			t.Errorf("Len = %d; want 4 distinct IDs", j.Len())
+		if j.Len() != 6 {
+			t.Errorf("Len = %d; want 6 distinct IDs", j.Len())
 		}
 	}
 	check(j)
@@ -265,7 +272,8 @@ func TestCorruptLine(t *testing.T) {
 		{"garbage in the middle", "{\"kind\":\"result\",\"id\":\"a\",\"digest\":\"d\"}\nnot json\n{\"kind\":\"result\",\"id\":\"b\",\"digest\":\"d\"}\n", 2, 40, "invalid character"},
 		{"last complete line", "{\"kind\":\"result\",\"id\":\"a\",\"digest\":\"d\"}\n{\"kind\":\"res\n", 2, 40, "unexpected end"},
 		{"blank line", "{\"kind\":\"result\",\"id\":\"a\",\"digest\":\"d\"}\n\n{\"kind\":\"result\",\"id\":\"b\",\"digest\":\"d\"}\n", 2, 40, "unexpected end"},
-		{"unknown kind", "{\"kind\":\"claimed\",\"id\":\"a\",\"digest\":\"d\"}\n", 1, 0, `unknown record kind "claimed"`},
+		{"unknown kind", "{\"kind\":\"started\",\"id\":\"a\",\"digest\":\"d\"}\n", 1, 0, `unknown record kind "started"`},
+		{"claim with a batch", "{\"kind\":\"claimed\",\"id\":\"a\",\"digest\":\"d\",\"batch\":\"b\"}\n", 1, 0, "has a batch id"},
 		{"no id", "{\"kind\":\"result\",\"digest\":\"d\"}\n", 1, 0, "empty item id"},
 		{"submitted without batch", "{\"kind\":\"submitted\",\"id\":\"a\",\"digest\":\"d\"}\n", 1, 0, "no batch id"},
 		{"not an object", "[1,2]\n", 1, 0, "cannot unmarshal array"},
@@ -323,7 +331,8 @@ func TestAppendRejectsInvalidRecords(t *testing.T) {
 	j := openT[payload](t, path)
 	for _, r := range []Record[payload]{
 		{Kind: "", ID: "a"},
-		{Kind: "claimed", ID: "a"},
+		{Kind: "started", ID: "a"},
+		{Kind: KindClaimed, ID: "a", Batch: "b"},
 		{Kind: KindResult, ID: ""},
 		{Kind: KindSubmitted, ID: "a"},
 		{Kind: KindResult, ID: "a", Batch: "b"},
@@ -467,15 +476,15 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 }
 
-// countIDs counts the records of each ID in the journal file.
-func countIDs(t *testing.T, path string) map[string]int {
+// countIDs counts the records of each ID in the journal file, by kind.
+func countIDs(t *testing.T, path string) map[string]map[Kind]int {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	n := make(map[string]int)
+	n := make(map[string]map[Kind]int)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -483,7 +492,10 @@ func countIDs(t *testing.T, path string) map[string]int {
 		if err != nil {
 			t.Fatalf("%s:%d: %v", path, line, err)
 		}
-		n[h.ID]++
+		if n[h.ID] == nil {
+			n[h.ID] = make(map[Kind]int)
+		}
+		n[h.ID][h.Kind]++
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)

@@ -16,9 +16,14 @@ const (
 	// batch Record.Batch and has no result yet: on a restart it must be
 	// collected from that batch, not sent again. Record.Value is unused.
 	KindSubmitted Kind = "submitted"
+	// KindClaimed records that the item is about to be sent in an online
+	// call: written before the call, it lets a restart tell the items whose
+	// call may have been made, and billed, before a crash lost its answer
+	// from those never sent. Record.Value is unused.
+	KindClaimed Kind = "claimed"
 )
 
-func (k Kind) valid() bool { return k == KindResult || k == KindSubmitted }
+func (k Kind) valid() bool { return k == KindResult || k == KindSubmitted || k == KindClaimed }
 
 // Record is one line of a journal: a statement about one item's request.
 //
@@ -26,6 +31,7 @@ func (k Kind) valid() bool { return k == KindResult || k == KindSubmitted }
 //
 //	{"kind":"result","id":"q-17","digest":"9f86…","time":"2026-11-29T04:00:00Z","value":{…}}
 //	{"kind":"submitted","id":"q-18","digest":"1c4a…","time":"…","batch":"batch_abc123"}
+//	{"kind":"claimed","id":"q-19","digest":"77e0…","time":"…"}
 //
 // The value is encoded with encoding/json, so T must round-trip through it.
 type Record[T any] struct {
@@ -86,9 +92,14 @@ const (
 	// Collect its result from that batch (Record.Batch) rather than send it
 	// again.
 	Submitted
+	// Claimed: the item's last record is a claim for the same digest: a
+	// previous run started sending it and stopped before its result was
+	// journaled. The provider may have answered, and billed, a call whose
+	// answer was lost. Send it again, and count it as possibly paid twice.
+	Claimed
 )
 
-var statusNames = [...]string{"unseen", "finished", "changed", "submitted"}
+var statusNames = [...]string{"unseen", "finished", "changed", "submitted", "claimed"}
 
 func (s Status) String() string {
 	if s < 0 || int(s) >= len(statusNames) {
