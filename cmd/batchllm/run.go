@@ -30,6 +30,7 @@ type runFlags struct {
 	temperature       float64
 	workers           int
 	rpm, tpm          int64
+	noAdapt           bool
 	maxAttempts       int
 	backoff           time.Duration
 	attemptTimeout    time.Duration
@@ -121,6 +122,7 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.IntVar(&f.workers, "workers", 16, "requests in flight at most")
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")
+	fl.BoolVar(&f.noAdapt, "no-adapt", false, "do not learn rate limits from the provider's headers and 429s; enforce only --rpm and --tpm")
 	fl.IntVar(&f.maxAttempts, "max-attempts", 3, "attempts per item, the first included (rate-limited attempts do not count)")
 	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
 	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")

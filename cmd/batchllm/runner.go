@@ -228,16 +228,6 @@ func (r *runner) setup(arg string) error {
 		}
 	}
 
-	var w io.Writer = r.stdout
-	if f.output != "-" {
-		of, err := os.Create(f.output)
-		if err != nil {
-			return usageErr("-o: %v", err)
-		}
-		r.closers = append(r.closers, of.Close)
-		w = of
-	}
-	r.out = &lineWriter{w: w, onErr: r.setFatal}
 	return nil
 }
 
@@ -256,7 +246,20 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.closers = append(r.closers, release)
 
-	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}})
+	// The output is created last, so that a failed start leaves an earlier
+	// output as it was.
+	var w io.Writer = r.stdout
+	if f.output != "-" {
+		of, err := os.Create(f.output)
+		if err != nil {
+			return usageErr("-o: %v", err)
+		}
+		r.closers = append(r.closers, of.Close)
+		w = of
+	}
+	r.out = &lineWriter{w: w, onErr: r.setFatal}
+
+	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return usageErr("rate limits: %v", err)
 	}
