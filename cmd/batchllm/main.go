@@ -1,5 +1,3 @@
-// Command batchllm runs many LLM requests in parallel within rate limits and
-// budgets, and resumes after a crash. See `batchllm help`.
 package main
 
 import (

@@ -137,7 +137,7 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the run's cost in US dollars (0: none)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) at /metrics")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
-	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often")
+	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
 	addSimFlags(fl, &f.sim)
 	return cmd
 }
