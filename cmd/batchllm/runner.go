@@ -92,7 +92,11 @@ func (t *tally) add(l outputLine, model string, resumed bool) {
 		if t.byClass == nil {
 			t.byClass = map[string]int64{}
 		}
-		t.byClass[l.Error.Class]++
+		class := "unknown"
+		if l.Error != nil {
+			class = l.Error.Class
+		}
+		t.byClass[class]++
 	}
 	if resumed {
 		t.resumed++
@@ -246,19 +250,6 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.closers = append(r.closers, release)
 
-	// The output is created last, so that a failed start leaves an earlier
-	// output as it was.
-	var w io.Writer = r.stdout
-	if f.output != "-" {
-		of, err := os.Create(f.output)
-		if err != nil {
-			return usageErr("-o: %v", err)
-		}
-		r.closers = append(r.closers, of.Close)
-		w = of
-	}
-	r.out = &lineWriter{w: w, onErr: r.setFatal}
-
 	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return usageErr("rate limits: %v", err)
@@ -315,6 +306,19 @@ func (r *runner) execute(ctx context.Context) error {
 		return usageErr("%v", err)
 	}
 	defer p.Close(context.Background())
+
+	// The output is created last, so that a failed start leaves an earlier
+	// output as it was.
+	var w io.Writer = r.stdout
+	if f.output != "-" {
+		of, err := os.Create(f.output)
+		if err != nil {
+			return usageErr("-o: %v", err)
+		}
+		r.closers = append(r.closers, of.Close)
+		w = of
+	}
+	r.out = &lineWriter{w: w, onErr: r.setFatal}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
