@@ -6,45 +6,60 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
-// process runs one item to its end: prepare, then attempts under the gate
-// until one succeeds or the retry policy gives up. It returns false when the
-// run stopped before the item finished; such an item has no result.
-func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int, item Item[In, Out, C]) (Result[Out, C], bool) {
-	it := itemRun[In, Out, C]{p: p, runCtx: runCtx, wid: wid, item: item, start: time.Now()}
+// step says what became of an item after a worker advanced it.
+type step int
+
+const (
+	stepFinished   step = iota // it has a result
+	stepUnfinished             // the run stopped first; no result
+	stepWaiting                // it waits out a backoff, parked off the worker
+)
+
+// begin prepares an item taken from the queue for its first attempt.
+func (p *Processor[In, Out, C]) begin(runCtx, workCtx context.Context, item Item[In, Out, C]) *itemRun[In, Out, C] {
+	it := &itemRun[In, Out, C]{p: p, runCtx: runCtx, item: item, start: time.Now(), attempt: 1, ctx: workCtx, cancel: func() {}}
 	it.res = Result[Out, C]{ItemID: item.ID, Context: item.Context}
-	ctx := workCtx
 	if p.cfg.ItemTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(workCtx, p.cfg.ItemTimeout)
-		defer cancel()
+		it.ctx, it.cancel = context.WithTimeout(workCtx, p.cfg.ItemTimeout)
 	}
-	it.ctx = ctx
+	it.strat = item.Strategy
+	if it.strat == nil {
+		it.strat = p.cfg.Strategy
+	}
+	return it
+}
+
+// advance runs attempts of the item under the gate until one succeeds, the
+// retry policy gives up, the run stops, or the item must wait out a
+// backoff; then it says which, and how long the wait is.
+func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
+	p, ctx := it.p, it.ctx
+	it.wid = wid
 	if ctx.Err() != nil {
-		return it.interrupted(nil)
+		return it.interrupted(it.lastErr)
 	}
-	strat := item.Strategy
-	if strat == nil {
-		strat = p.cfg.Strategy
-	}
-	if err := p.prepare(ctx, strat); err != nil {
-		if ctx.Err() != nil {
-			return it.interrupted(err)
+	if it.call == nil { // the first attempt
+		if err := p.prepare(ctx, it.strat); err != nil {
+			if ctx.Err() != nil {
+				return it.interrupted(err)
+			}
+			return it.fail(ClassFatalItem, fmt.Errorf("prepare: %w", err))
 		}
-		return it.fail(ClassFatalItem, fmt.Errorf("prepare: %w", err))
+		it.call = p.chain(it.strat)
+		it.est, _ = it.strat.(Estimator[In])
+		it.hook, _ = it.strat.(ErrorHook[In])
 	}
-	call := p.chain(strat)
-	est, _ := strat.(Estimator[In])
-	hook, _ := strat.(ErrorHook[In])
-	state := &RetryState{}
-	rateLimited := 0
-	for attempt := 1; ; {
-		req := Request[In]{ItemID: item.ID, Input: item.Input, Attempt: attempt, State: state}
+	item := it.item
+	for {
+		attempt := it.attempt
+		req := Request[In]{ItemID: item.ID, Input: item.Input, Attempt: attempt, State: &it.state}
 		var e Estimate
-		if est != nil {
-			e = est.Estimate(req)
+		if it.est != nil {
+			e = it.est.Estimate(req)
 		}
 		var waitStart time.Time
 		if p.emitting {
@@ -72,7 +87,7 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			callStart = time.Now()
 			p.emit(Event{Kind: EventAttemptStarted, Time: callStart, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: e.Model, Scope: e.Scope, Duration: callStart.Sub(waitStart)})
 		}
-		resp, err := p.call(ctx, call, req)
+		resp, err := p.call(ctx, it.call, req)
 		p.inFlight.Add(-1)
 		it.res.Usage = it.res.Usage.Add(resp.Usage)
 		it.model = e.Model
@@ -84,8 +99,9 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			it.res.Output = resp.Output
 			it.res.Elapsed = time.Since(it.start)
 			p.emit(Event{Kind: EventItemCompleted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Duration: it.res.Elapsed, Usage: it.res.Usage})
-			return it.res, true
+			return stepFinished, 0
 		}
+		it.lastErr = err
 		cls := Classification{Class: ClassTransient}
 		if ctx.Err() == nil {
 			cls = p.cfg.Classifier.Classify(err)
@@ -103,8 +119,8 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 		if ctx.Err() != nil {
 			return it.interrupted(err)
 		}
-		if hook != nil {
-			if perr := callSafely(func() error { hook.OnError(ctx, req, err); return nil }); perr != nil {
+		if it.hook != nil {
+			if perr := callSafely(func() error { it.hook.OnError(ctx, req, err); return nil }); perr != nil {
 				p.log.Error("batchllm: strategy error hook panicked", "item", item.ID, "err", perr)
 			}
 		}
@@ -112,9 +128,9 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 		case ClassRateLimited:
 			p.rateLimited.Add(1)
 			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Scope: e.Scope, Err: err, Duration: cls.RetryAfter})
-			rateLimited++
-			if rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
-				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, rateLimited, err))
+			it.rateLimited++
+			if it.rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
+				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
 			}
 			// Same attempt number: the gate holds the retry back until the
 			// cooldown ends.
@@ -122,15 +138,13 @@ func (p *Processor[In, Out, C]) process(runCtx, workCtx context.Context, wid int
 			if attempt >= p.cfg.Retry.MaxAttempts {
 				return it.fail(cls.Class, err)
 			}
-			attempt++ // at once: a new answer, not a recovered server, is needed
+			it.attempt++ // at once: a new answer, not a recovered server, is needed
 		case ClassTransient, ClassOverloaded:
 			if attempt >= p.cfg.Retry.MaxAttempts {
 				return it.fail(cls.Class, err)
 			}
-			if werr := sleepCtx(ctx, p.backoff(attempt, cls.RetryAfter)); werr != nil {
-				return it.interrupted(err)
-			}
-			attempt++
+			it.attempt++
+			return stepWaiting, p.backoff(attempt, cls.RetryAfter)
 		case ClassFatalBatch:
 			p.abortBatch(err)
 			return it.fail(cls.Class, err)
@@ -187,20 +201,34 @@ func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], r
 	return resp, err
 }
 
-// itemRun is the state of one item while a worker processes it.
+// itemRun is the state of one item from the queue to its result. Only one
+// worker at a time holds it; between attempts it may wait, parked, off any
+// worker.
 type itemRun[In, Out, C any] struct {
 	p      *Processor[In, Out, C]
 	runCtx context.Context
-	ctx    context.Context // the item's: the batch's work context, with the item deadline
+	ctx    context.Context // the batch's work context, with the item deadline
+	cancel context.CancelFunc
 	wid    int
 	item   Item[In, Out, C]
 	start  time.Time
 	model  string
 	res    Result[Out, C]
+
+	strat Strategy[In, Out]
+	call  Strategy[In, Out] // strat in its middleware; nil before the first attempt
+	est   Estimator[In]
+	hook  ErrorHook[In]
+	state RetryState
+
+	attempt     int // the number of the next attempt
+	rateLimited int
+	lastErr     error
+	woken       atomic.Bool // set by whichever ends a parked wait first
 }
 
 // fail ends the item with an error of class c, unless the fallback replaces it.
-func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (Result[Out, C], bool) {
+func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (step, time.Duration) {
 	p := it.p
 	ie := &ItemError{ItemID: it.item.ID, Class: c, Attempts: it.res.Attempts, Err: err}
 	it.res.Elapsed = time.Since(it.start)
@@ -219,20 +247,20 @@ func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (Result[Out, C], bo
 			it.res.Output, it.res.Recovered = out, ie
 			ev.Reason = reasonFallback
 			p.emit(ev)
-			return it.res, true
+			return stepFinished, 0
 		}
 	}
 	it.res.Err = ie
 	p.emit(ev)
-	return it.res, true
+	return stepFinished, 0
 }
 
 // interrupted ends an item whose context ended: no result if the run
 // stopped, an aborted result if a fatal error stopped the batch, a timeout
 // if the item's own deadline passed. last is the error that came with it.
-func (it *itemRun[In, Out, C]) interrupted(last error) (Result[Out, C], bool) {
+func (it *itemRun[In, Out, C]) interrupted(last error) (step, time.Duration) {
 	if it.runCtx.Err() != nil {
-		return Result[Out, C]{}, false
+		return stepUnfinished, 0
 	}
 	if ae := it.p.abortErr.Load(); ae != nil {
 		return it.fail(ClassFatalBatch, fmt.Errorf("%w: %w", ErrBatchAborted, *ae))

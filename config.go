@@ -53,6 +53,15 @@ type Config[In, Out, C any] struct {
 	// fails that item.
 	PostProcess func(ctx context.Context, r Result[Out, C])
 
+	// Record, if set, is called with every result on the worker that
+	// produced it, before the result is reported by Results or Run, so
+	// that a result can be made durable first (see package journal, whose
+	// group commit lets concurrent workers share one fsync). If Record
+	// returns an error, that result is not reported and the batch stops
+	// as if an error of class ClassFatalBatch had occurred, with the
+	// error as its cause.
+	Record func(ctx context.Context, r Result[Out, C]) error
+
 	// Observers receive the run's events asynchronously (see [Observer]).
 	Observers []Observer
 	// ObserverBuffer is the number of events queued per observer before

@@ -46,6 +46,15 @@ type Processor[In, Out, C any] struct {
 	queue   chan Item[In, Out, C]
 	results chan Result[Out, C]
 
+	// Items between Add and their result: pending counts them;
+	// those whose backoff ended come back through ready; drained is closed
+	// once the queue is closed and pending is zero.
+	ready       chan *itemRun[In, Out, C]
+	pending     atomic.Int64
+	queueClosed atomic.Bool
+	drained     chan struct{}
+	drainOnce   sync.Once
+
 	// abort is cancelled with the fatal error when a ClassFatalBatch error
 	// stops the batch; abortErr keeps that error.
 	abort    context.CancelCauseFunc
@@ -81,11 +90,13 @@ func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error)
 		c.Logger.Warn("batchllm: config: " + w)
 	}
 	return &Processor[In, Out, C]{
-		cfg:    c,
-		log:    c.Logger,
-		ids:    make(map[uint64]struct{}),
-		idSeed: maphash.MakeSeed(),
-		queue:  make(chan Item[In, Out, C], c.QueueSize),
+		cfg:     c,
+		log:     c.Logger,
+		ids:     make(map[uint64]struct{}),
+		idSeed:  maphash.MakeSeed(),
+		queue:   make(chan Item[In, Out, C], c.QueueSize),
+		ready:   make(chan *itemRun[In, Out, C]),
+		drained: make(chan struct{}),
 	}, nil
 }
 
@@ -117,6 +128,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	}
 	p.ids[h] = struct{}{}
 	p.stats.Added++
+	p.pending.Add(1) // counted before it reaches the queue, so no worker sees it drained early
 	if !p.started {
 		p.pre = append(p.pre, item)
 		p.mu.Unlock()
@@ -148,6 +160,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	p.mu.Lock()
 	delete(p.ids, h)
 	p.stats.Added--
+	p.pending.Add(-1)
 	p.mu.Unlock()
 	return fmt.Errorf("batchllm: add item %q: %w", item.ID, err)
 }
@@ -360,13 +373,7 @@ func (p *Processor[In, Out, C]) start(ctx context.Context) (context.Context, <-c
 	p.abort = abort
 	var wg sync.WaitGroup
 	for w := range p.cfg.Workers {
-		wg.Go(func() {
-			// A context per worker keeps the attempts' contexts from all
-			// registering with, and contending for, one parent.
-			wctx, cancel := context.WithCancel(workCtx)
-			defer cancel()
-			p.worker(runCtx, wctx, w)
-		})
+		wg.Go(func() { p.worker(runCtx, workCtx, w) })
 	}
 	done := make(chan struct{})
 	go func() {
@@ -399,26 +406,119 @@ func (p *Processor[In, Out, C]) end(runCtx context.Context) {
 	p.stopObservers()
 }
 
-// worker takes items from the queue until it is closed or the run stops.
+// worker advances items until the queue is closed and every item taken
+// from it has ended, or the run stops. Items whose backoff ended come
+// before new ones.
 func (p *Processor[In, Out, C]) worker(runCtx, workCtx context.Context, id int) {
 	p.emit(Event{Kind: EventWorkerStarted, WorkerID: id})
 	defer p.emit(Event{Kind: EventWorkerStopped, WorkerID: id})
 	for {
-		var item Item[In, Out, C]
-		var ok bool
+		it := p.next(runCtx, workCtx)
+		if it == nil {
+			return
+		}
+		switch st, wait := it.advance(id); st {
+		case stepWaiting:
+			p.park(it, wait)
+		case stepUnfinished:
+			p.itemEnded(it)
+		case stepFinished:
+			p.itemEnded(it)
+			if p.cfg.Record != nil {
+				err := callSafely(func() error { return p.cfg.Record(context.WithoutCancel(runCtx), it.res) })
+				if err != nil {
+					p.abortBatch(fmt.Errorf("record result of item %q: %w", it.item.ID, err))
+					continue
+				}
+			}
+			p.results <- it.res // the consumer drains results until every worker is done
+		}
+	}
+}
+
+// next returns the next item to advance, or nil when the worker should
+// stop.
+func (p *Processor[In, Out, C]) next(runCtx, workCtx context.Context) *itemRun[In, Out, C] {
+	select {
+	case it := <-p.ready:
+		return it
+	default:
+	}
+	if !p.queueClosed.Load() {
 		select {
-		case item, ok = <-p.queue:
+		case it := <-p.ready:
+			return it
+		case item, ok := <-p.queue:
+			if ok {
+				if runCtx.Err() != nil {
+					return nil
+				}
+				return p.begin(runCtx, workCtx, item)
+			}
+			p.queueClosed.Store(true)
+			p.checkDrained()
 		case <-runCtx.Done():
+			return nil
+		}
+	}
+	select {
+	case it := <-p.ready:
+		return it
+	case <-p.drained:
+		return nil
+	case <-runCtx.Done():
+		return nil
+	}
+}
+
+// park sets an item aside for wait without holding a worker. It comes back
+// through p.ready when the wait is over, or at once when its context ends
+// (its deadline, an abort, a cancelled run).
+func (p *Processor[In, Out, C]) park(it *itemRun[In, Out, C], wait time.Duration) {
+	it.woken.Store(false)
+	wake := func() {
+		if !it.woken.CompareAndSwap(false, true) {
 			return
 		}
-		if !ok || runCtx.Err() != nil {
-			return
+		select {
+		case p.ready <- it:
+		case <-it.runCtx.Done():
+			p.itemEnded(it)
 		}
-		r, finished := p.process(runCtx, workCtx, id, item)
-		if !finished {
-			continue
-		}
-		p.results <- r // the consumer drains results until every worker is done
+	}
+	// Whichever fires first stops the other: the timer is cheap to leave,
+	// but an AfterFunc left on the work context would stay registered there
+	// for the rest of the run.
+	var mu sync.Mutex
+	mu.Lock()
+	defer mu.Unlock()
+	var stopCtx func() bool
+	timer := time.AfterFunc(wait, func() {
+		mu.Lock()
+		stopCtx()
+		mu.Unlock()
+		wake()
+	})
+	stopCtx = context.AfterFunc(it.ctx, func() {
+		mu.Lock()
+		timer.Stop()
+		mu.Unlock()
+		wake()
+	})
+}
+
+// itemEnded counts an item out: it will not come back to a worker.
+func (p *Processor[In, Out, C]) itemEnded(it *itemRun[In, Out, C]) {
+	it.cancel()
+	p.pending.Add(-1)
+	p.checkDrained()
+}
+
+// checkDrained ends the workers' wait once the queue is closed and every
+// item taken from it has ended.
+func (p *Processor[In, Out, C]) checkDrained() {
+	if p.queueClosed.Load() && p.pending.Load() == 0 {
+		p.drainOnce.Do(func() { close(p.drained) })
 	}
 }
 

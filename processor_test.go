@@ -388,7 +388,10 @@ func TestAttemptTimeoutIsTypedAndRetried(t *testing.T) {
 		p := newProc(t, config{Strategy: m, AttemptTimeout: 3 * time.Second, Observers: []batchllm.Observer{rec}, Retry: batchllm.RetryPolicy{NoJitter: true}})
 		p.Add(t.Context(), item{ID: "a"})
 		start := time.Now()
-		sum, _ := p.Run(t.Context())
+		sum, err := p.Run(t.Context())
+		if err != nil || len(sum.Results) != 1 {
+			t.Fatalf("Run: %d results, %v", len(sum.Results), err)
+		}
 		if r := sum.Results[0]; !r.OK() || r.Attempts != 2 || time.Since(start) != 4*time.Second {
 			t.Fatalf("result %+v after %v, want success on attempt 2 at 4s", r, time.Since(start))
 		}
@@ -869,4 +872,102 @@ func TestDoubtfulConfigIsLoggedAsAWarning(t *testing.T) {
 	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "shorter than AttemptTimeout") {
 		t.Fatalf("log: %s", buf.String())
 	}
+}
+
+func TestRecordRunsBeforeReportingAndItsFailureStopsTheBatch(t *testing.T) {
+	m := echo()
+	var recorded sync.Map
+	diskFull := errors.New("disk full")
+	p := newProc(t, config{Strategy: m, Workers: 1,
+		Record: func(ctx context.Context, r result) error {
+			if r.ItemID == "i005" {
+				return diskFull
+			}
+			recorded.Store(r.ItemID, true)
+			return nil
+		},
+		PostProcess: func(ctx context.Context, r result) {
+			if _, ok := recorded.Load(r.ItemID); !ok && r.OK() {
+				t.Errorf("item %s reported before it was recorded", r.ItemID)
+			}
+		}})
+	addN(t, p, 20)
+	sum, err := p.Run(t.Context())
+	if !errors.Is(err, diskFull) || !errors.Is(err, batchllm.ErrBatchAborted) {
+		t.Fatalf("Run err = %v", err)
+	}
+	res := sum.ByID()
+	if _, ok := res["i005"]; ok {
+		t.Fatal("the unrecorded result was reported")
+	}
+	if len(res) != 19 || !res["i004"].OK() || !errors.Is(res["i006"].Err, batchllm.ErrBatchAborted) {
+		t.Fatalf("%d results; i004 %+v; i006 %+v", len(res), res["i004"], res["i006"])
+	}
+}
+
+// A backoff wait does not hold a worker: other items run meanwhile.
+func TestBackoffFreesTheWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := echo()
+		m.Latency = time.Second
+		m.FailItem("a", batchllmtest.Transient)
+		p := newProc(t, config{Strategy: m, Workers: 1, Retry: batchllm.RetryPolicy{NoJitter: true, InitialWait: 10 * time.Second, MaxWait: time.Minute}})
+		for _, id := range []string{"a", "b", "c"} {
+			p.Add(t.Context(), item{ID: id})
+		}
+		p.Finish()
+		start := time.Now()
+		var order []string
+		var at []time.Duration
+		for r := range p.Results(t.Context()) {
+			order = append(order, r.ItemID)
+			at = append(at, time.Since(start))
+		}
+		if !slices.Equal(order, []string{"b", "c", "a"}) || !slices.Equal(at, []time.Duration{2 * time.Second, 3 * time.Second, 12 * time.Second}) {
+			t.Fatalf("results %v at %v, want b, c, a at 2s, 3s, 12s", order, at)
+		}
+	})
+}
+
+// An item parked in a backoff wakes at once when its deadline passes or the
+// batch is aborted, and leaves no goroutine behind when the run is cancelled.
+func TestParkedItemsWakeOnDeadlineAbortAndCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := echo()
+		m.FailItem("late", batchllmtest.Transient)
+		p := newProc(t, config{Strategy: m, Workers: 2, ItemTimeout: 5 * time.Second,
+			Retry: batchllm.RetryPolicy{NoJitter: true, InitialWait: time.Minute, MaxWait: time.Minute}})
+		p.Add(t.Context(), item{ID: "late"})
+		start := time.Now()
+		sum, err := p.Run(t.Context())
+		var te *batchllm.TimeoutError
+		if err != nil || !errors.As(sum.Results[0].Err, &te) || te.Scope != batchllm.ScopeItem || time.Since(start) != 5*time.Second {
+			t.Fatalf("result %+v, err %v, after %v", sum.Results[0], err, time.Since(start))
+		}
+
+		m2 := echo()
+		m2.Latency = time.Second
+		m2.FailItem("x", batchllmtest.Transient)
+		m2.FailItem("y", batchllmtest.FatalBatch)
+		p2 := newProc(t, config{Strategy: m2, Workers: 1, Retry: batchllm.RetryPolicy{NoJitter: true, InitialWait: time.Minute, MaxWait: time.Minute}})
+		p2.Add(t.Context(), item{ID: "x"})
+		p2.Add(t.Context(), item{ID: "y"})
+		start = time.Now()
+		sum2, err := p2.Run(t.Context())
+		if !errors.Is(err, batchllm.ErrBatchAborted) || time.Since(start) != 2*time.Second || !errors.Is(sum2.ByID()["x"].Err, batchllm.ErrBatchAborted) {
+			t.Fatalf("err %v after %v; x = %+v", err, time.Since(start), sum2.ByID()["x"])
+		}
+
+		m3 := echo()
+		m3.FailItem("z", batchllmtest.Transient)
+		p3 := newProc(t, config{Strategy: m3, Retry: batchllm.RetryPolicy{NoJitter: true, InitialWait: time.Hour, MaxWait: time.Hour}})
+		p3.Add(t.Context(), item{ID: "z"})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		sum3, err := p3.Run(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || len(sum3.Results) != 0 || time.Since(start) != 3*time.Second {
+			t.Fatalf("cancelled run: %d results, err %v, after %v", len(sum3.Results), err, time.Since(start))
+		}
+		// synctest fails the test if the parked item's timer goroutine leaked.
+	})
 }

@@ -1,0 +1,95 @@
+package structured
+
+import (
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// An Option configures a [Strategy].
+type Option func(*options)
+
+type options struct {
+	name        string
+	description string
+	adjust      func(*jsonschema.Schema) error
+	inPrompt    bool
+	temps       []float64
+	models      []string
+	partial     bool
+	feedback    func(Reask) string
+}
+
+// Name sets the schema's name, which OpenAI requires: 1 to 64 letters,
+// digits, '_' or '-'. The default is the Go type's name.
+func Name(name string) Option { return func(o *options) { o.name = name } }
+
+// Description sets the schema's description, which tells the model what the
+// output is for.
+func Description(d string) Option { return func(o *options) { o.description = d } }
+
+// AdjustSchema lets f change the schema derived from the output type before
+// it is used, to add what Go types cannot say: bounds (Minimum, Maximum),
+// patterns, enumerations, descriptions. Answers are validated against the
+// adjusted schema, and the model sees it, so a constraint stated here is
+// both enforced and explained. f runs once, in [New]; afterwards the
+// schema is made strict (see [New]). An error from f is returned by New.
+func AdjustSchema(f func(s *jsonschema.Schema) error) Option {
+	return func(o *options) { o.adjust = f }
+}
+
+// SchemaInPrompt puts the schema in the system prompt, with an instruction
+// to answer with a JSON object only, instead of setting
+// [batchllm.Prompt.Schema]. Use it for inner strategies and models without
+// a native structured-output mode. Answers are extracted from Markdown
+// fences and surrounding prose either way.
+func SchemaInPrompt() Option { return func(o *options) { o.inPrompt = true } }
+
+// Temperatures sets the temperature by the number of validation failures
+// the item has had so far: ts[0] for the first attempt and for retries
+// after errors that are not validation failures, ts[1] after the first
+// validation failure, and so on; the last value is used from then on.
+// The temperature replaces the item's own Prompt.Temperature; without
+// Temperatures the item's (or the inner strategy's default) is used.
+// Temperatures must not be negative. See also [Escalate].
+func Temperatures(ts ...float64) Option {
+	return func(o *options) { o.temps = append([]float64(nil), ts...) }
+}
+
+// Escalate sets the model by the number of validation failures the item
+// has had so far: models[0] until the first validation failure, models[1]
+// after it, and so on; the last model is used from then on. A transient
+// error, a timeout or a rate limit does not escalate: the retry uses the
+// same model, since a stronger model would not fix a network error. The
+// model is set through [batchllm.Prompt.Model], which the provider
+// strategies honour, and is what the inner strategy's [batchllm.Estimator]
+// sees, so rate limits and budgets apply to the model really called.
+//
+// The model replaces the item's own Prompt.Model; an empty name keeps it
+// (or the inner strategy's default), so Escalate("", "gpt-5") starts with
+// the default model. Set Retry.MaxAttempts in the processor's config to at
+// least len(models) so that every model gets its turn.
+func Escalate(models ...string) Option {
+	return func(o *options) { o.models = append([]string(nil), models...) }
+}
+
+// PartialRecovery keeps the top-level fields that validated and, on a
+// re-ask, asks only for the fields that failed: the feedback names the
+// fields to return, and the schema sent with the re-ask (natively or in the
+// prompt) has only those fields. The answer's fields are merged into the
+// kept ones, and the merged object is validated as a whole again,
+// including the type's Validate method, so rules across fields still hold.
+//
+// Merging is by top-level field only: a nested struct is kept or asked for
+// as a whole. Kept fields win over the same fields in a later answer, and
+// fields that were not asked for are ignored. A rule of Validate that
+// fails without naming a field (a plain error) makes the next re-ask ask
+// for the whole object again, since it cannot say which field to fix.
+func PartialRecovery() Option { return func(o *options) { o.partial = true } }
+
+// Feedback replaces the feedback message of a re-ask. f gets what the
+// previous attempt got wrong and what the re-ask asks for, and returns the
+// text of the user message that follows the model's previous answer. If f
+// returns "", nothing is added and the re-ask repeats the original prompt
+// (a blind retry). The default is [DefaultFeedback]. f may be called more
+// than once per attempt (for the estimate and for the call), from several
+// goroutines for different items; it should depend on r alone.
+func Feedback(f func(r Reask) string) Option { return func(o *options) { o.feedback = f } }
