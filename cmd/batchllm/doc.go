@@ -48,8 +48,9 @@
 // results as they come, so it holds each item of the input exactly once
 // whatever happened to earlier runs. After kill -9 at any moment nothing
 // reported is lost and nothing is duplicated, and the requests sent again
-// are at most --workers: at most that many items are ever added to the
-// processor without their result journaled.
+// are at most --workers: each worker journals its result before it takes
+// another item, so at most that many answered calls can lack a journal
+// record.
 //
 // # Interrupts
 //

@@ -57,11 +57,6 @@ type runner struct {
 	out     *lineWriter
 	closers []func() error
 
-	// slots bounds the items added to the processor whose result is not yet
-	// journaled, to --workers, so that a crash re-sends at most that many.
-	// Nil without a journal.
-	slots chan struct{}
-
 	stopping atomic.Bool // Ctrl-C: start no new call
 	fatalMu  sync.Mutex
 	fatal    error // the first error that stops the run (I/O, journal)
@@ -228,7 +223,6 @@ func (r *runner) setup(arg string) error {
 			}
 			r.jnl = j
 			r.closers = append(r.closers, j.Close)
-			r.slots = make(chan struct{}, f.workers)
 		}
 	}
 
@@ -298,6 +292,7 @@ func (r *runner) execute(ctx context.Context) error {
 		ItemTimeout:    f.itemTimeout,
 		Gate:           gate,
 		Middleware:     mw,
+		Record:         r.record,
 		Observers:      observers,
 		DryRun:         f.dryRun,
 		Logger:         slog.New(slog.NewTextHandler(redactWriter{r.stderr, r.redact}, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -404,17 +399,11 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 				r.tally.add(l, pr.Model, true)
 				return r.out.write(l)
 			}
-			select {
-			case r.slots <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
 		}
 		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
 			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata},
 		})
 		if err != nil {
-			r.release()
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -427,12 +416,6 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 	}
 }
 
-func (r *runner) release() {
-	if r.slots != nil {
-		<-r.slots
-	}
-}
-
 // requestDigest identifies an item's request for the journal: the provider
 // and the prompt with every parameter that reaches the provider.
 func requestDigest(provider string, p batchllm.Prompt) (string, error) {
@@ -442,58 +425,45 @@ func requestDigest(provider string, p batchllm.Prompt) (string, error) {
 	}{provider, p})
 }
 
-// consume takes the processor's results: each is journaled (if there is a
-// journal), then written out. Journal appends run on up to --workers
-// goroutines so that they share fsyncs (group commit).
+// record is the processor's Config.Record: on the worker that produced a
+// result, before the result is reported, it appends the result to the
+// journal and waits until it is durable. Workers append concurrently, so
+// they share fsyncs (group commit). Since a worker records its result
+// before it takes another item, at most --workers items have been sent
+// without their result in the journal, which bounds what a crash re-sends.
+// An error stops the batch.
+func (r *runner) record(ctx context.Context, res result) error {
+	if r.jnl == nil || errors.Is(res.Err, errInterrupted) || !journalWorthy(res) {
+		return nil
+	}
+	line, err := newOutputLine(res, r.structured, r.redact)
+	if err != nil {
+		return err
+	}
+	rec := journal.Record[outputLine]{Kind: journal.KindResult, ID: res.ItemID, Digest: res.Context.Digest, Value: line}
+	if err := r.jnl.Append(ctx, rec); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// consume writes the processor's results out as they are reported, each
+// already journaled by record.
 func (r *runner) consume(ctx context.Context, p *processor) {
-	type job struct {
-		line   outputLine
-		digest string
-	}
-	var jobs chan job
-	var wg sync.WaitGroup
-	if r.jnl != nil {
-		jobs = make(chan job)
-		actx := context.WithoutCancel(ctx) // results that finished are journaled even after Ctrl-C
-		for range r.f.workers {
-			wg.Go(func() {
-				for j := range jobs {
-					rec := journal.Record[outputLine]{Kind: journal.KindResult, ID: j.line.ID, Digest: j.digest, Value: j.line}
-					if err := r.jnl.Append(actx, rec); err != nil {
-						r.setFatal(fmt.Errorf("journal: %w", err))
-					} else {
-						r.out.write(j.line)
-					}
-					r.release()
-				}
-			})
-		}
-	}
 	for res := range p.Results(ctx) {
 		if errors.Is(res.Err, errInterrupted) {
 			r.tally.mu.Lock()
 			r.tally.interrupted++
 			r.tally.mu.Unlock()
-			r.release()
 			continue
 		}
 		line, err := newOutputLine(res, r.structured, r.redact)
 		if err != nil {
 			r.setFatal(err)
-			r.release()
 			continue
 		}
 		r.tally.add(line, res.Context.Model, false)
-		if jobs == nil || !journalWorthy(res) {
-			r.out.write(line)
-			r.release()
-			continue
-		}
-		jobs <- job{line, res.Context.Digest}
-	}
-	if jobs != nil {
-		close(jobs)
-		wg.Wait()
+		r.out.write(line)
 	}
 }
 
