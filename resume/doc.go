@@ -7,22 +7,17 @@
 //     its ID and the digest of its request, and skips it if the journal
 //     holds its final result for the same request, returning that result;
 //     an unknown item, or one whose request changed, is added;
-//   - [Resumer.PostProcess], set as batchllm.Config.PostProcess, appends each
-//     result to the journal, durably, before the processor reports it.
+//   - [Resumer.Record], set as batchllm.Config.Record, appends each result
+//     to the journal, durably, on the worker that produced it and before
+//     the processor reports it.
 //
 // So a run that stops for any reason (a crash, kill -9, a cancelled
 // context) can be run again over the same journal: nothing reported is
 // lost, finished items are not paid for twice, and the calls in flight at
-// the crash are the only ones sent again. With [Options.MaxUnjournaled] set
-// to the processor's Workers, that is at most Workers requests.
+// the crash are the only ones sent again: at most one per worker.
 //
 // Failures that do not belong to the item (class ClassFatalBatch: a bad key,
 // an exhausted quota or budget, and the items an aborted batch ended) are
 // not journaled, so that a rerun sends them again; other failures are final
 // unless [Options.RetryFailed] is set.
-//
-// PostProcess runs on the goroutine that consumes results, so appends are
-// made one at a time, each waiting for its fsync (a millisecond or more);
-// a batch of many thousands of fast items is faster with its own pool of
-// appenders, as the CLI does.
 package resume

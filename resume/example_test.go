@@ -34,9 +34,9 @@ func Example() {
 			log.Fatal(err)
 		}
 		defer j.Close()
-		r := resume.New[batchllm.Prompt, string, struct{}](j, &resume.Options[batchllm.Prompt]{MaxUnjournaled: 4})
+		r := resume.New[batchllm.Prompt, string, struct{}](j, nil)
 		p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
-			Strategy: echo, Workers: 4, PostProcess: r.PostProcess,
+			Strategy: echo, Workers: 4, Record: r.Record,
 		})
 		if err != nil {
 			log.Fatal(err)
@@ -58,9 +58,6 @@ func Example() {
 		}
 		for _, res := range sum.Results {
 			fmt.Printf("%s: %s\n", res.ItemID, res.Output)
-		}
-		if err := r.Err(); err != nil {
-			log.Fatal(err)
 		}
 	}
 

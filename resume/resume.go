@@ -26,12 +26,6 @@ type Options[In any] struct {
 	// RetryFailed sends again the items whose journaled result is a
 	// failure. By default a failure is final, like a success.
 	RetryFailed bool
-	// MaxUnjournaled bounds the items added whose result is not yet
-	// journaled: Add blocks while that many are. Set it to the processor's
-	// Workers so that a crash re-sends at most that many requests; 0 means
-	// no bound, and then up to about 2 × Workers + 1 (the processor's result
-	// buffer and its workers).
-	MaxUnjournaled int
 }
 
 // A Resumer makes a batch resumable with a journal: it skips the items the
@@ -40,11 +34,9 @@ type Options[In any] struct {
 type Resumer[In, Out, C any] struct {
 	j    *Journal[Out, C]
 	opts Options[In]
-	sem  chan struct{} // nil: no bound
 
 	mu      sync.Mutex
-	pending map[string]string // item ID -> digest, for items added and not journaled
-	err     error             // the first append error
+	pending map[string]string // item ID -> digest, for items added and not yet recorded
 }
 
 // New returns a Resumer that reads and writes j. opts may be nil.
@@ -56,9 +48,6 @@ func New[In, Out, C any](j *Journal[Out, C], opts *Options[In]) *Resumer[In, Out
 	if r.opts.Digest == nil {
 		r.opts.Digest = func(in In) (string, error) { return journal.Digest(in) }
 	}
-	if r.opts.MaxUnjournaled > 0 {
-		r.sem = make(chan struct{}, r.opts.MaxUnjournaled)
-	}
 	return r
 }
 
@@ -66,13 +55,9 @@ func New[In, Out, C any](j *Journal[Out, C], opts *Options[In]) *Resumer[In, Out
 // same request: then it returns that result and true, and adds nothing.
 // An item that is unknown to the journal, or whose request changed (see
 // [Options.Digest]), is added. The error is that of the digest, the
-// journal's lookup, or p.Add; Add also fails once an append has failed
-// (see [Resumer.Err]).
+// journal's lookup, or p.Add.
 func (r *Resumer[In, Out, C]) Add(ctx context.Context, p *batchllm.Processor[In, Out, C], item batchllm.Item[In, Out, C]) (batchllm.Result[Out, C], bool, error) {
 	var zero batchllm.Result[Out, C]
-	if err := r.Err(); err != nil {
-		return zero, false, err
-	}
 	d, err := r.opts.Digest(item.Input)
 	if err != nil {
 		return zero, false, fmt.Errorf("resume: digest of item %q: %w", item.ID, err)
@@ -85,13 +70,6 @@ func (r *Resumer[In, Out, C]) Add(ctx context.Context, p *batchllm.Processor[In,
 		res := rec.Value.Result(item.ID)
 		res.Context = item.Context // the caller's current context, not the journaled one
 		return res, true, nil
-	}
-	if r.sem != nil {
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			return zero, false, context.Cause(ctx)
-		}
 	}
 	r.mu.Lock()
 	r.pending[item.ID] = d
@@ -106,48 +84,36 @@ func (r *Resumer[In, Out, C]) Add(ctx context.Context, p *batchllm.Processor[In,
 // forget drops an item that has no result to journal.
 func (r *Resumer[In, Out, C]) forget(id string) {
 	r.mu.Lock()
-	_, ok := r.pending[id]
 	delete(r.pending, id)
 	r.mu.Unlock()
-	if ok && r.sem != nil {
-		<-r.sem
-	}
 }
 
-// PostProcess journals a result. Set it as (or call it from)
-// batchllm.Config.PostProcess, which the processor calls before it reports
-// each result; it returns once the record is durable.
+// Record journals a result and returns once the record is durable. Set it
+// as batchllm.Config.Record, which the processor calls on the worker that
+// produced the result, before reporting it: since a worker records its
+// result before it takes another item, a crash can re-send at most one
+// answered call per worker, and concurrent workers share fsyncs (the
+// journal's group commit). If Record fails, the processor stops the batch
+// with its error and does not report that result.
 //
 // Results of items not added through [Resumer.Add] are ignored, and so are
 // failures that are not final: those of class ClassFatalBatch and those of
 // items ended because the batch was aborted, so that a rerun sends them
-// again. If the append fails, the error is kept (see [Resumer.Err]) and the
-// result is reported anyway, unjournaled: a rerun will send the item again.
-func (r *Resumer[In, Out, C]) PostProcess(ctx context.Context, res batchllm.Result[Out, C]) {
+// again.
+func (r *Resumer[In, Out, C]) Record(ctx context.Context, res batchllm.Result[Out, C]) error {
 	r.mu.Lock()
 	d, ok := r.pending[res.ItemID]
 	r.mu.Unlock()
 	if !ok {
-		return
+		return nil
 	}
 	defer r.forget(res.ItemID)
 	if res.Class() == batchllm.ClassFatalBatch || errors.Is(res.Err, batchllm.ErrBatchAborted) {
-		return
+		return nil
 	}
 	rec := journal.Record[journal.Outcome[Out, C]]{Kind: journal.KindResult, ID: res.ItemID, Digest: d, Value: journal.NewOutcome(res)}
 	if err := r.j.Append(ctx, rec); err != nil {
-		r.mu.Lock()
-		if r.err == nil {
-			r.err = fmt.Errorf("resume: journal item %q: %w", res.ItemID, err)
-		}
-		r.mu.Unlock()
+		return fmt.Errorf("resume: journal item %q: %w", res.ItemID, err)
 	}
-}
-
-// Err returns the first error of an append, or nil. Once it is not nil the
-// journal no longer records results, so a caller should stop the run.
-func (r *Resumer[In, Out, C]) Err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
+	return nil
 }

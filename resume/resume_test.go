@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"testing/synctest"
 
 	"go.uber.org/goleak"
 
@@ -36,7 +34,7 @@ func batch(t *testing.T, path string, opts *Options[batchllm.Prompt], s batchllm
 	defer j.Close()
 	r := New(j, opts)
 	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, int]{
-		Strategy: s, Workers: 4, PostProcess: r.PostProcess, Retry: batchllm.RetryPolicy{MaxAttempts: 1},
+		Strategy: s, Workers: 4, Record: r.Record, Retry: batchllm.RetryPolicy{MaxAttempts: 1},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -55,9 +53,6 @@ func batch(t *testing.T, path string, opts *Options[batchllm.Prompt], s batchllm
 	}
 	sum, err := p.Run(context.Background())
 	if err != nil && !errors.Is(err, batchllm.ErrBatchAborted) {
-		t.Fatal(err)
-	}
-	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return append(out, sum.Results...)
@@ -144,55 +139,36 @@ func TestFatalBatchIsNotJournaled(t *testing.T) {
 	}
 }
 
-func TestMaxUnjournaledBoundsCallsInFlight(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "j")
-		j, err := journal.Open[journal.Outcome[string, int]](path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer j.Close()
-		r := New(j, &Options[batchllm.Prompt]{MaxUnjournaled: 2})
-		release := make(chan struct{})
-		var started atomic.Int64
-		s := batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-			started.Add(1)
-			<-release
-			return batchllm.Response[string]{Output: "ok"}, nil
-		})
-		p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, int]{Strategy: s, Workers: 8, PostProcess: r.PostProcess})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close(context.Background())
-		var added atomic.Int64
-		go func() {
-			for _, it := range items("a", "b", "c", "d", "e") {
-				if _, _, err := r.Add(context.Background(), p, it); err != nil {
-					t.Error(err)
-				}
-				added.Add(1)
-			}
-			p.Finish()
-		}()
-		results := make(chan int)
-		go func() {
-			n := 0
-			for range p.Results(context.Background()) {
-				n++
-			}
-			results <- n
-		}()
-		synctest.Wait()
-		if s, a := started.Load(), added.Load(); s != 2 || a != 2 {
-			t.Fatalf("%d calls started and %d items added with 2 unjournaled at most", s, a)
-		}
-		close(release)
-		if n := <-results; n != 5 {
-			t.Fatalf("%d results, want 5", n)
-		}
-		if j.Len() != 5 {
-			t.Errorf("%d items journaled, want 5", j.Len())
-		}
+func TestRecordErrorStopsTheBatch(t *testing.T) {
+	j, err := journal.Open[journal.Outcome[string, int]](filepath.Join(t.TempDir(), "j"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New[batchllm.Prompt, string, int](j, nil)
+	s := &counting{calls: map[string]int{}}
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, int]{
+		Strategy: s, Workers: 1, Record: r.Record, Logger: slog.New(slog.DiscardHandler),
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for _, it := range items("a", "b", "c") {
+		if _, _, err := r.Add(context.Background(), p, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close() // every append now fails
+	sum, err := p.Run(context.Background())
+	if !errors.Is(err, batchllm.ErrBatchAborted) || !errors.Is(err, journal.ErrClosed) {
+		t.Fatalf("Run: %v, want an aborted batch caused by the closed journal", err)
+	}
+	for _, res := range sum.Results {
+		if res.OK() {
+			t.Errorf("%s reported as a success though it was not journaled", res.ItemID)
+		}
+	}
+	if s.calls["i1"]+s.calls["i2"] != 0 {
+		t.Errorf("calls after the journal failed: %v", s.calls)
+	}
 }
