@@ -14,9 +14,12 @@ import (
 
 func TestRunHappyPathWithFaults(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, llmsim.Config{Seed: 7, OpenAI: llmsim.ProviderConfig{
+	// Limits far above the load, so that every answer carries rate-limit
+	// headers, as the real API's do; the 429s are injected.
+	sim := startSim(t, llmsim.Config{Seed: 7, FaultRetryAfter: 50 * time.Millisecond, OpenAI: llmsim.ProviderConfig{
+		RPM: 1_000_000, TPM: 1_000_000_000,
 		Latency: llmsim.Latency{Min: time.Millisecond, Max: 5 * time.Millisecond},
-		Faults:  map[llmsim.Fault]float64{"500": 0.08, "503": 0.05, llmsim.FaultReset: 0.04, llmsim.FaultTruncate: 0.03},
+		Faults:  map[llmsim.Fault]float64{"429": 0.03, "500": 0.08, "503": 0.05, llmsim.FaultReset: 0.04, llmsim.FaultTruncate: 0.03},
 	}})
 	const n = 60
 	in := writeFile(t, "in.jsonl", prompts(n))
@@ -33,8 +36,9 @@ func TestRunHappyPathWithFaults(t *testing.T) {
 	checkAnswers(t, lines, n)
 
 	st := sim.Stats().OpenAI
-	if st.FaultsInjected == 0 {
-		t.Fatal("the simulator injected no fault; the test proves nothing")
+	// The draws are seeded: the first requests always meet the same faults.
+	if st.Faults["429"] == 0 || st.Faults["500"] == 0 || st.Faults["reset"] == 0 {
+		t.Fatalf("faults injected: %v; the test needs 429s, 500s and resets", st.Faults)
 	}
 	attempts := 0
 	for _, l := range lines {
@@ -46,7 +50,7 @@ func TestRunHappyPathWithFaults(t *testing.T) {
 	if want := fmt.Sprintf("%d item(s): %d ok, 0 failed", n, n); !strings.Contains(r.stderr, want) {
 		t.Errorf("summary lacks %q:\n%s", want, r.stderr)
 	}
-	if want := fmt.Sprintf("%d retries", st.Requests-n); !strings.Contains(r.stderr, want) {
+	if want := fmt.Sprintf("%d retries, %d rate-limited (429)", st.Requests-n, st.Faults["429"]); !strings.Contains(r.stderr, want) {
 		t.Errorf("summary lacks %q:\n%s", want, r.stderr)
 	}
 }
