@@ -50,11 +50,11 @@ func newOutputLine(r batchllm.Result[string, itemContext], structured bool, reda
 			}
 			l.Output = json.RawMessage(r.Output)
 		} else {
-			b, err := json.Marshal(r.Output)
+			b, err := marshal(r.Output)
 			if err != nil {
 				return l, err
 			}
-			l.Output = b
+			l.Output = bytes.TrimSuffix(b, []byte{'\n'})
 		}
 		return l, nil
 	}
@@ -79,15 +79,10 @@ type lineWriter struct {
 
 // write marshals v and writes it with its newline in one call.
 func (lw *lineWriter) write(v any) error {
-	// Without HTML escaping, "<" in an answer stays "<"; Encode adds the
-	// newline.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := marshal(v)
+	if err != nil {
 		return err
 	}
-	b := buf.Bytes()
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if lw.err != nil {
@@ -118,4 +113,16 @@ func redactor(secrets ...string) func(string) string {
 	}
 	r := strings.NewReplacer(pairs...)
 	return r.Replace
+}
+
+// marshal encodes v as JSON followed by a newline, without HTML escaping,
+// so that "<" in an answer stays "<".
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
