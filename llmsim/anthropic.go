@@ -24,7 +24,7 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, rest str
 	case rest == "/messages" && r.Method == http.MethodPost:
 		s.messages(w, r)
 	default:
-		s.anthropicExtra(w, r)
+		s.anthropicExtra(w, r, rest)
 	}
 }
 
@@ -189,6 +189,63 @@ func parseAnthropic(body []byte, version string) (*anthropicPrompt, string) {
 	return ap, ""
 }
 
+// checkAnthropicVersion validates the anthropic-version header.
+func checkAnthropicVersion(version string) *failure {
+	switch version {
+	case anthropicVersionV1, anthropicVersionV2:
+		return nil
+	case "":
+		return badRequest("", "anthropic-version: header is required")
+	}
+	return badRequest("", "anthropic-version: invalid version "+strconv.Quote(version))
+}
+
+// anthropicRun is a validated and answered Messages request.
+type anthropicRun struct {
+	ap        *anthropicPrompt
+	prompt    string
+	dig       string
+	content   string
+	stop      string
+	invalid   bool
+	outTokens int
+}
+
+func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*anthropicRun, *failure) {
+	ap, msg := parseAnthropic(body, version)
+	if msg != "" {
+		return nil, badRequest("", msg)
+	}
+	a := &anthropicRun{ap: ap, prompt: ap.t.String(), stop: "end_turn"}
+	a.dig = digest(a.prompt)
+	var truncated bool
+	a.content, truncated, a.invalid = answer(fault, minOut, a.dig, ap.t.lastUser, ap.schema, false, ap.maxOut)
+	a.outTokens = tokens(a.content)
+	if truncated {
+		a.stop = "max_tokens"
+	}
+	return a, nil
+}
+
+// message is the Message object of a run that read and wrote the given
+// cache tokens.
+func (a *anthropicRun) message(id string, read, write int, tier string) anthropicMessage {
+	resp := anthropicMessage{
+		ID: id, Type: "message", Role: "assistant", Model: a.ap.req.Model,
+		Content: []anthropicContent{{Type: "text", Text: a.content}}, StopReason: a.stop,
+	}
+	resp.Usage = anthropicUsage{InputTokens: int64(tokens(a.prompt) - read - write), OutputTokens: int64(a.outTokens),
+		CacheCreationInputTokens: int64(write), CacheReadInputTokens: int64(read), ServiceTier: tier}
+	if write > 0 {
+		if a.ap.ttls[len(a.ap.ttls)-1] == time.Hour {
+			resp.Usage.CacheCreation.Ephemeral1h = int64(write)
+		} else {
+			resp.Usage.CacheCreation.Ephemeral5m = int64(write)
+		}
+	}
+	return resp
+}
+
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	c := s.begin(s.anthropic, w, r, true)
 	if c == nil {
@@ -196,30 +253,21 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.end()
 	version := r.Header.Get("anthropic-version")
-	switch version {
-	case anthropicVersionV1, anthropicVersionV2:
-	case "":
-		c.fail(http.StatusBadRequest, "", "anthropic-version: header is required")
-		return
-	default:
-		c.fail(http.StatusBadRequest, "", "anthropic-version: invalid version "+strconv.Quote(version))
+	if f := checkAnthropicVersion(version); f != nil {
+		c.fail(f.status, "", f.msg)
 		return
 	}
-	ap, msg := parseAnthropic(c.body, version)
-	if msg != "" {
-		c.fail(http.StatusBadRequest, "", msg)
+	a, f := prepareAnthropic(c.body, version, c.fault, c.p.cfg.OutputTokens)
+	if f != nil {
+		c.fail(f.status, "", f.msg)
 		return
 	}
-	prompt := ap.t.String()
-	dig := digest(prompt)
-	content, truncated, invalid := c.answer(dig, ap.t.lastUser, ap.schema, false, ap.maxOut)
-	outTokens := tokens(content)
-
+	ap := a.ap
 	now := time.Now()
 	p := c.p
 	p.mu.Lock()
 	read, write := p.anthropicCacheLookup(ap, now)
-	total := tokens(prompt)
+	total := tokens(a.prompt)
 	uncached := total - read - write
 	reqWait, reqBig := p.rpm.wait(now, 1)
 	inWait, inBig := p.itpm.wait(now, float64(uncached+write))
@@ -238,7 +286,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	setAnthropicLimitHeaders(h, p, now)
 	p.mu.Unlock()
-	if invalid {
+	if a.invalid {
 		c.countFault(FaultInvalid)
 	}
 	if wait > 0 {
@@ -261,29 +309,12 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		c.anthropicError(http.StatusTooManyRequests, "rate_limit_error", msg, "")
 		return
 	}
-	if !c.sleep(outTokens) {
+	if !c.sleep(a.outTokens) {
 		return
 	}
-	c.usage(total, outTokens, read, write)
-	stop := "end_turn"
-	if truncated {
-		stop = "max_tokens"
-	}
-	resp := anthropicMessage{
-		ID: "msg_" + dig + strconv.FormatUint(seq.Add(1), 36), Type: "message", Role: "assistant", Model: ap.req.Model,
-		Content: []anthropicContent{{Type: "text", Text: content}}, StopReason: stop,
-	}
-	resp.Usage = anthropicUsage{InputTokens: int64(uncached), OutputTokens: int64(outTokens),
-		CacheCreationInputTokens: int64(write), CacheReadInputTokens: int64(read), ServiceTier: "standard"}
-	if write > 0 {
-		if ap.ttls[len(ap.ttls)-1] == time.Hour {
-			resp.Usage.CacheCreation.Ephemeral1h = int64(write)
-		} else {
-			resp.Usage.CacheCreation.Ephemeral5m = int64(write)
-		}
-	}
-	h.Set("request-id", nextID("req_"))
-	c.respond(resp)
+	c.usage(total, a.outTokens, read, write)
+	h.Set("request-id", s.nextID("req_"))
+	c.respond(a.message(s.nextID("msg_"+a.dig), read, write, "standard"))
 }
 
 // anthropicPrefixHashes returns the cache key of each breakpoint prefix.

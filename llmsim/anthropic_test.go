@@ -153,7 +153,7 @@ func TestAnthropicPromptCache(t *testing.T) {
 func TestAnthropicCacheTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{})
-		ac := anthropicV1(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim"))
+		ac := anthropicV1(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim"))
 		p := v1Params("", "q", 20)
 		p.System = []anthropic.TextBlockParam{{Text: longText(1200, "d"), CacheControl: anthropic.NewCacheControlEphemeralParam()}}
 		read := func() int64 {
@@ -217,7 +217,7 @@ func TestAnthropicFaults(t *testing.T) {
 func TestAnthropicLimits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Anthropic: ProviderConfig{RPM: 100, InputTPM: 1000, OutputTPM: 300}})
-		ac := anthropicV1(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim"))
+		ac := anthropicV1(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim"))
 		var hr *http.Response
 		// Output tokens are charged max_tokens up front: two of 150 fill OTPM.
 		for range 2 {
@@ -261,7 +261,7 @@ func TestAnthropicLimits(t *testing.T) {
 func TestAnthropicCacheReadsSkipITPM(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Anthropic: ProviderConfig{InputTPM: 1500}})
-		ac := anthropicV1(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim"))
+		ac := anthropicV1(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim"))
 		p := v1Params("", "q", 5)
 		p.System = []anthropic.TextBlockParam{{Text: longText(1100, "c"), CacheControl: anthropic.NewCacheControlEphemeralParam()}}
 		// The first request writes 1100 tokens (charged); the next ones only
@@ -272,4 +272,57 @@ func TestAnthropicCacheReadsSkipITPM(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestAnthropicRequestAndCombinedLimits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{Anthropic: ProviderConfig{RPM: 2, TPM: 120}})
+		ac := anthropicV1(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim"))
+		// Each request costs 1 request and prompt (5 tokens) + max_tokens (50) combined tokens.
+		for i := range 2 {
+			if _, err := ac.Messages.New(t.Context(), v1Params("s", "u", 50)); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+		}
+		_, err := ac.Messages.New(t.Context(), v1Params("s", "u", 50))
+		var ae *anthropic.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 429 || !strings.Contains(ae.RawJSON(), "of requests per minute") {
+			t.Fatalf("RPM: %v", err)
+		}
+		if got := ae.Response.Header.Get("anthropic-ratelimit-requests-remaining"); got != "0" {
+			t.Errorf("requests remaining = %q", got)
+		}
+		time.Sleep(30 * time.Second) // one request back; 60 tokens back, 70 available
+		_, err = ac.Messages.New(t.Context(), v1Params("s", "u", 100))
+		if !errors.As(err, &ae) || ae.StatusCode != 429 || !strings.Contains(ae.RawJSON(), "of tokens per minute") {
+			t.Fatalf("combined TPM: %v", err)
+		}
+		if got := ae.Response.Header.Get("anthropic-ratelimit-tokens-limit"); got != "120" {
+			t.Errorf("tokens limit header = %q", got)
+		}
+		if _, err := ac.Messages.New(t.Context(), v1Params("s", "u", 50)); err != nil {
+			t.Fatalf("within both limits: %v", err)
+		}
+	})
+}
+
+func TestAnthropicStructuredAndInvalid(t *testing.T) {
+	s := start(t, Config{})
+	ac := anthropicV1(s)
+	p := v1Params("s", "u", 500)
+	p.OutputConfig = anthropic.OutputConfigParam{Format: anthropic.JSONOutputFormatParam{Schema: testSchema}}
+	m, err := ac.Messages.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate(t, testSchema, m.Content[0].Text); err != nil {
+		t.Errorf("%s: %v", m.Content[0].Text, err)
+	}
+	m, err = ac.Messages.New(context.Background(), p, option.WithHeader(FaultHeader, "invalid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if validate(t, testSchema, m.Content[0].Text) == nil {
+		t.Errorf("invalid fault output %s validates", m.Content[0].Text)
+	}
 }

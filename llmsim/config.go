@@ -32,6 +32,27 @@ type Config struct {
 	// FaultRetryAfter is the retry delay announced by an injected 429
 	// (retry-after headers, Gemini RetryInfo). Zero means one second.
 	FaultRetryAfter time.Duration
+
+	// Batch sets how fast batch jobs (OpenAI Batch, Anthropic Message
+	// Batches, Gemini batch mode) run in the background.
+	Batch BatchConfig
+}
+
+// BatchConfig is the pace of simulated batch jobs. Batch requests are
+// answered like online ones but are not rate limited, delayed by Latency,
+// or subject to faults: a line fails only if its request is invalid.
+type BatchConfig struct {
+	// StepDelay is the time a job spends before it starts processing
+	// (OpenAI validating, Gemini pending) and, for OpenAI, finalizing.
+	// Zero is instant (the states still exist, briefly).
+	StepDelay time.Duration
+	// PerRequest is the time to process each request; requests are
+	// processed one after another. Zero is instant.
+	PerRequest time.Duration
+	// Window is the completion window: a job not finished this long after
+	// creation expires, its unprocessed requests marked expired. Zero
+	// means 24 hours.
+	Window time.Duration
 }
 
 // ProviderConfig configures one simulated provider. Zero limits are
@@ -178,8 +199,11 @@ func ParseLatency(s string) (Latency, error) {
 }
 
 func (c *Config) validate() error {
-	if c.Window < 0 {
-		return fmt.Errorf("llmsim: negative Window %v", c.Window)
+	if c.Window < 0 || c.PrefixCacheTTL < 0 || c.FaultRetryAfter < 0 {
+		return fmt.Errorf("llmsim: negative duration in Config")
+	}
+	if c.Batch.StepDelay < 0 || c.Batch.PerRequest < 0 || c.Batch.Window < 0 {
+		return fmt.Errorf("llmsim: negative duration in BatchConfig %+v", c.Batch)
 	}
 	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
 		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 {

@@ -16,16 +16,32 @@
 //	genai.NewClient(ctx, &genai.ClientConfig{Backend: genai.BackendGeminiAPI,
 //		HTTPOptions: genai.HTTPOptions{BaseURL: sim.GeminiBaseURL()}})                    // the root
 //
-// A [Server] is also an [net/http.Handler], so [New] plus an in-memory
-// transport serves it inside a testing/synctest bubble, where windows,
-// latencies and cache expiry run on the bubble's fake clock.
+// A [Server] is also an [net/http.Handler]. Inside a testing/synctest
+// bubble, create it with [New] and give the SDKs
+// [Server.InProcessClient], which serves requests without a network, so
+// that windows, latencies, cache expiry and batch jobs run on the
+// bubble's fake clock:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		sim, _ := llmsim.New(llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 2}})
+//		defer sim.Close()
+//		oc := openai.NewClient(option.WithHTTPClient(sim.InProcessClient()),
+//			option.WithBaseURL("http://sim/v1/"), option.WithMaxRetries(0))
+//		...
+//	})
 //
 // Endpoints: OpenAI POST /v1/chat/completions; Anthropic POST /v1/messages
 // (anthropic-version 2023-06-01 and 2026-10-21, x-api-key or Bearer);
 // Gemini models/{m}:generateContent, models/{m}:countTokens and
 // cachedContents (create, get, list, patch, delete) under /v1beta/ and
 // /v1/. OpenAI and Gemini share paths under /v1/; a request carrying
-// x-goog-api-key or ?key= goes to Gemini. GET /_sim/stats returns [Stats]
+// x-goog-api-key or ?key= goes to Gemini. Batch APIs: OpenAI Files
+// (/v1/files: upload, list, get, content, delete, expires_after) and
+// Batches (/v1/batches: create, get, list, cancel); Anthropic Message
+// Batches (/v1/messages/batches: create, get, list, cancel, delete,
+// results, with results_url pointing back at the simulator); Gemini batch
+// mode (models/{m}:batchGenerateContent with inline requests, batches/{id}
+// get, :cancel, delete, list). GET /_sim/stats returns [Stats]
 // as JSON (add ?counts=1 for the per-request counts) and POST /_sim/reset
 // zeroes them.
 //
@@ -94,6 +110,19 @@
 // MaxConcurrent bounds the requests served at once; the excess gets the
 // provider's overloaded answer (OpenAI 503, Anthropic 529, Gemini 503).
 //
+// # Batches
+//
+// Batch jobs run in the background at the pace of Config.Batch: a step
+// delay (OpenAI validating and finalizing, Gemini pending), a time per
+// request, and a completion window (24 hours by default) after which the
+// unprocessed requests expire. They follow each provider's lifecycle
+// (OpenAI validating, in_progress, finalizing, completed, failed,
+// cancelling, cancelled, expired; Anthropic in_progress, canceling, ended;
+// Gemini BATCH_STATE_PENDING, RUNNING, SUCCEEDED, CANCELLED, EXPIRED).
+// Each request is answered exactly as online, without limits, latency or
+// faults; an invalid request becomes an error line or result. Close stops
+// every job.
+//
 // # Latency and faults
 //
 // [Latency] is fixed, uniform or log-normal (p50/p99), plus a time per
@@ -101,6 +130,6 @@
 // configured probabilities from a random source seeded by Config.Seed:
 // error statuses (429 with retry delays, 500, 502, 503, 529, ...), the
 // non-retryable quota error, a connection reset, a truncated body, invalid
-// JSON, a hang until the client gives up, and schema-invalid structured
-// output. The X-Sim-Fault request header forces one fault on one request.
+// JSON, a hang until the client gives up, a slow answer (ten times the
+// sampled latency), and schema-invalid structured output. The X-Sim-Fault request header forces one fault on one request.
 package llmsim

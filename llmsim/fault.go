@@ -11,6 +11,11 @@ import (
 // Fault is a kind of injected failure: an HTTP status code written as a
 // decimal string ("429", "500", "502", "503", "529", any code from 400 to
 // 599), or one of the named kinds below.
+//
+// Status faults, FaultQuota, FaultReset and FaultHang apply to every
+// endpoint; FaultTruncate, FaultBadJSON and FaultInvalid change the answer
+// of a generation request (chat completions, messages, generateContent)
+// and leave other endpoints alone. Batch lines never get faults.
 type Fault string
 
 // The named fault kinds.
@@ -36,6 +41,9 @@ const (
 	// error_code enforced_spend_limit_reached, Gemini 429
 	// RESOURCE_EXHAUSTED with a per-day quotaId.
 	FaultQuota Fault = "quota"
+	// FaultSlow answers normally but takes ten times the sampled latency,
+	// like a request stuck behind a slow replica.
+	FaultSlow Fault = "slow"
 )
 
 // FaultHeader is the request header that forces one fault on one request,
@@ -47,13 +55,13 @@ const FaultHeader = "X-Sim-Fault"
 func ParseFault(s string) (Fault, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch Fault(s) {
-	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota:
+	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow:
 		return Fault(s), nil
 	}
 	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {
 		return Fault(s), nil
 	}
-	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota)", s)
+	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow)", s)
 }
 
 // ParseFaults parses the fault syntax of the batchllm sim command, a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func TestHangFault(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
 		t0 := time.Now()
-		errs := sdkCalls(t, ctx, s, "http://sim", memClient(s), "hang")
+		errs := sdkCalls(t, ctx, s, "http://sim", s.InProcessClient(), "hang")
 		for prov, err := range errs {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("%s: err = %v, want deadline exceeded", prov, err)
@@ -100,25 +101,28 @@ func TestHangFault(t *testing.T) {
 }
 
 func TestHangEndsOnClose(t *testing.T) {
-	s, err := Start(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	oc := openAIClient(s)
-	go func() {
-		_, err := oc.Chat.Completions.New(context.Background(), chatParams("x"), option.WithHeader(FaultHeader, "hang"))
-		done <- err
-	}()
-	for s.Stats().OpenAI.InFlight == 0 {
-		time.Sleep(time.Millisecond) // polling a real server's state; bounded by the request arriving
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err == nil {
-		t.Fatal("hung request succeeded after Close")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+		done := make(chan error, 1)
+		go func() {
+			_, err := oc.Chat.Completions.New(context.Background(), chatParams("x"), option.WithHeader(FaultHeader, "hang"))
+			done <- err
+		}()
+		synctest.Wait() // the request is hanging
+		if s.Stats().OpenAI.InFlight != 1 {
+			t.Fatal("request not in flight")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, ErrInProcessReset) {
+			t.Fatalf("hung request after Close: %v", err)
+		}
+	})
 }
 
 func TestUnknownForcedFault(t *testing.T) {
@@ -137,7 +141,7 @@ func TestFaultRates(t *testing.T) {
 	run := func(seed uint64) []int {
 		synctestStatuses := make([]int, 0, 400)
 		s := newMem(t, Config{Seed: seed, OpenAI: ProviderConfig{Faults: map[Fault]float64{"500": 0.2, "429": 0.1}}})
-		hc := memClient(s)
+		hc := s.InProcessClient()
 		for i := range 400 {
 			code, _, _ := post(t, context.Background(), hc, "http://sim/v1/chat/completions",
 				fmt.Sprintf(`{"model":"m","messages":[{"role":"user","content":"%d"}]}`, i), map[string]string{"Authorization": "Bearer k"})
@@ -173,7 +177,7 @@ func TestMaxConcurrent(t *testing.T) {
 			Anthropic: ProviderConfig{MaxConcurrent: 1, Latency: Latency{Fixed: time.Second}},
 			Gemini:    ProviderConfig{MaxConcurrent: 1, Latency: Latency{Fixed: time.Second}},
 		})
-		hc := memClient(s)
+		hc := s.InProcessClient()
 		oc := openAIClient(s, option.WithHTTPClient(hc), option.WithBaseURL("http://sim/v1/"))
 		var wg sync.WaitGroup
 		errs := make([]error, 3)
@@ -213,7 +217,7 @@ func TestMaxConcurrent(t *testing.T) {
 func TestLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{OpenAI: ProviderConfig{Latency: Latency{Fixed: 200 * time.Millisecond, PerOutputToken: 10 * time.Millisecond}}})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim/v1/"))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
 		t0 := time.Now()
 		r, err := oc.Chat.Completions.New(t.Context(), chatParams("lat"))
 		if err != nil {
@@ -245,7 +249,7 @@ func TestLatencyDistributions(t *testing.T) {
 	// Through the server in a bubble: the median of many requests is near P50.
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Seed: 1, Gemini: ProviderConfig{Latency: l}})
-		hc := memClient(s)
+		hc := s.InProcessClient()
 		var below int
 		for range 200 {
 			t0 := time.Now()
@@ -289,4 +293,60 @@ func TestParseLatencyAndFaults(t *testing.T) {
 			t.Errorf("ParseFaults(%q) accepted", bad)
 		}
 	}
+}
+
+func TestInProcessClientFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{})
+		for _, fault := range []Fault{FaultReset, FaultTruncate} {
+			for prov, err := range sdkCalls(t, t.Context(), s, "http://sim", s.InProcessClient(), string(fault)) {
+				if !errors.Is(err, ErrInProcessReset) {
+					t.Errorf("%s %s: err = %v, want ErrInProcessReset", fault, prov, err)
+				}
+			}
+		}
+		for prov, err := range sdkCalls(t, t.Context(), s, "http://sim", s.InProcessClient(), "badjson") {
+			if err == nil || isAPIError(err) {
+				t.Errorf("badjson %s: err = %v, want a decoding error", prov, err)
+			}
+		}
+		if st := s.Stats().Gemini; st.Faults["reset"] != 1 || st.Faults["truncate"] != 1 || st.Faults["badjson"] != 1 || st.InFlight != 0 {
+			t.Errorf("stats = %+v", st)
+		}
+	})
+}
+
+func TestSlowFaultTakesTenTimesTheLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{OpenAI: ProviderConfig{Latency: Latency{Fixed: 100 * time.Millisecond}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c := s.InProcessClient()
+		for _, tc := range []struct {
+			fault string
+			want  time.Duration
+		}{{"", 100 * time.Millisecond}, {"slow", time.Second}} {
+			req, _ := http.NewRequest("POST", "http://sim/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			if tc.fault != "" {
+				req.Header.Set(FaultHeader, tc.fault)
+			}
+			start := time.Now()
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || time.Since(start) != tc.want {
+				t.Fatalf("fault %q: status %d after %v, want 200 after %v", tc.fault, resp.StatusCode, time.Since(start), tc.want)
+			}
+		}
+		if got := s.Stats().OpenAI.Faults["slow"]; got != 1 {
+			t.Fatalf("slow faults counted %d, want 1", got)
+		}
+	})
 }

@@ -18,6 +18,8 @@ func FuzzEndpoints(f *testing.F) {
 		`{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"responseMimeType":"application/json","responseSchema":{"type":"ARRAY","items":{"type":"STRING"}}}}`,
 		`{"model":"models/g","ttl":"1s","contents":[{"parts":[{"text":"x"}]}]}`,
 		`{"contents":[], "cachedContent":"cachedContents/x"}`,
+		`{"requests":[{"custom_id":"a","params":{"model":"m","max_tokens":3,"messages":[{"role":"user","content":"x"}]}}]}`,
+		`{"batch":{"inputConfig":{"requests":{"requests":[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"k"}}]}}}}`,
 		`[1,2`, ``, `null`, `{"messages":null}`,
 	} {
 		f.Add(seed)
@@ -34,6 +36,9 @@ func FuzzEndpoints(f *testing.F) {
 		{"POST", "/v1beta/models/g:countTokens", "x-goog-api-key", "k"},
 		{"POST", "/v1beta/cachedContents", "x-goog-api-key", "k"},
 		{"PATCH", "/v1beta/cachedContents/x", "x-goog-api-key", "k"},
+		{"POST", "/v1/messages/batches", "X-Api-Key", "k"},
+		{"POST", "/v1beta/models/g:batchGenerateContent", "x-goog-api-key", "k"},
+		{"POST", "/v1/batches", "Authorization", "Bearer k"},
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, tg := range targets {

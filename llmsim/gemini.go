@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -26,7 +25,7 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string
 	case strings.HasPrefix(name, "/cachedContents/") && verb == "":
 		s.cachedContent(w, r, strings.TrimPrefix(name, "/"))
 	default:
-		s.geminiExtra(w, r)
+		s.geminiExtra(w, r, name, verb)
 	}
 }
 
@@ -164,33 +163,35 @@ func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*gemin
 // request's own, as promptTokenCount includes cachedContentTokenCount.
 func (gp *geminiPrompt) promptTokens() int { return gp.cachedTokens + gp.ownTokens }
 
-func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model string) {
-	c := s.begin(s.gemini, w, r, true)
-	if c == nil {
-		return
-	}
-	defer c.end()
-	now := time.Now()
-	gp, status, msg := s.resolveGemini(c.body, model, now)
+// geminiRun is a validated and answered generateContent request.
+type geminiRun struct {
+	gp        *geminiPrompt
+	model     string
+	dig       string
+	content   string
+	finish    string
+	invalid   bool
+	n         int
+	outTokens int // per candidate
+}
+
+func (s *Server) prepareGemini(body []byte, model string, fault Fault, minOut int, now time.Time) (*geminiRun, *failure) {
+	gp, status, msg := s.resolveGemini(body, model, now)
 	if status != 0 {
-		c.geminiError(status, msg, nil)
-		return
+		return nil, &failure{status: status, msg: msg}
 	}
-	req := &gp.req
-	prompt := gp.t.String()
-	dig := digest(prompt)
-	maxOut, n := 0, 1
+	g := &geminiRun{gp: gp, model: model, dig: digest(gp.t.String()), n: 1, finish: "STOP"}
+	maxOut := 0
 	var schema map[string]any
 	jsonMode := false
-	if gc := req.GenerationConfig; gc != nil {
+	if gc := gp.req.GenerationConfig; gc != nil {
 		if gc.MaxOutputTokens != nil {
 			maxOut = *gc.MaxOutputTokens
 		}
 		if gc.CandidateCount != nil {
-			n = *gc.CandidateCount
-			if n < 1 || n > 8 {
-				c.geminiError(http.StatusBadRequest, "candidateCount must be between 1 and 8", nil)
-				return
+			g.n = *gc.CandidateCount
+			if g.n < 1 || g.n > 8 {
+				return nil, badRequest("", "candidateCount must be between 1 and 8")
 			}
 		}
 		if gc.ResponseMimeType == "application/json" {
@@ -204,10 +205,46 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 			}
 		}
 	}
-	content, truncated, invalid := c.answer(dig, gp.t.lastUser, schema, jsonMode, maxOut)
-	outTokens := tokens(content)
-	promptTokens := gp.promptTokens()
+	var truncated bool
+	g.content, truncated, g.invalid = answer(fault, minOut, g.dig, gp.t.lastUser, schema, jsonMode, maxOut)
+	g.outTokens = tokens(g.content)
+	if truncated {
+		g.finish = "MAX_TOKENS"
+	}
+	return g, nil
+}
 
+// response is the GenerateContentResponse of a run.
+func (g *geminiRun) response(id string) geminiResponse {
+	promptTokens := g.gp.promptTokens()
+	resp := geminiResponse{ModelVersion: g.model, ResponseID: id,
+		Candidates: make([]geminiCandidate, g.n)}
+	for i := range resp.Candidates {
+		resp.Candidates[i] = geminiCandidate{Index: i, FinishReason: g.finish, SafetyRatings: negligible,
+			Content: geminiContent{Role: "model", Parts: []geminiPart{{Text: g.content}}}}
+	}
+	resp.UsageMetadata = geminiUsage{PromptTokenCount: promptTokens, CandidatesTokenCount: g.n * g.outTokens,
+		TotalTokenCount: promptTokens + g.n*g.outTokens, CachedContentTokenCount: g.gp.cachedTokens,
+		PromptTokensDetails: []modalityCount{{"TEXT", promptTokens}}}
+	if g.gp.cachedTokens > 0 {
+		resp.UsageMetadata.CacheTokensDetails = []modalityCount{{"TEXT", g.gp.cachedTokens}}
+	}
+	return resp
+}
+
+func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model string) {
+	c := s.begin(s.gemini, w, r, true)
+	if c == nil {
+		return
+	}
+	defer c.end()
+	now := time.Now()
+	g, f := s.prepareGemini(c.body, model, c.fault, c.p.cfg.OutputTokens, now)
+	if f != nil {
+		c.geminiError(f.status, f.msg, nil)
+		return
+	}
+	promptTokens := g.gp.promptTokens()
 	p := c.p
 	p.mu.Lock()
 	reqWait := p.wRPM.wait(now, 1)
@@ -220,7 +257,7 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		p.c.rateLimited++
 	}
 	p.mu.Unlock()
-	if invalid {
+	if g.invalid {
 		c.countFault(FaultInvalid)
 	}
 	if wait > 0 {
@@ -235,27 +272,11 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 			[]any{q, help, retryInfo(wait)})
 		return
 	}
-	if !c.sleep(n * outTokens) {
+	if !c.sleep(g.n * g.outTokens) {
 		return
 	}
-	c.usage(promptTokens, n*outTokens, gp.cachedTokens, 0)
-	finish := "STOP"
-	if truncated {
-		finish = "MAX_TOKENS"
-	}
-	resp := geminiResponse{ModelVersion: model, ResponseID: dig + strconv.FormatUint(seq.Add(1), 36),
-		Candidates: make([]geminiCandidate, n)}
-	for i := range resp.Candidates {
-		resp.Candidates[i] = geminiCandidate{Index: i, FinishReason: finish, SafetyRatings: negligible,
-			Content: geminiContent{Role: "model", Parts: []geminiPart{{Text: content}}}}
-	}
-	resp.UsageMetadata = geminiUsage{PromptTokenCount: promptTokens, CandidatesTokenCount: n * outTokens,
-		TotalTokenCount: promptTokens + n*outTokens, CachedContentTokenCount: gp.cachedTokens,
-		PromptTokensDetails: []modalityCount{{"TEXT", promptTokens}}}
-	if gp.cachedTokens > 0 {
-		resp.UsageMetadata.CacheTokensDetails = []modalityCount{{"TEXT", gp.cachedTokens}}
-	}
-	c.respond(resp)
+	c.usage(promptTokens, g.n*g.outTokens, g.gp.cachedTokens, 0)
+	c.respond(g.response(s.nextID(g.dig)))
 }
 
 // countTokens answers models/{model}:countTokens with the simulator's

@@ -138,7 +138,7 @@ func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 			c.geminiError(http.StatusBadRequest, fmt.Sprintf("Cached content is too small. total_token_count=%d, min_total_token_count=%d", n, geminiCacheMin), nil)
 			return
 		}
-		cc := &cachedContent{Name: "cachedContents/" + digest(t.String())[:8] + strconv.FormatUint(seq.Add(1), 36),
+		cc := &cachedContent{Name: s.nextID("cachedContents/" + digest(t.String())[:8]),
 			Model: req.Model, DisplayName: req.DisplayName, Create: now, Update: now, Expire: exp,
 			tokens: n, prompt: t.String(), lastUser: t.lastUser}
 		s.gcache.mu.Lock()

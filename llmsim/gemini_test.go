@@ -142,7 +142,7 @@ func TestGeminiFaults(t *testing.T) {
 func TestGeminiLimits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Window: 10 * time.Second, Gemini: ProviderConfig{RPM: 2, TPM: 50}})
-		gc := geminiClient(t, "http://sim", memClient(s))
+		gc := geminiClient(t, "http://sim", s.InProcessClient())
 		ask := func(text string) error {
 			_, err := gc.Models.GenerateContent(t.Context(), "gemini-x", genai.Text(text), nil)
 			return err
@@ -178,7 +178,7 @@ func TestGeminiLimits(t *testing.T) {
 func TestGeminiCachedContents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{})
-		gc := geminiClient(t, "http://sim", memClient(s))
+		gc := geminiClient(t, "http://sim", s.InProcessClient())
 		ctx := t.Context()
 		doc := longText(1500, "book")
 		cc, err := gc.Caches.Create(ctx, "gemini-x", &genai.CreateCachedContentConfig{
@@ -267,4 +267,19 @@ func TestGeminiCachedContents(t *testing.T) {
 			t.Errorf("tiny cache: %v", err)
 		}
 	})
+}
+
+func TestGeminiCountTokens(t *testing.T) {
+	s := start(t, Config{})
+	gc := geminiClient(t, s.GeminiBaseURL(), nil)
+	r, err := gc.Models.CountTokens(context.Background(), "gemini-x", genai.Text("count me"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TotalTokens != int32(tokens("user: count me\n")) {
+		t.Errorf("total = %d", r.TotalTokens)
+	}
+	if st := s.Stats().Gemini; st.DistinctRequests != 0 || st.InputTokens != 0 {
+		t.Errorf("countTokens counted as a generation: %+v", st)
+	}
 }

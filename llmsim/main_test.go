@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -32,23 +31,6 @@ func start(t *testing.T, cfg Config) *Server {
 	})
 	return s
 }
-
-// memClient is an http.Client that calls the handler in process, with no
-// network, so that tests can run inside a synctest bubble.
-func memClient(h http.Handler) *http.Client {
-	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if err := r.Context().Err(); err != nil {
-			return nil, err
-		}
-		return rec.Result(), nil
-	})}
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // newMem is New for tests that serve in process.
 func newMem(t *testing.T, cfg Config) *Server {

@@ -22,7 +22,7 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, rest string
 	case rest == "/chat/completions" && r.Method == http.MethodPost:
 		s.chatCompletions(w, r)
 	default:
-		s.openAIExtra(w, r)
+		s.openAIExtra(w, r, rest)
 	}
 }
 
@@ -122,44 +122,68 @@ type openAIUsage struct {
 	} `json:"completion_tokens_details"`
 }
 
-func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(s.openai, w, r, true)
-	if c == nil {
-		return
+// failure is a request the API refuses with a 4xx before doing any work.
+type failure struct {
+	status int
+	param  string // OpenAI's error.param; empty for the others
+	msg    string
+}
+
+func badRequest(param, msg string) *failure {
+	return &failure{status: http.StatusBadRequest, param: param, msg: msg}
+}
+
+// openAIRun is a validated and answered chat completion, before limits
+// and caches are applied.
+type openAIRun struct {
+	model        string
+	cacheKey     string
+	prompt       string
+	dig          string
+	content      string
+	finish       string
+	invalid      bool // FaultInvalid made the structured output invalid
+	n, maxOut    int
+	promptTokens int
+	outTokens    int // per choice
+}
+
+// charge is the TPM cost OpenAI debits up front: the prompt plus
+// max_completion_tokens per choice, or the actual output without a maximum.
+func (o *openAIRun) charge() int {
+	if o.maxOut > 0 {
+		return o.promptTokens + o.n*o.maxOut
 	}
-	defer c.end()
+	return o.promptTokens + o.n*o.outTokens
+}
+
+// prepareOpenAI validates a chat completion body and computes its answer.
+func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) {
 	var req openAIRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
-		c.fail(http.StatusBadRequest, "", "We could not parse the JSON body of your request. ("+err.Error()+")")
-		return
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("", "We could not parse the JSON body of your request. ("+err.Error()+")")
 	}
 	switch {
 	case req.Model == "":
-		c.fail(http.StatusBadRequest, "model", "you must provide a model parameter")
-		return
+		return nil, badRequest("model", "you must provide a model parameter")
 	case len(req.Messages) == 0:
-		c.fail(http.StatusBadRequest, "messages", "[] is too short - 'messages'")
-		return
+		return nil, badRequest("messages", "[] is too short - 'messages'")
 	case req.Stream:
-		c.fail(http.StatusBadRequest, "stream", "llmsim does not simulate streaming")
-		return
+		return nil, badRequest("stream", "llmsim does not simulate streaming")
 	}
-	n := 1
+	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1}
 	if req.N != nil {
-		n = *req.N
-		if n < 1 || n > 128 {
-			c.fail(http.StatusBadRequest, "n", fmt.Sprintf("%d is not in [1, 128] - 'n'", n))
-			return
+		o.n = *req.N
+		if o.n < 1 || o.n > 128 {
+			return nil, badRequest("n", fmt.Sprintf("%d is not in [1, 128] - 'n'", o.n))
 		}
 	}
-	maxOut := 0
 	for _, m := range []*int{req.MaxCompletionTokens, req.MaxTokens} {
 		if m != nil {
 			if *m < 1 {
-				c.fail(http.StatusBadRequest, "max_completion_tokens", "max_completion_tokens must be at least 1")
-				return
+				return nil, badRequest("max_completion_tokens", "max_completion_tokens must be at least 1")
 			}
-			maxOut = *m
+			o.maxOut = *m
 			break
 		}
 	}
@@ -167,47 +191,72 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	for i, m := range req.Messages {
 		texts, err := contentTexts(m.Content)
 		if err != nil {
-			c.fail(http.StatusBadRequest, fmt.Sprintf("messages[%d].content", i), err.Error())
-			return
+			return nil, badRequest(fmt.Sprintf("messages[%d].content", i), err.Error())
 		}
 		for _, x := range texts {
 			t.add(m.Role, x)
 		}
 	}
-	prompt := t.String()
-	dig := digest(prompt)
+	o.prompt = t.String()
+	o.dig = digest(o.prompt)
+	o.promptTokens = tokens(o.prompt)
 
-	// The answer: JSON for structured output, text otherwise.
 	var schema map[string]any
 	jsonMode := false
 	if rf := req.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case "json_schema":
 			if rf.JSONSchema == nil || !schemaName.MatchString(rf.JSONSchema.Name) {
-				c.fail(http.StatusBadRequest, "response_format.json_schema.name", "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
-				return
+				return nil, badRequest("response_format.json_schema.name", "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
 			}
 			schema = parseSchema(rf.JSONSchema.Schema)
 		case "json_object":
 			jsonMode = true
 		case "text", "":
 		default:
-			c.fail(http.StatusBadRequest, "response_format.type", "Invalid value: '"+rf.Type+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
-			return
+			return nil, badRequest("response_format.type", "Invalid value: '"+rf.Type+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
 		}
 	}
-	content, truncated, invalid := c.answer(dig, t.lastUser, schema, jsonMode, maxOut)
-	outTokens := tokens(content)
-	finish := "stop"
+	var truncated bool
+	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, t.lastUser, schema, jsonMode, o.maxOut)
+	o.outTokens = tokens(o.content)
+	o.finish = "stop"
 	if truncated {
-		finish = "length"
+		o.finish = "length"
 	}
+	return o, nil
+}
 
-	promptTokens := tokens(prompt)
-	charge := promptTokens + n*outTokens
-	if maxOut > 0 {
-		charge = promptTokens + n*maxOut
+// completion is the chat.completion object of a run.
+func (o *openAIRun) completion(id string, cached int, now time.Time) openAICompletion {
+	resp := openAICompletion{
+		ID: id, Object: "chat.completion", Created: now.Unix(),
+		Model: o.model, ServiceTier: "default", SystemFingerprint: "fp_llmsim",
+		Choices: make([]openAIChoice, o.n),
 	}
+	for i := range resp.Choices {
+		resp.Choices[i] = openAIChoice{Index: i, FinishReason: o.finish,
+			Message: openAIReply{Role: "assistant", Content: o.content, Annotations: []string{}}}
+	}
+	resp.Usage.PromptTokens = int64(o.promptTokens)
+	resp.Usage.CompletionTokens = int64(o.n * o.outTokens)
+	resp.Usage.TotalTokens = int64(o.promptTokens + o.n*o.outTokens)
+	resp.Usage.PromptTokensDetails.CachedTokens = int64(cached)
+	return resp
+}
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	c := s.begin(s.openai, w, r, true)
+	if c == nil {
+		return
+	}
+	defer c.end()
+	o, f := prepareOpenAI(c.body, c.fault, c.p.cfg.OutputTokens)
+	if f != nil {
+		c.fail(f.status, f.param, f.msg)
+		return
+	}
+	charge := o.charge()
 	now := time.Now()
 	p := c.p
 	p.mu.Lock()
@@ -218,14 +267,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if !limited {
 		p.rpm.take(1)
 		p.tpm.take(float64(charge))
-		cached = p.openAIPrefixCache(prompt, req.Model, req.PromptCacheKey, now)
+		cached = p.openAIPrefixCache(o.prompt, o.model, o.cacheKey, now)
 	} else {
 		p.c.rateLimited++
 	}
 	h := w.Header()
 	setOpenAILimitHeaders(h, p)
 	p.mu.Unlock()
-	if invalid {
+	if o.invalid {
 		c.countFault(FaultInvalid)
 	}
 	if limited {
@@ -236,42 +285,29 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		h.Set("retry-after", retryAfterSeconds(wait))
 		h.Set("retry-after-ms", strconv.FormatInt(max(1, wait.Milliseconds()), 10))
 		msg := fmt.Sprintf("Rate limit reached for %s in organization org-llmsim on %s: Limit %d, Requested %d. Please try again in %v.",
-			req.Model, what, limit, asked, wait.Round(time.Millisecond))
+			o.model, what, limit, asked, wait.Round(time.Millisecond))
 		if reqBig || tokBig {
-			msg = fmt.Sprintf("Request too large for %s in organization org-llmsim on %s: Limit %d, Requested %d.", req.Model, what, limit, charge)
+			msg = fmt.Sprintf("Request too large for %s in organization org-llmsim on %s: Limit %d, Requested %d.", o.model, what, limit, charge)
 		}
 		c.openAIError(http.StatusTooManyRequests, typ, "rate_limit_exceeded", "", msg)
 		return
 	}
-	if !c.sleep(n * outTokens) {
+	if !c.sleep(o.n * o.outTokens) {
 		return
 	}
-	c.usage(promptTokens, n*outTokens, cached, 0)
-	resp := openAICompletion{
-		ID: "chatcmpl-" + dig + strconv.FormatUint(seq.Add(1), 36), Object: "chat.completion", Created: now.Unix(),
-		Model: req.Model, ServiceTier: "default", SystemFingerprint: "fp_llmsim",
-		Choices: make([]openAIChoice, n),
-	}
-	for i := range resp.Choices {
-		resp.Choices[i] = openAIChoice{Index: i, FinishReason: finish,
-			Message: openAIReply{Role: "assistant", Content: content, Annotations: []string{}}}
-	}
-	resp.Usage.PromptTokens = int64(promptTokens)
-	resp.Usage.CompletionTokens = int64(n * outTokens)
-	resp.Usage.TotalTokens = int64(promptTokens + n*outTokens)
-	resp.Usage.PromptTokensDetails.CachedTokens = int64(cached)
-	h.Set("x-request-id", nextID("req_"))
-	c.respond(resp)
+	c.usage(o.promptTokens, o.n*o.outTokens, cached, 0)
+	h.Set("x-request-id", s.nextID("req_"))
+	c.respond(o.completion(s.nextID("chatcmpl-"+o.dig), cached, now))
 }
 
-// answer builds the content of a choice: a JSON value for a schema (an
+// answer builds the content of a reply: a JSON value for a schema (an
 // invalid one under FaultInvalid), a JSON object for json_object mode, or
-// text. It reports whether maxOut cut it and whether it is invalid on
-// purpose.
-func (c *call) answer(dig, lastUser string, schema map[string]any, jsonMode bool, maxOut int) (content string, truncated, invalid bool) {
+// text padded to minOut tokens. It reports whether maxOut cut it and
+// whether it is invalid on purpose.
+func answer(fault Fault, minOut int, dig, lastUser string, schema map[string]any, jsonMode bool, maxOut int) (content string, truncated, invalid bool) {
 	var v any
 	switch {
-	case schema != nil && c.fault == FaultInvalid:
+	case schema != nil && fault == FaultInvalid:
 		v, invalid = invalidValue(schema, dig), true
 	case schema != nil:
 		v = schemaValue(schema, dig)
@@ -279,7 +315,7 @@ func (c *call) answer(dig, lastUser string, schema map[string]any, jsonMode bool
 		text, _ := answerText(dig, lastUser, 0, 0)
 		v = map[string]string{"answer": text}
 	default:
-		content, truncated = answerText(dig, lastUser, c.p.cfg.OutputTokens, maxOut)
+		content, truncated = answerText(dig, lastUser, minOut, maxOut)
 		return content, truncated, false
 	}
 	b, _ := json.Marshal(v)

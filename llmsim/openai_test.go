@@ -193,7 +193,7 @@ func TestOpenAIPrefixCache(t *testing.T) {
 func TestOpenAIPrefixCacheExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{PrefixCacheTTL: time.Minute})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)), option.WithBaseURL("http://sim/v1/"))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
 		p := openai.ChatCompletionNewParams{Model: "gpt-x", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(longText(1100, "x"))}}
 		cached := func() int64 {
 			r, err := oc.Chat.Completions.New(t.Context(), p)
@@ -273,7 +273,7 @@ func TestOpenAIContentParts(t *testing.T) {
 func TestOpenAIRequestLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{OpenAI: ProviderConfig{RPM: 2}})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()))
 		var hr *http.Response
 		for i := range 2 {
 			if _, err := oc.Chat.Completions.New(t.Context(), chatParams("r"), option.WithResponseInto(&hr)); err != nil {
@@ -306,7 +306,7 @@ func TestOpenAIRequestLimit(t *testing.T) {
 func TestOpenAITokenLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Window: time.Second, OpenAI: ProviderConfig{TPM: 1000}})
-		oc := openAIClient(s, option.WithHTTPClient(memClient(s)))
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()))
 		p := chatParams("t")
 		p.MaxCompletionTokens = openai.Int(400)
 		// Each request charges its prompt plus max_completion_tokens up front.

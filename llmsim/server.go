@@ -3,7 +3,6 @@ package llmsim
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +10,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,9 +32,17 @@ type Server struct {
 	anthropic *provider
 	gemini    *provider
 
-	done      chan struct{} // closed by Close; ends hangs and sleeps
+	done      chan struct{} // closed by Close; ends hangs, sleeps and batch jobs
 	closeOnce sync.Once
-	handlers  sync.WaitGroup
+	// life guards the start of handlers and batch jobs against Close:
+	// work starts only while closed is false, so that Close's Wait never
+	// races with an Add from zero.
+	life     sync.RWMutex
+	closed   bool
+	handlers sync.WaitGroup
+
+	batches batchStore
+	seq     atomic.Uint64 // numbers ids; see nextID
 
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -65,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 	s.anthropic = newProvider(kindAnthropic, cfg.Anthropic, cfg, now, 2)
 	s.gemini = newProvider(kindGemini, cfg.Gemini, cfg, now, 3)
 	s.gcache = geminiCaches{items: map[string]*cachedContent{}}
+	s.batches = newBatchStore()
 	return s, nil
 }
 
@@ -122,6 +132,9 @@ func (s *Server) GeminiBaseURL() string { return s.base }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.life.Lock()
+		s.closed = true
+		s.life.Unlock()
 		close(s.done)
 		if s.httpSrv != nil {
 			err = s.httpSrv.Close()
@@ -154,13 +167,10 @@ func (s *Server) ResetStats() {
 
 // ServeHTTP routes a request to its provider.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.done:
+	if !s.enter() {
 		http.Error(w, "llmsim: closed", http.StatusServiceUnavailable)
 		return
-	default:
 	}
-	s.handlers.Add(1)
 	defer s.handlers.Done()
 	path := r.URL.Path
 	switch {
@@ -181,6 +191,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// enter registers a handler or background job with Close; it reports
+// false once the server is closed. The caller calls s.handlers.Done.
+func (s *Server) enter() bool {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
 }
 
 // isGemini tells a Gemini request under /v1/ (as the JavaScript SDK sends
@@ -284,7 +306,16 @@ type call struct {
 // requests whose body digests are counted (the ones that cost money).
 func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, generation bool) *call {
 	c := &call{s: s, p: p, w: w, r: r}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var body []byte
+	var err error
+	if r.Body != nil { // nil only for client requests handed over in process
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	}
+	var key [8]byte
+	generation = generation && err == nil && len(body) <= maxBody
+	if generation {
+		key = bodyDigest(r.URL.Path, body)
+	}
 	p.mu.Lock()
 	p.c.requests++
 	// A request refused for concurrency is not served, so it does not
@@ -304,12 +335,11 @@ func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, gene
 	} else {
 		c.fault = p.faults.pick(u)
 	}
-	if generation && err == nil && len(body) <= maxBody {
-		k := bodyDigest(r.URL.Path, body)
-		if p.c.seen[k] > 0 {
+	if generation {
+		if p.c.seen[key] > 0 {
 			p.c.dupes++
 		}
-		p.c.seen[k]++
+		p.c.seen[key]++
 	}
 	if over {
 		p.c.overloaded++
@@ -343,7 +373,6 @@ func (s *Server) begin(p *provider, w http.ResponseWriter, r *http.Request, gene
 		return nil
 	}
 	if c.fault != "" && c.applyEarlyFault() {
-		c.end()
 		return nil
 	}
 	return c
@@ -363,9 +392,14 @@ func (c *call) countFault(f Fault) {
 }
 
 // applyEarlyFault injects a fault that replaces the answer; it reports
-// whether it did. Truncate, badjson and invalid act on the answer later.
+// whether it did, and then has ended the call (even when a reset aborts
+// the handler). Truncate, badjson and invalid act on the answer later.
 func (c *call) applyEarlyFault() bool {
 	f := c.fault
+	if f != FaultReset && f != FaultHang && f != FaultQuota && f.status() == 0 {
+		return false
+	}
+	defer c.end()
 	switch {
 	case f == FaultReset:
 		c.countFault(f)
@@ -413,6 +447,10 @@ func (c *call) sleep(outTokens int) bool {
 		return true
 	}
 	d := l.sample(c.u, c.z, outTokens)
+	if c.fault == FaultSlow {
+		c.countFault(FaultSlow)
+		d *= 10
+	}
 	if d <= 0 {
 		return true
 	}
@@ -438,7 +476,7 @@ func (c *call) respond(v any) {
 		c.record(http.StatusOK)
 		h := c.w.Header()
 		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", fmt.Sprint(len(b)))
+		h.Set("Content-Length", strconv.Itoa(len(b)))
 		c.w.WriteHeader(http.StatusOK)
 		_, _ = c.w.Write(b[:len(b)/2])
 		if f, ok := c.w.(http.Flusher); ok {
@@ -459,14 +497,21 @@ func (c *call) respond(v any) {
 	writeJSON(c.w, http.StatusOK, v)
 }
 
+// ok writes a 200 JSON answer.
+func (c *call) ok(v any) {
+	c.record(http.StatusOK)
+	writeJSON(c.w, http.StatusOK, v)
+}
+
+// record counts a response status.
 func (c *call) record(status int) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++
 	c.p.mu.Unlock()
 }
 
-// writeError writes an error body with a status and counts it; injected
-// and limit 429s are told apart by the caller.
+// writeError writes an error body with a status and counts it. Whether a
+// 429 came from a limit is counted by the limit check (rateLimited).
 func (c *call) writeError(status int, v any) {
 	c.p.mu.Lock()
 	c.p.c.responses[status]++
@@ -484,35 +529,49 @@ func (c *call) usage(in, out, cached, cacheWrite int) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
+	buf := getBuf()
+	defer putBuf(buf)
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		http.Error(w, "llmsim: encode: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", fmt.Sprint(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 
+// bufPool recycles the buffers of request digests and JSON answers.
 var bufPool = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(2048); return b }}
+
+func getBuf() *bytes.Buffer {
+	b := bufPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putBuf returns a buffer to the pool unless a huge request grew it, so
+// the pool does not pin memory.
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		bufPool.Put(b)
+	}
+}
 
 // bodyDigest identifies a request by its path (which names the Gemini
 // model) and its body, independently of JSON whitespace.
-func bodyDigest(path string, body []byte) string {
-	var buf bytes.Buffer
-	buf.Grow(len(path) + 1 + len(body))
+func bodyDigest(path string, body []byte) [8]byte {
+	buf := getBuf()
+	defer putBuf(buf)
 	buf.WriteString(path)
 	buf.WriteByte(0)
-	if json.Compact(&buf, body) != nil {
+	if json.Compact(buf, body) != nil {
 		buf.Truncate(len(path) + 1)
 		buf.Write(body)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	return hex.EncodeToString(sum[:8])
+	return [8]byte(sum[:8])
 }
 
 // prefixHit reports whether a prompt prefix with hash h is cached now,
@@ -540,4 +599,14 @@ func (p *provider) prefixPut(h [32]byte, now time.Time, ttl time.Duration) {
 			}
 		}
 	}
+}
+
+// notFound answers an unknown path in the provider's error envelope,
+// without drawing a fault.
+func (s *Server) notFound(p *provider, w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, p: p, w: w, r: r}
+	p.mu.Lock()
+	p.c.requests++
+	p.mu.Unlock()
+	c.fail(http.StatusNotFound, "", "Unknown request URL: "+r.Method+" "+r.URL.Path+". Please check the URL for typos.")
 }

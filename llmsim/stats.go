@@ -1,7 +1,7 @@
 package llmsim
 
 import (
-	"maps"
+	"encoding/hex"
 	"strconv"
 )
 
@@ -51,8 +51,10 @@ type ProviderStats struct {
 	// is a duplicate, which makes paying twice visible.
 	DistinctRequests  int64 `json:"distinct_requests"`
 	DuplicateRequests int64 `json:"duplicate_requests"`
-	// RequestCounts maps each request digest to how many times it was
-	// received. The HTTP endpoint includes it only with ?counts=1.
+	// RequestCounts maps each request digest (16 hex digits) to how many
+	// times it was received. The HTTP endpoint includes it only with
+	// ?counts=1. The server keeps about 50 bytes per distinct request
+	// until the next reset.
 	RequestCounts map[string]int64 `json:"request_counts,omitempty"`
 }
 
@@ -62,11 +64,11 @@ type counters struct {
 	in, out, cached, cacheWrite, inflight, peak, dupes int64
 	responses                                          map[int]int64
 	faults                                             map[Fault]int64
-	seen                                               map[string]int64
+	seen                                               map[[8]byte]int64 // by bodyDigest
 }
 
 func newCounters() counters {
-	return counters{responses: map[int]int64{}, faults: map[Fault]int64{}, seen: map[string]int64{}}
+	return counters{responses: map[int]int64{}, faults: map[Fault]int64{}, seen: map[[8]byte]int64{}}
 }
 
 func (c *counters) snapshot(withCounts bool) ProviderStats {
@@ -86,9 +88,9 @@ func (c *counters) snapshot(withCounts bool) ProviderStats {
 		s.Faults[string(k)] = v
 	}
 	if withCounts {
-		s.RequestCounts = maps.Clone(c.seen)
-		if s.RequestCounts == nil {
-			s.RequestCounts = map[string]int64{}
+		s.RequestCounts = make(map[string]int64, len(c.seen))
+		for k, v := range c.seen {
+			s.RequestCounts[hex.EncodeToString(k[:])] = v
 		}
 	}
 	return s

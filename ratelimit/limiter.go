@@ -235,13 +235,14 @@ func (l *Limiter) scope(name string) *scope {
 	}
 	lim = lim.withDefaults()
 	s := &scope{
-		name:   name,
-		l:      l,
-		window: lim.Window,
-		burst:  lim.Burst,
-		exempt: lim.CachedInputExempt,
-		conf:   lim.array(),
-		kick:   make(chan struct{}, 1),
+		name:         name,
+		l:            l,
+		window:       lim.Window,
+		burst:        lim.Burst,
+		exempt:       lim.CachedInputExempt,
+		chargeMaxOut: lim.OutputChargedAtMax,
+		conf:         lim.array(),
+		kick:         make(chan struct{}, 1),
 		cd: &batchllm.CooldownGate{
 			Floor:      l.cfg.CooldownFloor,
 			Max:        l.cfg.CooldownMax,
@@ -268,14 +269,15 @@ func (l *Limiter) scope(name string) *scope {
 // scope is the state of one quota scope. Everything but cd, kick and the
 // constant fields is guarded by mu. Lock order: mu, then cd's own lock.
 type scope struct {
-	name   string
-	l      *Limiter
-	window time.Duration
-	burst  time.Duration
-	exempt bool
-	conf   [numDims]int64 // configured limits
-	cd     *batchllm.CooldownGate
-	kick   chan struct{} // wakes the head of the queue when capacity may have come back
+	name         string
+	l            *Limiter
+	window       time.Duration
+	burst        time.Duration
+	exempt       bool
+	chargeMaxOut bool
+	conf         [numDims]int64 // configured limits
+	cd           *batchllm.CooldownGate
+	kick         chan struct{} // wakes the head of the queue when capacity may have come back
 
 	mu       sync.Mutex
 	b        [numDims]bucket

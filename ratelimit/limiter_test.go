@@ -199,6 +199,30 @@ func TestRefundAndDebt(t *testing.T) {
 	})
 }
 
+func TestOutputChargedAtMaxIsNotRefunded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, atMax := range []bool{false, true} {
+			l := newLimiter(t, Config{Default: Limits{Tokens: 6000, OutputTokens: 6000, OutputChargedAtMax: atMax}}) // burst 500
+			// Reserve 200 in + 200 out; the answer uses 100 in + 50 out.
+			admit(t, l, est(200, 200)).Release(batchllm.Outcome{Usage: batchllm.Usage{InputTokens: 100, OutputTokens: 50}})
+			st, _ := l.Stats().Scope("s")
+			wantTokens, wantOut := int64(350), int64(450) // 500 − 150, 500 − 50
+			if atMax {
+				wantTokens, wantOut = 200, 300 // 500 − (100 + 200), 500 − 200
+			}
+			if st.Tokens.Available != wantTokens || st.OutputTokens.Available != wantOut {
+				t.Fatalf("atMax=%v: available tokens %d, output %d; want %d, %d", atMax, st.Tokens.Available, st.OutputTokens.Available, wantTokens, wantOut)
+			}
+			// Output beyond the maximum is still debt.
+			admit(t, l, est(0, 10)).Release(batchllm.Outcome{Usage: batchllm.Usage{InputTokens: 1, OutputTokens: 30}})
+			st2, _ := l.Stats().Scope("s")
+			if got := st.OutputTokens.Available - st2.OutputTokens.Available; got != 30 {
+				t.Fatalf("atMax=%v: 30 output tokens over a max of 10 cost %d", atMax, got)
+			}
+		}
+	})
+}
+
 func TestCachedInputExempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := batchllm.Usage{InputTokens: 300, CachedInputTokens: 250, OutputTokens: 20}

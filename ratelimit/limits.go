@@ -47,6 +47,14 @@ type Limits struct {
 	// current models and Groq. The reservation is made in full and the
 	// cached part refunded when the attempt ends.
 	CachedInputExempt bool
+	// OutputChargedAtMax says that the provider counts an attempt's maximum
+	// output tokens (max_tokens) when it admits the request and gives back
+	// none of what the answer did not use, as OpenAI's TPM and Anthropic's
+	// OTPM do. The reservation's output part is then never refunded, so the
+	// local buckets drain as fast as the provider's. Without it, unused
+	// output tokens are refunded, which suits a provider that counts what
+	// was generated.
+	OutputChargedAtMax bool
 }
 
 func (l Limits) withDefaults() Limits {

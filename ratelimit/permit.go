@@ -45,7 +45,11 @@ func (p *permit) Release(o batchllm.Outcome) {
 		if s.exempt {
 			in -= o.Usage.CachedInputTokens
 		}
-		used := [numDims]int64{1, in + o.Usage.OutputTokens, in, o.Usage.OutputTokens}
+		out := o.Usage.OutputTokens
+		if s.chargeMaxOut {
+			out = max(out, p.cost[dimOutput])
+		}
+		used := [numDims]int64{1, in + out, in, out}
 		for d := range s.b {
 			s.b[d].advance(now, s.window)
 			s.b[d].give(p.cost[d] - used[d])

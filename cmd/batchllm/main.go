@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand())
 	os.Exit(execute(root))
 }
 

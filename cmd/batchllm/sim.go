@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/spf13/cobra"
@@ -22,6 +23,9 @@ type simOptions struct {
 	faults      string
 	seed        uint64
 	maxConc     int
+	window      time.Duration
+	batchStep   time.Duration
+	batchPerReq time.Duration
 }
 
 func newSimCommand() *cobra.Command {
@@ -40,7 +44,7 @@ On start it prints one line each:
 key=duration pairs: p50, p99 (log-normal), min, max, fixed, per_token,
 e.g. "p50=200ms,p99=2s,per_token=1ms".
 --faults takes kind=rate pairs; kinds are HTTP statuses (429, 500, 502,
-503, 529, ...) and reset, truncate, badjson, hang, invalid, quota, e.g.
+503, 529, ...) and reset, truncate, badjson, hang, invalid, quota, slow, e.g.
 "429=0.05,500=0.05,503=0.03,reset=0.02". GET /_sim/stats shows counters.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,6 +62,9 @@ e.g. "p50=200ms,p99=2s,per_token=1ms".
 	f.StringVar(&o.faults, "faults", "", `fault rates: "429=0.05,500=0.05,reset=0.02"`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed for faults and latency")
 	f.IntVar(&o.maxConc, "max-concurrent", 0, "concurrent requests per provider (0 = unlimited)")
+	f.DurationVar(&o.window, "window", time.Minute, "the window that --rpm and --tpm count in")
+	f.DurationVar(&o.batchStep, "batch-step", 0, "time a batch job spends validating and finalizing")
+	f.DurationVar(&o.batchPerReq, "batch-per-request", 0, "time a batch job spends on each request")
 	return cmd
 }
 
@@ -75,7 +82,9 @@ func runSim(ctx context.Context, o simOptions, out io.Writer) error {
 		return err
 	}
 	pc := llmsim.ProviderConfig{RPM: o.rpm, TPM: o.tpm, MaxConcurrent: o.maxConc, Latency: lat, Faults: faults}
-	sim, err := llmsim.StartAddr(llmsim.Config{Seed: o.seed, OpenAI: pc, Anthropic: pc, Gemini: pc}, o.addr)
+	cfg := llmsim.Config{Seed: o.seed, Window: o.window, OpenAI: pc, Anthropic: pc, Gemini: pc,
+		Batch: llmsim.BatchConfig{StepDelay: o.batchStep, PerRequest: o.batchPerReq}}
+	sim, err := llmsim.StartAddr(cfg, o.addr)
 	if err != nil {
 		return err
 	}

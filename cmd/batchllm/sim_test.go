@@ -19,7 +19,7 @@ import (
 func TestSimBinary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "sim", "--rpm", "2", "--faults", "500=0", "--latency", "1ms", "--seed", "3")
+	cmd := exec.CommandContext(ctx, bin, "sim", "--rpm", "2", "--faults", "500=0", "--latency", "1ms", "--seed", "3", "--window", "1h")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestSimRefusesRemote(t *testing.T) {
 }
 
 func TestSimBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--latency", "soon"}, {"--faults", "500=2"}} {
+	for _, args := range [][]string{{"--latency", "soon"}, {"--faults", "500=2"}, {"--window", "-1s"}} {
 		cmd := newSimCommand()
 		cmd.SetArgs(args)
 		cmd.SetOut(io.Discard)

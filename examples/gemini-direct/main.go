@@ -51,7 +51,9 @@ func run(ctx context.Context) error {
 	}
 	defer p.Close(ctx)
 	for _, w := range words {
-		p.Add(ctx, batchllm.Item[batchllm.Prompt, string, struct{}]{ID: w, Input: batchllm.Text("Define " + w)})
+		if err := p.Add(ctx, batchllm.Item[batchllm.Prompt, string, struct{}]{ID: w, Input: batchllm.Text("Define " + w)}); err != nil {
+			return err
+		}
 	}
 	p.Finish()
 	sum, err := p.Run(ctx)
@@ -69,7 +71,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer d.Close(ctx)
-	d.Add(ctx, batchllm.Item[batchllm.Prompt, gemini.Response, struct{}]{ID: "detailed", Input: batchllm.Text("Define serendipity")})
+	if err := d.Add(ctx, batchllm.Item[batchllm.Prompt, gemini.Response, struct{}]{ID: "detailed", Input: batchllm.Text("Define serendipity")}); err != nil {
+		return err
+	}
 	d.Finish()
 	dsum, err := d.Run(ctx)
 	if err != nil {

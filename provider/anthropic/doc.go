@@ -40,8 +40,10 @@
 //
 // A Prompt's Schema is sent as output_config.format {"type":"json_schema"},
 // the Messages API's native structured output, and the answer's text is the
-// JSON. (Forcing a single tool whose input_schema is the schema was the
-// older way; the native format needs no tool round trip.)
+// JSON. For models without it, Config.SchemaMode = [SchemaTool] defines one
+// tool whose input_schema is the schema and forces the model to call it
+// (tool_choice {"type":"tool"}); the output is then the JSON input of that
+// call, and an answer that does not call the tool is invalid output.
 //
 // # Errors
 //

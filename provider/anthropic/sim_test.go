@@ -73,6 +73,19 @@ func TestSimText(t *testing.T) {
 	}
 }
 
+// TestSimLargeMaxTokens: the SDK refuses non-streaming requests with a
+// large max_tokens unless a request timeout is set; the strategy sets one.
+func TestSimLargeMaxTokens(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 64000 })
+	if _, err := s.Call(t.Context(), req(batchllm.Text("hi"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Stats().Anthropic.Requests; n != 1 {
+		t.Fatalf("%d requests reached the simulator, want 1", n)
+	}
+}
+
 func TestSimPromptCaching(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
 	s := simStrategy(t, sim, "", func(c *Config) {

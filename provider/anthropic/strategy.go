@@ -22,6 +22,25 @@ import (
 // Prompt sets one: the Messages API requires max_tokens on every request.
 const DefaultMaxTokens = 1024
 
+// requestTimeout is the per-request timeout given to the SDK; the context
+// of each attempt, which the processor bounds, ends a call much earlier.
+const requestTimeout = 24 * time.Hour
+
+// SchemaMode says how a [batchllm.Prompt]'s Schema is sent.
+type SchemaMode int
+
+const (
+	// SchemaOutputFormat sends the schema as output_config.format
+	// {"type":"json_schema"}, the Messages API's native structured output;
+	// the answer's text is the JSON.
+	SchemaOutputFormat SchemaMode = iota
+	// SchemaTool defines one tool whose input_schema is the schema and
+	// forces the model to call it (tool_choice {"type":"tool"}); the output
+	// is the JSON input of that tool call. Older models that lack native
+	// structured output support this.
+	SchemaTool
+)
+
 // Config configures a [Strategy]. Model is required; every other field has a
 // usable zero value.
 type Config struct {
@@ -39,7 +58,7 @@ type Config struct {
 	// Model overrides it per item.
 	Model string
 	// Scope names the rate-limit quota for the admission gate. Default
-	// "anthropic/" + the model.
+	// "anthropic/" + the call's model (a Prompt's Model included).
 	Scope string
 	// System is the system prompt used when a Prompt has none.
 	System string
@@ -59,6 +78,10 @@ type Config struct {
 	MaxTokens int
 	// Stop lists sequences that end the answer.
 	Stop []string
+	// SchemaMode says how a Prompt's Schema is sent: as the native
+	// output_config.format (the default) or as a single forced tool, for
+	// models without native structured output.
+	SchemaMode SchemaMode
 	// Extra sets additional top-level request fields verbatim (sjson
 	// paths), such as "metadata.user_id" or "service_tier".
 	Extra map[string]any
@@ -107,9 +130,6 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		c := ant.NewClient(opts...)
 		client = &c
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "anthropic/" + cfg.Model
 	}
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
@@ -173,9 +193,46 @@ func (s *Strategy) Params(p batchllm.Prompt) (ant.MessageNewParams, error) {
 		if err := json.Unmarshal(sc.JSON, &schema); err != nil {
 			return params, fmt.Errorf("anthropic: schema %q is not a JSON object: %w", sc.Name, err)
 		}
-		params.OutputConfig.Format = ant.JSONOutputFormatParam{Schema: schema}
+		if s.cfg.SchemaMode == SchemaTool {
+			params.Tools = []ant.ToolUnionParam{{OfTool: schemaTool(sc, schema)}}
+			params.ToolChoice = ant.ToolChoiceParamOfTool(toolName(sc))
+		} else {
+			params.OutputConfig.Format = ant.JSONOutputFormatParam{Schema: schema}
+		}
 	}
 	return params, nil
+}
+
+// toolName is the name of the tool that carries a schema in [SchemaTool]
+// mode: the schema's name, or "output".
+func toolName(sc *batchllm.Schema) string {
+	if sc.Name == "" {
+		return "output"
+	}
+	return sc.Name
+}
+
+// schemaTool builds the tool whose input_schema is schema: its properties
+// and required list go in their fields, every other keyword verbatim.
+func schemaTool(sc *batchllm.Schema, schema map[string]any) *ant.ToolParam {
+	in := ant.ToolInputSchemaParam{Properties: schema["properties"], ExtraFields: map[string]any{}}
+	if req, ok := schema["required"].([]any); ok {
+		for _, r := range req {
+			if s, ok := r.(string); ok {
+				in.Required = append(in.Required, s)
+			}
+		}
+	}
+	for k, v := range schema {
+		if k != "type" && k != "properties" && k != "required" {
+			in.ExtraFields[k] = v
+		}
+	}
+	t := &ant.ToolParam{Name: toolName(sc), InputSchema: in}
+	if sc.Description != "" {
+		t.Description = ant.String(sc.Description)
+	}
+	return t
 }
 
 // Call sends one message request and returns the text of the answer's text
@@ -192,7 +249,10 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	var httpResp *http.Response
 	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
-	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
+	// The SDK refuses a non-streaming request whose max_tokens suggests more
+	// than ten minutes of work unless a request timeout is set. The
+	// attempt's context is the real bound, so give the SDK a generous one.
+	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp), option.WithRequestTimeout(requestTimeout))
 	for k, v := range s.cfg.Extra {
 		opts = append(opts, option.WithJSONSet(k, v))
 	}
@@ -222,6 +282,15 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	if msg.StopReason == ant.StopReasonRefusal {
 		return resp, batchllm.Classified(errors.New("anthropic: model refused (stop_reason refusal)"), batchllm.ClassFatalItem, 0)
 	}
+	if sc := req.Input.Schema; sc != nil && s.cfg.SchemaMode == SchemaTool {
+		for _, c := range msg.Content {
+			if c.Type == "tool_use" && c.Name == toolName(sc) {
+				resp.Output = string(c.Input)
+				return resp, nil
+			}
+		}
+		return resp, batchllm.Classified(fmt.Errorf("anthropic: the answer does not call the tool %q", toolName(sc)), batchllm.ClassInvalidOutput, 0)
+	}
 	var b strings.Builder
 	for _, c := range msg.Content {
 		if c.Type == "text" {
@@ -244,7 +313,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 		p.System += "\n\n" + s.cfg.Context
 	}
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(s.model(p)),
 		Model:           s.model(p),
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(s.maxTokens(p)),
@@ -262,4 +331,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "anthropic/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "anthropic/" + model
 }

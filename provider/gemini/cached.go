@@ -66,7 +66,9 @@ type CachedConfig struct {
 // calls once before the first item, reuses a live cache with the same
 // identity (see [CachedStrategy.DisplayName]) or creates one. Calls renew it
 // by updating its TTL when less than RenewBefore is left, exactly once
-// however many workers notice at the same moment; and re-create it, once,
+// however many workers notice at the same moment (if the update fails while
+// the cache is still alive, the call goes on with it and a later call tries
+// again); and re-create it, once,
 // when the server says it is gone (expired or deleted: 403 or 404), failing
 // that attempt with a transient error so that the retry uses the new cache.
 // Cleanup deletes or keeps it, by OnCleanup.
@@ -82,6 +84,7 @@ type CachedStrategy struct {
 	renewBefore time.Duration
 	policy      CleanupPolicy
 	display     string
+	docTokens   int64 // estimated tokens of the documents
 	now         func() time.Time
 
 	mu    sync.Mutex // serialises create, renew, re-create and delete
@@ -127,7 +130,12 @@ func NewCached(cfg CachedConfig) (*CachedStrategy, error) {
 	if err != nil {
 		return nil, err
 	}
+	var docTokens int64
+	for _, d := range cfg.Documents {
+		docTokens += base.Estimate(batchllm.Request[batchllm.Prompt]{Input: batchllm.Text(d)}).InputTokens
+	}
 	return &CachedStrategy{
+		docTokens:   docTokens,
 		base:        base,
 		docs:        slices.Clone(cfg.Documents),
 		ttl:         cfg.TTL,
@@ -282,7 +290,12 @@ func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 	if st.expire.Sub(c.now()) >= c.renewBefore {
 		return st, nil
 	}
-	return c.renew(ctx, st)
+	renewed, err := c.renew(ctx, st)
+	if err != nil && c.now().Before(st.expire) {
+		// The cache is still alive: use it, and let a later call renew.
+		return st, nil
+	}
+	return renewed, err
 }
 
 // renew extends the TTL of the cache in old, unless another call already
@@ -405,16 +418,8 @@ func isNotFound(err error) bool {
 // documents too: Gemini's quotas count cached tokens as input.
 func (c *CachedStrategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
 	e := c.base.Estimate(req)
-	e.InputTokens += c.docTokens()
+	e.InputTokens += c.docTokens
 	return e
-}
-
-func (c *CachedStrategy) docTokens() int64 {
-	var n int64
-	for _, d := range c.docs {
-		n += c.base.Estimate(batchllm.Request[batchllm.Prompt]{Input: batchllm.Text(d)}).InputTokens
-	}
-	return n
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic: the
@@ -424,7 +429,7 @@ func (c *CachedStrategy) DryRun(ctx context.Context, req batchllm.Request[batchl
 	e := c.Estimate(req)
 	return batchllm.Response[string]{
 		Output: "[dry run: gemini " + e.Model + "]",
-		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens, CachedInputTokens: c.docTokens()},
+		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens, CachedInputTokens: c.docTokens},
 		Model:  e.Model,
 	}, nil
 }

@@ -3,7 +3,6 @@ package gemini
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +20,12 @@ import (
 // method and path kind ("POST cache", "PATCH cache", "DELETE cache",
 // "GET cache", "POST generate").
 type memSim struct {
-	sim *llmsim.Server
-	mu  sync.Mutex
-	n   map[string]int
+	sim  *llmsim.Server
+	next http.RoundTripper // the simulator's in-process transport
+	mu   sync.Mutex
+	n    map[string]int
+	// failPatch answers that many PATCH requests with a 503.
+	failPatch int
 }
 
 func newMemSim(t *testing.T) *memSim {
@@ -33,7 +35,7 @@ func newMemSim(t *testing.T) *memSim {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &memSim{sim: sim, n: map[string]int{}}
+	return &memSim{sim: sim, next: sim.InProcessClient().Transport, n: map[string]int{}}
 }
 
 func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -43,13 +45,15 @@ func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	m.n[r.Method+" "+kind]++
-	m.mu.Unlock()
-	rec := httptest.NewRecorder()
-	m.sim.ServeHTTP(rec, r)
-	if err := r.Context().Err(); err != nil {
-		return nil, err
+	fail := r.Method == http.MethodPatch && m.failPatch > 0
+	if fail {
+		m.failPatch--
 	}
-	return rec.Result(), nil
+	m.mu.Unlock()
+	if fail {
+		r.Header.Set(llmsim.FaultHeader, "503")
+	}
+	return m.next.RoundTrip(r)
 }
 
 func (m *memSim) count(k string) int {
@@ -308,4 +312,75 @@ func TestNewCachedValidates(t *testing.T) {
 			t.Errorf("NewCached(%+v) succeeded", cfg)
 		}
 	}
+}
+
+// TestCachedPreparedOnceByProcessor: 32 workers start together; the
+// processor prepares the strategy once, so one cache is created, and Close
+// deletes it once.
+func TestCachedPreparedOnceByProcessor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		sum := run(t, c, 32, 64, batchllm.RetryPolicy{})
+		if sum.Stats.Succeeded != 64 || m.count("POST cache") != 1 || m.count("DELETE cache") != 1 || m.count("POST generate") != 64 {
+			t.Fatalf("succeeded %d; requests %v", sum.Stats.Succeeded, m.n)
+		}
+		if got := sum.Stats.Usage.CachedInputTokens; got < 64*1024 {
+			t.Fatalf("cached tokens %d, want every item to read the cache", got)
+		}
+	})
+}
+
+func TestCachedDetailedAndDryRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		d := c.Detailed()
+		if err := d.Prepare(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.Call(t.Context(), req(batchllm.Text("q")))
+		if err != nil || r.Output.FinishReason != genai.FinishReasonStop || !strings.Contains(r.Output.Text, "re: q") || r.Usage.CachedInputTokens < 1024 {
+			t.Fatalf("detailed %+v usage %+v err %v", r.Output, r.Usage, err)
+		}
+		before := m.count("POST generate")
+		dr, err := c.DryRun(t.Context(), req(batchllm.Text("q")))
+		if err != nil || dr.Output != "[dry run: gemini gemini-2.5-flash]" || dr.Usage.CachedInputTokens < 700 || dr.Usage.InputTokens <= dr.Usage.CachedInputTokens {
+			t.Fatalf("dry run %+v %v", dr, err)
+		}
+		if m.count("POST generate") != before {
+			t.Fatal("dry run sent a request")
+		}
+		if err := d.Cleanup(t.Context()); err != nil || m.count("DELETE cache") != 1 {
+			t.Fatalf("cleanup: %v, deletes %d", err, m.count("DELETE cache"))
+		}
+	})
+}
+
+// TestCachedRenewFailureKeepsLiveCache: a renewal that fails while the
+// cache is still alive does not fail the call; the next call renews.
+func TestCachedRenewFailureKeepsLiveCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemSim(t)
+		c := m.cached(t, nil)
+		ctx := t.Context()
+		if err := c.Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.failPatch = 1
+		time.Sleep(55 * time.Minute)
+		if _, err := c.Call(ctx, req(batchllm.Text("q1"))); err != nil {
+			t.Fatalf("call with a failed renewal: %v", err)
+		}
+		if c.Stats().Renewals != 0 || m.count("PATCH cache") != 1 {
+			t.Fatalf("after the failed renewal: %+v, %d PATCH", c.Stats(), m.count("PATCH cache"))
+		}
+		if _, err := c.Call(ctx, req(batchllm.Text("q2"))); err != nil {
+			t.Fatal(err)
+		}
+		if c.Stats() != (CacheStats{Creates: 1, Renewals: 1}) || m.count("PATCH cache") != 2 {
+			t.Fatalf("after the second call: %+v, %d PATCH", c.Stats(), m.count("PATCH cache"))
+		}
+		c.Cleanup(ctx)
+	})
 }

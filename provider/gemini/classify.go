@@ -119,6 +119,38 @@ func dailyQuota(ae genai.APIError) bool {
 	return false
 }
 
+// ErrorLimits returns what a 429 says about the limits: the RetryInfo delay,
+// and for each per-minute QuotaFailure violation, the quota's value as the
+// limit of its window (requests, or input tokens: Gemini's token quotas
+// count input) with nothing remaining until the delay has passed. Gemini
+// sends no rate-limit headers, so this is how the admission gate learns its
+// limits. It returns nil if ae says nothing about limits.
+func ErrorLimits(ae genai.APIError) *batchllm.LimitInfo {
+	li := batchllm.LimitInfo{RetryAfter: RetryDelay(ae)}
+	for _, d := range details(ae, "QuotaFailure") {
+		vs, _ := d["violations"].([]any)
+		for _, v := range vs {
+			m, _ := v.(map[string]any)
+			id, _ := m["quotaId"].(string)
+			value, _ := m["quotaValue"].(string)
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n <= 0 || !strings.Contains(id, "PerMinute") {
+				continue
+			}
+			w := batchllm.LimitWindow{Limit: n, Remaining: 0, Reset: li.RetryAfter}
+			if strings.Contains(id, "Token") {
+				li.InputTokens = w
+			} else if strings.Contains(id, "Request") {
+				li.Requests = w
+			}
+		}
+	}
+	if li == (batchllm.LimitInfo{}) {
+		return nil
+	}
+	return &li
+}
+
 // RetryDelay returns the delay of ae's RetryInfo detail, 0 if none.
 func RetryDelay(ae genai.APIError) time.Duration {
 	for _, d := range details(ae, "RetryInfo") {

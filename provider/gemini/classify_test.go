@@ -2,12 +2,15 @@ package gemini
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
 )
@@ -119,5 +122,21 @@ func TestDisplayName(t *testing.T) {
 	long := DisplayName(strings.Repeat("m", 300), "", []string{"x"}, nil)
 	if len(long) > maxDisplayName {
 		t.Fatalf("display name is %d bytes, want <= %d", len(long), maxDisplayName)
+	}
+}
+
+func TestErrorLimits(t *testing.T) {
+	var ae genai.APIError
+	if err := json.Unmarshal([]byte(fmt.Sprintf(quotaBody, "GenerateContentInputTokensPerModelPerMinute-FreeTier", "26s")), &struct {
+		Error *genai.APIError `json:"error"`
+	}{&ae}); err != nil {
+		t.Fatal(err)
+	}
+	want := batchllm.LimitInfo{InputTokens: batchllm.LimitWindow{Limit: 250000, Reset: 26 * time.Second}, RetryAfter: 26 * time.Second}
+	if got := ErrorLimits(ae); got == nil || *got != want {
+		t.Fatalf("ErrorLimits = %+v, want %+v", got, want)
+	}
+	if got := ErrorLimits(genai.APIError{Code: 500}); got != nil {
+		t.Fatalf("ErrorLimits of a 500 = %+v, want nil", got)
 	}
 }

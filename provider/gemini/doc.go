@@ -36,7 +36,9 @@
 // CachedInputTokens = cachedContentTokenCount, OutputTokens =
 // candidatesTokenCount + thoughtsTokenCount. Gemini sends no rate-limit
 // headers; a 429 carries its delay in the body's RetryInfo, which becomes
-// both the error's retry delay and Limits.RetryAfter. [Classify] gives the
+// both the error's retry delay and Limits.RetryAfter, and names the quota
+// and its value in a QuotaFailure, which becomes the limit of the requests
+// or input-token window (see [ErrorLimits]). [Classify] gives the
 // classes: 429 rate limited (a per-day quota stops the batch), 503
 // overloaded, other 5xx and network errors transient, an invalid API key (a
 // 400 with reason API_KEY_INVALID), FAILED_PRECONDITION, 401 and 403 stop the

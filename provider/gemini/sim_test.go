@@ -142,6 +142,23 @@ func TestSimErrorClasses(t *testing.T) {
 	}
 }
 
+// TestSimLimitsFromQuotaErrors: Gemini sends no rate-limit headers, so the
+// limits come from the QuotaFailure of a 429.
+func TestSimLimitsFromQuotaErrors(t *testing.T) {
+	sim := startSim(t, llmsim.Config{Gemini: llmsim.ProviderConfig{RPM: 2}})
+	s := newStrategy(t, simConfig(sim, ""))
+	var resp batchllm.Response[string]
+	var err error
+	for i := range 3 {
+		resp, err = s.Call(t.Context(), req(batchllm.Text(fmt.Sprint("q", i))))
+	}
+	c := batchllm.DefaultClassifier.Classify(err)
+	l := resp.Limits
+	if c.Class != batchllm.ClassRateLimited || l == nil || l.Requests.Limit != 2 || l.Requests.Remaining != 0 || l.RetryAfter <= 0 || l.Requests.Reset != l.RetryAfter {
+		t.Fatalf("third call: class %v, limits %+v (err %v)", c.Class, l, err)
+	}
+}
+
 func TestSimRun(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 10 * time.Millisecond, Seed: 5, Gemini: llmsim.ProviderConfig{
 		Faults: map[llmsim.Fault]float64{"429": 0.1, "503": 0.1, "500": 0.05, llmsim.FaultReset: 0.05},

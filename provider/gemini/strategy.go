@@ -20,7 +20,8 @@ type Config struct {
 	// Client is the SDK client to use. If nil, New builds one for the
 	// Gemini Developer API from APIKey and BaseURL, without retries (genai
 	// retries only when HTTPOptions.RetryOptions is set; New leaves it nil).
-	// A Client you pass must not set RetryOptions: batchllm owns retries.
+	// A Client you pass must not retry (HTTPOptions.RetryOptions nil, or
+	// Attempts 1): New refuses one that does, since batchllm owns retries.
 	Client *genai.Client
 	// APIKey is the key to send. Default: $GEMINI_API_KEY, else
 	// $GOOGLE_API_KEY (read by the SDK).
@@ -36,7 +37,7 @@ type Config struct {
 	// Model overrides it per item (not with a [CachedStrategy]).
 	Model string
 	// Scope names the rate-limit quota for the admission gate. Default
-	// "gemini/" + the model.
+	// "gemini/" + the call's model (a Prompt's Model included).
 	Scope string
 	// System is the system instruction used when a Prompt has none.
 	System string
@@ -91,7 +92,11 @@ func New(cfg Config) (*Strategy, error) {
 		}
 	}
 	client := cfg.Client
-	if client == nil {
+	if client != nil {
+		if ro := client.ClientConfig().HTTPOptions.RetryOptions; ro != nil && (ro.Attempts == nil || *ro.Attempts != 1) {
+			return nil, errors.New("gemini: Config.Client retries by itself (HTTPOptions.RetryOptions); batchllm owns retries, so leave RetryOptions nil")
+		}
+	} else {
 		// With an API key and the Gemini backend, NewClient makes no
 		// request and does not use its context.
 		c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
@@ -104,9 +109,6 @@ func New(cfg Config) (*Strategy, error) {
 			return nil, fmt.Errorf("gemini: new client: %w", err)
 		}
 		client = c
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "gemini/" + cfg.Model
 	}
 	return &Strategy{cfg: cfg, client: client, key: key}, nil
 }
@@ -198,9 +200,9 @@ func (s *Strategy) generate(ctx context.Context, p batchllm.Prompt, cacheName st
 	gc.CachedContent = cacheName
 	resp, err := s.client.Models.GenerateContent(ctx, s.model(p), contents(p), gc)
 	if err != nil {
-		c, wrapped := s.classify(err)
-		if c.RetryAfter > 0 {
-			out.Limits = &batchllm.LimitInfo{RetryAfter: c.RetryAfter}
+		_, wrapped := s.classify(err)
+		if ae, ok := errors.AsType[genai.APIError](err); ok {
+			out.Limits = ErrorLimits(ae)
 		}
 		return nil, out, wrapped
 	}
@@ -260,7 +262,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 		p.System = s.cfg.System
 	}
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(s.model(p)),
 		Model:           s.model(p),
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(s.maxTokens(p)),
@@ -278,4 +280,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "gemini/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "gemini/" + model
 }

@@ -19,7 +19,8 @@ type Config struct {
 	// estimates and for price tables; a Prompt's Model overrides it and is
 	// passed on with llms.WithModel. Optional.
 	Model string
-	// Scope names the rate-limit quota. Default "langchaingo/" + Model.
+	// Scope names the rate-limit quota. Default "langchaingo/" + the
+	// call's model (a Prompt's Model, else Model).
 	Scope string
 	// System is the system prompt used when a Prompt has none.
 	System string
@@ -43,9 +44,6 @@ var (
 func New(cfg Config) (*Strategy, error) {
 	if cfg.LLM == nil {
 		return nil, errors.New("langchaingo: Config.LLM is nil")
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "langchaingo/" + cfg.Model
 	}
 	return &Strategy{cfg: cfg}, nil
 }
@@ -167,7 +165,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 		model = p.Model
 	}
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(model),
 		Model:           model,
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(p.MaxTokens),
@@ -183,4 +181,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "langchaingo/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "langchaingo/" + model
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 //     billing_hard_limit_reached): the account is out of money, no retry can
 //     help, so [batchllm.ClassFatalBatch];
 //   - other 429: [batchllm.ClassRateLimited], waiting retry-after-ms or
-//     Retry-After;
+//     Retry-After, or, without them, the "Please try again in 1.5s" of the
+//     message;
 //   - 503 and 529: [batchllm.ClassOverloaded];
 //   - 408, 409 and other 5xx: [batchllm.ClassTransient];
 //   - 401, 402 and 403: [batchllm.ClassFatalBatch] (a bad key or no access
@@ -43,7 +45,25 @@ func Classify(err error) batchllm.Classification {
 	if oe.Response != nil {
 		retryAfter = ratehdr.RetryAfter(oe.Response.Header, time.Now())
 	}
+	if retryAfter == 0 && oe.StatusCode == http.StatusTooManyRequests {
+		retryAfter = MessageDelay(oe.Message)
+	}
 	return batchllm.Classification{Class: statusClass(oe), RetryAfter: retryAfter}
+}
+
+// tryAgain matches the delay in OpenAI's rate-limit messages: "Please try
+// again in 1.5s", "in 20ms", "in 6m0s".
+var tryAgain = regexp.MustCompile(`try again in ((?:[0-9]+(?:\.[0-9]+)?(?:ms|h|m|s))+)`)
+
+// MessageDelay returns the delay an OpenAI error message asks for ("Please
+// try again in 1.5s"), or 0. Some compatible servers send it without a
+// Retry-After header.
+func MessageDelay(msg string) time.Duration {
+	m := tryAgain.FindStringSubmatch(msg)
+	if m == nil {
+		return 0
+	}
+	return ratehdr.OpenAIDuration(m[1])
 }
 
 var quotaCodes = []string{"insufficient_quota", "credit_balance_exhausted", "billing_hard_limit_reached"}

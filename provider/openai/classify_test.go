@@ -30,6 +30,7 @@ var errorShapes = []canned{
 	{"tokens rate limited", 429, `{"error":{"message":"Rate limit reached on tokens per min","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`,
 		map[string]string{"retry-after": "3"}, batchllm.ClassRateLimited, 3 * time.Second},
 	{"slow down", 429, `{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"slow_down"}}`, nil, batchllm.ClassRateLimited, 0},
+	{"delay in message only", 429, `{"error":{"message":"Rate limit reached on tokens per min (TPM). Please try again in 750ms.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`, nil, batchllm.ClassRateLimited, 750 * time.Millisecond},
 	{"insufficient quota", 429, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
 		map[string]string{"retry-after": "2"}, batchllm.ClassFatalBatch, 2 * time.Second},
 	{"context length", 400, `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`, nil, batchllm.ClassFatalItem, 0},
@@ -97,4 +98,30 @@ func TestClassifyNetworkError(t *testing.T) {
 	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); !ok || ce.Class != batchllm.ClassTransient {
 		t.Fatalf("error %v is not wrapped as transient", err)
 	}
+}
+
+func TestMessageDelay(t *testing.T) {
+	for msg, want := range map[string]time.Duration{
+		"Rate limit reached for gpt-x on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in 1s. Visit": time.Second,
+		"Please try again in 1.5s.": 1500 * time.Millisecond,
+		"Please try again in 20ms.": 20 * time.Millisecond,
+		"Please try again in 6m0s.": 6 * time.Minute,
+		"You exceeded your quota":   0,
+		"try again in a moment":     0,
+	} {
+		if got := MessageDelay(msg); got != want {
+			t.Errorf("MessageDelay(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+func FuzzMessageDelay(f *testing.F) {
+	f.Add("Please try again in 1.5s.")
+	f.Add("try again in 99999999999h")
+	f.Add("try again in 1m2s3ms")
+	f.Fuzz(func(t *testing.T, msg string) {
+		if d := MessageDelay(msg); d < 0 || d > 24*time.Hour {
+			t.Fatalf("MessageDelay(%q) = %v", msg, d)
+		}
+	})
 }

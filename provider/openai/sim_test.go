@@ -180,8 +180,12 @@ func TestSimDryRunMakesNoRequest(t *testing.T) {
 		t.Fatalf("dry run sent %d requests", n)
 	}
 	e := s.Estimate(req(batchllm.Prompt{Model: "gpt-4o", MaxTokens: 10, Messages: []batchllm.Message{{Role: "user", Content: "hi"}}}))
-	if e.Scope != "openai/gpt-4o-mini" || e.Model != "gpt-4o" || e.MaxOutputTokens != 10 || e.InputTokens <= 0 {
+	if e.Scope != "openai/gpt-4o" || e.Model != "gpt-4o" || e.MaxOutputTokens != 10 || e.InputTokens <= 0 {
 		t.Fatalf("estimate %+v", e)
+	}
+	s.cfg.Scope = "shared"
+	if e := s.Estimate(req(batchllm.Prompt{Model: "gpt-4o"})); e.Scope != "shared" {
+		t.Fatalf("estimate with Config.Scope: %+v", e)
 	}
 }
 

@@ -37,9 +37,10 @@ type Config struct {
 	// overrides it per item.
 	Model string
 	// Scope names the rate-limit quota for the admission gate. Default
-	// "openai/" + the model, so that each model has its own limits as on
-	// OpenAI's API. Set it when two strategies share one quota, or to tell
-	// apart two servers that serve the same model name.
+	// "openai/" + the call's model (a Prompt's Model included), so that
+	// each model has its own limits, as on OpenAI's API. Set it when two
+	// strategies share one quota, or to tell apart two servers that serve
+	// the same model name.
 	Scope string
 	// System is the system prompt used when a Prompt has none.
 	System string
@@ -101,9 +102,6 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		c := oai.NewClient(opts...)
 		client = &c
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = "openai/" + cfg.Model
 	}
 	return &Strategy{cfg: cfg, client: client, key: key, now: time.Now}, nil
 }
@@ -229,6 +227,9 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		// The model refused on policy grounds; asking again gets the same.
 		return resp, batchllm.Classified(fmt.Errorf("openai: model refused: %s", msg.Refusal), batchllm.ClassFatalItem, 0)
 	}
+	if msg.Content == "" && cc.Choices[0].FinishReason == "content_filter" {
+		return resp, batchllm.Classified(errors.New("openai: answer withheld by the content filter"), batchllm.ClassFatalItem, 0)
+	}
 	resp.Output = msg.Content
 	return resp, nil
 }
@@ -239,7 +240,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
 	p := s.withSystem(req.Input)
 	return batchllm.Estimate{
-		Scope:           s.cfg.Scope,
+		Scope:           s.scope(s.model(p)),
 		Model:           s.model(p),
 		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
 		MaxOutputTokens: int64(s.maxTokens(p)),
@@ -266,4 +267,14 @@ func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Promp
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
 		Model:  e.Model,
 	}, nil
+}
+
+// scope returns the admission gate's scope for a call to model:
+// Config.Scope if set, else "openai/" + model, so that each model has its
+// own limits, as on the provider's API.
+func (s *Strategy) scope(model string) string {
+	if s.cfg.Scope != "" {
+		return s.cfg.Scope
+	}
+	return "openai/" + model
 }

@@ -5,15 +5,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
-// seq numbers ids (request ids, completion ids) uniquely within a process.
-var seq atomic.Uint64
-
-func nextID(prefix string) string {
-	return prefix + strconv.FormatUint(seq.Add(1), 36)
+// nextID returns prefix followed by a number unique within the server.
+func (s *Server) nextID(prefix string) string {
+	return prefix + strconv.FormatUint(s.seq.Add(1), 36)
 }
 
 // retryAfterSeconds is the integer retry-after value for a wait: whole
@@ -233,7 +230,7 @@ func optString(s string) *string {
 }
 
 func (c *call) openAIError(status int, typ, code, param, msg string) {
-	c.w.Header().Set("x-request-id", nextID("req_"))
+	c.w.Header().Set("x-request-id", c.s.nextID("req_"))
 	c.writeError(status, openAIErrorBody{Error: openAIErrorDetail{Message: msg, Type: typ, Param: optString(param), Code: optString(code)}})
 }
 
@@ -254,7 +251,7 @@ type anthropicDetails struct {
 }
 
 func (c *call) anthropicError(status int, typ, msg, errorCode string) {
-	id := nextID("req_")
+	id := c.s.nextID("req_")
 	c.w.Header().Set("request-id", id)
 	var d *anthropicDetails
 	if errorCode != "" {
