@@ -1,9 +1,9 @@
-// Command batchllm runs large batches of LLM requests within provider rate
-// limits and budgets. Each subcommand lives in its own file.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -11,12 +11,30 @@ import (
 
 func main() {
 	root := &cobra.Command{
-		Use:          "batchllm",
-		Short:        "Run many LLM requests in parallel within rate limits and budgets",
-		SilenceUsage: true,
+		Use:           "batchllm",
+		Short:         "Run thousands of LLM requests in parallel, within rate limits and budgets",
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
-	root.AddCommand(newSimCommand(), newBenchCommand())
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		os.Exit(1)
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand())
+	os.Exit(execute(root))
+}
+
+// execute runs the command tree and turns its error into an exit status:
+// an *exitError carries its own; any other error is a usage error (cobra's
+// unknown flags and wrong argument counts).
+func execute(root *cobra.Command) int {
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return exitOK
 	}
+	ee, ours := errors.AsType[*exitError](err)
+	if !ours { // cobra's own: an unknown flag, a missing argument
+		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %v\nRun 'batchllm help' for usage.\n", err)
+		return exitUsage
+	}
+	if ee.err != nil {
+		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %v\n", ee.err)
+	}
+	return ee.code
 }

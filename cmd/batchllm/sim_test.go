@@ -7,26 +7,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestSimBinary builds batchllm, runs "batchllm sim" on loopback, uses
 // the printed base URLs, and stops it with SIGTERM.
 func TestSimBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "batchllm")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "sim", "--rpm", "2", "--faults", "500=0", "--latency", "1ms", "--seed", "3", "--window", "1h")

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/ratelimit/tokens"
+)
+
+func TestEstimate(t *testing.T) {
+	t.Parallel()
+	sample := filepath.Join("testdata", "sample.jsonl")
+	// The expected figures, item by item, from the tokenizer and the price
+	// table: the command must count system prompts, per-line max_tokens and
+	// the default output assumption exactly like this.
+	f, err := os.Open(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fc := &cost.Forecast{Prices: cost.Default()}
+	var n, in, out int64
+	eachLine(f, func(_ int, line []byte) error {
+		it, err := parseItem(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.Prompt.Model = "gpt-4o-mini"
+		maxOut := int64(it.Prompt.MaxTokens)
+		if maxOut == 0 {
+			maxOut = 300 // --max-tokens below
+		}
+		tk := tokens.EstimatePrompt("gpt-4o-mini", it.Prompt)
+		n, in, out = n+1, in+tk, out+maxOut
+		return fc.Add(batchllm.Estimate{Model: "gpt-4o-mini", InputTokens: tk, MaxOutputTokens: maxOut})
+	})
+
+	r := runCLI(t, "", "estimate", "--provider", "sim", "--max-tokens", "300", "--rpm", "10", "--tpm", "100000", "--workers", "5", "--latency", "2s", sample)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("items:          %d\n", n),
+		fmt.Sprintf("input tokens:   %d total", in),
+		"exact (the model's tokenizer)",
+		fmt.Sprintf("output tokens:  at most %d", out),
+		"5 workers × 2s per call                      20s",
+		"10 requests/min                              5m0s",
+		"at least 5m0s, bound by 10 requests/min",
+		fmt.Sprintf("cost:           %s to %s", fc.Total.Cost.Min, fc.Total.Cost.Max),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("estimate lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// Bad input: exit 2, the line named, as with run.
+	r = runCLI(t, `{"id":"a","prompt":"x"}`+"\n"+`{"id":"a","prompt":"y"}`+"\n", "estimate", "-")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `stdin:2: duplicate id "a" (first on line 1)`) {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

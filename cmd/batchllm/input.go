@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/batchllm/batchllm"
+)
+
+// inputLine is one line of an input file as the user wrote it. Exactly one
+// of Prompt and Messages must be given.
+type inputLine struct {
+	ID          json.RawMessage    `json:"id"`
+	Prompt      *string            `json:"prompt"`
+	Messages    []batchllm.Message `json:"messages"`
+	System      string             `json:"system"`
+	Model       string             `json:"model"`
+	MaxTokens   *int               `json:"max_tokens"`
+	Temperature *float64           `json:"temperature"`
+	Metadata    json.RawMessage    `json:"metadata"`
+}
+
+// item is one valid input line, ready to send.
+type item struct {
+	Line     int // 1-based line number in the input
+	ID       string
+	Prompt   batchllm.Prompt
+	Metadata json.RawMessage // as written, or nil
+}
+
+// parseItem parses and checks one non-blank input line. Its errors say what
+// is wrong without naming the file or line, which the caller adds.
+func parseItem(b []byte) (item, error) {
+	var in inputLine
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return item{}, fmt.Errorf("malformed JSON: %s", jsonErrorText(err))
+	}
+	if dec.More() {
+		return item{}, errors.New("malformed JSON: more than one value on the line")
+	}
+	id, err := parseID(in.ID)
+	if err != nil {
+		return item{}, err
+	}
+	it := item{ID: id}
+	p := &it.Prompt
+	p.System = in.System
+	p.Model = strings.TrimSpace(in.Model)
+	switch {
+	case in.Prompt != nil && in.Messages != nil:
+		return item{}, fmt.Errorf("item %q has both \"prompt\" and \"messages\"; give one", id)
+	case in.Prompt != nil:
+		if strings.TrimSpace(*in.Prompt) == "" {
+			return item{}, fmt.Errorf("item %q has an empty \"prompt\"", id)
+		}
+		p.Messages = []batchllm.Message{{Role: batchllm.RoleUser, Content: *in.Prompt}}
+	case in.Messages != nil:
+		if err := setMessages(p, in.Messages); err != nil {
+			return item{}, fmt.Errorf("item %q: %w", id, err)
+		}
+	default:
+		return item{}, fmt.Errorf("item %q has no \"prompt\" or \"messages\"", id)
+	}
+	if in.MaxTokens != nil {
+		if *in.MaxTokens <= 0 {
+			return item{}, fmt.Errorf("item %q: \"max_tokens\" is %d; it must be > 0", id, *in.MaxTokens)
+		}
+		p.MaxTokens = *in.MaxTokens
+	}
+	if t := in.Temperature; t != nil {
+		if *t < 0 || *t > 2 {
+			return item{}, fmt.Errorf("item %q: \"temperature\" is %v; it must be between 0 and 2", id, *t)
+		}
+		p.Temperature = t
+	}
+	if len(in.Metadata) > 0 && string(in.Metadata) != "null" {
+		it.Metadata = in.Metadata
+	}
+	return it, nil
+}
+
+// parseID accepts a non-empty string or a JSON number (kept as written).
+func parseID(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", errors.New("missing \"id\"")
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("bad \"id\": %v", err)
+		}
+		if strings.TrimSpace(s) == "" {
+			return "", errors.New("empty \"id\"")
+		}
+		return s, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw), nil
+	}
+	return "", fmt.Errorf("\"id\" must be a string or a number, not %s", raw)
+}
+
+// setMessages checks msgs and puts them in p. A leading message of role
+// "system", as in OpenAI's format, becomes the system prompt.
+func setMessages(p *batchllm.Prompt, msgs []batchllm.Message) error {
+	if len(msgs) > 0 && msgs[0].Role == "system" {
+		if p.System != "" {
+			return errors.New("has both \"system\" and a system message")
+		}
+		p.System = msgs[0].Content
+		msgs = msgs[1:]
+	}
+	if len(msgs) == 0 {
+		return errors.New("\"messages\" has no user message")
+	}
+	for i, m := range msgs {
+		switch m.Role {
+		case batchllm.RoleUser, batchllm.RoleAssistant:
+		case "system":
+			return fmt.Errorf("messages[%d]: a system message must come first", i)
+		default:
+			return fmt.Errorf("messages[%d]: role %q is not \"user\" or \"assistant\"", i, m.Role)
+		}
+	}
+	if msgs[len(msgs)-1].Role != batchllm.RoleUser {
+		return errors.New("the last message must be the user's")
+	}
+	p.Messages = msgs
+	return nil
+}
+
+// jsonErrorText makes encoding/json's errors readable for a user.
+func jsonErrorText(err error) string {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) && ute.Field != "" {
+		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, jsonKind(ute.Type.String()), ute.Value)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "unexpected end of line"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string", goType == "*string":
+		return "a string"
+	case strings.Contains(goType, "int"), strings.Contains(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// inputError is a bad input line: the file, the line number and what is
+// wrong.
+type inputError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *inputError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// input is an input file that can be read twice: once to check it, once to
+// send it. Standard input is copied to a temporary file as it is checked.
+type input struct {
+	name    string // for messages: the path, or "stdin"
+	path    string // the file read on the second pass
+	tmp     bool   // path is a temporary copy of stdin, removed by Close
+	checked checkResult
+}
+
+// checkResult is what the first pass found.
+type checkResult struct {
+	Lines    int          // lines read, blank ones included
+	Valid    int          // items that will be sent or resumed
+	Rejected map[int]bool // line numbers written to the rejects file
+}
+
+// A modelCheck returns an error if a model named on an input line is not
+// usable with the chosen provider.
+type modelCheck func(model string) error
+
+// openInput checks the input named by arg ("-" for stdin) in one streaming
+// pass. Without a rejects writer the first bad line is returned as an
+// *inputError; with one, every bad line is written there (one JSON object
+// per line with the line number, the reason and the line itself) and
+// skipped.
+func openInput(arg string, stdin io.Reader, rejects io.Writer, check modelCheck) (*input, error) {
+	in := &input{name: arg, path: arg}
+	var r io.Reader
+	if arg == "-" {
+		in.name = "stdin"
+		f, err := os.CreateTemp("", "batchllm-stdin-*.jsonl")
+		if err != nil {
+			return nil, fmt.Errorf("buffer stdin: %w", err)
+		}
+		in.path, in.tmp = f.Name(), true
+		defer f.Close()
+		r = io.TeeReader(stdin, f)
+	} else {
+		f, err := os.Open(arg)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	res, err := checkLines(in.name, r, rejects, check)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.checked = res
+	return in, nil
+}
+
+// Close removes the temporary copy of stdin, if any.
+func (in *input) Close() error {
+	if in.tmp {
+		return os.Remove(in.path)
+	}
+	return nil
+}
+
+// checkLines is the first pass over an input.
+func checkLines(name string, r io.Reader, rejects io.Writer, check modelCheck) (checkResult, error) {
+	res := checkResult{Rejected: map[int]bool{}}
+	seed := maphash.MakeSeed()
+	// Duplicate IDs are found by a 64-bit hash of each ID, so that memory
+	// stays small for millions of lines (see batchllm.Processor.Add); the
+	// value is the line of the first occurrence.
+	seen := make(map[uint64]int)
+	err := eachLine(r, func(n int, line []byte) error {
+		res.Lines = n
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		it, err := parseItem(line)
+		if err == nil && it.Prompt.Model != "" && check != nil {
+			if cerr := check(it.Prompt.Model); cerr != nil {
+				err = fmt.Errorf("item %q: %w", it.ID, cerr)
+			}
+		}
+		if err == nil {
+			h := maphash.String(seed, it.ID)
+			if first, dup := seen[h]; dup {
+				err = fmt.Errorf("duplicate id %q (first on line %d)", it.ID, first)
+			} else {
+				seen[h] = n
+			}
+		}
+		if err == nil {
+			res.Valid++
+			return nil
+		}
+		if rejects == nil {
+			return &inputError{File: name, Line: n, Msg: err.Error()}
+		}
+		res.Rejected[n] = true
+		rec, merr := json.Marshal(struct {
+			Line  int    `json:"line"`
+			Error string `json:"error"`
+			Input string `json:"input"`
+		}{n, err.Error(), string(bytes.TrimRight(line, "\r\n"))})
+		if merr != nil {
+			return merr
+		}
+		if _, werr := rejects.Write(append(rec, '\n')); werr != nil {
+			return fmt.Errorf("write rejects: %w", werr)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// items yields the valid items of a checked input, in file order.
+func (in *input) items(yield func(item) error) error {
+	f, err := os.Open(in.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return eachLine(f, func(n int, line []byte) error {
+		if in.checked.Rejected[n] || len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		it, err := parseItem(line)
+		if err != nil { // the file changed since it was checked
+			return &inputError{File: in.name, Line: n, Msg: err.Error() + " (the file changed during the run)"}
+		}
+		it.Line = n
+		return yield(it)
+	})
+}
+
+// eachLine calls fn with each line of r (1-based numbers, without the
+// newline), however long. A last line without a newline counts.
+func eachLine(r io.Reader, fn func(n int, line []byte) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if ferr := fn(n, bytes.TrimSuffix(line, []byte{'\n'})); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/llmsim"
+)
+
+func TestParseItem(t *testing.T) {
+	t.Parallel()
+	good := []struct {
+		line string
+		want item
+	}{
+		{`{"id":"a","prompt":"hi"}`, item{ID: "a", Prompt: batchllm.Text("hi")}},
+		{`{"id":7,"prompt":"hi"}`, item{ID: "7", Prompt: batchllm.Text("hi")}},
+		{`{"id":"b","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"q"},{"role":"assistant","content":"a"},{"role":"user","content":"q2"}]}`,
+			item{ID: "b", Prompt: batchllm.Prompt{System: "be brief", Messages: []batchllm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}, {Role: "user", Content: "q2"}}}}},
+		{`{"id":"c","prompt":"hi","system":"s","model":"gpt-4o","max_tokens":5,"metadata":{"k":[1,2]}}`,
+			item{ID: "c", Prompt: batchllm.Prompt{System: "s", Model: "gpt-4o", MaxTokens: 5, Messages: batchllm.Text("hi").Messages}, Metadata: json.RawMessage(`{"k":[1,2]}`)}},
+	}
+	for _, tc := range good {
+		got, err := parseItem([]byte(tc.line))
+		if err != nil {
+			t.Errorf("%s: %v", tc.line, err)
+			continue
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(tc.want)
+		if !bytes.Equal(gj, wj) {
+			t.Errorf("%s:\n got %s\nwant %s", tc.line, gj, wj)
+		}
+	}
+	if it, err := parseItem([]byte(`{"id":"t","prompt":"x","temperature":0.5}`)); err != nil || it.Prompt.Temperature == nil || *it.Prompt.Temperature != 0.5 {
+		t.Errorf("temperature: %+v, %v", it.Prompt.Temperature, err)
+	}
+
+	bad := []struct{ line, want string }{
+		{`{"id":"a","prompt":"hi"`, "malformed JSON"},
+		{`not json`, "malformed JSON"},
+		{`{"id":"a","prompt":"hi"} {"id":"b"}`, "more than one value"},
+		{`{"prompt":"hi"}`, `missing "id"`},
+		{`{"id":"","prompt":"hi"}`, `empty "id"`},
+		{`{"id":true,"prompt":"hi"}`, `"id" must be a string or a number`},
+		{`{"id":"a"}`, `has no "prompt" or "messages"`},
+		{`{"id":"a","prompt":"  "}`, `empty "prompt"`},
+		{`{"id":"a","prompt":"x","messages":[{"role":"user","content":"y"}]}`, `both "prompt" and "messages"`},
+		{`{"id":"a","messages":[]}`, "no user message"},
+		{`{"id":"a","messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`, "last message must be the user's"},
+		{`{"id":"a","messages":[{"role":"tool","content":"q"}]}`, `role "tool"`},
+		{`{"id":"a","messages":[{"role":"user","content":"q"},{"role":"system","content":"s"}]}`, "system message must come first"},
+		{`{"id":"a","prompt":"x","max_tokens":0}`, `"max_tokens" is 0`},
+		{`{"id":"a","prompt":"x","max_tokens":"many"}`, `field "max_tokens" must be a number`},
+		{`{"id":"a","prompt":"x","temperature":3}`, `"temperature" is 3`},
+		{`{"id":"a","promt":"x"}`, `unknown field "promt"`},
+	}
+	for _, tc := range bad {
+		_, err := parseItem([]byte(tc.line))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.line, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseItem(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"a","prompt":"hi"}`,
+		`{"id":1,"messages":[{"role":"user","content":"q"}],"metadata":null}`,
+		`{"id":"a","prompt":"x","temperature":0.1,"max_tokens":9,"system":"s","model":"m"}`,
+		`{"id":"a"`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		it, err := parseItem(b)
+		if err != nil {
+			return
+		}
+		// A valid item has an ID, a user message last, and survives JSON.
+		if strings.TrimSpace(it.ID) == "" || len(it.Prompt.Messages) == 0 || it.Prompt.Messages[len(it.Prompt.Messages)-1].Role != batchllm.RoleUser {
+			t.Fatalf("accepted an item without an ID or a user message: %+v", it)
+		}
+		if _, err := requestDigest("openai", it.Prompt); err != nil {
+			t.Fatalf("digest of an accepted item: %v", err)
+		}
+	})
+}
+
+// TestBadInput runs the binary on every kind of bad input: each must exit
+// with status 2, name the file and the line and say what is wrong, and send
+// nothing.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	ok := `{"id":"a","prompt":"fine"}` + "\n"
+	cases := []struct {
+		name, input, want string
+	}{
+		{"malformed", ok + `{"id":"b","prompt":` + "\n", `in.jsonl:2: malformed JSON`},
+		{"missing id", ok + ok[:0] + `{"prompt":"x"}` + "\n", `in.jsonl:2: missing "id"`},
+		{"missing prompt", ok + `{"id":"b"}` + "\n", `in.jsonl:2: item "b" has no "prompt" or "messages"`},
+		{"duplicate id", ok + "\n" + ok, `in.jsonl:3: duplicate id "a" (first on line 1)`},
+		{"unknown model on a line", ok + `{"id":"b","prompt":"x","model":"gpt-9"}` + "\n", `in.jsonl:2: item "b": unknown model "gpt-9" for provider openai`},
+		{"model of another provider", `{"id":"b","prompt":"x","model":"claude-haiku-4-5"}` + "\n", `in.jsonl:1: item "b": model "claude-haiku-4-5" is an anthropic model, not an openai one`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "", simArgs(sim, writeFile(t, "in.jsonl", tc.input))...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", r.code, r.stderr, tc.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+		})
+	}
+	if got := sim.Stats().OpenAI.Requests; got != 0 {
+		t.Errorf("%d requests sent for bad inputs", got)
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	in := writeFile(t, "in.jsonl", prompts(2))
+	cases := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"unknown provider", []string{"run", "--provider", "acme", in}, nil, `unknown provider "acme" (known: anthropic, gemini, openai, sim)`},
+		{"unknown model", []string{"run", "--provider", "openai", "--model", "gpt-9", in}, nil, `unknown model "gpt-9" for provider openai (known: gpt-4.1, gpt-4.1-mini,`},
+		{"missing key", []string{"run", "--provider", "openai", in}, []string{"OPENAI_API_KEY="}, "provider openai needs an API key: set OPENAI_API_KEY"},
+		{"missing anthropic key", []string{"run", "--provider", "anthropic", in}, []string{"ANTHROPIC_API_KEY="}, "set ANTHROPIC_API_KEY"},
+		{"missing gemini key", []string{"run", "--provider", "gemini", in}, []string{"GEMINI_API_KEY=", "GOOGLE_API_KEY="}, "set GEMINI_API_KEY or GOOGLE_API_KEY"},
+		{"no input", []string{"run", "--provider", "openai"}, nil, "accepts 1 arg(s), received 0"},
+		{"missing input file", simArgs(sim, filepath.Join(t.TempDir(), "nope.jsonl")), nil, "no such file"},
+		{"unknown flag", []string{"run", "--wrokers", "3", in}, nil, "unknown flag: --wrokers"},
+		{"bad workers", simArgs(sim, "--workers", "0", in), nil, "--workers is 0"},
+		{"bad schema", simArgs(sim, "--json-schema", writeFile(t, "s.json", "[1"), in), nil, "--json-schema:"},
+		{"retry-failed without journal", simArgs(sim, "--retry-failed", in), nil, "--retry-failed needs --journal"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := command(t, "", tc.args...)
+			cmd.Env = append(cmd.Env, tc.env...)
+			r := runCmd(t, cmd)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+	if got := sim.Stats().OpenAI.Requests; got != 0 {
+		t.Errorf("%d requests sent despite bad usage", got)
+	}
+}
+
+func TestEmptyInput(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	for _, content := range []string{"", "\n\n  \n"} {
+		r := runCLI(t, "", simArgs(sim, writeFile(t, "in.jsonl", content))...)
+		if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "0 item(s): 0 ok, 0 failed") {
+			t.Errorf("input %q: exit %d, stdout %q, stderr:\n%s", content, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestRejects(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	input := prompts(3) + `{"id":"q001","prompt":"again"}` + "\n" + `{"id":"x"}` + "\n" + "garbage\n"
+	rej := filepath.Join(t.TempDir(), "rejects.jsonl")
+	r := runCLI(t, input, simArgs(sim, "--rejects", rej, "-")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	checkAnswers(t, parseOutput(t, r.stdout), 3)
+	b, err := os.ReadFile(rej)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type reject struct {
+		Line  int    `json:"line"`
+		Error string `json:"error"`
+		Input string `json:"input"`
+	}
+	var got []reject
+	for l := range strings.Lines(string(b)) {
+		var rj reject
+		if err := json.Unmarshal([]byte(l), &rj); err != nil {
+			t.Fatalf("rejects line %q: %v", l, err)
+		}
+		got = append(got, rj)
+	}
+	want := []reject{
+		{4, `duplicate id "q001" (first on line 1)`, `{"id":"q001","prompt":"again"}`},
+		{5, `item "x" has no "prompt" or "messages"`, `{"id":"x"}`},
+		{6, "malformed JSON: invalid character 'g' looking for beginning of value", "garbage"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rejects %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reject %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if !strings.Contains(r.stderr, "3 bad input line(s) written to "+rej) || !strings.Contains(r.stderr, "3 rejected") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if got := sim.Stats().OpenAI.Requests; got != 3 {
+		t.Errorf("%d requests, want 3", got)
+	}
+}
+
+func TestOtherProviders(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	in := writeFile(t, "in.jsonl", prompts(4))
+	for _, tc := range []struct{ provider, url, env string }{
+		{"anthropic", sim.AnthropicBaseURL(), "ANTHROPIC_API_KEY=" + testKey},
+		{"gemini", sim.GeminiBaseURL(), "GEMINI_API_KEY=" + testKey},
+	} {
+		cmd := command(t, "", "run", "--provider", tc.provider, "--base-url", tc.url, in)
+		cmd.Env = append(cmd.Env, tc.env)
+		r := runCmd(t, cmd)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", tc.provider, r.code, r.stderr)
+		}
+		checkAnswers(t, parseOutput(t, r.stdout), 4)
+	}
+	st := sim.Stats()
+	if st.Anthropic.Requests != 4 || st.Gemini.Requests != 4 {
+		t.Errorf("anthropic %d and gemini %d requests, want 4 each", st.Anthropic.Requests, st.Gemini.Requests)
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/batchllm/batchllm"
+)
+
+// outputLine is one line of the output file: the result of one item. The
+// journal stores the same object as its record's value.
+type outputLine struct {
+	ID        string          `json:"id"`
+	OK        bool            `json:"ok"`
+	Output    json.RawMessage `json:"output,omitempty"`
+	Error     *lineError      `json:"error,omitempty"`
+	Usage     batchllm.Usage  `json:"usage"`
+	Attempts  int             `json:"attempts"`
+	LatencyMS int64           `json:"latency_ms"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+}
+
+// lineError is the error of a failed item.
+type lineError struct {
+	Class   string `json:"class"`
+	Message string `json:"message"`
+}
+
+// newOutputLine converts a result. With structured output the model's text
+// is a JSON value and goes in as is; otherwise it is a JSON string. redact
+// removes secrets from error messages.
+func newOutputLine(r batchllm.Result[string, itemContext], structured bool, redact func(string) string) (outputLine, error) {
+	l := outputLine{
+		ID:        r.ItemID,
+		OK:        r.OK(),
+		Usage:     r.Usage,
+		Attempts:  r.Attempts,
+		LatencyMS: r.Elapsed.Milliseconds(),
+		Metadata:  r.Context.Metadata,
+	}
+	if r.OK() {
+		if structured {
+			if !json.Valid([]byte(r.Output)) {
+				return l, fmt.Errorf("item %q: structured output is not JSON", r.ItemID)
+			}
+			l.Output = json.RawMessage(r.Output)
+		} else {
+			b, err := marshal(r.Output)
+			if err != nil {
+				return l, err
+			}
+			l.Output = bytes.TrimSuffix(b, []byte{'\n'})
+		}
+		return l, nil
+	}
+	msg := r.Err.Error()
+	if ie, ok := errors.AsType[*batchllm.ItemError](r.Err); ok && ie.Err != nil {
+		msg = ie.Err.Error() // the ItemError's own text repeats the ID, class and attempts
+	}
+	l.Error = &lineError{Class: r.Class().String(), Message: redact(msg)}
+	return l, nil
+}
+
+// lineWriter writes whole lines to an io.Writer, each with a single Write
+// call, from any number of goroutines, so that lines never interleave and a
+// crash can tear at most the line being written (in practice none: a write
+// of a few kilobytes to a regular file is not split by a signal).
+type lineWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	err   error // the first write error; later writes do nothing
+	onErr func(error)
+}
+
+// write marshals v and writes it with its newline in one call.
+func (lw *lineWriter) write(v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if lw.err != nil {
+		return lw.err
+	}
+	if _, err := lw.w.Write(b); err != nil {
+		lw.err = fmt.Errorf("write output: %w", err)
+		if lw.onErr != nil {
+			lw.onErr(lw.err)
+		}
+		return lw.err
+	}
+	return nil
+}
+
+// redactor returns a function that replaces every secret in a text by
+// "[redacted]". Secrets shorter than 8 bytes are ignored: they cannot be
+// real keys, and replacing them would mangle ordinary words.
+func redactor(secrets ...string) func(string) string {
+	var pairs []string
+	for _, s := range secrets {
+		if len(s) >= 8 {
+			pairs = append(pairs, s, "[redacted]")
+		}
+	}
+	if len(pairs) == 0 {
+		return func(s string) string { return s }
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}
+
+// marshal encodes v as JSON followed by a newline, without HTML escaping,
+// so that "<" in an answer stays "<".
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

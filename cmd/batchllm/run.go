@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/spf13/cobra"
+
+	"github.com/batchllm/batchllm"
+)
+
+// runFlags are the flags of `batchllm run`.
+type runFlags struct {
+	provider          string
+	model             string
+	baseURL           string
+	allowUnknownModel bool
+	maxTokens         int
+	temperature       float64
+	workers           int
+	rpm, tpm          int64
+	noAdapt           bool
+	maxAttempts       int
+	backoff           time.Duration
+	attemptTimeout    time.Duration
+	itemTimeout       time.Duration
+	journal           string
+	retryFailed       bool
+	output            string
+	dryRun            bool
+	jsonSchema        string
+	dedupe            bool
+	rejects           string
+	budget            float64
+	metricsAddr       string
+	grace             time.Duration
+	progressEvery     time.Duration
+	sim               embeddedSim
+}
+
+// env is what a command takes from its surroundings, so that tests can run
+// it in process.
+type env struct {
+	providers registry
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	// signals delivers interrupts (SIGINT, SIGTERM); nil means none.
+	signals <-chan os.Signal
+	// exit ends the process at once, on a second interrupt.
+	exit func(code int)
+}
+
+func newRunCmd() *cobra.Command {
+	return newRunCmdEnv(func(cmd *cobra.Command) *env {
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		return &env{
+			providers: defaultProviders(),
+			stdin:     cmd.InOrStdin(),
+			stdout:    cmd.OutOrStdout(),
+			stderr:    cmd.ErrOrStderr(),
+			signals:   sigs,
+			exit:      os.Exit,
+		}
+	})
+}
+
+func newRunCmdEnv(mkEnv func(*cobra.Command) *env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [flags] INPUT.jsonl",
+		Short: "Send every prompt of a JSONL file and write one result line per item",
+		Long: `Run sends every item of INPUT.jsonl ("-" for standard input) to an LLM provider,
+within its rate limits and your budget, retrying what is worth retrying, and
+writes one JSON line per item (id, ok, output, error, usage, attempts,
+latency_ms, metadata) to the output, in completion order.
+
+Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
+with optional "system", "model", "max_tokens", "temperature" and "metadata"
+(copied to the output untouched). The whole input is checked before anything
+is sent.
+
+With --journal FILE every result is made durable before it is written out;
+running the same command again skips the items already finished (unless their
+request changed), writes their results again, and sends only the rest.
+
+Exit status: 0 every item succeeded; 1 some failed (or the run stopped on an
+error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
+		Example: `  batchllm run --provider sim testdata/sample.jsonl
+  batchllm run --provider openai --model gpt-4o-mini --rpm 500 --tpm 200000 \
+      --journal run.journal -o results.jsonl prompts.jsonl`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e := mkEnv(cmd)
+			r := &runner{f: f, env: e}
+			if cmd.Flags().Changed("temperature") {
+				t := f.temperature
+				r.temperature = &t
+			}
+			return r.run(cmd.Context(), args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.provider, "provider", "openai", "provider: "+strings.Join(defaultProviders().names(), ", "))
+	fl.StringVar(&f.model, "model", "", "model (default: the provider's default, e.g. gpt-4o-mini); an input line's \"model\" overrides it")
+	fl.StringVar(&f.baseURL, "base-url", "", "API base URL, for a compatible server or a proxy (default: the provider's)")
+	fl.BoolVar(&f.allowUnknownModel, "allow-unknown-model", false, "accept models the built-in price table does not know (no cost figures for them)")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum output tokens per item (default: the provider's); an input line's \"max_tokens\" overrides it")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the provider's); an input line's \"temperature\" overrides it")
+	fl.IntVar(&f.workers, "workers", 16, "requests in flight at most")
+	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
+	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")
+	fl.BoolVar(&f.noAdapt, "no-adapt", false, "do not learn rate limits from the provider's headers and 429s; enforce only --rpm and --tpm")
+	fl.IntVar(&f.maxAttempts, "max-attempts", 3, "attempts per item, the first included (rate-limited attempts do not count)")
+	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
+	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")
+	fl.DurationVar(&f.itemTimeout, "item-timeout", 0, "time limit of one item, all attempts and waits included (0: none)")
+	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun")
+	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")
+	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
+	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
+	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")
+	fl.StringVar(&f.rejects, "rejects", "", "write bad input lines to this file (with the reason) and go on, instead of stopping")
+	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the run's cost in US dollars (0: none)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) at /metrics")
+	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
+	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
+	addSimFlags(fl, &f.sim)
+	return cmd
+}
+
+// exitError carries a command's exit status to main. Err, if not nil, is
+// printed first.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// usageErr is an error of the command line, the input or the configuration,
+// found before anything was sent.
+func usageErr(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// loadSchema reads a JSON Schema file for --json-schema, and resolves it
+// for validating the answers.
+func loadSchema(path string) (*batchllm.Schema, *jsonschema.Resolved, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sc jsonschema.Schema
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, nil, fmt.Errorf("%s is not a JSON Schema: %v", path, err)
+	}
+	rs, err := sc.Resolve(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return nil, nil, err
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name = schemaNameRE.ReplaceAllString(name, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if name == "" {
+		name = "output"
+	}
+	return &batchllm.Schema{Name: name, JSON: json.RawMessage(compact.Bytes())}, rs, nil
+}
+
+var schemaNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// errInterrupted ends the items that a worker takes from the queue after
+// Ctrl-C: they are neither written nor journaled, and a rerun sends them.
+var errInterrupted = errors.New("interrupted before it was sent")

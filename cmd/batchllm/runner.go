@@ -1,0 +1,587 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/dedupe"
+	"github.com/batchllm/batchllm/journal"
+	"github.com/batchllm/batchllm/promobserve"
+	"github.com/batchllm/batchllm/ratelimit"
+)
+
+// itemContext is what travels with an item through the processor.
+type itemContext struct {
+	Digest   string
+	Model    string
+	Metadata json.RawMessage
+}
+
+type (
+	processor = batchllm.Processor[batchllm.Prompt, string, itemContext]
+	result    = batchllm.Result[string, itemContext]
+)
+
+// runner is one execution of `batchllm run`.
+type runner struct {
+	f           runFlags
+	temperature *float64
+	*env
+
+	prov       provider
+	model      string
+	prices     *cost.Table
+	schema     *batchllm.Schema
+	resolved   *jsonschema.Resolved // schema, ready to validate outputs
+	structured bool                 // outputs are JSON values
+	redact     func(string) string
+
+	in      *input
+	jnl     *journal.Journal[outputLine]
+	out     *lineWriter
+	closers []func() error
+
+	stopping atomic.Bool // Ctrl-C: start no new call
+	fatalMu  sync.Mutex
+	fatal    error // the first error that stops the run (I/O, journal)
+	cancel   context.CancelCauseFunc
+
+	tally tally
+	start time.Time
+}
+
+// tally counts the items of a run by outcome.
+type tally struct {
+	mu          sync.Mutex
+	ok, failed  int64
+	resumed     int64 // results taken from the journal
+	interrupted int64 // items drained by Ctrl-C
+	byClass     map[string]int64
+	byModel     map[string]batchllm.Usage
+	usage       batchllm.Usage // new results only
+}
+
+func (t *tally) add(l outputLine, model string, resumed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if l.OK {
+		t.ok++
+	} else {
+		t.failed++
+		if t.byClass == nil {
+			t.byClass = map[string]int64{}
+		}
+		class := "unknown"
+		if l.Error != nil {
+			class = l.Error.Class
+		}
+		t.byClass[class]++
+	}
+	if resumed {
+		t.resumed++
+		return
+	}
+	if t.byModel == nil {
+		t.byModel = map[string]batchllm.Usage{}
+	}
+	t.byModel[model] = t.byModel[model].Add(l.Usage)
+	t.usage = t.usage.Add(l.Usage)
+}
+
+func (r *runner) setFatal(err error) {
+	r.fatalMu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.fatalMu.Unlock()
+	if r.cancel != nil {
+		r.cancel(err)
+	}
+}
+
+func (r *runner) fatalErr() error {
+	r.fatalMu.Lock()
+	defer r.fatalMu.Unlock()
+	return r.fatal
+}
+
+func (r *runner) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i](); err != nil {
+			fmt.Fprintf(r.stderr, "batchllm: %v\n", r.redact(err.Error()))
+		}
+	}
+}
+
+// run executes the command on the input named arg.
+func (r *runner) run(ctx context.Context, arg string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r.redact = func(s string) string { return s }
+	defer r.close()
+	if err := r.setup(arg); err != nil {
+		return err
+	}
+	return r.execute(ctx)
+}
+
+// setup checks everything that can be checked before a request is sent.
+func (r *runner) setup(arg string) error {
+	f := &r.f
+	prov, err := r.providers.lookup(f.provider)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	r.prov = prov
+	switch {
+	case f.workers < 1:
+		return usageErr("--workers is %d; it must be at least 1", f.workers)
+	case f.maxAttempts < 1:
+		return usageErr("--max-attempts is %d; it must be at least 1", f.maxAttempts)
+	case f.rpm < 0 || f.tpm < 0:
+		return usageErr("--rpm and --tpm must not be negative")
+	case f.budget < 0:
+		return usageErr("--budget is %v; it must not be negative", f.budget)
+	case f.maxTokens < 0:
+		return usageErr("--max-tokens is %d; it must not be negative", f.maxTokens)
+	case f.backoff <= 0:
+		return usageErr("--backoff must be positive")
+	case f.grace < 0:
+		return usageErr("--grace must not be negative")
+	case f.retryFailed && f.journal == "":
+		return usageErr("--retry-failed needs --journal")
+	}
+	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
+		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
+	}
+	r.prices = cost.Default()
+	r.model = f.model
+	if r.model == "" {
+		r.model = prov.DefaultModel
+	}
+	if err := prov.checkModel(r.prices, r.model, f.allowUnknownModel); err != nil {
+		return usageErr("%v", err)
+	}
+	key := ""
+	if !f.dryRun {
+		if key, err = prov.apiKey(f.baseURL); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	r.redact = redactor(key)
+	if f.jsonSchema != "" {
+		if r.schema, r.resolved, err = loadSchema(f.jsonSchema); err != nil {
+			return usageErr("--json-schema: %v", err)
+		}
+		r.structured = !f.dryRun
+	}
+
+	var rejects io.Writer
+	if f.rejects != "" {
+		rf, err := os.Create(f.rejects)
+		if err != nil {
+			return usageErr("--rejects: %v", err)
+		}
+		r.closers = append(r.closers, rf.Close)
+		rejects = rf
+	}
+	check := func(model string) error { return prov.checkModel(r.prices, model, f.allowUnknownModel) }
+	in, err := openInput(arg, r.stdin, rejects, check)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	r.in = in
+	r.closers = append(r.closers, in.Close)
+	if n := len(in.checked.Rejected); n > 0 {
+		fmt.Fprintf(r.stderr, "batchllm: %d bad input line(s) written to %s\n", n, f.rejects)
+	}
+
+	if f.journal != "" {
+		if f.dryRun {
+			fmt.Fprintln(r.stderr, "batchllm: --dry-run: the journal is neither read nor written")
+		} else {
+			j, err := journal.Open[outputLine](f.journal)
+			if err != nil {
+				return usageErr("--journal: %v", err)
+			}
+			r.jnl = j
+			r.closers = append(r.closers, j.Close)
+		}
+	}
+
+	return nil
+}
+
+// execute runs the batch and reports it.
+func (r *runner) execute(ctx context.Context) error {
+	f := &r.f
+	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim}
+	opts.Sim.stats = r.stderr
+	if !f.dryRun {
+		key, _ := r.prov.apiKey(f.baseURL)
+		opts.APIKey = key
+	}
+	strat, release, err := r.prov.Build(ctx, opts)
+	if err != nil {
+		return usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
+	}
+	r.closers = append(r.closers, release)
+
+	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
+	if err != nil {
+		return usageErr("rate limits: %v", err)
+	}
+	var gate batchllm.Gate = limiter
+	var budget *cost.Budget
+	if f.budget > 0 {
+		limit, err := cost.Dollars(f.budget)
+		if err != nil {
+			return usageErr("--budget: %v", err)
+		}
+		maxOut := int64(f.maxTokens)
+		if maxOut == 0 {
+			maxOut = defaultBudgetMaxOutput
+		}
+		budget = &cost.Budget{Limit: limit, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		gate = budget
+	}
+
+	var dd *dedupe.Deduper[batchllm.Prompt, string]
+	mw := []batchllm.Middleware[batchllm.Prompt, string]{r.drain}
+	if f.dedupe {
+		dd = dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
+		mw = append(mw, dd.Middleware())
+	}
+	if r.structured {
+		mw = append(mw, validateOutput(r.resolved))
+	}
+
+	var observers []batchllm.Observer
+	if f.metricsAddr != "" {
+		col := promobserve.New(promobserve.Options{Prices: r.prices, Budget: budget})
+		stop, err := serveMetrics(f.metricsAddr, col, r.stderr)
+		if err != nil {
+			return usageErr("--metrics-addr: %v", err)
+		}
+		r.closers = append(r.closers, stop)
+		observers = append(observers, col)
+	}
+
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, itemContext]{
+		Strategy:       strat,
+		Workers:        f.workers,
+		Retry:          batchllm.RetryPolicy{MaxAttempts: f.maxAttempts, InitialWait: f.backoff, MaxWait: max(30*time.Second, f.backoff)},
+		AttemptTimeout: f.attemptTimeout,
+		ItemTimeout:    f.itemTimeout,
+		Gate:           gate,
+		Middleware:     mw,
+		Record:         r.record,
+		Observers:      observers,
+		DryRun:         f.dryRun,
+		Logger:         slog.New(slog.NewTextHandler(redactWriter{r.stderr, r.redact}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer p.Close(context.Background())
+
+	// The output is created last, so that a failed start leaves an earlier
+	// output as it was.
+	var w io.Writer = r.stdout
+	if f.output != "-" {
+		of, err := os.Create(f.output)
+		if err != nil {
+			return usageErr("-o: %v", err)
+		}
+		r.closers = append(r.closers, of.Close)
+		w = of
+	}
+	r.out = &lineWriter{w: w, onErr: r.setFatal}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+	prodCtx, stopProducer := context.WithCancel(runCtx)
+	defer stopProducer()
+
+	r.start = time.Now()
+	done := make(chan struct{})
+	interrupted := r.watchSignals(done, stopProducer, cancel)
+	prog := r.startProgress(p, done)
+
+	go r.produce(prodCtx, p)
+	r.consume(runCtx, p)
+	close(done)
+	prog.Wait()
+
+	dedupeShared := int64(0)
+	if dd != nil {
+		st := dd.Stats()
+		dedupeShared = st.Shared + st.Hits
+	}
+	r.summary(p.Stats(), dedupeShared, budget)
+	switch {
+	case r.fatalErr() != nil:
+		return &exitError{code: exitFailed, err: r.fatalErr()}
+	case interrupted.Load():
+		fmt.Fprintf(r.stderr, "batchllm: interrupted; %s\n", r.resumeHint())
+		return &exitError{code: exitInterrupted}
+	case p.Err() != nil:
+		return &exitError{code: exitFailed, err: errors.New(r.redact(p.Err().Error()))}
+	}
+	r.tally.mu.Lock()
+	failed := r.tally.failed
+	r.tally.mu.Unlock()
+	if failed > 0 {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// defaultBudgetMaxOutput bounds the output of an item for --budget when
+// neither --max-tokens nor the item says.
+const defaultBudgetMaxOutput = 4096
+
+func (r *runner) resumeHint() string {
+	if r.jnl == nil {
+		return "unfinished items have no result (use --journal to be able to resume)"
+	}
+	return "run the same command again to resume"
+}
+
+// produce adds the items to the processor, or writes their journaled result.
+func (r *runner) produce(ctx context.Context, p *processor) {
+	defer p.Finish()
+	err := r.in.items(func(it item) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pr := it.Prompt
+		if pr.Model == "" {
+			pr.Model = r.model
+		}
+		if pr.MaxTokens == 0 {
+			pr.MaxTokens = r.f.maxTokens
+		}
+		if pr.Temperature == nil {
+			pr.Temperature = r.temperature
+		}
+		pr.Schema = r.schema
+		d, err := requestDigest(r.prov.Name, pr)
+		if err != nil {
+			return fmt.Errorf("item %q: %w", it.ID, err)
+		}
+		if r.jnl != nil {
+			rec, st, err := r.jnl.Lookup(it.ID, d)
+			if err != nil {
+				return err
+			}
+			if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
+				l := rec.Value
+				l.ID, l.Metadata = it.ID, it.Metadata
+				r.tally.add(l, pr.Model, true)
+				return r.out.write(l)
+			}
+		}
+		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
+			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata},
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("line %d: %w", it.Line, err)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		r.setFatal(err)
+	}
+}
+
+// requestDigest identifies an item's request for the journal: the provider
+// and the prompt with every parameter that reaches the provider.
+func requestDigest(provider string, p batchllm.Prompt) (string, error) {
+	return journal.Digest(struct {
+		Provider string          `json:"provider"`
+		Prompt   batchllm.Prompt `json:"prompt"`
+	}{provider, p})
+}
+
+// record is the processor's Config.Record: on the worker that produced a
+// result, before the result is reported, it appends the result to the
+// journal and waits until it is durable. Workers append concurrently, so
+// they share fsyncs (group commit). Since a worker records its result
+// before it takes another item, at most --workers items have been sent
+// without their result in the journal, which bounds what a crash re-sends.
+// An error stops the batch.
+func (r *runner) record(ctx context.Context, res result) error {
+	if r.jnl == nil || errors.Is(res.Err, errInterrupted) || !journalWorthy(res) {
+		return nil
+	}
+	line, err := newOutputLine(res, r.structured, r.redact)
+	if err != nil {
+		return err
+	}
+	rec := journal.Record[outputLine]{Kind: journal.KindResult, ID: res.ItemID, Digest: res.Context.Digest, Value: line}
+	if err := r.jnl.Append(ctx, rec); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// consume writes the processor's results out as they are reported, each
+// already journaled by record.
+func (r *runner) consume(ctx context.Context, p *processor) {
+	for res := range p.Results(ctx) {
+		if errors.Is(res.Err, errInterrupted) {
+			r.tally.mu.Lock()
+			r.tally.interrupted++
+			r.tally.mu.Unlock()
+			continue
+		}
+		line, err := newOutputLine(res, r.structured, r.redact)
+		if err != nil {
+			r.setFatal(err)
+			continue
+		}
+		r.tally.add(line, res.Context.Model, false)
+		r.out.write(line)
+	}
+}
+
+// journalWorthy says whether a result is final: a failure that stopped the
+// whole batch (a bad key, an exhausted quota or budget) is not, so that a
+// rerun sends the item again.
+func journalWorthy(res result) bool {
+	return res.Class() != batchllm.ClassFatalBatch && !errors.Is(res.Err, batchllm.ErrBatchAborted)
+}
+
+// drain is the first middleware: after Ctrl-C it ends every attempt that
+// has not started, so that only the calls in flight finish.
+func (r *runner) drain(next strategy) strategy {
+	return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+		if r.stopping.Load() {
+			return batchllm.Response[string]{}, batchllm.Classified(errInterrupted, batchllm.ClassFatalItem, 0)
+		}
+		return next.Call(ctx, req)
+	})
+}
+
+// validateOutput makes an answer that is not JSON, or does not validate
+// against the schema, a failed attempt of class invalid_output, retried at
+// once: providers' structured-output modes are not all strict.
+func validateOutput(schema *jsonschema.Resolved) batchllm.Middleware[batchllm.Prompt, string] {
+	return func(next strategy) strategy {
+		return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+			resp, err := next.Call(ctx, req)
+			if err != nil {
+				return resp, err
+			}
+			var v any
+			if err := json.Unmarshal([]byte(resp.Output), &v); err != nil {
+				return resp, batchllm.Classified(fmt.Errorf("structured output is not JSON: %w", err), batchllm.ClassInvalidOutput, 0)
+			}
+			if err := schema.Validate(v); err != nil {
+				return resp, batchllm.Classified(fmt.Errorf("structured output does not match the schema: %w", err), batchllm.ClassInvalidOutput, 0)
+			}
+			return resp, nil
+		})
+	}
+}
+
+// watchSignals handles Ctrl-C: the first stops dispatching and lets the
+// calls in flight finish for --grace, then cancels them; the second exits
+// at once. It reports whether an interrupt came.
+func (r *runner) watchSignals(done <-chan struct{}, stopProducer context.CancelFunc, cancel context.CancelCauseFunc) *atomic.Bool {
+	var got atomic.Bool
+	if r.signals == nil {
+		return &got
+	}
+	go func() {
+		select {
+		case <-r.signals:
+		case <-done:
+			return
+		}
+		got.Store(true)
+		r.stopping.Store(true)
+		stopProducer()
+		fmt.Fprintf(r.stderr, "\nbatchllm: interrupt: sending nothing new; waiting up to %v for the calls in flight (Ctrl-C again to exit now)\n", r.f.grace)
+		grace := time.NewTimer(r.f.grace)
+		defer grace.Stop()
+		select {
+		case <-r.signals:
+			r.exitNow()
+		case <-grace.C:
+			fmt.Fprintln(r.stderr, "batchllm: grace period over: cancelling the calls in flight")
+			cancel(errors.New("interrupted: grace period over"))
+		case <-done:
+			return
+		}
+		select {
+		case <-r.signals:
+			r.exitNow()
+		case <-done:
+		}
+	}()
+	return &got
+}
+
+func (r *runner) exitNow() {
+	fmt.Fprintf(r.stderr, "batchllm: second interrupt: exiting now; %s\n", r.resumeHint())
+	r.exit(exitInterrupted)
+}
+
+// serveMetrics serves col at http://addr/metrics until the returned
+// function is called.
+func serveMetrics(addr string, col *promobserve.Collector, stderr io.Writer) (func() error, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(col); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stderr, "batchllm: metrics at http://%s/metrics\n", ln.Addr())
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}, nil
+}
+
+// redactWriter removes secrets from log output.
+type redactWriter struct {
+	w      io.Writer
+	redact func(string) string
+}
+
+func (w redactWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(w.w, w.redact(string(b))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
