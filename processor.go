@@ -38,7 +38,7 @@ type Processor[In, Out, C any] struct {
 	pre         []Item[In, Out, C] // items added before the run started
 	senders     sync.WaitGroup     // Add calls sending to queue, and the feeder
 	closeQueue  sync.Once
-	ids         map[uint64]struct{}
+	ids         idSet
 	idSeed      maphash.Seed
 	stopped     <-chan struct{} // closed when the run stops; nil before
 	cancelRun   context.CancelCauseFunc
@@ -92,7 +92,6 @@ func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error)
 	return &Processor[In, Out, C]{
 		cfg:     c,
 		log:     c.Logger,
-		ids:     make(map[uint64]struct{}),
 		idSeed:  maphash.MakeSeed(),
 		queue:   make(chan Item[In, Out, C], c.QueueSize),
 		ready:   make(chan *itemRun[In, Out, C]),
@@ -106,8 +105,8 @@ func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error)
 // started and the queue is full, Add blocks until a worker takes an item,
 // ctx is done, or the run stops. Before the run starts Add never blocks.
 //
-// Duplicate IDs are detected by a 64-bit hash of each ID, so memory stays
-// small for millions of items; two different IDs collide with a probability
+// Duplicate IDs are detected by a 64-bit hash of each ID, about 8 bytes
+// per item, so memory stays small for millions of items; two different IDs collide with a probability
 // of about n²/2⁶⁵ (3·10⁻⁸ for a million items).
 func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) error {
 	if !validID(item.ID) {
@@ -122,11 +121,10 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: %w", item.ID, ErrClosed)
 	}
-	if _, dup := p.ids[h]; dup {
+	if !p.ids.add(h) {
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: duplicate item ID", item.ID)
 	}
-	p.ids[h] = struct{}{}
 	p.stats.Added++
 	p.pending.Add(1) // counted before it reaches the queue, so no worker sees it drained early
 	if !p.started {
@@ -158,7 +156,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	}
 	// The item was not queued: forget it, so that it may be added again.
 	p.mu.Lock()
-	delete(p.ids, h)
+	p.ids.remove(h)
 	p.stats.Added--
 	p.pending.Add(-1)
 	p.mu.Unlock()
