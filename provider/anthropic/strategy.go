@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"os"
 	"strings"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
 )
 
 // DefaultMaxTokens is the output cap used when neither the Config nor the
@@ -95,6 +95,7 @@ type Config struct {
 // use.
 type Strategy struct {
 	cfg    Config
+	call   calls.Defaults // the settings a Prompt may override
 	client *ant.Client
 	key    string // for redaction only
 	now    func() time.Time
@@ -134,25 +135,15 @@ func New(cfg Config) (*Strategy, error) {
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
 	}
-	return &Strategy{cfg: cfg, client: client, key: key, now: time.Now}, nil
+	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "anthropic", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key, now: time.Now}, nil
 }
 
 // Model returns the strategy's default model.
 func (s *Strategy) Model() string { return s.cfg.Model }
 
-func (s *Strategy) model(p batchllm.Prompt) string {
-	if p.Model != "" {
-		return p.Model
-	}
-	return s.cfg.Model
-}
+func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
-func (s *Strategy) maxTokens(p batchllm.Prompt) int {
-	if p.MaxTokens > 0 {
-		return p.MaxTokens
-	}
-	return s.cfg.MaxTokens
-}
+func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
 
 // Params builds the SDK request for p, without sending it. p.Temperature is
 // not sent: API version 2026-10-21, which SDK v2 speaks, rejects
@@ -305,19 +296,11 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 // prompt's tokens (system prompt and shared context included) counted
 // approximately, and the effective max output tokens.
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	p := req.Input
-	if p.System == "" {
-		p.System = s.cfg.System
-	}
+	p := s.call.WithSystem(req.Input)
 	if s.cfg.Context != "" {
 		p.System += "\n\n" + s.cfg.Context
 	}
-	return batchllm.Estimate{
-		Scope:           s.scope(s.model(p)),
-		Model:           s.model(p),
-		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
-		MaxOutputTokens: int64(s.maxTokens(p)),
-	}
+	return s.call.Estimate(p)
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The
@@ -325,20 +308,5 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 // estimated input tokens and, as an upper bound, the effective max output
 // tokens.
 func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	e := s.Estimate(req)
-	return batchllm.Response[string]{
-		Output: "[dry run: anthropic " + e.Model + "]",
-		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
-		Model:  e.Model,
-	}, nil
-}
-
-// scope returns the admission gate's scope for a call to model:
-// Config.Scope if set, else "anthropic/" + model, so that each model has its
-// own limits, as on the provider's API.
-func (s *Strategy) scope(model string) string {
-	if s.cfg.Scope != "" {
-		return s.cfg.Scope
-	}
-	return "anthropic/" + model
+	return s.call.DryRun(s.Estimate(req)), nil
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"os"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -66,6 +66,7 @@ type Config struct {
 // It is safe for concurrent use.
 type Strategy struct {
 	cfg    Config
+	call   calls.Defaults // the settings a Prompt may override
 	client *genai.Client
 	key    string // for redaction only
 }
@@ -110,7 +111,7 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		client = c
 	}
-	return &Strategy{cfg: cfg, client: client, key: key}, nil
+	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "gemini", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key}, nil
 }
 
 // Model returns the strategy's default model.
@@ -119,19 +120,9 @@ func (s *Strategy) Model() string { return s.cfg.Model }
 // Client returns the SDK client the strategy uses.
 func (s *Strategy) Client() *genai.Client { return s.client }
 
-func (s *Strategy) model(p batchllm.Prompt) string {
-	if p.Model != "" {
-		return p.Model
-	}
-	return s.cfg.Model
-}
+func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
-func (s *Strategy) maxTokens(p batchllm.Prompt) int {
-	if p.MaxTokens > 0 {
-		return p.MaxTokens
-	}
-	return s.cfg.MaxTokens
-}
+func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
 
 // contents converts p's messages to Gemini contents ("model" is Gemini's
 // name for the assistant role).
@@ -257,16 +248,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 // prompt's tokens counted approximately, and the effective max output
 // tokens (0 if unset).
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	p := req.Input
-	if p.System == "" {
-		p.System = s.cfg.System
-	}
-	return batchllm.Estimate{
-		Scope:           s.scope(s.model(p)),
-		Model:           s.model(p),
-		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
-		MaxOutputTokens: int64(s.maxTokens(p)),
-	}
+	return s.call.Estimate(s.call.WithSystem(req.Input))
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The
@@ -274,20 +256,5 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 // estimated input tokens and, as an upper bound, the effective max output
 // tokens (0 if unset).
 func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	e := s.Estimate(req)
-	return batchllm.Response[string]{
-		Output: "[dry run: gemini " + e.Model + "]",
-		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
-		Model:  e.Model,
-	}, nil
-}
-
-// scope returns the admission gate's scope for a call to model:
-// Config.Scope if set, else "gemini/" + model, so that each model has its
-// own limits, as on the provider's API.
-func (s *Strategy) scope(model string) string {
-	if s.cfg.Scope != "" {
-		return s.cfg.Scope
-	}
-	return "gemini/" + model
+	return s.call.DryRun(s.Estimate(req)), nil
 }

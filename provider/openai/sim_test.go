@@ -183,7 +183,7 @@ func TestSimDryRunMakesNoRequest(t *testing.T) {
 	if e.Scope != "openai/gpt-4o" || e.Model != "gpt-4o" || e.MaxOutputTokens != 10 || e.InputTokens <= 0 {
 		t.Fatalf("estimate %+v", e)
 	}
-	s.cfg.Scope = "shared"
+	s.call.Scope = "shared"
 	if e := s.Estimate(req(batchllm.Prompt{Model: "gpt-4o"})); e.Scope != "shared" {
 		t.Fatalf("estimate with Config.Scope: %+v", e)
 	}

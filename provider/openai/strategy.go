@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"os"
 	"time"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -70,6 +70,7 @@ type Config struct {
 // concurrent use.
 type Strategy struct {
 	cfg    Config
+	call   calls.Defaults // the settings a Prompt may override
 	client *oai.Client
 	key    string // for redaction only
 	now    func() time.Time
@@ -103,27 +104,17 @@ func New(cfg Config) (*Strategy, error) {
 		c := oai.NewClient(opts...)
 		client = &c
 	}
-	return &Strategy{cfg: cfg, client: client, key: key, now: time.Now}, nil
+	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key, now: time.Now}, nil
 }
 
 // Model returns the strategy's default model.
 func (s *Strategy) Model() string { return s.cfg.Model }
 
 // model returns the model for p: its override or the default.
-func (s *Strategy) model(p batchllm.Prompt) string {
-	if p.Model != "" {
-		return p.Model
-	}
-	return s.cfg.Model
-}
+func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
 // maxTokens returns the effective output cap for p, 0 if none.
-func (s *Strategy) maxTokens(p batchllm.Prompt) int {
-	if p.MaxTokens > 0 {
-		return p.MaxTokens
-	}
-	return s.cfg.MaxTokens
-}
+func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
 
 // Params builds the SDK request for p, without sending it. It is exported
 // so that callers (and the batch mode to come) can see exactly what Call
@@ -238,22 +229,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 // tokens counted with the model's tokenizer (an approximation for models
 // that are not OpenAI's), and the effective max output tokens (0 if unset).
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	p := s.withSystem(req.Input)
-	return batchllm.Estimate{
-		Scope:           s.scope(s.model(p)),
-		Model:           s.model(p),
-		InputTokens:     tokens.EstimatePrompt(s.cfg.Model, p),
-		MaxOutputTokens: int64(s.maxTokens(p)),
-	}
-}
-
-// withSystem returns p with the strategy's system prompt filled in, for
-// counting.
-func (s *Strategy) withSystem(p batchllm.Prompt) batchllm.Prompt {
-	if p.System == "" {
-		p.System = s.cfg.System
-	}
-	return p
+	return s.call.Estimate(s.call.WithSystem(req.Input))
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The
@@ -261,20 +237,5 @@ func (s *Strategy) withSystem(p batchllm.Prompt) batchllm.Prompt {
 // estimated input tokens and, as an upper bound, the effective max output
 // tokens (0 if unset).
 func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	e := s.Estimate(req)
-	return batchllm.Response[string]{
-		Output: "[dry run: openai " + e.Model + "]",
-		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
-		Model:  e.Model,
-	}, nil
-}
-
-// scope returns the admission gate's scope for a call to model:
-// Config.Scope if set, else "openai/" + model, so that each model has its
-// own limits, as on the provider's API.
-func (s *Strategy) scope(model string) string {
-	if s.cfg.Scope != "" {
-		return s.cfg.Scope
-	}
-	return "openai/" + model
+	return s.call.DryRun(s.Estimate(req)), nil
 }
