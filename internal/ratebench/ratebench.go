@@ -16,14 +16,19 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
 	"github.com/batchllm/batchllm/ratelimit"
 )
 
-// Scenario is one load test against the simulator's OpenAI endpoint.
+// Scenario is one load test against the simulator's OpenAI (or Gemini)
+// endpoint.
 type Scenario struct {
 	Name        string
 	Description string
+	// Gemini runs the scenario against the simulated Gemini, which sends no
+	// rate-limit headers, instead of OpenAI.
+	Gemini bool
 	Items       int
 	Workers     int
 	// PromptWords is the length of each prompt; MaxTokens the max output.
@@ -93,6 +98,11 @@ func Scenarios(scale float64) []Scenario {
 			Sim: llmsim.ProviderConfig{RPM: 10_000, TPM: 30_000, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}},
 		},
 		{
+			Name: "learned-429s", Description: "RPM-bound Gemini: no headers, limits learned from 429s alone", Gemini: true,
+			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 20, Window: second,
+			Sim: llmsim.ProviderConfig{RPM: 200, TPM: 1_000_000, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}},
+		},
+		{
 			Name: "clean", Description: "latency-bound, no faults (baseline)",
 			Items: n(10000), Workers: 50, PromptWords: 20, MaxTokens: 20, Window: second, NoLimiter: true, Retry: fast,
 			Sim: llmsim.ProviderConfig{Latency: llmsim.Latency{Fixed: 100 * time.Millisecond}},
@@ -108,13 +118,23 @@ func Scenarios(scale float64) []Scenario {
 
 // Run runs one scenario on a fresh simulator.
 func Run(ctx context.Context, sc Scenario) (Result, error) {
-	sim, err := llmsim.Start(llmsim.Config{Window: sc.Window, Seed: 1, OpenAI: sc.Sim})
+	simCfg := llmsim.Config{Window: sc.Window, Seed: 1}
+	if sc.Gemini {
+		simCfg.Gemini = sc.Sim
+	} else {
+		simCfg.OpenAI = sc.Sim
+	}
+	sim, err := llmsim.Start(simCfg)
 	if err != nil {
 		return Result{}, err
 	}
 	defer sim.Close()
-	const model = "gpt-4o-mini"
-	strat, err := openai.New(openai.Config{BaseURL: sim.OpenAIBaseURL(), APIKey: "sk-bench", Model: model, MaxTokens: sc.MaxTokens})
+	var strat batchllm.Strategy[batchllm.Prompt, string]
+	if sc.Gemini {
+		strat, err = gemini.New(gemini.Config{BaseURL: sim.GeminiBaseURL(), APIKey: "bench-key", Model: "gemini-2.5-flash", MaxTokens: sc.MaxTokens})
+	} else {
+		strat, err = openai.New(openai.Config{BaseURL: sim.OpenAIBaseURL(), APIKey: "sk-bench", Model: "gpt-4o-mini", MaxTokens: sc.MaxTokens})
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -150,6 +170,9 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 		return Result{}, fmt.Errorf("%s: %w", sc.Name, err)
 	}
 	st := sim.Stats().OpenAI
+	if sc.Gemini {
+		st = sim.Stats().Gemini
+	}
 	r := Result{
 		Scenario: sc.Name, Items: sc.Items, Succeeded: sum.Stats.Succeeded, Wall: wall,
 		Requests: st.Requests, Responses429: st.Responses["429"],
