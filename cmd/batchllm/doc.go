@@ -60,6 +60,20 @@
 // calls still in flight are cancelled. A second Ctrl-C exits at once. Either
 // way the journal is consistent and a rerun resumes.
 //
+// # Logs
+//
+// Standard error carries the progress, the summary and a log in the
+// log/slog text format. --log-level sets how much it logs: error; warn (the
+// default: doubtful settings, a batch aborted); info (also each failed item
+// with its error class and message, cooldowns, the batch's start and end);
+// debug (also every attempt: item id, attempt number, model, admission
+// wait, and for a failed attempt its class, duration and error). Prompts
+// and answers are never logged. API keys appear nowhere: not in the log,
+// the output, the journal, the rejects file or the metrics; the providers
+// remove the key from every error message, even when a server or proxy
+// quotes it back, and the CLI removes it again from every error message and
+// log line it writes.
+//
 // # Exit status
 //
 //	0    every item succeeded (an empty input included)

@@ -46,6 +46,7 @@ type runFlags struct {
 	metricsAddr       string
 	grace             time.Duration
 	progressEvery     time.Duration
+	logLevel          string
 	sim               embeddedSim
 }
 
@@ -137,6 +138,7 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the run's cost in US dollars (0: none)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) at /metrics")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
+	fl.StringVar(&f.logLevel, "log-level", "warn", "log on standard error from this level up: debug (every attempt), info (failed items, cooldowns), warn or error")
 	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
 	addSimFlags(fl, &f.sim)
 	return cmd

@@ -51,6 +51,7 @@ type runner struct {
 	resolved   *jsonschema.Resolved // schema, ready to validate outputs
 	structured bool                 // outputs are JSON values
 	redact     func(string) string
+	log        *slog.Logger // on stderr, through redact
 
 	in      *input
 	jnl     *journal.Journal[outputLine]
@@ -124,7 +125,7 @@ func (r *runner) fatalErr() error {
 func (r *runner) close() {
 	for i := len(r.closers) - 1; i >= 0; i-- {
 		if err := r.closers[i](); err != nil {
-			fmt.Fprintf(r.stderr, "batchllm: %v\n", r.redact(err.Error()))
+			r.log.Error("batchllm: close failed", "err", err)
 		}
 	}
 }
@@ -135,6 +136,14 @@ func (r *runner) run(ctx context.Context, arg string) error {
 		ctx = context.Background()
 	}
 	r.redact = func(s string) string { return s }
+	level, err := parseLogLevel(r.f.logLevel)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	// The writer looks r.redact up on every write: setup sets it once the
+	// key is known.
+	logOut := redactWriter{r.stderr, func(s string) string { return r.redact(s) }}
+	r.log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	defer r.close()
 	if err := r.setup(arg); err != nil {
 		return err
@@ -215,7 +224,7 @@ func (r *runner) setup(arg string) error {
 
 	if f.journal != "" {
 		if f.dryRun {
-			fmt.Fprintln(r.stderr, "batchllm: --dry-run: the journal is neither read nor written")
+			r.log.Warn("batchllm: --dry-run: the journal is neither read nor written")
 		} else {
 			j, err := journal.Open[outputLine](f.journal)
 			if err != nil {
@@ -274,6 +283,9 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 
 	var observers []batchllm.Observer
+	if r.log.Enabled(ctx, slog.LevelInfo) {
+		observers = append(observers, eventLog{r.log})
+	}
 	if f.metricsAddr != "" {
 		col := promobserve.New(promobserve.Options{Prices: r.prices, Budget: budget})
 		stop, err := serveMetrics(f.metricsAddr, col, r.stderr)
@@ -295,7 +307,7 @@ func (r *runner) execute(ctx context.Context) error {
 		Record:         r.record,
 		Observers:      observers,
 		DryRun:         f.dryRun,
-		Logger:         slog.New(slog.NewTextHandler(redactWriter{r.stderr, r.redact}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:         r.log,
 	})
 	if err != nil {
 		return usageErr("%v", err)

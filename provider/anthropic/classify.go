@@ -81,7 +81,8 @@ func (s *Strategy) classify(err error) error {
 	c := Classify(err)
 	if ae, ok := errors.AsType[*ant.Error](err); ok {
 		detail := strings.TrimSpace(string(ae.Type()) + " " + string(ae.ErrorCode()))
-		err = fmt.Errorf("anthropic: %d %s: %s: %w", ae.StatusCode, detail, redact.String(ae.Message, s.key), redact.Error(ae, s.key))
+		// The whole text is redacted: a proxy may quote the key in any field.
+		err = redact.Error(fmt.Errorf("anthropic: %d %s: %s: %w", ae.StatusCode, detail, ae.Message, ae), s.key)
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("anthropic: %w", redact.Error(err, s.key))
 	}

@@ -212,7 +212,8 @@ func IsCacheNotFound(err error) bool {
 func (s *Strategy) classify(err error) (batchllm.Classification, error) {
 	c := Classify(err)
 	if ae, ok := errors.AsType[genai.APIError](err); ok {
-		err = fmt.Errorf("gemini: %d %s: %w", httpCode(ae), ae.Status, redact.Error(err, s.key))
+		// The whole text is redacted: a proxy may quote the key in any field.
+		err = redact.Error(fmt.Errorf("gemini: %d %s: %w", httpCode(ae), ae.Status, err), s.key)
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gemini: %w", redact.Error(err, s.key))
 	}

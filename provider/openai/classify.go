@@ -96,7 +96,8 @@ func (s *Strategy) classify(err error) error {
 	c := Classify(err)
 	if oe, ok := errors.AsType[*oai.Error](err); ok {
 		detail := strings.TrimSpace(strings.Join([]string{oe.Type, oe.Code}, " "))
-		err = fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, redact.String(oe.Message, s.key), redact.Error(oe, s.key))
+		// The whole text is redacted: a proxy may quote the key in any field.
+		err = redact.Error(fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, oe.Message, oe), s.key)
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
 	}
