@@ -28,9 +28,9 @@ type Scenario struct {
 	Description string
 	// Gemini runs the scenario against the simulated Gemini, which sends no
 	// rate-limit headers, instead of OpenAI.
-	Gemini bool
-	Items       int
-	Workers     int
+	Gemini  bool
+	Items   int
+	Workers int
 	// PromptWords is the length of each prompt; MaxTokens the max output.
 	PromptWords int
 	MaxTokens   int
