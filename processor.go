@@ -210,7 +210,8 @@ func (p *Processor[In, Out, C]) Run(ctx context.Context) (*Summary[Out, C], erro
 }
 
 // Results starts the run and returns its results as they finish, in
-// completion order. Memory does not grow with the number of items. The
+// completion order. Memory does not grow with the number of items, but for
+// the 8 bytes per item that finding duplicate IDs takes (see Add). The
 // iteration ends when every item added before Finish has a result, or the
 // run stops early (see [Processor.Err]); stopping the iteration early
 // cancels the run. Items that had not finished when the run stopped have no
