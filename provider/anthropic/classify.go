@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"strings"
 	"time"
 
@@ -58,21 +58,10 @@ func spendLimited(ae *ant.Error) bool {
 }
 
 func statusClass(ae *ant.Error) batchllm.ErrorClass {
-	switch code := ae.StatusCode; {
-	case spendLimited(ae) && code < 500:
+	if spendLimited(ae) && ae.StatusCode < 500 {
 		return batchllm.ClassFatalBatch
-	case code == http.StatusTooManyRequests:
-		return batchllm.ClassRateLimited
-	case code == 529 || code == http.StatusServiceUnavailable:
-		return batchllm.ClassOverloaded
-	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
-		return batchllm.ClassTransient
-	case code == http.StatusUnauthorized || code == http.StatusPaymentRequired || code == http.StatusForbidden:
-		return batchllm.ClassFatalBatch
-	case code >= 400:
-		return batchllm.ClassFatalItem
 	}
-	return batchllm.ClassTransient
+	return calls.StatusClass(ae.StatusCode)
 }
 
 // classify wraps err with its class and a message that names the status,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"math"
 	"net/http"
 	"strconv"
@@ -63,24 +64,14 @@ func httpCode(ae genai.APIError) int {
 }
 
 func statusClass(ae genai.APIError) batchllm.ErrorClass {
-	switch code := httpCode(ae); {
-	case code == http.StatusTooManyRequests:
-		if dailyQuota(ae) {
-			return batchllm.ClassFatalBatch
-		}
-		return batchllm.ClassRateLimited
-	case code == http.StatusServiceUnavailable || code == 529:
-		return batchllm.ClassOverloaded
-	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
-		return batchllm.ClassTransient
-	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusPaymentRequired:
+	code := httpCode(ae)
+	switch {
+	case code == http.StatusTooManyRequests && dailyQuota(ae):
 		return batchllm.ClassFatalBatch
-	case ae.Status == "FAILED_PRECONDITION" || detailReason(ae) == "API_KEY_INVALID":
+	case code < 500 && (ae.Status == "FAILED_PRECONDITION" || detailReason(ae) == "API_KEY_INVALID"):
 		return batchllm.ClassFatalBatch
-	case code >= 400:
-		return batchllm.ClassFatalItem
 	}
-	return batchllm.ClassTransient
+	return calls.StatusClass(code)
 }
 
 // detail returns the details of ae of the given google.rpc type.

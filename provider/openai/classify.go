@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,24 +71,10 @@ func MessageDelay(msg string) time.Duration {
 var quotaCodes = []string{"insufficient_quota", "credit_balance_exhausted", "billing_hard_limit_reached"}
 
 func statusClass(oe *oai.Error) batchllm.ErrorClass {
-	switch code := oe.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		for _, q := range quotaCodes {
-			if oe.Code == q || oe.Type == q {
-				return batchllm.ClassFatalBatch
-			}
-		}
-		return batchllm.ClassRateLimited
-	case code == http.StatusServiceUnavailable || code == 529:
-		return batchllm.ClassOverloaded
-	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
-		return batchllm.ClassTransient
-	case code == http.StatusUnauthorized || code == http.StatusPaymentRequired || code == http.StatusForbidden:
+	if oe.StatusCode == http.StatusTooManyRequests && (slices.Contains(quotaCodes, oe.Code) || slices.Contains(quotaCodes, oe.Type)) {
 		return batchllm.ClassFatalBatch
-	case code >= 400:
-		return batchllm.ClassFatalItem
 	}
-	return batchllm.ClassTransient
+	return calls.StatusClass(oe.StatusCode)
 }
 
 // classify wraps err with its class. The SDK's own message hides the

@@ -31,3 +31,17 @@ func TestPromptOverridesAndEstimate(t *testing.T) {
 		t.Fatalf("dry run %+v", r)
 	}
 }
+
+func TestStatusClass(t *testing.T) {
+	for code, want := range map[int]batchllm.ErrorClass{
+		429: batchllm.ClassRateLimited, 503: batchllm.ClassOverloaded, 529: batchllm.ClassOverloaded,
+		500: batchllm.ClassTransient, 502: batchllm.ClassTransient, 408: batchllm.ClassTransient, 409: batchllm.ClassTransient,
+		401: batchllm.ClassFatalBatch, 402: batchllm.ClassFatalBatch, 403: batchllm.ClassFatalBatch,
+		400: batchllm.ClassFatalItem, 404: batchllm.ClassFatalItem, 413: batchllm.ClassFatalItem,
+		0: batchllm.ClassTransient,
+	} {
+		if got := StatusClass(code); got != want {
+			t.Errorf("StatusClass(%d) = %v, want %v", code, got, want)
+		}
+	}
+}
