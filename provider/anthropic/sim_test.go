@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/simtest"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,15 +17,11 @@ import (
 	"github.com/batchllm/batchllm/llmsim"
 )
 
-func startSim(t *testing.T, cfg llmsim.Config) *llmsim.Server {
-	t.Helper()
-	sim, err := llmsim.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
-}
+// startSim and req are the shared helpers of provider/internal/simtest.
+var (
+	startSim = simtest.Start
+	req      = simtest.Request
+)
 
 func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Config)) *Strategy {
 	t.Helper()
@@ -40,10 +37,6 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 		t.Fatal(err)
 	}
 	return s
-}
-
-func req(p batchllm.Prompt) batchllm.Request[batchllm.Prompt] {
-	return batchllm.Request[batchllm.Prompt]{ItemID: "x", Input: p, Attempt: 1, State: &batchllm.RetryState{}}
 }
 
 func TestSimText(t *testing.T) {
@@ -138,41 +131,21 @@ func TestSimStructuredOutput(t *testing.T) {
 
 func TestSimErrorClasses(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 2 * time.Second})
-	for _, tc := range []struct {
-		fault string
-		class batchllm.ErrorClass
-		wait  time.Duration
-	}{
-		{"429", batchllm.ClassRateLimited, 2 * time.Second},
-		{"quota", batchllm.ClassFatalBatch, 0},
-		{"529", batchllm.ClassOverloaded, 0},
-		{"503", batchllm.ClassOverloaded, 0},
-		{"500", batchllm.ClassTransient, 0},
-		{"400", batchllm.ClassFatalItem, 0},
-		{"401", batchllm.ClassFatalBatch, 0},
-		{"403", batchllm.ClassFatalBatch, 0},
-		{"reset", batchllm.ClassTransient, 0},
-		{"truncate", batchllm.ClassTransient, 0},
-		{"badjson", batchllm.ClassTransient, 0},
-	} {
-		t.Run(tc.fault, func(t *testing.T) {
-			s := simStrategy(t, sim, tc.fault, nil)
-			resp, err := s.Call(t.Context(), req(batchllm.Text("hi")))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			c := batchllm.DefaultClassifier.Classify(err)
-			if c.Class != tc.class || (tc.wait > 0 && c.RetryAfter != tc.wait) {
-				t.Errorf("class %v wait %v, want %v wait %v (err %v)", c.Class, c.RetryAfter, tc.class, tc.wait, err)
-			}
-			if tc.fault == "429" && (resp.Limits == nil || resp.Limits.RetryAfter != tc.wait) {
-				t.Errorf("limits %+v", resp.Limits)
-			}
-			if strings.Contains(err.Error(), "sk-ant") {
-				t.Errorf("key in error: %v", err)
-			}
-		})
-	}
+	simtest.ErrorClasses(t, []simtest.FaultCase{
+		{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 2 * time.Second},
+		{Fault: "quota", Class: batchllm.ClassFatalBatch},
+		{Fault: "529", Class: batchllm.ClassOverloaded},
+		{Fault: "503", Class: batchllm.ClassOverloaded},
+		{Fault: "500", Class: batchllm.ClassTransient},
+		{Fault: "400", Class: batchllm.ClassFatalItem},
+		{Fault: "401", Class: batchllm.ClassFatalBatch},
+		{Fault: "403", Class: batchllm.ClassFatalBatch},
+		{Fault: "reset", Class: batchllm.ClassTransient},
+		{Fault: "truncate", Class: batchllm.ClassTransient},
+		{Fault: "badjson", Class: batchllm.ClassTransient},
+	}, "sk-ant", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
+		return simStrategy(t, sim, fault, nil)
+	}, nil)
 }
 
 func TestSimRun(t *testing.T) {

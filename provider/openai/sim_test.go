@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batchllm/batchllm/provider/internal/simtest"
 	"io"
 	"log/slog"
 	"strings"
@@ -18,15 +19,11 @@ import (
 )
 
 // startSim starts a simulator on loopback for the test.
-func startSim(t *testing.T, cfg llmsim.Config) *llmsim.Server {
-	t.Helper()
-	sim, err := llmsim.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
-}
+// startSim and req are the shared helpers of provider/internal/simtest.
+var (
+	startSim = simtest.Start
+	req      = simtest.Request
+)
 
 // simStrategy returns a strategy on sim; fault, if not empty, is forced on
 // every request.
@@ -44,10 +41,6 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 		t.Fatal(err)
 	}
 	return s
-}
-
-func req(p batchllm.Prompt) batchllm.Request[batchllm.Prompt] {
-	return batchllm.Request[batchllm.Prompt]{ItemID: "x", Input: p, Attempt: 1, State: &batchllm.RetryState{}}
 }
 
 func TestSimText(t *testing.T) {
@@ -122,51 +115,23 @@ func TestSimStructuredOutput(t *testing.T) {
 
 func TestSimErrorClasses(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 1500 * time.Millisecond})
-	for _, tc := range []struct {
-		fault string
-		class batchllm.ErrorClass
-		wait  time.Duration
-	}{
-		{"429", batchllm.ClassRateLimited, 1500 * time.Millisecond},
-		{"quota", batchllm.ClassFatalBatch, 0},
-		{"400", batchllm.ClassFatalItem, 0},
-		{"401", batchllm.ClassFatalBatch, 0},
-		{"403", batchllm.ClassFatalBatch, 0},
-		{"404", batchllm.ClassFatalItem, 0},
-		{"500", batchllm.ClassTransient, 0},
-		{"502", batchllm.ClassTransient, 0},
-		{"503", batchllm.ClassOverloaded, 0},
-		{"reset", batchllm.ClassTransient, 0},
-		{"truncate", batchllm.ClassTransient, 0},
-		{"badjson", batchllm.ClassTransient, 0},
-		{"hang", batchllm.ClassTransient, 0},
-	} {
-		t.Run(tc.fault, func(t *testing.T) {
-			s := simStrategy(t, sim, tc.fault, nil)
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-			defer cancel()
-			if tc.fault == "hang" {
-				// A request that never gets an answer ends with the attempt's
-				// deadline.
-				ctx, cancel = context.WithTimeout(t.Context(), 50*time.Millisecond)
-				defer cancel()
-			}
-			resp, err := s.Call(ctx, req(batchllm.Text("hi")))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			c := batchllm.DefaultClassifier.Classify(err)
-			if c.Class != tc.class || (tc.wait > 0 && c.RetryAfter != tc.wait) {
-				t.Errorf("class %v wait %v, want %v wait %v (err %v)", c.Class, c.RetryAfter, tc.class, tc.wait, err)
-			}
-			if tc.fault == "429" && (resp.Limits == nil || resp.Limits.RetryAfter != tc.wait) {
-				t.Errorf("limits %+v, want RetryAfter %v", resp.Limits, tc.wait)
-			}
-			if strings.Contains(err.Error(), "sk-test") {
-				t.Errorf("key in error: %v", err)
-			}
-		})
-	}
+	simtest.ErrorClasses(t, []simtest.FaultCase{
+		{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 1500 * time.Millisecond},
+		{Fault: "quota", Class: batchllm.ClassFatalBatch},
+		{Fault: "400", Class: batchllm.ClassFatalItem},
+		{Fault: "401", Class: batchllm.ClassFatalBatch},
+		{Fault: "403", Class: batchllm.ClassFatalBatch},
+		{Fault: "404", Class: batchllm.ClassFatalItem},
+		{Fault: "500", Class: batchllm.ClassTransient},
+		{Fault: "502", Class: batchllm.ClassTransient},
+		{Fault: "503", Class: batchllm.ClassOverloaded},
+		{Fault: "reset", Class: batchllm.ClassTransient},
+		{Fault: "truncate", Class: batchllm.ClassTransient},
+		{Fault: "badjson", Class: batchllm.ClassTransient},
+		{Fault: "hang", Class: batchllm.ClassTransient},
+	}, "sk-test", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
+		return simStrategy(t, sim, fault, nil)
+	}, nil)
 }
 
 func TestSimDryRunMakesNoRequest(t *testing.T) {
