@@ -5,14 +5,13 @@ import "context"
 // resultSink does what happens to each result on the consumer's goroutine,
 // before the consumer sees it: post-processing, counters, progress.
 type resultSink[In, Out, C any] struct {
-	p        *Processor[In, Out, C]
-	ctx      context.Context // never cancelled: results of a stopped run are still post-processed
-	reported int64           // Done at the last progress call, -1 before any
-	lastID   string
+	p      *Processor[In, Out, C]
+	ctx    context.Context // never cancelled: results of a stopped run are still post-processed
+	lastID string
 }
 
 func (p *Processor[In, Out, C]) sink(runCtx context.Context) *resultSink[In, Out, C] {
-	return &resultSink[In, Out, C]{p: p, ctx: context.WithoutCancel(runCtx), reported: -1}
+	return &resultSink[In, Out, C]{p: p, ctx: context.WithoutCancel(runCtx)}
 }
 
 func (s *resultSink[In, Out, C]) deliver(r Result[Out, C]) Result[Out, C] {
@@ -60,7 +59,6 @@ func (s *resultSink[In, Out, C]) progress(done int64, final bool) {
 	p.mu.Lock()
 	total := p.stats.Added
 	p.mu.Unlock()
-	s.reported = done
 	pr := Progress{Done: done, Total: total, ItemID: s.lastID, Final: final}
 	if err := callSafely(func() error { p.cfg.Progress(pr); return nil }); err != nil {
 		p.log.Error("batchllm: progress callback panicked", "err", err)
