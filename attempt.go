@@ -94,6 +94,8 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if resp.Model != "" {
 			it.model = resp.Model
 		}
+		it.res.Model = it.model
+		it.res.FinishReason, it.res.RawFinishReason = resp.FinishReason, resp.RawFinishReason
 		if err == nil {
 			permit.Release(Outcome{Usage: resp.Usage, Limits: resp.Limits})
 			it.res.Output = resp.Output

@@ -35,9 +35,15 @@ const (
 	// quota). The batch stops: items not yet finished end at once with an
 	// error that names the cause.
 	ClassFatalBatch
+	// ClassTruncated: the answer arrived but is incomplete: it was cut off
+	// by the output limit or the context window, withheld by a content
+	// filter, or empty (see [FinishReason]). Not retried as is, since the
+	// same request gives the same answer; the item fails unless a strategy
+	// changes the request (for example a larger output limit).
+	ClassTruncated
 )
 
-var classNames = [...]string{"none", "transient", "rate_limited", "overloaded", "invalid_output", "fatal_item", "fatal_batch"}
+var classNames = [...]string{"none", "transient", "rate_limited", "overloaded", "invalid_output", "fatal_item", "fatal_batch", "truncated"}
 
 // String returns the class's snake_case name, as used in events, metrics and
 // the CLI's output.

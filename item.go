@@ -38,6 +38,13 @@ type Result[Out, C any] struct {
 	// Elapsed is the time from the item's first admission request to its
 	// result.
 	Elapsed time.Duration
+	// Model is the model that answered the last attempt, as the provider
+	// named it, or else the model the estimate named; empty if unknown.
+	Model string
+	// FinishReason and RawFinishReason are those of the last attempt's
+	// answer (see [Response.FinishReason]); empty if there was none.
+	FinishReason    FinishReason
+	RawFinishReason string
 }
 
 // OK reports whether the item succeeded.

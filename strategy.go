@@ -54,6 +54,10 @@ type Response[Out any] struct {
 	// Model is the model that answered, as the provider named it (for
 	// pricing and tracing); empty if unknown.
 	Model string
+	// FinishReason is why the answer ended, normalised; RawFinishReason is
+	// the provider's own word for it. Both are empty if unknown.
+	FinishReason    FinishReason
+	RawFinishReason string
 }
 
 // Preparer is implemented by strategies that need set-up before their first
