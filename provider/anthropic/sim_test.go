@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/simtest"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"io"
 	"log/slog"
 	"strings"

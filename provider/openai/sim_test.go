@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/simtest"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"io"
 	"log/slog"
 	"strings"

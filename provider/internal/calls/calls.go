@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // Defaults are a strategy's settings that a Prompt may override.
