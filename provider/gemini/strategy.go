@@ -146,7 +146,6 @@ func (s *Strategy) Client() *genai.Client { return s.client }
 
 func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
-
 // contents converts p's messages to Gemini contents ("model" is Gemini's
 // name for the assistant role).
 func contents(p batchllm.Prompt) []*genai.Content {
