@@ -19,7 +19,7 @@ import (
 )
 
 // startSim starts a simulator on loopback for the test.
-// startSim and req are the shared helpers of provider/internal/simtest.
+// startSim and req are the shared helpers of internal/testing/simtest.
 var (
 	startSim = simtest.Start
 	req      = simtest.Request
