@@ -6,7 +6,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/batchllm/batchllm/ratelimit"
-	"github.com/batchllm/batchllm/ratelimit/ratelimittest"
+	"github.com/batchllm/batchllm/internal/testing/ratelimittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
