@@ -16,6 +16,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -62,6 +63,21 @@ type Config struct {
 	// RequestOptions are added to every request, after batchllm's own: extra
 	// headers, a per-request timeout, middleware.
 	RequestOptions []option.RequestOption
+
+	// Stream asks for the answer as a stream of chunks (stream: true, with
+	// stream_options.include_usage), assembled into the same Response as
+	// without streaming. Only streaming can notice a stalled answer; see
+	// FirstTokenTimeout and StallTimeout.
+	Stream bool
+	// FirstTokenTimeout, with Stream, bounds the time from sending the
+	// request to the first token of the answer; 0 means no bound but the
+	// attempt's. Reasoning models think before their first token: allow
+	// for it.
+	FirstTokenTimeout time.Duration
+	// StallTimeout, with Stream, bounds the silence between two tokens;
+	// 0 means no bound. A stream that breaks either limit is cancelled and
+	// the attempt fails as transient.
+	StallTimeout time.Duration
 }
 
 // Strategy calls OpenAI's chat completions endpoint, or that of a compatible
@@ -87,6 +103,9 @@ var (
 func New(cfg Config) (*Strategy, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("openai: Config.Model is empty")
+	}
+	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("openai: Config"); err != nil {
+		return nil, err
 	}
 	key := cfg.APIKey
 	if key == "" {
@@ -189,7 +208,13 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
 
-	cc, err := s.client.Chat.Completions.New(ctx, s.Params(req.Input), opts...)
+	var cc *oai.ChatCompletion
+	var err error
+	if s.cfg.Stream {
+		cc, err = s.completeStream(ctx, s.Params(req.Input), opts)
+	} else {
+		cc, err = s.client.Chat.Completions.New(ctx, s.Params(req.Input), opts...)
+	}
 	if err != nil {
 		var resp batchllm.Response[string]
 		if oe, ok := errors.AsType[*oai.Error](err); ok && oe.Response != nil {
