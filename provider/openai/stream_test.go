@@ -37,6 +37,10 @@ func TestStreamAssemblesLikeNonStreamed(t *testing.T) {
 			got.FinishReason != want.FinishReason || got.RawFinishReason != want.RawFinishReason {
 			t.Errorf("max %d: streamed %+v\nplain %+v", maxTokens, got, want)
 		}
+		wantFinish := map[int]batchllm.FinishReason{0: batchllm.FinishStop, 10: batchllm.FinishLength}[maxTokens]
+		if got.FinishReason != wantFinish || (maxTokens == 10) != (batchllm.DefaultClassifier.Classify(gerr).Class == batchllm.ClassTruncated) {
+			t.Errorf("max %d: finish %q err %v, want %q (truncated when cut)", maxTokens, got.FinishReason, gerr, wantFinish)
+		}
 		if got.Limits == nil || got.Limits.Requests.Limit != 6000 {
 			t.Errorf("max %d: limits %+v, want the x-ratelimit headers of the stream's response", maxTokens, got.Limits)
 		}
