@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
 )
 
 // runFlags are the flags of `batchllm run`.
@@ -177,7 +176,6 @@ const (
 func usageErr(format string, a ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
-
 
 // errInterrupted ends the items that a worker takes from the queue after
 // Ctrl-C: they are neither written nor journaled, and a rerun sends them.

@@ -57,8 +57,8 @@ type runner struct {
 	in          *input
 	journalPath string // "" if none
 	jnl         *journal.Journal[outputLine]
-	out     *lineWriter
-	closers []func() error
+	out         *lineWriter
+	closers     []func() error
 
 	stopping atomic.Bool // Ctrl-C: start no new call
 	fatalMu  sync.Mutex
