@@ -18,7 +18,7 @@ func main() {
 		SilenceErrors: true,
 		Version:       version(),
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd())
 	os.Exit(execute(root))
 }
 
