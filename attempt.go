@@ -67,7 +67,7 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if p.emitting {
 			waitStart = time.Now()
 		}
-		permit, err := p.cfg.Gate.Admit(ctx, e)
+		permit, err := p.admit(ctx, e)
 		if err != nil {
 			if ctx.Err() != nil {
 				return it.interrupted(err)
@@ -99,7 +99,7 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		it.res.Model = it.model
 		it.res.FinishReason, it.res.RawFinishReason = resp.FinishReason, resp.RawFinishReason
 		if err == nil {
-			permit.Release(Outcome{Usage: resp.Usage, Limits: resp.Limits})
+			p.release(permit, Outcome{Usage: resp.Usage, Limits: resp.Limits})
 			it.res.Output = resp.Output
 			it.res.Elapsed = time.Since(it.start)
 			p.emit(Event{Kind: EventItemCompleted, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Duration: it.res.Elapsed, Usage: it.res.Usage})
@@ -116,7 +116,7 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if cls.RetryAfter == 0 && resp.Limits != nil {
 			cls.RetryAfter = resp.Limits.RetryAfter
 		}
-		permit.Release(Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Evidence: cls.Evidence, Usage: resp.Usage, Limits: resp.Limits})
+		p.release(permit, Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Evidence: cls.Evidence, Usage: resp.Usage, Limits: resp.Limits})
 		if p.emitting {
 			p.emit(Event{Kind: EventAttemptFailed, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Class: cls.Class, Err: err, Duration: time.Since(callStart), Usage: resp.Usage})
 		}
@@ -161,6 +161,25 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		default:
 			return it.fail(cls.Class, err)
 		}
+	}
+}
+
+// admit asks the gate for a permit, turning a panic in a user's gate into
+// a *PanicError, as for strategies, middleware and observers.
+func (p *Processor[In, Out, C]) admit(ctx context.Context, e Estimate) (permit Permit, err error) {
+	err = callSafely(func() error {
+		var err error
+		permit, err = p.cfg.Gate.Admit(ctx, e)
+		return err
+	})
+	return permit, err
+}
+
+// release returns a permit to the gate; a panic in the gate's Release is
+// recovered and logged, since the attempt's outcome is already known.
+func (p *Processor[In, Out, C]) release(permit Permit, o Outcome) {
+	if err := callSafely(func() error { permit.Release(o); return nil }); err != nil {
+		p.log.Error("batchllm: gate permit release panicked", "err", err)
 	}
 }
 

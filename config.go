@@ -50,7 +50,9 @@ type Config[In, Out, C any] struct {
 	// PostProcess, if set, is called with every result (success or failure)
 	// in completion order, on the goroutine that consumes results, before
 	// the result is yielded by Results or collected by Run. A panic in it
-	// fails that item.
+	// is recovered and logged and does not change the result: Record may
+	// already have made that result durable, and what is recorded and what
+	// is reported must be the same outcome.
 	PostProcess func(ctx context.Context, r Result[Out, C])
 
 	// Record, if set, is called with every result on the worker that
@@ -67,10 +69,20 @@ type Config[In, Out, C any] struct {
 	// ObserverBuffer is the number of events queued per observer before
 	// events for it are dropped. Default 4096.
 	ObserverBuffer int
+	// DrainTimeout bounds how long the end of a run waits for the observers
+	// to take the events still queued for them, and for the last Progress
+	// call, so that a stuck observer or callback cannot hang Run. Events
+	// not delivered by then are dropped and counted in
+	// [Stats.EventsDropped]. Default [DefaultDrainTimeout].
+	DrainTimeout time.Duration
 
 	// Progress, if set, is called every ProgressEvery finished items and
-	// once more at the end of the run, on the goroutine that consumes
-	// results.
+	// once more at the end of the run (Final set), in order, on a goroutine
+	// of its own, so that a slow callback never holds up the workers or the
+	// consumer of results. If the callback falls more than 16 calls behind,
+	// the calls in between are skipped (each says the whole state, so the
+	// next one makes up); the final call is always made, and the end of the
+	// run waits for it at most DrainTimeout.
 	Progress func(Progress)
 	// ProgressEvery is the number of finished items between progress calls.
 	// Default 100.
@@ -114,6 +126,9 @@ func (r RetryPolicy) Backoff(attempt int) time.Duration {
 	return time.Duration(min(w, float64(r.MaxWait)))
 }
 
+// DefaultDrainTimeout is the default [Config.DrainTimeout].
+const DefaultDrainTimeout = 5 * time.Second
+
 const (
 	defaultWorkers        = 16
 	defaultAttemptTimeout = 2 * time.Minute
@@ -138,6 +153,8 @@ func (c Config[In, Out, C]) withDefaults() (Config[In, Out, C], error) {
 		return c, bad("BatchTimeout", c.BatchTimeout, ">= 0")
 	case c.ObserverBuffer < 0:
 		return c, bad("ObserverBuffer", c.ObserverBuffer, ">= 0")
+	case c.DrainTimeout < 0:
+		return c, bad("DrainTimeout", c.DrainTimeout, ">= 0 (0 means 5s)")
 	case c.ProgressEvery < 0:
 		return c, bad("ProgressEvery", c.ProgressEvery, ">= 0")
 	case c.Retry.MaxAttempts < 0:
@@ -170,6 +187,9 @@ func (c Config[In, Out, C]) withDefaults() (Config[In, Out, C], error) {
 	}
 	if c.ObserverBuffer == 0 {
 		c.ObserverBuffer = defaultObserverBuffer
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
 	}
 	if c.ProgressEvery == 0 {
 		c.ProgressEvery = defaultProgressEvery

@@ -81,8 +81,10 @@ type Event struct {
 // observer falls so far behind that its queue is full, further events for it
 // are dropped (and counted in [Stats.EventsDropped]) until it catches up.
 // Every event emitted during a run has been delivered or dropped by the time
-// Run returns or the Results iteration ends. A panicking observer is
-// recovered, logged, and keeps receiving events.
+// Run returns or the Results iteration ends: the end of a run waits at most
+// [Config.DrainTimeout] for the observers to take what is queued for them,
+// then drops the rest of a stuck observer's events and counts them. A
+// panicking observer is recovered, logged, and keeps receiving events.
 type Observer interface {
 	OnEvent(Event)
 }

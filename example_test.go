@@ -71,6 +71,32 @@ func ExampleProcessor_Results() {
 	// Output: 499500 <nil>
 }
 
+// Process takes the items as a sequence (here from a slice; a file reader
+// or a database cursor works the same way) and streams the results: there
+// is no Finish to forget.
+func ExampleProcessor_Process() {
+	p, err := batchllm.New(batchllm.Config[string, string, struct{}]{Strategy: shout, Workers: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+	items := func(yield func(batchllm.Item[string, string, struct{}]) bool) {
+		for _, w := range []string{"alpha", "beta", "gamma"} {
+			if !yield(batchllm.Item[string, string, struct{}]{ID: w, Input: w}) {
+				return
+			}
+		}
+	}
+	var out []string
+	for r := range p.Process(context.Background(), items) {
+		out = append(out, r.ItemID+"="+r.Output)
+	}
+	slices.Sort(out)
+	fmt.Println(out, p.Err())
+	// Output:
+	// [alpha=ALPHA beta=BETA gamma=GAMMA] <nil>
+}
+
 // Middleware wraps every call. This one skips items the user does not want
 // to pay for; Config.Fallback replaces a result that failed for good.
 func ExampleMiddleware() {

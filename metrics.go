@@ -79,6 +79,18 @@ func (m *Metrics) OnEvent(e Event) {
 	}
 }
 
+// Reset sets every counter back to zero and forgets the latencies, so that
+// one Metrics can report runs one at a time. Samples is kept.
+func (m *Metrics) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.succeeded, m.failed, m.attempts, m.rateLimited, m.cooldowns = 0, 0, 0, 0, 0
+	m.attemptsFailed, m.itemsFailed = nil, nil
+	m.cooldownTime, m.admissionWait = 0, 0
+	m.usage = Usage{}
+	m.latencies, m.next, m.latencySum, m.latencyCount = nil, 0, 0, 0
+}
+
 func (m *Metrics) observeLatency(d time.Duration) {
 	n := m.Samples
 	if n <= 0 {

@@ -62,7 +62,10 @@ type Processor[In, Out, C any] struct {
 	abort    context.CancelCauseFunc
 	abortErr atomic.Pointer[error]
 
-	prepared sync.Map // Preparer -> *prepareState
+	// prepared holds each strategy instance that takes part in the run and
+	// has Prepare or Cleanup: instances that only clean up are stored done,
+	// so that Close cleans every instance that has Cleanup, once.
+	prepared sync.Map // Strategy instance -> *prepareState
 
 	observers       []*observerQueue
 	unsubscribeGate func()
@@ -219,7 +222,33 @@ func (p *Processor[In, Out, C]) Run(ctx context.Context) (*Summary[Out, C], erro
 // cancels the run. Items that had not finished when the run stopped have no
 // result. A processor runs once: ranging over Results a second time yields
 // nothing, and Err then returns [ErrClosed].
+//
+// Results waits for [Processor.Finish]: ranging over it without calling
+// Finish never ends. [Processor.Process] takes the items as a sequence and
+// so cannot be left waiting.
 func (p *Processor[In, Out, C]) Results(ctx context.Context) iter.Seq[Result[Out, C]] {
+	return p.run(ctx, nil)
+}
+
+// Process runs the items of a sequence, with any added before, and returns
+// the results as they finish, in completion order: the streaming form of
+// Run, which cannot be left waiting for a Finish. The items are read on
+// their own goroutine as the workers take them (memory stays bounded), and
+// Finish is called when the sequence ends. An item that Add rejects (an
+// empty or repeated ID, no strategy) stops the run, and [Processor.Err]
+// reports why. Stopping the iteration early cancels the run; the iteration
+// then ends once the items sequence has returned, so a sequence that
+// waits on a source should also watch ctx.
+//
+//	for r := range p.Process(ctx, items) { … }
+//	err := p.Err()
+func (p *Processor[In, Out, C]) Process(ctx context.Context, items iter.Seq[Item[In, Out, C]]) iter.Seq[Result[Out, C]] {
+	return p.run(ctx, items)
+}
+
+// run starts the run, feeds it items if there are any, and yields its
+// results.
+func (p *Processor[In, Out, C]) run(ctx context.Context, items iter.Seq[Item[In, Out, C]]) iter.Seq[Result[Out, C]] {
 	return func(yield func(Result[Out, C]) bool) {
 		runCtx, workersDone, err := p.start(ctx)
 		if err != nil {
@@ -229,6 +258,11 @@ func (p *Processor[In, Out, C]) Results(ctx context.Context) iter.Seq[Result[Out
 			}
 			p.statsMu.Unlock()
 			return
+		}
+		if items != nil {
+			fed := make(chan struct{})
+			go p.feed(runCtx, items, fed)
+			defer func() { <-fed }()
 		}
 		sink := p.sink(runCtx)
 		for r := range p.results {
@@ -243,6 +277,21 @@ func (p *Processor[In, Out, C]) Results(ctx context.Context) iter.Seq[Result[Out
 		<-workersDone
 		sink.finish()
 		p.end(runCtx)
+	}
+}
+
+// feed adds the items of a sequence, then finishes the input. An item Add
+// rejects stops the run with Add's error.
+func (p *Processor[In, Out, C]) feed(runCtx context.Context, items iter.Seq[Item[In, Out, C]], fed chan<- struct{}) {
+	defer close(fed)
+	defer p.Finish()
+	for item := range items {
+		if err := p.Add(runCtx, item); err != nil {
+			if runCtx.Err() == nil {
+				p.cancelRun(err)
+			}
+			return
+		}
 	}
 }
 
@@ -288,8 +337,9 @@ func (p *Processor[In, Out, C]) Stats() Stats {
 }
 
 // Close stops a run in progress (as if its context were cancelled), waits
-// for it to end, and calls Cleanup once on every prepared strategy that
-// implements [Cleaner]. Close is idempotent: later calls return nil.
+// for it to end, and calls Cleanup once on every strategy instance of the
+// run that implements [Cleaner]: those without Prepare, and those whose
+// Prepare succeeded. Close is idempotent: later calls return nil.
 func (p *Processor[In, Out, C]) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -540,10 +590,18 @@ type prepareState struct {
 	done atomic.Bool
 }
 
-// prepare calls s.Prepare once per instance, unless s is not a Preparer.
+// prepare calls s.Prepare once per instance, unless s is not a Preparer,
+// and notes a strategy that has only Cleanup, for Close.
 func (p *Processor[In, Out, C]) prepare(ctx context.Context, s Strategy[In, Out]) error {
 	pr, ok := s.(Preparer)
 	if !ok {
+		if c, ok := s.(Cleaner); ok && comparable(c) {
+			if _, known := p.prepared.Load(c); !known {
+				st := &prepareState{}
+				st.done.Store(true)
+				p.prepared.LoadOrStore(c, st)
+			}
+		}
 		return nil
 	}
 	if !comparable(pr) {

@@ -741,7 +741,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	if !errors.As(res["boom"].Err, &pe) || res["boom"].Class() != batchllm.ClassFatalItem || m.CallsFor("boom") != 1 {
 		t.Fatalf("boom: %+v", res["boom"])
 	}
-	if !errors.As(res["pp"].Err, &pe) || pe.Value != "post-process" {
+	if !res["pp"].OK() { // a post-processor's panic is logged; the result stands (see robust_test.go)
 		t.Fatalf("pp: %+v", res["pp"])
 	}
 	if !res["ok"].OK() || progress.Load() != 4 {
