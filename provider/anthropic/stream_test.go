@@ -26,7 +26,11 @@ func streamed(t *testing.T, sim *llmsim.Server, fault llmsim.Fault, firstToken, 
 func TestStreamAssemblesLikeNonStreamed(t *testing.T) {
 	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{RPM: 500, OutputTokens: 60}})
 	for _, maxTokens := range []int{200, 10} { // whole, then cut by max_tokens
-		mod := func(c *Config) { c.System = strings.Repeat("shared rules ", 400); c.CacheTTL = time.Hour; c.MaxTokens = maxTokens }
+		mod := func(c *Config) {
+			c.System = strings.Repeat("shared rules ", 400)
+			c.CacheTTL = time.Hour
+			c.MaxTokens = maxTokens
+		}
 		plain := simStrategy(t, sim, "", mod)
 		stream := streamed(t, sim, "", time.Minute, time.Minute, mod)
 		p := batchllm.Text("tell me a long story")

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/internal/testing/simtest"
+	"github.com/batchllm/batchllm/llmsim"
 )
 
 // streamed returns a streaming strategy on sim with the given limits.
