@@ -98,7 +98,7 @@ func TestAnthropic(t *testing.T) {
 	)
 	got := Anthropic(h, now)
 	want := &batchllm.LimitInfo{
-		Requests:     batchllm.LimitWindow{Limit: 50, Remaining: 49, Reset: 30 * time.Second},
+		Requests: batchllm.LimitWindow{Limit: 50, Remaining: 49, Reset: 30 * time.Second},
 		// 10,000 used, back in 30 s: a window of 4.5 minutes.
 		Tokens:       batchllm.LimitWindow{Limit: 90000, Remaining: 80000, Reset: 30 * time.Second, Window: 270 * time.Second},
 		InputTokens:  batchllm.LimitWindow{Limit: 40000, Remaining: 39000},
