@@ -60,9 +60,10 @@ type backend interface {
 	// submit creates a batch named name, for model, whose entries (framed)
 	// are read from body, size bytes in all; it returns the batch's id.
 	submit(ctx context.Context, name, model string, n int, body io.Reader, size int64) (string, error)
-	// find returns the id of the batch named name, created after since,
-	// or "" if there is none.
-	find(ctx context.Context, name string, since time.Time, n int) (string, error)
+	// find returns the id of the batch named name, of n requests,
+	// submitted at about since, or "" if there is none; it never returns
+	// an id in known.
+	find(ctx context.Context, name string, since time.Time, n int, known map[string]bool) (string, error)
 	// state polls the batch.
 	state(ctx context.Context, id string) (State, error)
 	// results reads the answers of an ended batch.

@@ -9,12 +9,15 @@ import (
 	"testing"
 	"time"
 
+	ant "github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/provider/anthropic"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -28,6 +31,28 @@ func sim(t *testing.T, pace llmsim.BatchConfig) *llmsim.Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func anthropicProvider(t *testing.T, s *llmsim.Server, cfg anthropic.Config) *Provider {
+	t.Helper()
+	c := ant.NewClient(aoption.WithHTTPClient(s.InProcessClient()), aoption.WithBaseURL("http://sim"),
+		aoption.WithAPIKey("sk-ant-test-batchapi"), aoption.WithMaxRetries(0))
+	if cfg.Model == "" {
+		cfg.Model = "claude-haiku-4-5"
+	}
+	cfg.Client = &c
+	p, err := Anthropic(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// providers builds each provider against s, with output capped at 20
+// tokens.
+var providers = map[string]func(t *testing.T, s *llmsim.Server) *Provider{
+	"openai":    func(t *testing.T, s *llmsim.Server) *Provider { return openAIProvider(t, s, openai.Config{MaxTokens: 20}) },
+	"anthropic": func(t *testing.T, s *llmsim.Server) *Provider { return anthropicProvider(t, s, anthropic.Config{MaxTokens: 20}) },
 }
 
 func openAIProvider(t *testing.T, s *llmsim.Server, cfg openai.Config) *Provider {

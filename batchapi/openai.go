@@ -121,7 +121,7 @@ func (b *openAIBackend) submit(ctx context.Context, name, model string, n int, b
 	return bt.ID, nil
 }
 
-func (b *openAIBackend) find(ctx context.Context, name string, since time.Time, _ int) (string, error) {
+func (b *openAIBackend) find(ctx context.Context, name string, since time.Time, _ int, _ map[string]bool) (string, error) {
 	// Batches are listed newest first; stop at those created well before
 	// the submission was journaled.
 	it := b.c.Batches.ListAutoPaging(ctx, oai.BatchListParams{Limit: oai.Int(100)})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type tracked[C any] struct {
 	info  BatchInfo
 	items []*pending[C]
 	ended bool
+	// journaled is when an earlier run journaled the batch's submission.
+	journaled time.Time
 }
 
 // chunk is a batch being filled.
@@ -182,6 +185,9 @@ func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error 
 			return err
 		}
 	}
+	if err := r.resolve(ctx); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	var rest []*chunk[C]
 	for k, ch := range r.open {
@@ -230,9 +236,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 			r.mu.Unlock()
 			return nil
 		case journal.Submitted:
-			if adopt, err = r.adopt(ctx, ref, at); err != nil {
-				return err
-			}
+			adopt = r.adopt(ref, at)
 		}
 	}
 	path, body, err := r.c.encode(ctx, it.ID, it.Input)
@@ -259,31 +263,41 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		r.mu.Unlock()
 		return nil
 	}
-	if r.cfg.Gate != nil && !r.cfg.DryRun {
-		est, ok := r.cfg.Provider.Estimate(it.ID, it.Input)
-		if !ok {
-			est = batchllm.Estimate{Model: model}
+	return r.enqueue(ctx, p, it.Input)
+}
+
+// enqueue admits a new item and adds it to the batch being filled for its
+// model, submitting that batch first if the item does not fit.
+func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchllm.Prompt) error {
+	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
+		est := batchllm.Estimate{Model: p.model}
+		if len(input) > 0 {
+			if e, ok := r.cfg.Provider.Estimate(p.id, input[0]); ok {
+				est = e
+			}
 		}
+		var err error
 		if p.permit, err = r.cfg.Gate.Admit(ctx, est); err != nil {
 			return r.report(ctx, p, batchllm.Response[string]{}, err)
 		}
 	}
 	key := ""
 	if r.b.oneModel() {
-		key = model
+		key = p.model
 	}
 	r.mu.Lock()
 	r.pend[p.custom] = p
+	p.batch = nil
 	ch := r.open[key]
 	if ch == nil {
-		ch = &chunk[C]{model: model}
+		ch = &chunk[C]{model: p.model}
 		r.open[key] = ch
 	}
 	var full *chunk[C]
 	size := int64(e2size(p.entry))
 	if len(ch.items) > 0 && (len(ch.items) >= r.lim.Requests || ch.bytes+size > r.lim.Bytes) {
 		full = ch
-		ch = &chunk[C]{model: model}
+		ch = &chunk[C]{model: p.model}
 		r.open[key] = ch
 	}
 	ch.items = append(ch.items, p)
@@ -299,42 +313,89 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 func e2size(ref spoolRef) int { return int(ref.n) + 1 }
 
 // adopt returns the batch an earlier run submitted under the journal
-// reference ref, or nil if that batch was never created.
-func (r *runner[C]) adopt(ctx context.Context, ref string, at time.Time) (*tracked[C], error) {
+// reference ref. A batch whose id was not journaled (the run stopped
+// between creating it and journaling its id) is looked for once every
+// item is read, when the ids of all the others are known (see resolve);
+// until then it has no ID and is not polled.
+func (r *runner[C]) adopt(ref string, at time.Time) *tracked[C] {
 	r.mu.Lock()
-	t, seen := r.adopted[ref]
-	r.mu.Unlock()
-	if seen {
-		return t, nil
+	defer r.mu.Unlock()
+	if t, ok := r.adopted[ref]; ok {
+		return t
 	}
 	name, id := parseBatchRef(ref)
-	if id == "" {
-		// Journaled just before its creation: the batch exists if the
-		// create request reached the provider. Look for it by name.
-		var err error
-		if id, err = r.b.find(ctx, name, at, 0); err != nil {
-			return nil, fmt.Errorf("batchapi: find batch %s: %w", name, err)
+	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: 1, Created: time.Now()}, journaled: at}
+	r.adopted[ref] = t
+	if id != "" {
+		r.active = append(r.active, t)
+		r.cfg.Logger.Info("batchapi: collecting a batch of an earlier run", "batch", id, "name", name)
+		r.poke()
+	}
+	return t
+}
+
+// resolve looks for the batches of an earlier run whose ids were not
+// journaled: a batch found is collected, the items of one never created
+// are submitted anew.
+func (r *runner[C]) resolve(ctx context.Context) error {
+	r.mu.Lock()
+	known := map[string]bool{}
+	var lost []*tracked[C]
+	for _, t := range r.adopted {
+		if t.info.ID != "" {
+			known[t.info.ID] = true
+		} else {
+			lost = append(lost, t)
 		}
 	}
-	if id != "" {
-		t = &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: 1, Created: time.Now()}}
-		r.cfg.Logger.Info("batchapi: collecting a batch of an earlier run", "batch", id, "name", name)
-	}
-	r.mu.Lock()
-	r.adopted[ref] = t
-	if t != nil {
-		r.active = append(r.active, t)
-	}
 	r.mu.Unlock()
-	r.poke()
-	return t, nil
+	for _, t := range lost {
+		id, err := r.b.find(ctx, t.info.Name, t.journaled, nameCount(t.info.Name), known)
+		if err != nil {
+			return fmt.Errorf("batchapi: find batch %s: %w", t.info.Name, err)
+		}
+		if id != "" {
+			known[id] = true
+			r.mu.Lock()
+			t.info.ID = id
+			r.active = append(r.active, t)
+			r.mu.Unlock()
+			r.cfg.Logger.Info("batchapi: found a batch of an earlier run by its name", "batch", id, "name", t.info.Name)
+			r.poke()
+			continue
+		}
+		// Never created: submit its items as new ones.
+		r.mu.Lock()
+		r.stats.Resumed -= int64(len(t.items))
+		r.mu.Unlock()
+		for _, p := range t.items {
+			if err := r.enqueue(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nameCount returns the number of requests a batch name says its batch
+// has, or 0.
+func nameCount(name string) int {
+	i := strings.LastIndex(name, "-n")
+	if i < 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(name[i+2:])
+	return n
 }
 
 // submit journals, creates and starts tracking one batch of items.
 func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
 	r.mu.Lock()
 	r.seq++
-	name := r.cfg.Name + "-" + r.runID + "-" + strconv.Itoa(r.seq)
+	// The name says how many requests the batch has, for providers whose
+	// batches have no name (Anthropic): a rerun looks for a batch of that
+	// many requests.
+	name := r.cfg.Name + "-" + r.runID + "-" + strconv.Itoa(r.seq) + "-n" + strconv.Itoa(len(items))
 	r.mu.Unlock()
 	refs := make([]spoolRef, len(items))
 	subs := make([]Submission, len(items))
@@ -401,6 +462,7 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 func (r *runner[C]) create(ctx context.Context, name, model string, refs []spoolRef, size int64) (string, error) {
 	head, sep, tail := r.b.framing()
 	wait := time.Second
+	t0 := time.Now()
 	for try := 1; ; try++ {
 		id, err := r.b.submit(ctx, name, model, len(refs), r.sp.body(refs, head, sep, tail), size)
 		if err == nil {
@@ -414,7 +476,7 @@ func (r *runner[C]) create(ctx context.Context, name, model string, refs []spool
 			return "", fmt.Errorf("batchapi: submit batch %s (%d requests): %w", name, len(refs), err)
 		}
 		r.cfg.Logger.Warn("batchapi: submit failed; retrying", "batch", name, "err", err)
-		if found, ferr := r.b.find(ctx, name, time.Now().Add(-time.Hour), len(refs)); ferr == nil && found != "" {
+		if found, ferr := r.b.find(ctx, name, t0, len(refs), r.knownIDs()); ferr == nil && found != "" {
 			return found, nil
 		}
 		if err := sleep(ctx, max(wait, cl.RetryAfter)); err != nil {
@@ -422,6 +484,20 @@ func (r *runner[C]) create(ctx context.Context, name, model string, refs []spool
 		}
 		wait = min(2*wait, time.Minute)
 	}
+}
+
+// knownIDs returns the ids of the batches the run knows.
+func (r *runner[C]) knownIDs() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	known := map[string]bool{}
+	for _, t := range r.active {
+		known[t.info.ID] = true
+	}
+	for _, t := range r.adopted {
+		known[t.info.ID] = true
+	}
+	return known
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
