@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -105,17 +104,6 @@ func (c *collector) emit(r Result[int]) error {
 	c.res[r.ItemID] = r
 	c.n++
 	return nil
-}
-
-func (c *collector) ids() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var ids []string
-	for id := range c.res {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 // journaled runs with a journal at path whose results are journal
