@@ -50,8 +50,12 @@ func anthropicProvider(t *testing.T, s *llmsim.Server, cfg anthropic.Config) *Pr
 // providers builds each provider against s, with output capped at 20
 // tokens.
 var providers = map[string]func(t *testing.T, s *llmsim.Server) *Provider{
-	"openai":    func(t *testing.T, s *llmsim.Server) *Provider { return openAIProvider(t, s, openai.Config{MaxTokens: 20}) },
-	"anthropic": func(t *testing.T, s *llmsim.Server) *Provider { return anthropicProvider(t, s, anthropic.Config{MaxTokens: 20}) },
+	"openai": func(t *testing.T, s *llmsim.Server) *Provider {
+		return openAIProvider(t, s, openai.Config{MaxTokens: 20})
+	},
+	"anthropic": func(t *testing.T, s *llmsim.Server) *Provider {
+		return anthropicProvider(t, s, anthropic.Config{MaxTokens: 20})
+	},
 }
 
 func openAIProvider(t *testing.T, s *llmsim.Server, cfg openai.Config) *Provider {
