@@ -126,6 +126,6 @@
 // The buckets and the cooldown of each scope live in a [Store]. The
 // default keeps them in the process; a shared one (a database) lets
 // several processes, each with its own Limiter, keep one provider quota
-// together. Package [github.com/batchllm/batchllm/ratelimit/ratelimittest]
+// together. The module's conformance suite, internal/testing/ratelimittest,
 // checks a Store implementation.
 package ratelimit

@@ -15,9 +15,9 @@ import (
 // What stays in each Limiter is what only makes sense per process: the
 // queue that admits attempts in arrival order, attempts in flight and the
 // slow-start ramp on them, and the statistics that lead to learning a limit
-// (which it then writes to the store). Package
-// [github.com/batchllm/batchllm/ratelimit/ratelimittest] checks a Store
-// against the Limiter's behaviour.
+// (which it then writes to the store). The module's conformance suite,
+// internal/testing/ratelimittest, checks a Store against the Limiter's
+// behaviour.
 //
 // Every method takes the caller's clock reading, so that time is the
 // Limiter's (and, in tests, the synctest bubble's); a shared store should

@@ -5,8 +5,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/batchllm/batchllm/internal/testing/ratelimittest"
 	"github.com/batchllm/batchllm/ratelimit"
-	"github.com/batchllm/batchllm/ratelimit/ratelimittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
