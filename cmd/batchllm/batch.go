@@ -35,7 +35,7 @@ type batchFlags struct {
 }
 
 func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
-	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off (needs --journal, which lets a rerun collect the batches)")
+	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off (a rerun with the same journal collects the batches)")
 	fl.Lookup("batch").NoOptDefVal = "on"
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
 	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000)")
@@ -113,7 +113,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		return usageErr("%v", err)
 	}
 	if r.jnl == nil && !f.dryRun {
-		return usageErr("--batch needs --journal FILE: batches run for hours, and the journal is how a rerun finds them")
+		return usageErr("--batch needs the journal (drop --no-journal): batches run for hours, and the journal is how a rerun finds them")
 	}
 	if f.dedupe {
 		return usageErr("--dedupe does not apply to --batch")
@@ -122,6 +122,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	if !f.dryRun {
 		opts.APIKey, _ = r.prov.apiKey(f.baseURL)
 	}
+	r.format.batch = true
 	prov, release, err := r.batchProvider(opts)
 	if err != nil {
 		return usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
@@ -200,7 +201,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r.tally.add(line, res.Context.Model, false)
+		r.tally.add(line, false)
 		return r.out.write(line)
 	})
 	close(done)
@@ -251,7 +252,7 @@ func (r *runner) batchItem(it item) (batchapi.Item[itemContext], bool, error) {
 		if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
 			l := rec.Value
 			l.ID, l.Metadata = it.ID, it.Metadata
-			r.tally.add(l, pr.Model, true)
+			r.tally.add(l, true)
 			return batchapi.Item[itemContext]{}, true, r.out.write(l)
 		}
 	}
@@ -268,7 +269,7 @@ func (r *runner) batchLine(res result) (outputLine, error) {
 			res.Output = ""
 		}
 	}
-	return newOutputLine(res, r.structured, r.redact)
+	return r.format.line(res)
 }
 
 func validateStructured(schema *jsonschema.Resolved, out string) error {
@@ -428,32 +429,14 @@ func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
 	if !r.f.dryRun {
 		u := t.usage
 		fmt.Fprintf(w, "; tokens: %d in, %d out", u.InputTokens, u.OutputTokens)
-		batch, live, ok := r.batchCost()
-		if ok {
-			fmt.Fprintf(w, "; cost %s at the batch price (%s live)", batch, live)
+		if t.unpriced == 0 {
+			fmt.Fprintf(w, "; cost %s at the batch price", t.cost)
 		} else {
-			fmt.Fprint(w, "; cost unknown (model not priced)")
+			fmt.Fprintf(w, "; cost unknown (%d item(s) not priced)", t.unpriced)
 		}
 		if budget != nil {
 			fmt.Fprintf(w, " of a %s budget", budget.Limit)
 		}
 	}
 	fmt.Fprintf(w, "; wall time %v\n", time.Since(r.start).Round(time.Millisecond))
-}
-
-// batchCost prices this run's usage at the batch and the live price. It
-// must be called with r.tally.mu held.
-func (r *runner) batchCost() (batch, live cost.Amount, ok bool) {
-	for model, u := range r.tally.byModel {
-		b, err := r.prices.Cost(model, u, true)
-		if err != nil {
-			return 0, 0, false
-		}
-		l, err := r.prices.Cost(model, u, false)
-		if err != nil {
-			return 0, 0, false
-		}
-		batch, live = batch+b, live+l
-	}
-	return batch, live, true
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/llmsim"
 )
 
@@ -47,8 +48,18 @@ func TestBatchRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkAnswers(t, parseOutput(t, string(b)), n)
+	lines := parseOutput(t, string(b))
+	checkAnswers(t, lines, n)
 	checkSubmittedOnce(t, sim, n)
+	// Each item's cost is its usage at the batch price: half the live one.
+	prices := cost.Default()
+	for id, l := range lines {
+		batch, err1 := prices.Cost(l.Model, l.Usage, true)
+		live, err2 := prices.Cost(l.Model, l.Usage, false)
+		if err1 != nil || err2 != nil || l.CostUSD == nil || *l.CostUSD != batch.Dollars() || batch*2 != live || batch == 0 {
+			t.Errorf("%s: cost_usd %v for usage %+v of %s; batch price %v, live %v (%v %v)", id, l.CostUSD, l.Usage, l.Model, batch, live, err1, err2)
+		}
+	}
 	for _, want := range []string{"submitted 20 request(s) in 3 batch(es)", "at the batch price", "| completed: 7/7 done"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -74,9 +85,9 @@ func TestBatchDryRunAndUsage(t *testing.T) {
 	if got := sim.BatchSubmissions("openai"); len(got) != 0 {
 		t.Errorf("a dry run submitted %v", got)
 	}
-	r = runCLI(t, "", batchArgs(sim, in)...)
-	if r.code != 2 || !strings.Contains(r.stderr, "--batch needs --journal") {
-		t.Errorf("--batch without --journal: exit %d\n%s", r.code, r.stderr)
+	r = runCLI(t, "", batchArgs(sim, "--no-journal", in)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--batch needs the journal") {
+		t.Errorf("--batch --no-journal: exit %d\n%s", r.code, r.stderr)
 	}
 }
 
