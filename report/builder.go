@@ -394,7 +394,7 @@ func (b *Builder) seriesData(total int64) (Series, float64) {
 	out := Series{Start: s.lo * s.step, Step: s.step, Columns: map[string][]float64{}}
 	for c := range numColumns {
 		col := append([]float64{}, s.cols[c]...) // [] rather than null when empty
-		if c.isLevel() { // a limit stays in force until the next change
+		if c.isLevel() {                         // a limit stays in force until the next change
 			for i := 1; i < len(col); i++ {
 				if col[i] == 0 {
 					col[i] = col[i-1]
