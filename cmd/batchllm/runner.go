@@ -57,6 +57,7 @@ type runner struct {
 	in          *input
 	journalPath string // "" if none
 	jnl         *journal.Journal[outputLine]
+	earlier     cost.Amount // spent by earlier runs of the journal, with --budget
 	out         *lineWriter
 	closers     []func() error
 
@@ -253,6 +254,11 @@ func (r *runner) setup(arg string) error {
 		}
 		r.jnl = j
 		r.closers = append(r.closers, j.Close)
+		if f.budget > 0 {
+			if r.earlier, err = earlierSpend(r.journalPath); err != nil {
+				return usageErr("--budget: read what earlier runs spent: %v", err)
+			}
+		}
 		if f.output == "-" {
 			fmt.Fprintf(r.stderr, "batchllm: journal: %s (a rerun of this command resumes from it; --no-journal to keep none)\n", r.journalPath)
 		}
@@ -299,7 +305,10 @@ func (r *runner) execute(ctx context.Context) error {
 		if maxOut == 0 {
 			maxOut = defaultBudgetMaxOutput
 		}
-		budget = &cost.Budget{Limit: limit, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		if r.earlier >= limit {
+			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
+		}
+		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
 		gate = budget
 	}
 
