@@ -48,6 +48,11 @@
 // line. Any other line that does not parse is corruption, which Open reports
 // with the file name and line number (a [*CorruptError]) instead of guessing.
 //
+// A journal may also hold telemetry records, for reports rather than for
+// resuming: one per attempt ([KindAttempt]) and a few per run ([KindRun]),
+// written with [Journal.Note] and read back with [ReadFile]. Open checks
+// them and leaves them out of the index, so they cost disk, not memory.
+//
 // # Group commit
 //
 // An fsync costs about a millisecond on a good SSD and far more elsewhere,
