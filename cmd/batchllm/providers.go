@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
@@ -27,6 +28,10 @@ type providerOptions struct {
 	MaxTokens   int
 	Temperature *float64
 	Sim         embeddedSim // --provider sim only
+	// Stream, FirstTokenTimeout and StallTimeout are --stream and its
+	// limits.
+	Stream                          bool
+	FirstTokenTimeout, StallTimeout time.Duration
 }
 
 // provider is one entry of the CLI's provider registry.
@@ -103,7 +108,8 @@ func defaultProviders() registry {
 // The temperature needs no strategy setting for Anthropic: every prompt
 // carries the effective one (see runner.produce).
 func buildAnthropic(_ context.Context, o providerOptions) (strategy, func() error, error) {
-	s, err := anthropic.New(anthropic.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens})
+	s, err := anthropic.New(anthropic.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens,
+		Stream: o.Stream, FirstTokenTimeout: o.FirstTokenTimeout, StallTimeout: o.StallTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,7 +117,8 @@ func buildAnthropic(_ context.Context, o providerOptions) (strategy, func() erro
 }
 
 func buildGemini(_ context.Context, o providerOptions) (strategy, func() error, error) {
-	s, err := gemini.New(gemini.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens, Temperature: o.Temperature})
+	s, err := gemini.New(gemini.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens, Temperature: o.Temperature,
+		Stream: o.Stream, FirstTokenTimeout: o.FirstTokenTimeout, StallTimeout: o.StallTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,6 +132,10 @@ func buildOpenAI(_ context.Context, o providerOptions) (strategy, func() error, 
 		Model:       o.Model,
 		MaxTokens:   o.MaxTokens,
 		Temperature: o.Temperature,
+
+		Stream:            o.Stream,
+		FirstTokenTimeout: o.FirstTokenTimeout,
+		StallTimeout:      o.StallTimeout,
 	})
 	if err != nil {
 		return nil, nil, err

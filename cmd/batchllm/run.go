@@ -28,6 +28,10 @@ type runFlags struct {
 	backoff           time.Duration
 	attemptTimeout    time.Duration
 	itemTimeout       time.Duration
+	// stream, firstTokenTimeout and stallTimeout: --stream and its limits.
+	stream            bool
+	firstTokenTimeout time.Duration
+	stallTimeout      time.Duration
 	journal           string
 	noJournal         bool
 	retryFailed       bool
@@ -132,6 +136,9 @@ sent; 130 interrupted.`,
 	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
 	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")
 	fl.DurationVar(&f.itemTimeout, "item-timeout", 0, "time limit of one item, all attempts and waits included (0: none)")
+	fl.BoolVar(&f.stream, "stream", false, "stream each answer, so that a stalled one is noticed (see --stall-timeout, --first-token-timeout)")
+	fl.DurationVar(&f.firstTokenTimeout, "first-token-timeout", 0, "with --stream, time limit from sending a request to the first token (0: only --attempt-timeout)")
+	fl.DurationVar(&f.stallTimeout, "stall-timeout", 0, "with --stream, longest silence between two tokens before the attempt fails as transient (0: none)")
 	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun (default: the output's name + \".journal\", or the input's when the output is standard output)")
 	fl.BoolVar(&f.noJournal, "no-journal", false, "keep no journal: a rerun sends every item again")
 	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")

@@ -277,7 +277,8 @@ func (r *runner) setup(arg string) error {
 // execute runs the batch and reports it.
 func (r *runner) execute(ctx context.Context) error {
 	f := &r.f
-	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim}
+	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout}
 	opts.Sim.stats = r.stderr
 	if !f.dryRun {
 		key, _ := r.prov.apiKey(f.baseURL)

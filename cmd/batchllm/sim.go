@@ -45,7 +45,7 @@ On start it prints one line each:
 key=duration pairs: p50, p99 (log-normal), min, max, fixed, per_token,
 e.g. "p50=200ms,p99=2s,per_token=1ms".
 --faults takes kind=rate pairs; kinds are HTTP statuses (429, 500, 502,
-503, 529, ...) and reset, truncate, badjson, hang, invalid, quota, slow, e.g.
+503, 529, ...) and reset, truncate, badjson, hang, invalid, quota, slow, stall, e.g.
 "429=0.05,500=0.05,503=0.03,reset=0.02". GET /_sim/stats shows counters.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
