@@ -334,9 +334,11 @@ func TestWorkerConfigErrors(t *testing.T) {
 	q, _, _ := testQueue(t)
 	good := workerConfig(&echo{}, nil)
 	for name, mod := range map[string]func(*queue.WorkerConfig[string, string, int]){
-		"no Open":           func(c *queue.WorkerConfig[string, string, int]) { c.Open = nil },
-		"negative workers":  func(c *queue.WorkerConfig[string, string, int]) { c.Workers = -1 },
-		"rescue too soon":   func(c *queue.WorkerConfig[string, string, int]) { c.ItemTimeout, c.RescueAfter = time.Minute, time.Minute },
+		"no Open":          func(c *queue.WorkerConfig[string, string, int]) { c.Open = nil },
+		"negative workers": func(c *queue.WorkerConfig[string, string, int]) { c.Workers = -1 },
+		"rescue too soon": func(c *queue.WorkerConfig[string, string, int]) {
+			c.ItemTimeout, c.RescueAfter = time.Minute, time.Minute
+		},
 		"no item deadline":  func(c *queue.WorkerConfig[string, string, int]) { c.ItemTimeout = -1 },
 		"bad run ID filter": func(c *queue.WorkerConfig[string, string, int]) { c.Runs = []string{"Bad!"} },
 	} {
