@@ -46,15 +46,17 @@ func Example() {
 
 	// A worker (usually in other processes: `batchllm worker`).
 	w, err := queue.NewWorker(q, queue.WorkerConfig[string, string, struct{}]{
-		Open: func(ctx context.Context, run queue.Run) (batchllm.Config[string, string, struct{}], error) {
+		Open: func(ctx context.Context, run queue.Run) (queue.RunSetup[string, string, struct{}], error) {
 			shout := batchllm.StrategyFunc[string, string](func(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {
 				return batchllm.Response[string]{Output: strings.ToUpper(r.Input)}, nil
 			})
-			return batchllm.Config[string, string, struct{}]{Strategy: shout}, nil
-		},
-		Encode: func(r batchllm.Result[string, struct{}]) (queue.Record, error) {
-			v, err := json.Marshal(r.Output)
-			return queue.Record{OK: r.OK(), Class: r.Class(), Attempts: r.Attempts, Usage: r.Usage, Value: v}, err
+			return queue.RunSetup[string, string, struct{}]{
+				Config: batchllm.Config[string, string, struct{}]{Strategy: shout},
+				Encode: func(r batchllm.Result[string, struct{}]) (queue.Record, error) {
+					v, err := json.Marshal(r.Output)
+					return queue.Record{OK: r.OK(), Class: r.Class(), Attempts: r.Attempts, Usage: r.Usage, Value: v}, err
+				},
+			}, nil
 		},
 	})
 	if err != nil {

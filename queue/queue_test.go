@@ -131,18 +131,19 @@ func workerConfig(s batchllm.Strategy[string, string], gate func() batchllm.Gate
 		Workers:      4,
 		PollInterval: 100 * time.Millisecond,
 		Logger:       quietLogger(),
-		Open: func(ctx context.Context, run queue.Run) (batchllm.Config[string, string, int], error) {
+		Open: func(ctx context.Context, run queue.Run) (queue.RunSetup[string, string, int], error) {
 			c := batchllm.Config[string, string, int]{Strategy: s, Retry: batchllm.RetryPolicy{MaxAttempts: 1}, Logger: quietLogger()}
 			if gate != nil {
 				c.Gate = gate()
 			}
-			return c, nil
-		},
-		Encode: func(r batchllm.Result[string, int]) (queue.Record, error) {
-			v, err := json.Marshal(line{ID: r.ItemID, Output: r.Output, Index: r.Context})
-			return queue.Record{OK: r.OK(), Class: r.Class(), Attempts: r.Attempts, Usage: r.Usage, Cost: cost.Amount(r.Usage.InputTokens), Value: v}, err
+			return queue.RunSetup[string, string, int]{Config: c, Encode: encode}, nil
 		},
 	}
+}
+
+func encode(r batchllm.Result[string, int]) (queue.Record, error) {
+	v, err := json.Marshal(line{ID: r.ItemID, Output: r.Output, Index: r.Context})
+	return queue.Record{OK: r.OK(), Class: r.Class(), Attempts: r.Attempts, Usage: r.Usage, Cost: cost.Amount(r.Usage.InputTokens), Value: v}, err
 }
 
 // startWorker runs a worker until the test ends.
@@ -259,10 +260,10 @@ func TestBudgetExhaustedStopsRun(t *testing.T) {
 	cfg := workerConfig(batchllm.StrategyFunc[string, string](func(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {
 		return s.Call(ctx, r)
 	}), gate)
-	cfg.Open = func(ctx context.Context, run queue.Run) (batchllm.Config[string, string, int], error) {
-		return batchllm.Config[string, string, int]{
+	cfg.Open = func(ctx context.Context, run queue.Run) (queue.RunSetup[string, string, int], error) {
+		return queue.RunSetup[string, string, int]{Config: batchllm.Config[string, string, int]{
 			Strategy: estimated{s}, Gate: gate(), Retry: batchllm.RetryPolicy{MaxAttempts: 1}, Logger: quietLogger(),
-		}, nil
+		}, Encode: encode}, nil
 	}
 	startWorker(t, q, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

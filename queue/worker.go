@@ -34,17 +34,11 @@ type WorkerConfig[In, Out, C any] struct {
 	// joins every open run.
 	Runs []string
 
-	// Open returns the processor configuration of a run, built from
-	// [Run.Config] and the worker's own environment (its API keys, its
-	// limiter). The worker sets Workers, ItemTimeout and Record itself, and
-	// uses neither PostProcess, Progress nor BatchTimeout. An
-	// error skips the run until the next poll; it is logged.
-	Open func(ctx context.Context, run Run) (batchllm.Config[In, Out, C], error)
-	// Encode converts an item's result into the record stored for it.
-	Encode func(r batchllm.Result[Out, C]) (Record, error)
-	// Close, if set, is called when the worker leaves a run that Open
-	// opened, after its last item.
-	Close func(run Run)
+	// Open prepares the worker to work a run: the processor configuration,
+	// built from [Run.Config] and the worker's own environment (its API
+	// keys, its limiter), and how to record results. An error skips the
+	// run for a minute; it is logged.
+	Open func(ctx context.Context, run Run) (RunSetup[In, Out, C], error)
 
 	// ItemTimeout bounds one item, all its attempts and waits. Default 10
 	// minutes. A job is worked for at most ItemTimeout plus 15 seconds to
@@ -65,6 +59,19 @@ type WorkerConfig[In, Out, C any] struct {
 	Grace time.Duration
 	// Logger defaults to the Queue's.
 	Logger *slog.Logger
+}
+
+// RunSetup is what a worker needs to work one run.
+type RunSetup[In, Out, C any] struct {
+	// Config configures the run's processor. The worker sets Workers,
+	// ItemTimeout and Record itself, and uses neither PostProcess, Progress
+	// nor BatchTimeout.
+	Config batchllm.Config[In, Out, C]
+	// Encode converts an item's result into the record stored for it.
+	Encode func(r batchllm.Result[Out, C]) (Record, error)
+	// Close, if set, is called when the worker leaves the run, after its
+	// last item.
+	Close func()
 }
 
 // recordMargin is the time a job has, beyond its item's timeout, to record
@@ -88,6 +95,7 @@ type Worker[In, Out, C any] struct {
 // runWork is a run the worker has joined: its processor.
 type runWork[In, Out, C any] struct {
 	run     Run
+	setup   RunSetup[In, Out, C]
 	p       *batchllm.Processor[In, Out, job[C]]
 	stopped chan struct{} // closed when the processor's run has ended
 	cancel  context.CancelFunc
@@ -105,8 +113,8 @@ type job[C any] struct {
 
 // NewWorker checks cfg and returns a worker on q.
 func NewWorker[In, Out, C any](q *Queue, cfg WorkerConfig[In, Out, C]) (*Worker[In, Out, C], error) {
-	if cfg.Open == nil || cfg.Encode == nil {
-		return nil, errors.New("queue: WorkerConfig.Open and Encode must be set")
+	if cfg.Open == nil {
+		return nil, errors.New("queue: WorkerConfig.Open must be set")
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 16
@@ -302,12 +310,15 @@ func isClosed(c <-chan struct{}) bool {
 
 // join opens a run's processor and starts fetching its jobs.
 func (w *Worker[In, Out, C]) join(ctx context.Context, r Run) error {
-	cfg, err := w.cfg.Open(ctx, r)
+	setup, err := w.cfg.Open(ctx, r)
 	if err != nil {
 		return err
 	}
-	rw := &runWork[In, Out, C]{run: r, stopped: make(chan struct{}), aborted: make(chan struct{})}
-	pcfg := convertConfig(cfg, func(ctx context.Context, res batchllm.Result[Out, job[C]]) error {
+	if setup.Encode == nil {
+		return errors.New("queue: the RunSetup from WorkerConfig.Open has no Encode")
+	}
+	rw := &runWork[In, Out, C]{run: r, setup: setup, stopped: make(chan struct{}), aborted: make(chan struct{})}
+	pcfg := convertConfig(setup.Config, func(ctx context.Context, res batchllm.Result[Out, job[C]]) error {
 		w.record(rw, res)
 		return nil
 	})
@@ -317,8 +328,8 @@ func (w *Worker[In, Out, C]) join(ctx context.Context, r Run) error {
 	}
 	p, err := batchllm.New(pcfg)
 	if err != nil {
-		if w.cfg.Close != nil {
-			w.cfg.Close(r)
+		if setup.Close != nil {
+			setup.Close()
 		}
 		return err
 	}
@@ -360,8 +371,8 @@ func (w *Worker[In, Out, C]) leave(rw *runWork[In, Out, C]) {
 	}
 	rw.cancel()
 	rw.p.Close(context.Background())
-	if w.cfg.Close != nil {
-		w.cfg.Close(rw.run)
+	if rw.setup.Close != nil {
+		rw.setup.Close()
 	}
 	w.log.Info("queue: left run", "run", rw.run.ID, "worker", w.cfg.ID)
 }
@@ -449,7 +460,7 @@ func (w *Worker[In, Out, C]) record(rw *runWork[In, Out, C], res batchllm.Result
 		Usage: res.Usage, Attempts: res.Attempts, Elapsed: res.Elapsed,
 		Model: res.Model, FinishReason: res.FinishReason, RawFinishReason: res.RawFinishReason,
 	}
-	rec, err := w.cfg.Encode(user)
+	rec, err := rw.setup.Encode(user)
 	if err != nil {
 		jc.reply <- fmt.Errorf("item %q: encode result: %w", user.ItemID, err)
 		return
