@@ -20,15 +20,25 @@ type Rates struct {
 	CachedInput Rate `json:"cached_input"`
 	// CacheWrite is the price of a prompt token written to a cache. It is
 	// what [Price.Cost] charges for [batchllm.Usage.CacheWriteTokens]; for
-	// Anthropic that is the 5-minute write price.
+	// Anthropic that is the 5-minute write price (1.25× input).
 	CacheWrite Rate `json:"cache_write"`
 	// CacheWrite1h is Anthropic's price of a token written to a one-hour
-	// cache; 0 where no such cache exists. See [Price.HourCacheWrites].
+	// cache (2× input), charged for [batchllm.Usage.CacheWrite1hTokens]; 0
+	// where no such cache exists (then CacheWrite applies).
 	CacheWrite1h Rate `json:"cache_write_1h,omitempty"`
 }
 
 // maxInput is the highest price any prompt token may be billed at by Cost.
-func (r Rates) maxInput() Rate { return max(r.Input, r.CachedInput, r.CacheWrite) }
+func (r Rates) maxInput() Rate { return max(r.Input, r.CachedInput, r.CacheWrite, r.CacheWrite1h) }
+
+// write1h is the price of a one-hour cache write: CacheWrite1h, or
+// CacheWrite where the model has no separate one-hour price.
+func (r Rates) write1h() Rate {
+	if r.CacheWrite1h > 0 {
+		return r.CacheWrite1h
+	}
+	return r.CacheWrite
+}
 
 // LongContext is a second set of rates that applies to a whole request when
 // its prompt is longer than a threshold, as Gemini Pro bills prompts of more
@@ -51,24 +61,15 @@ type Price struct {
 	BatchDiscountPercent int64 `json:"batch_discount_percent"`
 	// LongContext, if not nil, gives the rates of long prompts.
 	LongContext *LongContext `json:"long_context,omitempty"`
-	// Note says where the price comes from, or anything worth knowing.
+	// Limits are what the model accepts: context window, maximum output,
+	// cache minimum, temperature, API.
+	Limits
+	// Source is where the price and limits come from (a URL), and AsOf the
+	// date they were read; empty where the table's own source applies.
+	Source string `json:"source,omitempty"`
+	AsOf   string `json:"as_of,omitempty"`
+	// Note says anything else worth knowing.
 	Note string `json:"note,omitempty"`
-}
-
-// HourCacheWrites returns p with the one-hour cache-write price as the price
-// of every cache write, for Anthropic users whose prompts use
-// "ttl": "1h". batchllm's [batchllm.Usage] does not say which cache a write
-// went to, so a table prices writes one way per model.
-func (p Price) HourCacheWrites() Price {
-	if p.CacheWrite1h > 0 {
-		p.CacheWrite = p.CacheWrite1h
-	}
-	if lc := p.LongContext; lc != nil && lc.CacheWrite1h > 0 {
-		c := *lc
-		c.CacheWrite = c.CacheWrite1h
-		p.LongContext = &c
-	}
-	return p
 }
 
 // ErrInvalidUsage is returned by Cost for a usage that breaks batchllm's
@@ -90,7 +91,8 @@ func (p Price) rates(inputTokens int64) Rates {
 // Cost returns the exact cost of u at p, following batchllm's convention
 // (see [batchllm.Usage]): the uncached input, InputTokens −
 // CachedInputTokens − CacheWriteTokens, is billed at Input, cached reads at
-// CachedInput, cache writes at CacheWrite and output at Output. With batch
+// CachedInput, cache writes at CacheWrite (the CacheWrite1hTokens among them
+// at CacheWrite1h) and output at Output. With batch
 // true the batch discount applies to all of it. A sub-picodollar remainder
 // left by the discount is rounded up, so Cost never under-counts.
 //
@@ -99,8 +101,11 @@ func (p Price) rates(inputTokens int64) Rates {
 // LongContext tier, where it is an upper bound: the sum's input decides the
 // tier, and a sum is over the threshold whenever any of its requests is.
 func (p Price) Cost(u batchllm.Usage, batch bool) (Amount, error) {
-	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.CacheWriteTokens < 0 {
+	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.CacheWriteTokens < 0 || u.CacheWrite1hTokens < 0 {
 		return 0, fmt.Errorf("%w: negative token count in %+v", ErrInvalidUsage, u)
+	}
+	if u.CacheWrite1hTokens > u.CacheWriteTokens {
+		return 0, fmt.Errorf("%w: one-hour cache writes (%d) exceed cache writes (%d)", ErrInvalidUsage, u.CacheWrite1hTokens, u.CacheWriteTokens)
 	}
 	uncached := u.InputTokens - u.CachedInputTokens - u.CacheWriteTokens
 	if uncached < 0 {
@@ -112,7 +117,7 @@ func (p Price) Cost(u batchllm.Usage, batch bool) (Amount, error) {
 	for _, t := range [...]struct {
 		n    int64
 		rate Rate
-	}{{uncached, r.Input}, {u.CachedInputTokens, r.CachedInput}, {u.CacheWriteTokens, r.CacheWrite}, {u.OutputTokens, r.Output}} {
+	}{{uncached, r.Input}, {u.CachedInputTokens, r.CachedInput}, {u.CacheWriteTokens - u.CacheWrite1hTokens, r.CacheWrite}, {u.CacheWrite1hTokens, r.write1h()}, {u.OutputTokens, r.Output}} {
 		c, ok := mulAdd(total, t.n, int64(t.rate))
 		if !ok {
 			return 0, errOverflow
@@ -213,6 +218,9 @@ func (p *Price) UnmarshalJSON(b []byte) error {
 		Provider             string `json:"provider"`
 		BatchDiscountPercent *int64 `json:"batch_discount_percent"`
 		Note                 string `json:"note"`
+		Source               string `json:"source"`
+		AsOf                 string `json:"as_of"`
+		Limits
 		ratesJSON
 		LongContext *struct {
 			AboveInputTokens int64 `json:"above_input_tokens"`
@@ -228,7 +236,7 @@ func (p *Price) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*p = Price{Provider: j.Provider, Rates: r, Note: j.Note}
+	*p = Price{Provider: j.Provider, Rates: r, Limits: j.Limits, Source: j.Source, AsOf: j.AsOf, Note: j.Note}
 	if j.BatchDiscountPercent != nil {
 		if d := *j.BatchDiscountPercent; d < 0 || d > 100 {
 			return fmt.Errorf("batch_discount_percent %d is not between 0 and 100", d)

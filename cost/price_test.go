@@ -62,17 +62,26 @@ func TestCostAnthropicAdditiveConvention(t *testing.T) {
 		t.Errorf("sonnet 4.5 batch cost = %v, want %v", got, want/2)
 	}
 	// One-hour cache writes cost 2× input: 5000×6 instead of 5000×3.75.
-	p, err := tab.Lookup("claude-sonnet-4-5")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := p.HourCacheWrites().Cost(u, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := micro(3000 + 6000 + 30000 + 12000); got != want {
+	u.CacheWrite1hTokens = wireWrite
+	if got, want := mustCost(t, tab, "claude-sonnet-4-5", u, false), micro(3000+6000+30000+12000); got != want {
 		t.Errorf("sonnet 4.5 cost with 1h writes = %v, want %v", got, want)
 	}
+	// The review's repro: 100,000 tokens written to the 1h cache on Sonnet
+	// (the 5m price would be $0.375) plus 45 input tokens at $3/M.
+	hour := batchllm.Usage{InputTokens: 100_045, CacheWriteTokens: 100_000, CacheWrite1hTokens: 100_000}
+	if got, want := mustCost(t, tab, "claude-sonnet-4-5", hour, false), micro(600_135); got != want {
+		t.Errorf("1h write cost = %v, want %v ($0.600135)", got, want)
+	}
+	// A mixed usage: 2000 five-minute and 3000 one-hour writes.
+	u.CacheWrite1hTokens = 3000
+	if got, want := mustCost(t, tab, "claude-sonnet-4-5", u, false), micro(3000+6000+2000*3.75+3000*6+12000); got != want {
+		t.Errorf("mixed writes = %v, want %v", got, want)
+	}
+	u.CacheWrite1hTokens = wireWrite + 1
+	if _, err := tab.Cost("claude-sonnet-4-5", u, false); !errors.Is(err, cost.ErrInvalidUsage) {
+		t.Errorf("1h writes above writes: err %v, want ErrInvalidUsage", err)
+	}
+	u.CacheWrite1hTokens = 0
 	// Opus 4 (dated) is the old $15 price; Opus 4.5 the new $5 one.
 	u = batchllm.Usage{InputTokens: 1_000_000}
 	if got := mustCost(t, tab, "claude-opus-4-20250514", u, false); got != 15*cost.Dollar {
@@ -168,7 +177,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v, want the price of %s %+v", model, got, want, exp)
 		}
 	}
-	for _, model := range []string{"", "gpt-6", "claude-opus-4-9", "o3-pro", "gpt-5-chat-latest", "gpt-4o-mini-", "gemini-2.5-flash-image", "gpt-5-1"} {
+	for _, model := range []string{"", "gpt-6", "claude-opus-4-9", "o3-pro-max", "gpt-5-chat-latest", "gpt-4o-mini-", "gemini-2.5-flash-image", "gpt-5-1"} {
 		_, err := tab.Lookup(model)
 		if !errors.Is(err, cost.ErrUnknownModel) {
 			t.Errorf("Lookup(%q) error = %v, want ErrUnknownModel", model, err)
@@ -196,7 +205,8 @@ func TestDefaultTableConsistent(t *testing.T) {
 			t.Fatal(err)
 		}
 		check := func(r cost.Rates, what string) {
-			if r.Input <= 0 || r.Output <= r.Input || r.CachedInput <= 0 || r.CachedInput >= r.Input {
+			noCache := p.API == cost.APIResponses && r.CachedInput == r.Input // the -pro models have no cache discount
+			if r.Input <= 0 || r.Output <= r.Input || r.CachedInput <= 0 || (r.CachedInput >= r.Input && !noCache) {
 				t.Errorf("%s%s: implausible rates %+v", m, what, r)
 			}
 			switch p.Provider {
@@ -351,7 +361,7 @@ func TestForecast(t *testing.T) {
 	for _, e := range []batchllm.Estimate{
 		{Model: "gpt-4.1", InputTokens: 2000, MaxOutputTokens: 500},
 		{Model: "gpt-4.1", InputTokens: 2000},                                 // default max output
-		{Model: "claude-sonnet-4-5", InputTokens: 1000, MaxOutputTokens: 100}, // worst case: writes at 3.75
+		{Model: "claude-sonnet-4-5", InputTokens: 1000, MaxOutputTokens: 100}, // worst case: 1h writes at 6
 	} {
 		if err := f.Add(e); err != nil {
 			t.Fatal(err)
@@ -373,8 +383,8 @@ func TestForecast(t *testing.T) {
 		t.Errorf("gpt-4.1 line = %+v", g)
 	}
 	s := f.ByModel["claude-sonnet-4-5"]
-	// min 1000×3/2, max (1000×3.75 + 100×15)/2 µ$.
-	if s.Cost.Min != micro(1500) || s.Cost.Max != micro(2625) {
+	// min 1000×3/2, max (1000×6 + 100×15)/2 µ$.
+	if s.Cost.Min != micro(1500) || s.Cost.Max != micro(3750) {
 		t.Errorf("sonnet line = %+v", s)
 	}
 	if f.Total.Requests != 3 || f.Total.Cost.Max != g.Cost.Max+s.Cost.Max || f.Total.Cost.Min != g.Cost.Min+s.Cost.Min {

@@ -31,8 +31,7 @@ func TestRequestBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	temp := 0.9
-	p := batchllm.Prompt{Temperature: &temp, Messages: []batchllm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}, {Role: "user", Content: "q2"}}}
+	p := batchllm.Prompt{Messages: []batchllm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}, {Role: "user", Content: "q2"}}}
 	p.Schema = &batchllm.Schema{Name: "s", JSON: json.RawMessage(`{"type":"object"}`)}
 	resp, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: p, State: &batchllm.RetryState{}})
 	if err != nil {

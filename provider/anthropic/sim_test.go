@@ -42,8 +42,7 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 func TestSimText(t *testing.T) {
 	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{RPM: 500, InputTPM: 100_000, OutputTPM: 20_000}})
 	s := simStrategy(t, sim, "", func(c *Config) { c.System = "be brief"; c.MaxTokens = 50 })
-	temp := 0.9 // not sent: API 2026-10-21 rejects it
-	p := batchllm.Prompt{Temperature: &temp, Messages: []batchllm.Message{
+	p := batchllm.Prompt{Messages: []batchllm.Message{
 		{Role: batchllm.RoleUser, Content: "first"}, {Role: batchllm.RoleAssistant, Content: "ok"}, {Role: batchllm.RoleUser, Content: "what is 2+2?"},
 	}}
 	resp, err := s.Call(t.Context(), req(p))

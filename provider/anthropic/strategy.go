@@ -15,6 +15,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
 )
 
@@ -87,6 +88,19 @@ type Config struct {
 	Extra map[string]any
 	// RequestOptions are added to every request, after batchllm's own.
 	RequestOptions []option.RequestOption
+
+	// OnTruncated says what to do with an answer whose stop_reason is not
+	// end_turn, stop_sequence or tool_use: cut off by max_tokens or by the
+	// context window (model_context_window_exceeded), refused, or paused.
+	// The default, [batchllm.TruncatedFail], fails the attempt with class
+	// [batchllm.ClassTruncated]; [batchllm.TruncatedRetryLarger] doubles
+	// max_tokens up to the model's maximum output.
+	OnTruncated batchllm.OnTruncated
+	// Catalogue is the model catalogue that gives each model's context
+	// window, maximum output and cache minimum; nil means cost.Default().
+	// A prompt longer than the context window fails its item before
+	// anything is sent.
+	Catalogue *cost.Table
 }
 
 // Strategy calls Anthropic's Messages API. It implements
@@ -135,7 +149,8 @@ func New(cfg Config) (*Strategy, error) {
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
 	}
-	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "anthropic", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key, now: time.Now}, nil
+	call := calls.Defaults{Provider: "anthropic", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	return &Strategy{cfg: cfg, call: call, client: client, key: key, now: time.Now}, nil
 }
 
 // Model returns the strategy's default model.
@@ -143,15 +158,18 @@ func (s *Strategy) Model() string { return s.cfg.Model }
 
 func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
-func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
-
 // Params builds the SDK request for p, without sending it. p.Temperature is
 // not sent: API version 2026-10-21, which SDK v2 speaks, rejects
-// temperature, top_p and top_k (see the package doc).
+// temperature, top_p and top_k (see the package doc); Call refuses a prompt
+// that sets one rather than drop it without a word.
 func (s *Strategy) Params(p batchllm.Prompt) (ant.MessageNewParams, error) {
+	return s.params(p, s.call.MaxTokensFor(p))
+}
+
+func (s *Strategy) params(p batchllm.Prompt, maxTokens int) (ant.MessageNewParams, error) {
 	params := ant.MessageNewParams{
 		Model:         ant.Model(s.model(p)),
-		MaxTokens:     int64(s.maxTokens(p)),
+		MaxTokens:     int64(maxTokens),
 		StopSequences: s.cfg.Stop,
 	}
 	system := p.System
@@ -234,7 +252,11 @@ func schemaTool(sc *batchllm.Schema, schema map[string]any) *ant.ToolParam {
 // anthropic-ratelimit-* headers of the response, successful or not. Errors
 // are wrapped with their class (see [Classify]).
 func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	params, err := s.Params(req.Input)
+	if err := s.call.Check(s.Estimate(req), req.Input.Temperature, calls.NoTemperature); err != nil {
+		return batchllm.Response[string]{}, err
+	}
+	maxTokens := s.call.MaxTokensAt(req.Input, req.State)
+	params, err := s.params(req.Input, maxTokens)
 	if err != nil {
 		return batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
 	}
@@ -264,14 +286,21 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 			OutputTokens:      u.OutputTokens,
 			CachedInputTokens: u.CacheReadInputTokens,
 			CacheWriteTokens:  u.CacheCreationInputTokens,
+			// The 1h part, billed at 2× input instead of 1.25×; at most
+			// all of the writes, whatever a server reports.
+			CacheWrite1hTokens: min(u.CacheCreation.Ephemeral1hInputTokens, u.CacheCreationInputTokens),
 		},
-		Model: string(msg.Model),
+		Model:           string(msg.Model),
+		FinishReason:    FinishReason(msg.StopReason),
+		RawFinishReason: string(msg.StopReason),
 	}
 	if httpResp != nil {
 		resp.Limits = ratehdr.Anthropic(httpResp.Header, s.now())
 	}
-	if msg.StopReason == ant.StopReasonRefusal {
-		return resp, batchllm.Classified(errors.New("anthropic: model refused (stop_reason refusal)"), batchllm.ClassFatalItem, 0)
+	a := calls.Answer{Reason: resp.FinishReason, Raw: resp.RawFinishReason, Empty: len(msg.Content) == 0, MaxTokens: maxTokens, OutputTokens: u.OutputTokens}
+	if err := s.call.Finish(s.cfg.OnTruncated, req.State, a, s.call.Limits(s.model(req.Input)).MaxOutput); err != nil {
+		resp.Output = text(msg)
+		return resp, err
 	}
 	if sc := req.Input.Schema; sc != nil && s.cfg.SchemaMode == SchemaTool {
 		for _, c := range msg.Content {
@@ -282,14 +311,39 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		}
 		return resp, batchllm.Classified(fmt.Errorf("anthropic: the answer does not call the tool %q", toolName(sc)), batchllm.ClassInvalidOutput, 0)
 	}
+	resp.Output = text(msg)
+	return resp, nil
+}
+
+// text returns the text of msg's text blocks, concatenated.
+func text(msg *ant.Message) string {
 	var b strings.Builder
 	for _, c := range msg.Content {
 		if c.Type == "text" {
 			b.WriteString(c.Text)
 		}
 	}
-	resp.Output = b.String()
-	return resp, nil
+	return b.String()
+}
+
+// FinishReason maps a Messages API stop_reason to batchllm's: end_turn and
+// stop_sequence → stop, max_tokens and model_context_window_exceeded →
+// length, tool_use → tool_use, refusal → refusal, "" → unknown, anything
+// else (pause_turn) → other.
+func FinishReason(raw ant.StopReason) batchllm.FinishReason {
+	switch raw {
+	case ant.StopReasonEndTurn, ant.StopReasonStopSequence:
+		return batchllm.FinishStop
+	case ant.StopReasonMaxTokens, ant.StopReasonModelContextWindowExceeded:
+		return batchllm.FinishLength
+	case ant.StopReasonToolUse:
+		return batchllm.FinishToolUse
+	case ant.StopReasonRefusal:
+		return batchllm.FinishRefusal
+	case "":
+		return batchllm.FinishUnknown
+	}
+	return batchllm.FinishOther
 }
 
 // Estimate implements [batchllm.Estimator]: the scope and model, the
@@ -300,7 +354,7 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 	if s.cfg.Context != "" {
 		p.System += "\n\n" + s.cfg.Context
 	}
-	return s.call.Estimate(p)
+	return s.call.EstimateAt(p, req.State)
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The

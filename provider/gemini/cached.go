@@ -360,7 +360,8 @@ func (c *CachedStrategy) check(p batchllm.Prompt) error {
 	return nil
 }
 
-func (c *CachedStrategy) generate(ctx context.Context, p batchllm.Prompt) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
+func (c *CachedStrategy) generate(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
+	p := req.Input
 	if err := c.check(p); err != nil {
 		return nil, batchllm.Response[string]{}, err
 	}
@@ -368,7 +369,7 @@ func (c *CachedStrategy) generate(ctx context.Context, p batchllm.Prompt) (*gena
 	if err != nil {
 		return nil, batchllm.Response[string]{}, err
 	}
-	raw, resp, err := c.base.generate(ctx, p, st.name)
+	raw, resp, err := c.base.generate(ctx, req, st.name)
 	if err != nil && IsCacheNotFound(err) {
 		if rerr := c.gone(ctx, st); rerr != nil {
 			return nil, resp, rerr
@@ -383,11 +384,11 @@ func (c *CachedStrategy) generate(ctx context.Context, p batchllm.Prompt) (*gena
 // answer's text; see [Strategy.Call] for usage and errors. Usage counts the
 // cached tokens in both InputTokens and CachedInputTokens.
 func (c *CachedStrategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	raw, resp, err := c.generate(ctx, req.Input)
+	raw, resp, err := c.generate(ctx, req)
 	if err != nil {
 		return resp, err
 	}
-	resp.Output, err = text(raw)
+	resp.Output, err = c.base.finish(req, raw, resp)
 	return resp, err
 }
 

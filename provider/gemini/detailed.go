@@ -28,7 +28,7 @@ type Response struct {
 
 // generator is what Detailed wraps: a plain or cached strategy.
 type generator interface {
-	generate(ctx context.Context, p batchllm.Prompt) (*genai.GenerateContentResponse, batchllm.Response[string], error)
+	generate(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (*genai.GenerateContentResponse, batchllm.Response[string], error)
 	Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate
 	DryRun(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error)
 }
@@ -36,8 +36,8 @@ type generator interface {
 // plain adapts *Strategy to generator (its generate takes a cache name).
 type plain struct{ *Strategy }
 
-func (p plain) generate(ctx context.Context, pr batchllm.Prompt) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
-	return p.Strategy.generate(ctx, pr, "")
+func (p plain) generate(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
+	return p.Strategy.generate(ctx, req, "")
 }
 
 // Detailed is a strategy whose output is a [Response] instead of a string.
@@ -66,8 +66,8 @@ func (c *CachedStrategy) Detailed() *Detailed { return &Detailed{g: c} }
 
 // Call implements [batchllm.Strategy].
 func (d *Detailed) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[Response], error) {
-	raw, r, err := d.g.generate(ctx, req.Input)
-	out := batchllm.Response[Response]{Usage: r.Usage, Limits: r.Limits, Model: r.Model}
+	raw, r, err := d.g.generate(ctx, req)
+	out := batchllm.Response[Response]{Usage: r.Usage, Limits: r.Limits, Model: r.Model, FinishReason: r.FinishReason, RawFinishReason: r.RawFinishReason}
 	if err != nil {
 		return out, err
 	}

@@ -65,8 +65,8 @@ func TestBlockedPrompt(t *testing.T) {
 	}
 	r := batchllm.Request[batchllm.Prompt]{Input: batchllm.Text("bad"), State: &batchllm.RetryState{}}
 	resp, err := s.Call(t.Context(), r)
-	if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem || resp.Usage.InputTokens != 9 {
-		t.Fatalf("blocked prompt: %v, usage %+v; want a fatal item error with the usage", err, resp.Usage)
+	if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassTruncated || resp.Usage.InputTokens != 9 || resp.FinishReason != batchllm.FinishContentFilter {
+		t.Fatalf("blocked prompt: %v, %+v; want a truncated error with the usage and finish content_filter", err, resp)
 	}
 	d, err := s.Detailed().Call(t.Context(), r)
 	if err != nil || d.Output.BlockReason != "SAFETY" || d.Output.Text != "" {

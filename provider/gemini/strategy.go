@@ -12,6 +12,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -57,7 +58,26 @@ type Config struct {
 	Extra map[string]any
 	// Headers are added to every request.
 	Headers http.Header
+
+	// OnTruncated says what to do with an answer whose finishReason is not
+	// STOP: cut off by maxOutputTokens (MAX_TOKENS, including an empty
+	// answer when thinking used the whole budget), blocked for safety,
+	// recitation and kin, or a blocked prompt. The default,
+	// [batchllm.TruncatedFail], fails the attempt with class
+	// [batchllm.ClassTruncated]. An answer that ends with CONTINUATION is
+	// continued (up to [MaxContinuations] requests), never returned as whole.
+	OnTruncated batchllm.OnTruncated
+	// Catalogue is the model catalogue that gives each model's context
+	// window, maximum output and cache minimum; nil means cost.Default().
+	// A prompt longer than the context window fails its item before
+	// anything is sent.
+	Catalogue *cost.Table
 }
+
+// MaxContinuations is the most requests one call sends for an answer that
+// the API splits with finishReason CONTINUATION; an answer still unfinished
+// after that is reported as cut off.
+const MaxContinuations = 16
 
 // Strategy calls Gemini's generateContent. It implements
 // [batchllm.Strategy] for [batchllm.Prompt] and string,
@@ -111,7 +131,11 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		client = c
 	}
-	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "gemini", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key}, nil
+	call := calls.Defaults{Provider: "gemini", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
+		return nil, fmt.Errorf("Config.Temperature: %w", err)
+	}
+	return &Strategy{cfg: cfg, call: call, client: client, key: key}, nil
 }
 
 // Model returns the strategy's default model.
@@ -121,8 +145,6 @@ func (s *Strategy) Model() string { return s.cfg.Model }
 func (s *Strategy) Client() *genai.Client { return s.client }
 
 func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
-
-func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
 
 // contents converts p's messages to Gemini contents ("model" is Gemini's
 // name for the assistant role).
@@ -142,10 +164,16 @@ func contents(p batchllm.Prompt) []*genai.Content {
 // sending it. The system instruction is left out when cached is true: a
 // request that uses a context cache must not set one.
 func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.GenerateContentConfig, error) {
+	return s.generateConfig(p, cached, s.call.MaxTokensFor(p))
+}
+
+func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int) (*genai.GenerateContentConfig, error) {
 	gc := &genai.GenerateContentConfig{
 		StopSequences:  s.cfg.Stop,
 		SafetySettings: s.cfg.SafetySettings,
-		// Never let the SDK re-send a request by itself.
+		// Never let the SDK re-send a request by itself: generate continues
+		// an answer itself, so that the usage of every request is counted
+		// even when a later one fails.
 		AutomaticContinuation: genai.Ptr(false),
 	}
 	if len(s.cfg.Headers) > 0 || len(s.cfg.Extra) > 0 {
@@ -160,12 +188,10 @@ func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.Genera
 			gc.SystemInstruction = genai.NewContentFromText(system, genai.RoleUser)
 		}
 	}
-	if n := s.maxTokens(p); n > 0 {
+	if n := maxTokens; n > 0 {
 		gc.MaxOutputTokens = int32(min(n, 1<<31-1))
 	}
-	if t := p.Temperature; t != nil {
-		gc.Temperature = genai.Ptr(float32(*t))
-	} else if t := s.cfg.Temperature; t != nil {
+	if t := s.temperature(p); t != nil {
 		gc.Temperature = genai.Ptr(float32(*t))
 	}
 	if sc := p.Schema; sc != nil {
@@ -179,53 +205,148 @@ func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.Genera
 	return gc, nil
 }
 
+// temperature returns the temperature sent with p: its own, else the
+// configured one; nil if none.
+func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
+	if p.Temperature != nil {
+		return p.Temperature
+	}
+	return s.cfg.Temperature
+}
+
 // generate sends one request, with cacheName as cachedContent if not empty,
-// and returns the raw response and its batchllm usage and model. The error
-// is classified.
-func (s *Strategy) generate(ctx context.Context, p batchllm.Prompt, cacheName string) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
+// continuing an answer that ends with CONTINUATION, and returns the raw
+// response (the parts of every continuation joined into its first
+// candidate) and its batchllm usage (summed over the requests), model and
+// finish reason. The answer is not judged here (see [Strategy.finish]).
+// The error is classified.
+func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.Prompt], cacheName string) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
 	var out batchllm.Response[string]
-	gc, err := s.GenerateConfig(p, cacheName != "")
+	p := req.Input
+	if err := s.call.Check(s.call.EstimateAt(s.call.WithSystem(p), req.State), s.temperature(p), calls.DefaultOnly); err != nil {
+		return nil, out, err
+	}
+	gc, err := s.generateConfig(p, cacheName != "", s.call.MaxTokensAt(p, req.State))
 	if err != nil {
 		return nil, out, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
 	}
 	gc.CachedContent = cacheName
-	resp, err := s.client.Models.GenerateContent(ctx, s.model(p), contents(p), gc)
-	if err != nil {
-		_, wrapped := s.classify(err)
-		if ae, ok := errors.AsType[genai.APIError](err); ok {
-			out.Limits = ErrorLimits(ae)
+	var merged *genai.GenerateContentResponse
+	for hop := 1; ; hop++ {
+		resp, err := s.client.Models.GenerateContent(ctx, s.model(p), contents(p), gc)
+		if err != nil {
+			_, wrapped := s.classify(err)
+			if ae, ok := errors.AsType[genai.APIError](err); ok {
+				out.Limits = ErrorLimits(ae)
+			}
+			return nil, out, wrapped
 		}
-		return nil, out, wrapped
-	}
-	if u := resp.UsageMetadata; u != nil {
-		out.Usage = batchllm.Usage{
-			// promptTokenCount includes the cached tokens already.
-			InputTokens:       int64(u.PromptTokenCount) + int64(u.ToolUsePromptTokenCount),
-			OutputTokens:      int64(u.CandidatesTokenCount) + int64(u.ThoughtsTokenCount),
-			CachedInputTokens: int64(u.CachedContentTokenCount),
+		// Every request is billed, a continuation's prompt included.
+		out.Usage = out.Usage.Add(usage(resp.UsageMetadata))
+		out.Model = resp.ModelVersion
+		merged = appendContinuation(merged, resp)
+		token := continuationToken(resp)
+		if token == nil || hop >= MaxContinuations {
+			break
 		}
+		gc.ContinuationToken = token
 	}
-	out.Model = resp.ModelVersion
-	return resp, out, nil
+	out.RawFinishReason, out.FinishReason = finishOf(merged)
+	return merged, out, nil
 }
 
-// text returns the answer's text, or a fatal-item error if the prompt or
-// the answer was blocked or empty.
-func text(resp *genai.GenerateContentResponse) (string, error) {
-	if len(resp.Candidates) == 0 {
-		reason := "no candidates"
+// usage converts Gemini's usage metadata to batchllm's convention.
+func usage(u *genai.GenerateContentResponseUsageMetadata) batchllm.Usage {
+	if u == nil {
+		return batchllm.Usage{}
+	}
+	return batchllm.Usage{
+		// promptTokenCount includes the cached tokens already.
+		InputTokens:       int64(u.PromptTokenCount) + int64(u.ToolUsePromptTokenCount),
+		OutputTokens:      int64(u.CandidatesTokenCount) + int64(u.ThoughtsTokenCount),
+		CachedInputTokens: int64(u.CachedContentTokenCount),
+	}
+}
+
+// continuationToken returns the token that continues resp's answer: set
+// when the first candidate ended with CONTINUATION.
+func continuationToken(resp *genai.GenerateContentResponse) []byte {
+	if len(resp.Candidates) == 0 || resp.Candidates[0] == nil {
+		return nil
+	}
+	c := resp.Candidates[0]
+	if c.FinishReason != genai.FinishReasonContinuation || len(c.ContinuationToken) == 0 {
+		return nil
+	}
+	return c.ContinuationToken
+}
+
+// appendContinuation returns next with the parts of prev's first candidate
+// put before its own, so that the text of the whole answer is read from
+// one response; prev nil returns next.
+func appendContinuation(prev, next *genai.GenerateContentResponse) *genai.GenerateContentResponse {
+	if prev == nil || len(prev.Candidates) == 0 || prev.Candidates[0] == nil || prev.Candidates[0].Content == nil {
+		return next
+	}
+	if len(next.Candidates) == 0 || next.Candidates[0] == nil {
+		next.Candidates = prev.Candidates[:1]
+		return next
+	}
+	c := *next.Candidates[0]
+	content := genai.Content{Role: prev.Candidates[0].Content.Role}
+	content.Parts = append(content.Parts, prev.Candidates[0].Content.Parts...)
+	if c.Content != nil {
+		content.Parts = append(content.Parts, c.Content.Parts...)
+	}
+	c.Content = &content
+	next.Candidates = append([]*genai.Candidate{&c}, next.Candidates[1:]...)
+	return next
+}
+
+// finishOf returns the raw and normalised finish reason of resp: its
+// first candidate's, or, with no candidate, the prompt's block reason as a
+// content filter.
+func finishOf(resp *genai.GenerateContentResponse) (string, batchllm.FinishReason) {
+	if len(resp.Candidates) == 0 || resp.Candidates[0] == nil {
 		if pf := resp.PromptFeedback; pf != nil && pf.BlockReason != "" {
-			reason = "prompt blocked: " + string(pf.BlockReason)
+			return "PROMPT_BLOCKED_" + string(pf.BlockReason), batchllm.FinishContentFilter
 		}
-		return "", batchllm.Classified(errors.New("gemini: "+reason), batchllm.ClassFatalItem, 0)
+		return "", batchllm.FinishOther // a 200 without a candidate
 	}
-	t := resp.Text()
-	if t == "" {
-		if fr := resp.Candidates[0].FinishReason; fr != genai.FinishReasonStop && fr != genai.FinishReasonMaxTokens && fr != "" {
-			return "", batchllm.Classified(fmt.Errorf("gemini: empty answer, finish reason %s", fr), batchllm.ClassFatalItem, 0)
-		}
+	fr := resp.Candidates[0].FinishReason
+	return string(fr), FinishReason(fr)
+}
+
+// FinishReason maps a Gemini finishReason to batchllm's: STOP → stop;
+// MAX_TOKENS and CONTINUATION (an answer not yet finished) → length;
+// SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII and the IMAGE_
+// kinds → content_filter; "" and FINISH_REASON_UNSPECIFIED → unknown;
+// anything else (LANGUAGE, MALFORMED_FUNCTION_CALL, OTHER…) → other.
+func FinishReason(raw genai.FinishReason) batchllm.FinishReason {
+	switch raw {
+	case genai.FinishReasonStop:
+		return batchllm.FinishStop
+	case genai.FinishReasonMaxTokens, genai.FinishReasonContinuation:
+		return batchllm.FinishLength
+	case genai.FinishReasonSafety, genai.FinishReasonRecitation, genai.FinishReasonBlocklist, genai.FinishReasonProhibitedContent,
+		genai.FinishReasonSPII, genai.FinishReasonImageSafety, genai.FinishReasonImageProhibitedContent, genai.FinishReasonImageRecitation:
+		return batchllm.FinishContentFilter
+	case "", genai.FinishReasonUnspecified:
+		return batchllm.FinishUnknown
 	}
-	return t, nil
+	return batchllm.FinishOther
+}
+
+// finish returns the answer's text and, for an answer that is not whole
+// (see Config.OnTruncated), its error.
+func (s *Strategy) finish(req batchllm.Request[batchllm.Prompt], raw *genai.GenerateContentResponse, resp batchllm.Response[string]) (string, error) {
+	t := raw.Text()
+	a := calls.Answer{Reason: resp.FinishReason, Raw: resp.RawFinishReason, Empty: t == "", MaxTokens: s.call.MaxTokensAt(req.Input, req.State), OutputTokens: resp.Usage.OutputTokens}
+	if len(raw.Candidates) == 0 && resp.FinishReason == batchllm.FinishOther {
+		// A 200 without a candidate or a reason: the server's fault.
+		return "", batchllm.Classified(errors.New("gemini: response has no candidates"), batchllm.ClassTransient, 0)
+	}
+	return t, s.call.Finish(s.cfg.OnTruncated, req.State, a, s.call.Limits(s.model(req.Input)).MaxOutput)
 }
 
 // Call sends one generateContent request and returns the answer's text.
@@ -236,11 +357,11 @@ func text(resp *genai.GenerateContentResponse) (string, error) {
 // or an empty answer blocked for safety is a [batchllm.ClassFatalItem]
 // error. Errors are wrapped with their class (see [Classify]).
 func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	raw, resp, err := s.generate(ctx, req.Input, "")
+	raw, resp, err := s.generate(ctx, req, "")
 	if err != nil {
 		return resp, err
 	}
-	resp.Output, err = text(raw)
+	resp.Output, err = s.finish(req, raw, resp)
 	return resp, err
 }
 
@@ -248,7 +369,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 // prompt's tokens counted approximately, and the effective max output
 // tokens (0 if unset).
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	return s.call.Estimate(s.call.WithSystem(req.Input))
+	return s.call.EstimateAt(s.call.WithSystem(req.Input), req.State)
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -63,9 +64,14 @@ func TestRequestBody(t *testing.T) {
 }
 
 func TestRefusalAndContentFilter(t *testing.T) {
-	for _, tc := range []struct{ name, message, finish string }{
-		{"refusal", `{"role":"assistant","content":null,"refusal":"I can't help with that."}`, "stop"},
-		{"content filter", `{"role":"assistant","content":""}`, "content_filter"},
+	for _, tc := range []struct {
+		name, message, finish string
+		want                  batchllm.FinishReason
+	}{
+		{"refusal", `{"role":"assistant","content":null,"refusal":"I can't help with that."}`, "stop", batchllm.FinishRefusal},
+		{"content filter", `{"role":"assistant","content":""}`, "content_filter", batchllm.FinishContentFilter},
+		{"partial content filter", `{"role":"assistant","content":"Half of"}`, "content_filter", batchllm.FinishContentFilter},
+		{"reasoning used the budget", `{"role":"assistant","content":""}`, "length", batchllm.FinishLength},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -74,8 +80,14 @@ func TestRefusalAndContentFilter(t *testing.T) {
 		s, _ := New(Config{Model: "m", APIKey: "k", BaseURL: srv.URL + "/v1/"})
 		resp, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: batchllm.Text("q"), State: &batchllm.RetryState{}})
 		srv.Close()
-		if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem || resp.Usage.OutputTokens != 3 {
-			t.Errorf("%s: %v, usage %+v; want a fatal item error that keeps the usage", tc.name, err, resp.Usage)
+		if batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassTruncated || resp.Usage.OutputTokens != 3 {
+			t.Errorf("%s: %v, usage %+v; want a truncated error that keeps the usage", tc.name, err, resp.Usage)
+		}
+		if resp.FinishReason != tc.want || resp.RawFinishReason != tc.finish {
+			t.Errorf("%s: finish %q raw %q, want %q raw %q", tc.name, resp.FinishReason, resp.RawFinishReason, tc.want, tc.finish)
+		}
+		if te, ok := errors.AsType[*batchllm.TruncatedError](err); !ok || te.Reason != tc.want {
+			t.Errorf("%s: error %v is not a TruncatedError with reason %s", tc.name, err, tc.want)
 		}
 	}
 }

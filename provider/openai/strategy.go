@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
 )
 
@@ -62,6 +63,19 @@ type Config struct {
 	// RequestOptions are added to every request, after batchllm's own: extra
 	// headers, a per-request timeout, middleware.
 	RequestOptions []option.RequestOption
+
+	// OnTruncated says what to do with an answer that did not end with
+	// finish_reason "stop" or "tool_calls": cut off by max_completion_tokens
+	// ("length", including an empty answer when reasoning used the whole
+	// budget), withheld by the content filter, or refused. The default,
+	// [batchllm.TruncatedFail], fails the attempt with class
+	// [batchllm.ClassTruncated].
+	OnTruncated batchllm.OnTruncated
+	// Catalogue is the model catalogue that gives each model's context
+	// window, maximum output and temperature rule; nil means cost.Default().
+	// A prompt longer than the context window, or a temperature a reasoning
+	// model rejects, fails its item before anything is sent.
+	Catalogue *cost.Table
 }
 
 // Strategy calls OpenAI's chat completions endpoint, or that of a compatible
@@ -82,11 +96,16 @@ var (
 	_ batchllm.DryRunner[batchllm.Prompt, string] = (*Strategy)(nil)
 )
 
-// New returns a Strategy for cfg. It fails only if cfg.Model is empty; it
-// makes no request.
+// New returns a Strategy for cfg. It fails if cfg.Model is empty, or if
+// cfg.Temperature is one the catalogue says the model rejects; it makes no
+// request.
 func New(cfg Config) (*Strategy, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("openai: Config.Model is empty")
+	}
+	call := calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
+		return nil, fmt.Errorf("Config.Temperature: %w", err)
 	}
 	key := cfg.APIKey
 	if key == "" {
@@ -104,7 +123,7 @@ func New(cfg Config) (*Strategy, error) {
 		c := oai.NewClient(opts...)
 		client = &c
 	}
-	return &Strategy{cfg: cfg, call: calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}, client: client, key: key, now: time.Now}, nil
+	return &Strategy{cfg: cfg, call: call, client: client, key: key, now: time.Now}, nil
 }
 
 // Model returns the strategy's default model.
@@ -113,13 +132,14 @@ func (s *Strategy) Model() string { return s.cfg.Model }
 // model returns the model for p: its override or the default.
 func (s *Strategy) model(p batchllm.Prompt) string { return s.call.ModelFor(p) }
 
-// maxTokens returns the effective output cap for p, 0 if none.
-func (s *Strategy) maxTokens(p batchllm.Prompt) int { return s.call.MaxTokensFor(p) }
-
 // Params builds the SDK request for p, without sending it. It is exported
-// so that callers (and the batch mode to come) can see exactly what Call
-// sends.
+// so that callers (and the batch mode) can see exactly what Call sends.
 func (s *Strategy) Params(p batchllm.Prompt) oai.ChatCompletionNewParams {
+	return s.params(p, s.call.MaxTokensFor(p))
+}
+
+// params builds the SDK request for p with output cap maxTokens (0: none).
+func (s *Strategy) params(p batchllm.Prompt, maxTokens int) oai.ChatCompletionNewParams {
 	params := oai.ChatCompletionNewParams{Model: shared.ChatModel(s.model(p))}
 	system := p.System
 	if system == "" {
@@ -135,16 +155,14 @@ func (s *Strategy) Params(p batchllm.Prompt) oai.ChatCompletionNewParams {
 			params.Messages = append(params.Messages, oai.UserMessage(m.Content))
 		}
 	}
-	if n := s.maxTokens(p); n > 0 {
+	if n := maxTokens; n > 0 {
 		if s.cfg.LegacyMaxTokens {
 			params.MaxTokens = oai.Int(int64(n))
 		} else {
 			params.MaxCompletionTokens = oai.Int(int64(n))
 		}
 	}
-	if t := p.Temperature; t != nil {
-		params.Temperature = oai.Float(*t)
-	} else if t := s.cfg.Temperature; t != nil {
+	if t := s.temperature(p); t != nil {
 		params.Temperature = oai.Float(*t)
 	}
 	if len(s.cfg.Stop) > 0 {
@@ -178,9 +196,16 @@ func schemaName(name string) string {
 // Call sends one chat completion and returns the first choice's content.
 // Usage follows batchllm's convention as OpenAI reports it: prompt_tokens
 // includes cached_tokens. Limits come from the x-ratelimit-* headers of the
-// response, successful or not. Errors are wrapped with their class (see
-// [Classify]).
+// response, successful or not. The finish reason is reported in the
+// Response; an answer that did not end with "stop" or "tool_calls" is
+// handled as Config.OnTruncated says. Errors are wrapped with their class
+// (see [Classify]).
 func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	p := req.Input
+	if err := s.call.Check(s.Estimate(req), s.temperature(p), calls.DefaultOnly); err != nil {
+		return batchllm.Response[string]{}, err
+	}
+	maxTokens := s.call.MaxTokensAt(p, req.State)
 	var httpResp *http.Response
 	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
 	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
@@ -189,7 +214,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
 
-	cc, err := s.client.Chat.Completions.New(ctx, s.Params(req.Input), opts...)
+	cc, err := s.client.Chat.Completions.New(ctx, s.params(p, maxTokens), opts...)
 	if err != nil {
 		var resp batchllm.Response[string]
 		if oe, ok := errors.AsType[*oai.Error](err); ok && oe.Response != nil {
@@ -213,29 +238,65 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		// A 200 without a choice is a server fault, not the item's.
 		return resp, batchllm.Classified(errors.New("openai: response has no choices"), batchllm.ClassTransient, 0)
 	}
-	msg := cc.Choices[0].Message
+	choice := cc.Choices[0]
+	msg := choice.Message
+	resp.RawFinishReason = choice.FinishReason
+	resp.FinishReason = FinishReason(choice.FinishReason)
+	a := calls.Answer{Raw: choice.FinishReason, Empty: msg.Content == "" && len(msg.ToolCalls) == 0, MaxTokens: maxTokens, OutputTokens: cc.Usage.CompletionTokens}
 	if msg.Refusal != "" {
 		// The model refused on policy grounds; asking again gets the same.
-		return resp, batchllm.Classified(fmt.Errorf("openai: model refused: %s", msg.Refusal), batchllm.ClassFatalItem, 0)
+		resp.FinishReason = batchllm.FinishRefusal
+		a.Detail = "model refused: " + msg.Refusal
 	}
-	if msg.Content == "" && cc.Choices[0].FinishReason == "content_filter" {
-		return resp, batchllm.Classified(errors.New("openai: answer withheld by the content filter"), batchllm.ClassFatalItem, 0)
-	}
+	a.Reason = resp.FinishReason
 	resp.Output = msg.Content
+	if err := s.call.Finish(s.cfg.OnTruncated, req.State, a, s.call.Limits(s.model(p)).MaxOutput); err != nil {
+		return resp, err
+	}
 	return resp, nil
+}
+
+// FinishReason maps a Chat Completions finish_reason to batchllm's:
+// "stop" → stop, "length" → length, "content_filter" → content_filter,
+// "tool_calls" and "function_call" → tool_use, "" → unknown, anything
+// else → other. (A refusal comes with finish_reason "stop" and a refusal
+// message; Call reports it as [batchllm.FinishRefusal].)
+func FinishReason(raw string) batchllm.FinishReason {
+	switch raw {
+	case "stop":
+		return batchllm.FinishStop
+	case "length":
+		return batchllm.FinishLength
+	case "content_filter":
+		return batchllm.FinishContentFilter
+	case "tool_calls", "function_call":
+		return batchllm.FinishToolUse
+	case "":
+		return batchllm.FinishUnknown
+	}
+	return batchllm.FinishOther
+}
+
+// temperature returns the temperature sent with p: its own, else the
+// configured one; nil if none.
+func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
+	if p.Temperature != nil {
+		return p.Temperature
+	}
+	return s.cfg.Temperature
 }
 
 // Estimate implements [batchllm.Estimator]: the scope and model, the prompt's
 // tokens counted with the model's tokenizer (an approximation for models
 // that are not OpenAI's), and the effective max output tokens (0 if unset).
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	return s.call.Estimate(s.call.WithSystem(req.Input))
+	return s.call.EstimateAt(s.call.WithSystem(req.Input), req.State)
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The
 // output is the placeholder "[dry run: openai <model>]"; usage has the
 // estimated input tokens and, as an upper bound, the effective max output
-// tokens (0 if unset).
+// tokens, or the model's maximum output from the catalogue if unset.
 func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
 	return s.call.DryRun(s.Estimate(req)), nil
 }

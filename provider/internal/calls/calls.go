@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/ratelimit/tokens"
 )
 
@@ -20,6 +21,9 @@ type Defaults struct {
 	// Scope is the configured quota scope; empty means Provider/model, so
 	// that each model has its own limits, as on the providers' APIs.
 	Scope string
+	// Catalogue gives each model's context window, maximum output and
+	// temperature rule; nil means cost.Default().
+	Catalogue *cost.Table
 }
 
 // ModelFor returns p's model override, or the default.
@@ -68,10 +72,20 @@ func (d Defaults) Estimate(p batchllm.Prompt) batchllm.Estimate {
 	}
 }
 
+// EstimateAt is [Defaults.Estimate] for an attempt whose item's state may
+// hold an output cap grown by an earlier cut-off attempt.
+func (d Defaults) EstimateAt(p batchllm.Prompt, state *batchllm.RetryState) batchllm.Estimate {
+	e := d.Estimate(p)
+	e.MaxOutputTokens = int64(d.MaxTokensAt(p, state))
+	return e
+}
+
 // DryRun is the answer of a dry run for estimate e: the placeholder
 // "[dry run: <provider> <model>]", the estimated input tokens and, as an
-// upper bound, the max output tokens.
+// upper bound, the max output tokens, or the model's maximum output from
+// the catalogue if none is set.
 func (d Defaults) DryRun(e batchllm.Estimate) batchllm.Response[string] {
+	e = d.DryRunMax(e)
 	return batchllm.Response[string]{
 		Output: "[dry run: " + d.Provider + " " + e.Model + "]",
 		Usage:  batchllm.Usage{InputTokens: e.InputTokens, OutputTokens: e.MaxOutputTokens},
