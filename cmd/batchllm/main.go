@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd(), newWorkerCmd(), newStatusCmd())
 	os.Exit(execute(root))
 }
 

@@ -149,6 +149,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	if err := r.setup(arg); err != nil {
 		return err
 	}
+	if r.f.queue.url != "" {
+		return r.executeQueued(ctx)
+	}
 	return r.execute(ctx)
 }
 
@@ -394,20 +397,9 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pr := it.Prompt
-		if pr.Model == "" {
-			pr.Model = r.model
-		}
-		if pr.MaxTokens == 0 {
-			pr.MaxTokens = r.f.maxTokens
-		}
-		if pr.Temperature == nil {
-			pr.Temperature = r.temperature
-		}
-		pr.Schema = r.schema
-		d, err := requestDigest(r.prov.Name, pr)
+		pr, d, err := r.request(it)
 		if err != nil {
-			return fmt.Errorf("item %q: %w", it.ID, err)
+			return err
 		}
 		if r.jnl != nil {
 			rec, st, err := r.jnl.Lookup(it.ID, d)
@@ -435,6 +427,27 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 	if err != nil && ctx.Err() == nil {
 		r.setFatal(err)
 	}
+}
+
+// request returns an item's prompt with the run's defaults filled in, and
+// its digest.
+func (r *runner) request(it item) (batchllm.Prompt, string, error) {
+	pr := it.Prompt
+	if pr.Model == "" {
+		pr.Model = r.model
+	}
+	if pr.MaxTokens == 0 {
+		pr.MaxTokens = r.f.maxTokens
+	}
+	if pr.Temperature == nil {
+		pr.Temperature = r.temperature
+	}
+	pr.Schema = r.schema
+	d, err := requestDigest(r.prov.Name, pr)
+	if err != nil {
+		return pr, "", fmt.Errorf("item %q: %w", it.ID, err)
+	}
+	return pr, d, nil
 }
 
 // requestDigest identifies an item's request for the journal: the provider
