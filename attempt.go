@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/batchllm/batchllm/internal/attemptctx"
 )
 
 // step says what became of an item after a worker advanced it.
@@ -185,9 +187,9 @@ func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], r
 	actx := ctx
 	var start time.Time
 	if p.cfg.AttemptTimeout > 0 {
-		ac := newAttemptContext(ctx, p.cfg.AttemptTimeout)
-		defer ac.release()
-		actx, start = ac, ac.deadline.Add(-p.cfg.AttemptTimeout)
+		ac := attemptctx.New(ctx, p.cfg.AttemptTimeout)
+		defer ac.Release()
+		actx, start = ac, ac.Start()
 	}
 	func() {
 		defer func() {

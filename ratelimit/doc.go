@@ -86,7 +86,7 @@
 // # Estimates
 //
 // The input token estimate comes from the strategy's Estimate method.
-// Package [github.com/batchllm/batchllm/ratelimit/tokens] counts a prompt's
+// Package [github.com/batchllm/batchllm/tokens] counts a prompt's
 // tokens offline: exactly for OpenAI models, approximately for others;
 // reconciliation corrects what the estimate gets wrong.
 //

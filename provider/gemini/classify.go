@@ -14,7 +14,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/provider/internal/redact"
+	"github.com/batchllm/batchllm/internal/redact"
 )
 
 // Classify maps an error of the genai SDK to a batchllm class:

@@ -14,8 +14,8 @@ import (
 	oai "github.com/openai/openai-go/v3"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/redact"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/provider/internal/redact"
 )
 
 // Classify maps an error of the OpenAI SDK to a batchllm class:
