@@ -271,7 +271,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 			r.setFatal(fmt.Errorf("run %s: item %q: bad record: %w", id, res.ItemID, err))
 			break
 		}
-		r.tally.add(l, r.model, false)
+		r.tally.add(l, false)
 		r.out.write(l)
 	}
 	close(done)

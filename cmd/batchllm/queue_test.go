@@ -43,7 +43,7 @@ func testQueue(t *testing.T) (url, schema string) {
 	return url, schema
 }
 
-var runIDRE = regexp.MustCompile(`run ([a-z0-9]+)`)
+var runIDRE = regexp.MustCompile(`batchllm: run ([a-z0-9]{24})`)
 
 func TestQueuedRunWithAWorker(t *testing.T) {
 	t.Parallel()

@@ -259,7 +259,7 @@ func (r *runner) setup(arg string) error {
 		if f.output == "-" {
 			fmt.Fprintf(r.stderr, "batchllm: journal: %s (a rerun of this command resumes from it; --no-journal to keep none)\n", r.journalPath)
 		}
-	case !f.dryRun && !f.noJournal:
+	case !f.dryRun && !f.noJournal && f.queue.url == "":
 		fmt.Fprintln(r.stderr, "batchllm: no journal (the input and the output are streams): an interrupted run cannot resume; give --journal FILE to be able to")
 	}
 
@@ -408,10 +408,11 @@ func (r *runner) execute(ctx context.Context) error {
 
 // journalPath returns the journal's file name for the input arg: the one
 // given, or the output's or else the input's name + ".journal", or "" for
-// none (--no-journal, --dry-run, or both input and output are streams).
+// none (--no-journal, --dry-run, --queue, or both input and output are
+// streams).
 func journalPath(f *runFlags, arg string) string {
 	switch {
-	case f.noJournal || f.dryRun:
+	case f.noJournal || f.dryRun || f.queue.url != "":
 		return ""
 	case f.journal != "":
 		return f.journal

@@ -183,8 +183,9 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		Middleware:     mw,
 		Logger:         o.log,
 	}
+	lf := lineFormat{structured: structured, redact: redact, prices: prices}
 	setup.Encode = func(res batchllm.Result[string, itemContext]) (queue.Record, error) {
-		l, err := newOutputLine(res, structured, redact)
+		l, err := lf.line(res)
 		if err != nil {
 			return queue.Record{}, err
 		}
@@ -192,7 +193,7 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		if err != nil {
 			return queue.Record{}, err
 		}
-		spent, _ := prices.Cost(res.Context.Model, res.Usage, false) // unpriced models count as free, as in the summary
+		spent, _ := lf.price(res.Usage, res.Model, res.Context.Model) // unpriced models count as free, as in the summary
 		return queue.Record{OK: res.OK(), Class: res.Class(), Attempts: res.Attempts, Usage: res.Usage, Cost: spent, Value: v}, nil
 	}
 	setup.Close = func() {
