@@ -44,6 +44,7 @@ type runFlags struct {
 	logLevel          string
 	sim               embeddedSim
 	queue             queueFlags
+	batch             batchFlags // --batch and its options (batch.go)
 }
 
 // env is what a command takes from its surroundings, so that tests can run
@@ -148,6 +149,7 @@ sent; 130 interrupted.`,
 	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
 	addSimFlags(fl, &f.sim)
 	addQueueFlags(fl, &f.queue, true)
+	addBatchFlags(fl, &f.batch)
 	return cmd
 }
 

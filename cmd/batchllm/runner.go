@@ -156,6 +156,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	if r.f.queue.url != "" {
 		return r.executeQueued(ctx)
 	}
+	if r.f.batch.enabled() {
+		return r.executeBatch(ctx)
+	}
 	return r.execute(ctx)
 }
 
