@@ -267,6 +267,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		c.fail(f.status, f.param, f.msg)
 		return
 	}
+	o.promptTokens = c.p.countTokens(o.promptTokens)
 	charge := o.charge()
 	now := time.Now()
 	p := c.p
