@@ -62,6 +62,8 @@ type Processor[In, Out, C any] struct {
 
 	prepared sync.Map // Preparer -> *prepareState
 
+	models modelWatch // which models answered, for the model-wide stop (modelwide.go)
+
 	observers       []*observerQueue
 	unsubscribeGate func()
 	emitting        bool // observers or a gate subscriber exist

@@ -119,6 +119,9 @@ type anthropicPrompt struct {
 	req    anthropicRequest
 	t      transcript
 	ttls   []time.Duration // per breakpoint
+	// cacheMin is the model's shortest cacheable prefix (models.go): a
+	// shorter one is processed and billed in full, and not cached.
+	cacheMin int
 	schema map[string]any
 	maxOut int
 }
@@ -262,6 +265,10 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		c.fail(f.status, "", f.msg)
 		return
 	}
+	if c.checkModel(a.ap.req.Model, tokens(a.prompt), a.ap.maxOut) {
+		return
+	}
+	a.ap.cacheMin = s.cacheMin(a.ap.req.Model, anthropicCacheMin)
 	ap := a.ap
 	now := time.Now()
 	p := c.p
@@ -344,12 +351,12 @@ func (p *provider) anthropicCacheLookup(ap *anthropicPrompt, now time.Time) (rea
 	}
 	hashes := anthropicPrefixHashes(ap)
 	for i := len(bps) - 1; i >= 0; i-- {
-		if n := tokens(ap.t.String()[:bps[i]]); n >= anthropicCacheMin && p.prefixHit(hashes[i], now) {
+		if n := tokens(ap.t.String()[:bps[i]]); n >= ap.minCache() && p.prefixHit(hashes[i], now) {
 			read = n
 			break
 		}
 	}
-	if last := tokens(ap.t.String()[:bps[len(bps)-1]]); last >= anthropicCacheMin && last > read {
+	if last := tokens(ap.t.String()[:bps[len(bps)-1]]); last >= ap.minCache() && last > read {
 		write = last - read
 	}
 	return read, write
@@ -359,7 +366,7 @@ func (p *provider) anthropicCacheLookup(ap *anthropicPrompt, now time.Time) (rea
 // cached, refreshing the TTL of those already there. Callers hold p.mu.
 func (p *provider) anthropicCacheStore(ap *anthropicPrompt, now time.Time) {
 	for i, h := range anthropicPrefixHashes(ap) {
-		if tokens(ap.t.String()[:ap.t.breakpoints[i]]) >= anthropicCacheMin {
+		if tokens(ap.t.String()[:ap.t.breakpoints[i]]) >= ap.minCache() {
 			p.prefixPut(h, now, ap.ttls[i])
 		}
 	}
@@ -400,4 +407,12 @@ func ceilSecond(t time.Time) time.Time {
 		return u.Add(time.Second)
 	}
 	return t
+}
+
+// minCache is the shortest prefix that ap's model caches.
+func (ap *anthropicPrompt) minCache() int {
+	if ap.cacheMin > 0 {
+		return ap.cacheMin
+	}
+	return anthropicCacheMin
 }

@@ -34,6 +34,7 @@ type openAIRequest struct {
 	N                   *int            `json:"n"`
 	Stream              bool            `json:"stream"`
 	PromptCacheKey      string          `json:"prompt_cache_key"`
+	Temperature         *float64        `json:"temperature"`
 	ResponseFormat      *struct {
 		Type       string `json:"type"`
 		JSONSchema *struct {
@@ -144,6 +145,7 @@ type openAIRun struct {
 	finish       string
 	invalid      bool // FaultInvalid made the structured output invalid
 	n, maxOut    int
+	temperature  *float64
 	promptTokens int
 	outTokens    int // per choice
 }
@@ -171,7 +173,7 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 	case req.Stream:
 		return nil, badRequest("stream", "llmsim does not simulate streaming")
 	}
-	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1}
+	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1, temperature: req.Temperature}
 	if req.N != nil {
 		o.n = *req.N
 		if o.n < 1 || o.n > 128 {
@@ -254,6 +256,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	o, f := prepareOpenAI(c.body, c.fault, c.p.cfg.OutputTokens)
 	if f != nil {
 		c.fail(f.status, f.param, f.msg)
+		return
+	}
+	if t := o.temperature; t != nil && *t != 1 && s.fixedTemperature(o.model) {
+		// Reasoning models accept only the default temperature; the body
+		// as the API sends it (openai-python issue #2072 quotes it).
+		c.openAIError(http.StatusBadRequest, "invalid_request_error", "unsupported_value", "temperature",
+			fmt.Sprintf("Unsupported value: 'temperature' does not support %g with this model. Only the default (1) value is supported.", *t))
+		return
+	}
+	if c.checkModel(o.model, o.promptTokens, o.maxOut) {
 		return
 	}
 	charge := o.charge()

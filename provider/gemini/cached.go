@@ -41,8 +41,9 @@ type CachedConfig struct {
 	Config
 	// Documents are the shared context (for RAG: the retrieved documents),
 	// cached once as one user turn of text parts. At least one is required,
-	// and the total must reach the model's minimum cache size (1,024 tokens
-	// for Flash-class models, 4,096 for Pro-class).
+	// and the total must reach the model's minimum cache size (the
+	// catalogue's cost.Limits.CacheMinTokens: 1,024 tokens for 2.5 Flash,
+	// 2,048 for 2.5 Pro, 4,096 for Gemini 3).
 	Documents []string
 	// TTL is the cache's time to live, set at creation and at every renewal.
 	// Default [DefaultCacheTTL].
