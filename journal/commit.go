@@ -56,6 +56,9 @@ func (j *Journal[T]) Append(ctx context.Context, recs ...Record[T]) error {
 		if err := h.validate(); err != nil {
 			return fmt.Errorf("journal: append: %w", err)
 		}
+		if !rec.Kind.indexed() {
+			return fmt.Errorf("journal: append: %s records are written with Note", rec.Kind)
+		}
 		if rec.Time.IsZero() {
 			rec.Time = now
 		}
@@ -76,15 +79,30 @@ func (j *Journal[T]) Append(ctx context.Context, recs ...Record[T]) error {
 		return nil
 	}
 
+	b, err := j.enqueue(lines, entries)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enqueue hands encoded records to the writer for its next group commit
+// and returns the batch whose done channel says when they are durable.
+func (j *Journal[T]) enqueue(lines []byte, entries []pendingEntry) (*batch, error) {
 	j.mu.Lock()
 	switch {
 	case j.closed:
 		j.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	case j.err != nil:
 		err := j.err
 		j.mu.Unlock()
-		return err
+		return nil, err
 	}
 	b := j.pending
 	if b == nil {
@@ -102,12 +120,7 @@ func (j *Journal[T]) Append(ctx context.Context, recs ...Record[T]) error {
 	case j.kick <- struct{}{}:
 	default: // the writer has been told already
 	}
-	select {
-	case <-b.done:
-		return b.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return b, nil
 }
 
 // run is the writer goroutine: it commits pending batches one after the
@@ -164,7 +177,9 @@ func (j *Journal[T]) commit() {
 		p.e.off += j.size
 		j.lines++
 		p.e.line = j.lines
-		j.index[p.id] = p.e
+		if p.e.kind.indexed() {
+			j.index[p.id] = p.e
+		}
 	}
 	j.imu.Unlock()
 	j.size += int64(len(b.buf))

@@ -23,7 +23,11 @@ const (
 	KindClaimed Kind = "claimed"
 )
 
-func (k Kind) valid() bool { return k == KindResult || k == KindSubmitted || k == KindClaimed }
+func (k Kind) valid() bool { return k.indexed() || k.telemetry() }
+
+// indexed says whether records of kind k state an item's status, and so
+// enter the in-memory index; telemetry records (see attempt.go) do not.
+func (k Kind) indexed() bool { return k == KindResult || k == KindSubmitted || k == KindClaimed }
 
 // Record is one line of a journal: a statement about one item's request.
 //

@@ -70,7 +70,9 @@ func scan(path string, r io.Reader) (scanResult, error) {
 			if perr != nil {
 				return res, &CorruptError{Path: path, Line: res.lines, Offset: res.size, Err: perr}
 			}
-			res.index[h.ID] = entry{kind: h.Kind, digest: h.Digest, off: res.size, n: len(b), line: res.lines}
+			if h.Kind.indexed() {
+				res.index[h.ID] = entry{kind: h.Kind, digest: h.Digest, off: res.size, n: len(b), line: res.lines}
+			}
 			res.size += int64(len(b))
 		} else {
 			res.torn = int64(len(b))

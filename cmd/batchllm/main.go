@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd())
 	os.Exit(execute(root))
 }
 

@@ -44,6 +44,7 @@ type runFlags struct {
 	rejects           string
 	budget            float64
 	metricsAddr       string
+	ui                string
 	grace             time.Duration
 	progressEvery     time.Duration
 	logLevel          string
@@ -137,6 +138,7 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.StringVar(&f.rejects, "rejects", "", "write bad input lines to this file (with the reason) and go on, instead of stopping")
 	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the run's cost in US dollars (0: none)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) at /metrics")
+	fl.StringVar(&f.ui, "ui", "", "serve a live view of the run (the page of 'batchllm report', updated every 2s) on this address, e.g. 127.0.0.1:8080; a bare port is served on loopback")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log on standard error from this level up: debug (every attempt), info (failed items, cooldowns), warn or error")
 	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")

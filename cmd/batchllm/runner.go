@@ -65,6 +65,7 @@ type runner struct {
 
 	tally tally
 	start time.Time
+	tel   *telemetry // what the report and the --ui live view show; nil if neither is kept
 }
 
 // tally counts the items of a run by outcome.
@@ -258,6 +259,12 @@ func (r *runner) execute(ctx context.Context) error {
 		return usageErr("rate limits: %v", err)
 	}
 	var gate batchllm.Gate = limiter
+	tel, err := r.startTelemetry(limiter)
+	if err != nil {
+		return usageErr("--ui: %v", err)
+	}
+	r.tel = tel
+	r.closers = append(r.closers, tel.close)
 	var budget *cost.Budget
 	if f.budget > 0 {
 		limit, err := cost.Dollars(f.budget)
@@ -278,6 +285,7 @@ func (r *runner) execute(ctx context.Context) error {
 		dd = dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
 		mw = append(mw, dd.Middleware())
 	}
+	mw = append(mw, tel.middleware()...)
 	if r.structured {
 		mw = append(mw, validateOutput(r.resolved))
 	}
@@ -286,6 +294,7 @@ func (r *runner) execute(ctx context.Context) error {
 	if r.log.Enabled(ctx, slog.LevelInfo) {
 		observers = append(observers, eventLog{r.log})
 	}
+	observers = append(observers, tel.observers()...)
 	if f.metricsAddr != "" {
 		col := promobserve.New(promobserve.Options{Prices: r.prices, Budget: budget})
 		stop, err := serveMetrics(f.metricsAddr, col, r.stderr)
@@ -475,6 +484,7 @@ func (r *runner) consume(ctx context.Context, p *processor) {
 			continue
 		}
 		r.tally.add(line, res.Context.Model, false)
+		r.tel.result(res, line)
 		r.out.write(line)
 	}
 }
