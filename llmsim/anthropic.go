@@ -116,14 +116,14 @@ type anthropicUsage struct {
 
 // anthropicPrompt is a parsed Messages request, ready to be answered.
 type anthropicPrompt struct {
-	req    anthropicRequest
-	t      transcript
-	ttls   []time.Duration // per breakpoint
+	req  anthropicRequest
+	t    transcript
+	ttls []time.Duration // per breakpoint
 	// cacheMin is the model's shortest cacheable prefix (models.go): a
 	// shorter one is processed and billed in full, and not cached.
 	cacheMin int
-	schema map[string]any
-	maxOut int
+	schema   map[string]any
+	maxOut   int
 }
 
 // parseAnthropic validates a Messages request body the way the API does.

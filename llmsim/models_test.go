@@ -78,7 +78,7 @@ func TestGeminiValidation(t *testing.T) {
 	}
 	defer s.Close()
 	for body, want := range map[string]string{
-		`{"contents":[{"role":"user","parts":[]}]}`:                "contents.parts must not be empty",
+		`{"contents":[{"role":"user","parts":[]}]}`:                  "contents.parts must not be empty",
 		`{"contents":[{"role":"assistant","parts":[{"text":"q"}]}]}`: "Please use a valid role: user, model.",
 	} {
 		code, got := postTo(t, s, "/v1beta/models/gemini-2.5-flash:generateContent", body, geminiHdr)
