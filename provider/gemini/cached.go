@@ -9,13 +9,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/provider/internal/redact"
 )
 
 // CleanupPolicy says what [CachedStrategy.Cleanup] does with the cache.
@@ -88,7 +88,10 @@ type CachedStrategy struct {
 	docTokens   int64 // estimated tokens of the documents
 	now         func() time.Time
 
-	mu    sync.Mutex // serialises create, renew, re-create and delete
+	// lock serialises create, renew, re-create and delete. It is a
+	// channel, not a mutex, so that a call waiting for another's network
+	// request gives up when its own context ends.
+	lock  chan struct{}
 	state atomic.Pointer[cacheState]
 
 	creates, renewals, recreates atomic.Int64
@@ -144,6 +147,7 @@ func NewCached(cfg CachedConfig) (*CachedStrategy, error) {
 		policy:      cfg.OnCleanup,
 		display:     DisplayName(cfg.Model, cfg.System, cfg.Documents, cfg.Tags),
 		now:         time.Now,
+		lock:        make(chan struct{}, 1),
 	}, nil
 }
 
@@ -205,9 +209,37 @@ func (c *CachedStrategy) Stats() CacheStats {
 // Prepare finds a live cache with this strategy's display name and model
 // and at least RenewBefore left, or creates one. It does nothing if the
 // strategy already holds a live cache.
+//
+// Prepare does not fail: if the set-up fails, the first call sets up the
+// cache again and returns the error with its class, so that a passing
+// 503 or 429 is retried with backoff, a bad key (403) stops the batch, and
+// documents below the model's minimum cache size stop it with a message
+// that says so (class [batchllm.ClassFatalBatch]), instead of each item
+// failing on its own.
 func (c *CachedStrategy) Prepare(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.setup(ctx) // an error comes back, with its class, from the first call
+	return nil
+}
+
+// acquire takes c.lock, or gives up when ctx ends.
+func (c *CachedStrategy) acquire(ctx context.Context) error {
+	select {
+	case c.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *CachedStrategy) release() { <-c.lock }
+
+// setup finds or creates the cache, unless the strategy holds a live one.
+// Its error is classified.
+func (c *CachedStrategy) setup(ctx context.Context) error {
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
 	if st := c.state.Load(); st != nil && c.now().Before(st.expire) {
 		return nil
 	}
@@ -263,6 +295,12 @@ func (c *CachedStrategy) create(ctx context.Context) (*cacheState, error) {
 	}
 	cc, err := c.base.client.Caches.Create(ctx, c.base.cfg.Model, cfg)
 	if err != nil {
+		if tooSmall(err) {
+			// Every item of the batch would meet the same refusal.
+			min := c.base.call.Limits(c.base.cfg.Model).CacheMinTokens
+			return nil, batchllm.Classified(fmt.Errorf("gemini: create cache %s: the documents (about %d tokens) are below the minimum cache size of %s (%d tokens in the model catalogue); add documents or use the plain Strategy: %w",
+				c.display, c.docTokens, c.base.cfg.Model, min, redactedErr(c.base, err)), batchllm.ClassFatalBatch, 0)
+		}
 		_, wrapped := c.base.classify(err)
 		return nil, fmt.Errorf("gemini: create cache %s: %w", c.display, wrapped)
 	}
@@ -283,7 +321,7 @@ func docsContent(docs []string) *genai.Content {
 func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 	st := c.state.Load()
 	if st == nil {
-		if err := c.Prepare(ctx); err != nil {
+		if err := c.setup(ctx); err != nil {
 			return nil, err
 		}
 		st = c.state.Load()
@@ -302,8 +340,10 @@ func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 // renew extends the TTL of the cache in old, unless another call already
 // replaced old. If the server says the cache is gone, it creates a new one.
 func (c *CachedStrategy) renew(ctx context.Context, old *cacheState) (*cacheState, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
 	if st := c.state.Load(); st != old {
 		return st, nil // renewed or re-created meanwhile
 	}
@@ -327,7 +367,7 @@ func (c *CachedStrategy) renew(ctx context.Context, old *cacheState) (*cacheStat
 	}
 }
 
-// recreateLocked creates a new cache in place of a gone one. c.mu is held.
+// recreateLocked creates a new cache in place of a gone one. c.lock is held.
 func (c *CachedStrategy) recreateLocked(ctx context.Context) (*cacheState, error) {
 	st, err := c.create(ctx)
 	if err != nil {
@@ -341,8 +381,10 @@ func (c *CachedStrategy) recreateLocked(ctx context.Context) (*cacheState, error
 // gone handles a call that found the cache in old missing: it re-creates
 // the cache unless another call already did.
 func (c *CachedStrategy) gone(ctx context.Context, old *cacheState) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
 	if c.state.Load() != old {
 		return nil
 	}
@@ -396,8 +438,10 @@ func (c *CachedStrategy) Call(ctx context.Context, req batchllm.Request[batchllm
 // Cleanup deletes the cache if the policy is [DeleteCache] (a cache that is
 // already gone is not an error) and forgets it either way.
 func (c *CachedStrategy) Cleanup(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
 	st := c.state.Swap(nil)
 	if st == nil || c.policy == KeepCache {
 		return nil
@@ -435,3 +479,14 @@ func (c *CachedStrategy) DryRun(ctx context.Context, req batchllm.Request[batchl
 		Model:  e.Model,
 	}, nil
 }
+
+// tooSmall reports the API's refusal of a cache below the model's minimum
+// size: 400 "Cached content is too small. total_token_count=…,
+// min_total_token_count=…".
+func tooSmall(err error) bool {
+	ae, ok := errors.AsType[genai.APIError](err)
+	return ok && httpCode(ae) == 400 && strings.Contains(strings.ToLower(ae.Message), "too small")
+}
+
+// redactedErr returns err with the strategy's key removed.
+func redactedErr(s *Strategy, err error) error { return redact.Error(err, s.key) }
