@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/batchllm/batchllm/internal/attemptctx"
 )
 
 // step says what became of an item after a worker advanced it.
@@ -134,7 +136,7 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 				cls.Class, err = ClassFatalBatch, stop
 			}
 		}
-		permit.Release(Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Usage: resp.Usage, Limits: resp.Limits})
+		permit.Release(Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Evidence: cls.Evidence, Usage: resp.Usage, Limits: resp.Limits})
 		if p.emitting {
 			p.emit(Event{Kind: EventAttemptFailed, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Class: cls.Class, Err: err, Duration: time.Since(callStart), Usage: resp.Usage})
 		}
@@ -153,6 +155,12 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 			it.rateLimited++
 			if it.rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
 				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
+			}
+			if cls.Evidence != EvidenceQuota {
+				// Not shown to be the shared quota: this item waits alone,
+				// parked off its worker, and the wait is not an attempt.
+				// The gate judges whether bare 429s add up to a quota.
+				return stepWaiting, p.rateLimitBackoff(it.rateLimited, cls.RetryAfter)
 			}
 			// Same attempt number: the gate holds the retry back until the
 			// cooldown ends.
@@ -187,6 +195,22 @@ func (p *Processor[In, Out, C]) backoff(attempt int, retryAfter time.Duration) t
 	return min(max(w, retryAfter), p.cfg.Retry.MaxWait)
 }
 
+// rateLimitBackoff is the wait of an item refused n times by a rate limit
+// that is not shown to be the shared quota: the server's requested wait,
+// or the policy's backoff if it named none, spread over up to a quarter
+// more so that items refused together do not return together; capped at
+// MaxWait.
+func (p *Processor[In, Out, C]) rateLimitBackoff(n int, retryAfter time.Duration) time.Duration {
+	w := retryAfter
+	if w <= 0 {
+		w = p.cfg.Retry.Backoff(n)
+	}
+	if !p.cfg.Retry.NoJitter && w > 4 {
+		w += rand.N(w / 4)
+	}
+	return min(w, p.cfg.Retry.MaxWait)
+}
+
 // chain wraps s in the configured middleware, around a dry-run stand-in for
 // s in dry-run mode.
 func (p *Processor[In, Out, C]) chain(s Strategy[In, Out]) Strategy[In, Out] {
@@ -205,9 +229,9 @@ func (p *Processor[In, Out, C]) call(ctx context.Context, s Strategy[In, Out], r
 	actx := ctx
 	var start time.Time
 	if p.cfg.AttemptTimeout > 0 {
-		ac := newAttemptContext(ctx, p.cfg.AttemptTimeout)
-		defer ac.release()
-		actx, start = ac, ac.deadline.Add(-p.cfg.AttemptTimeout)
+		ac := attemptctx.New(ctx, p.cfg.AttemptTimeout)
+		defer ac.Release()
+		actx, start = ac, ac.Start()
 	}
 	func() {
 		defer func() {

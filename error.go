@@ -80,6 +80,9 @@ type Classification struct {
 	// RetryAfter is how long the server asked the client to wait (Retry-After,
 	// retry-after-ms, a rate-limit reset header, Gemini's RetryInfo), or 0.
 	RetryAfter time.Duration
+	// Evidence says, for a rate limit, whether the shared quota or the
+	// server's capacity refused the request.
+	Evidence RateLimitEvidence
 }
 
 // A Classifier maps the error of a failed attempt to an [ErrorClass].
@@ -99,7 +102,10 @@ func (f ClassifierFunc) Classify(err error) Classification { return f(err) }
 type ClassifiedError struct {
 	Class      ErrorClass
 	RetryAfter time.Duration
-	Err        error
+	// Evidence says, for a rate limit, what the answer showed about its
+	// cause (see [RateLimitEvidence]).
+	Evidence RateLimitEvidence
+	Err      error
 }
 
 // Classified wraps err so that [DefaultClassifier] puts it in class c, with
@@ -128,7 +134,7 @@ var DefaultClassifier Classifier = ClassifierFunc(defaultClassify)
 
 func defaultClassify(err error) Classification {
 	if ce, ok := errors.AsType[*ClassifiedError](err); ok {
-		return Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+		return Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
 	}
 	if _, ok := errors.AsType[*PanicError](err); ok {
 		return Classification{Class: ClassFatalItem}

@@ -2,6 +2,7 @@ package batchllm
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -48,6 +49,9 @@ type Outcome struct {
 	Class ErrorClass
 	// RetryAfter is the wait the server asked for, if any.
 	RetryAfter time.Duration
+	// Evidence says, for a rate limit, whether the shared quota or the
+	// server's capacity refused the attempt.
+	Evidence RateLimitEvidence
 	// Usage is what the attempt really used (zero if unknown).
 	Usage Usage
 	// Limits is what the provider reported about its limits, if anything.
@@ -60,4 +64,38 @@ type Outcome struct {
 // reports to all of them.
 type EventReporter interface {
 	ReportEvents(emit func(Event)) (unsubscribe func())
+}
+
+// RateLimitEvidence is what a rate-limit refusal (HTTP 429) showed about
+// its cause, which decides who waits. When the shared quota is exhausted
+// every attempt of its scope would be refused, so the gate pauses them all
+// (a cooldown). When the server is short of capacity (Gemini's shared pool,
+// an overloaded OpenAI-compatible server, a proxy), refusals fall on a
+// share of requests whatever the rate: only the refused item waits, parked
+// off its worker, and the learned limits stay as they are.
+type RateLimitEvidence int
+
+const (
+	// EvidenceNone: a bare 429 that says nothing about its cause. The item
+	// waits on its own; gates count such refusals and treat them as the
+	// quota's once they are too frequent to be random (see
+	// package ratelimit).
+	EvidenceNone RateLimitEvidence = iota
+	// EvidenceQuota: the answer shows the shared quota exhausted: rate-limit
+	// headers with nothing remaining, or a body that names the quota
+	// (OpenAI's "Limit 60, Used 60", Gemini's QuotaFailure, Anthropic's
+	// rate_limit_error with its rate-limit headers).
+	EvidenceQuota
+	// EvidenceCapacity: the answer shows a refusal for want of capacity
+	// with no quota named (Gemini's RESOURCE_EXHAUSTED without QuotaFailure).
+	EvidenceCapacity
+)
+
+var evidenceNames = [...]string{"none", "quota", "capacity"}
+
+func (e RateLimitEvidence) String() string {
+	if e < 0 || int(e) >= len(evidenceNames) {
+		return fmt.Sprintf("RateLimitEvidence(%d)", int(e))
+	}
+	return evidenceNames[e]
 }

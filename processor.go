@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/batchllm/batchllm/internal/idset"
 )
 
 // Processor runs items through their strategies with a pool of workers,
@@ -38,7 +40,7 @@ type Processor[In, Out, C any] struct {
 	pre         []Item[In, Out, C] // items added before the run started
 	senders     sync.WaitGroup     // Add calls sending to queue, and the feeder
 	closeQueue  sync.Once
-	ids         idSet
+	ids         idset.Set
 	idSeed      maphash.Seed
 	stopped     <-chan struct{} // closed when the run stops; nil before
 	cancelRun   context.CancelCauseFunc
@@ -123,7 +125,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: %w", item.ID, ErrClosed)
 	}
-	if !p.ids.add(h) {
+	if !p.ids.Add(h) {
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: duplicate item ID", item.ID)
 	}
@@ -158,7 +160,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	}
 	// The item was not queued: forget it, so that it may be added again.
 	p.mu.Lock()
-	p.ids.remove(h)
+	p.ids.Remove(h)
 	p.stats.Added--
 	p.pending.Add(-1)
 	p.mu.Unlock()

@@ -18,7 +18,8 @@ type Fault int
 
 const (
 	// RateLimit fails the call with a rate-limit error (ClassRateLimited)
-	// that asks for Mock.RetryAfter.
+	// that shows the shared quota exhausted (EvidenceQuota) and asks for
+	// Mock.RetryAfter.
 	RateLimit Fault = iota + 1
 	// Timeout blocks the call until its context is done, like a request
 	// that never gets an answer.
@@ -37,9 +38,13 @@ const (
 	FatalBatch
 	// Panic makes the call panic.
 	Panic
+	// BareRateLimit fails the call with a rate-limit error that shows
+	// nothing about its cause (EvidenceNone), like a bare 429 from a busy
+	// server or a proxy, and asks for Mock.RetryAfter.
+	BareRateLimit
 )
 
-var faultNames = [...]string{"", "rate_limit", "timeout", "transient", "overloaded", "invalid_output", "fatal_item", "fatal_batch", "panic"}
+var faultNames = [...]string{"", "rate_limit", "timeout", "transient", "overloaded", "invalid_output", "fatal_item", "fatal_batch", "panic", "bare_rate_limit"}
 
 func (f Fault) String() string {
 	if f <= 0 || int(f) >= len(faultNames) {
@@ -178,6 +183,8 @@ func (m *Mock[In, Out]) faultError(f Fault, n int, id string) error {
 	err := fmt.Errorf("%w: %s on call %d (item %q)", ErrMock, f, n, id)
 	switch f {
 	case RateLimit:
+		return &batchllm.ClassifiedError{Class: batchllm.ClassRateLimited, RetryAfter: m.RetryAfter, Evidence: batchllm.EvidenceQuota, Err: err}
+	case BareRateLimit:
 		return batchllm.Classified(err, batchllm.ClassRateLimited, m.RetryAfter)
 	case Overloaded:
 		return batchllm.Classified(err, batchllm.ClassOverloaded, 0)

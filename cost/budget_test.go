@@ -302,7 +302,7 @@ func TestBudgetForwardsCooldownEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 2 * time.Second})
+		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 2 * time.Second})
 		start := time.Now()
 		p, err = b.Admit(t.Context(), batchllm.Estimate{Model: "gpt-4o-mini", MaxOutputTokens: 10})
 		if err != nil {

@@ -16,6 +16,8 @@ import (
 // frac, in token-nanoseconds (limit × elapsed ns), always in [0, window).
 type bucket struct {
 	limit    int64 // tokens per window; 0 means this dimension is not limited
+	window   time.Duration
+	burst    time.Duration
 	capacity int64 // the most tokens the bucket holds: the burst
 	level    int64 // tokens available now; negative is debt
 	frac     int64 // token-nanoseconds toward the next token, in [0, window)
@@ -24,16 +26,25 @@ type bucket struct {
 
 func (b *bucket) active() bool { return b.limit > 0 }
 
-// setLimit makes the bucket refill at limit per window with a capacity of
-// burst's worth of refill (at least one token). A bucket that was not active
-// starts full; an active one keeps its level, cut to the new capacity.
-func (b *bucket) setLimit(now time.Time, limit int64, burst, window time.Duration) {
+// setLimit makes the bucket refill at r.Limit per r.Window with a capacity
+// of r.Burst's worth of refill (at least one token); a zero r.Limit turns
+// it off. A bucket that was not active starts full; an active one keeps its
+// level, cut to the new capacity.
+func (b *bucket) setLimit(now time.Time, r Rate) {
+	if r.Limit <= 0 {
+		*b = bucket{}
+		return
+	}
+	r = r.withDefaults()
 	wasActive := b.active()
 	if wasActive {
-		b.advance(now, window)
+		b.advance(now)
+		// frac/window is the part of a token accrued: keep it in the new
+		// window's unit.
+		b.frac = min(mulDiv(b.frac, int64(r.Window), int64(b.window)), int64(r.Window)-1)
 	}
-	b.limit = limit
-	b.capacity = max(1, mulDiv(limit, int64(burst), int64(window)))
+	b.limit, b.window, b.burst = r.Limit, r.Window, r.Burst
+	b.capacity = max(1, mulDiv(r.Limit, int64(r.Burst), int64(r.Window)))
 	if !wasActive {
 		b.level, b.frac, b.last = b.capacity, 0, now
 		return
@@ -44,7 +55,8 @@ func (b *bucket) setLimit(now time.Time, limit int64, burst, window time.Duratio
 }
 
 // advance adds the tokens accrued since the last call.
-func (b *bucket) advance(now time.Time, window time.Duration) {
+func (b *bucket) advance(now time.Time) {
+	window := b.window
 	if !b.active() {
 		return
 	}
@@ -57,7 +69,7 @@ func (b *bucket) advance(now time.Time, window time.Duration) {
 		b.frac = 0
 		return
 	}
-	if dt >= b.fillTime(b.capacity, window) {
+	if dt >= b.fillTime(b.capacity) {
 		b.level, b.frac = b.capacity, 0
 		return
 	}
@@ -72,7 +84,8 @@ func (b *bucket) advance(now time.Time, window time.Duration) {
 
 // fillTime returns the time until the level reaches target at the current
 // refill rate: 0 if it already has, and at most math.MaxInt64 nanoseconds.
-func (b *bucket) fillTime(target int64, window time.Duration) time.Duration {
+func (b *bucket) fillTime(target int64) time.Duration {
+	window := b.window
 	if b.level >= target {
 		return 0
 	}
@@ -103,13 +116,19 @@ func (b *bucket) take(n int64) {
 	}
 }
 
-// give returns n tokens (a refund), never above capacity; a negative n is
+// give returns n tokens (a refund), never above capacity, and never
+// lowering a level a provider's report raised above it; a negative n is
 // debt.
 func (b *bucket) give(n int64) {
 	if !b.active() {
 		return
 	}
-	b.level = min(b.level+n, b.capacity)
+	switch {
+	case n < 0:
+		b.level += n
+	case b.level < b.capacity:
+		b.level = min(b.level+n, b.capacity)
+	}
 	if b.level >= b.capacity {
 		b.frac = 0
 	}
@@ -120,6 +139,15 @@ func (b *bucket) clamp(n int64) {
 	n = max(n, 0)
 	if b.active() && b.level > n {
 		b.level, b.frac = n, 0
+	}
+}
+
+// raise lifts the level to n if it is lower, as a provider's report of
+// what remains may (at the start of a run, the opening allowance of a
+// provider whose bucket holds more than the burst).
+func (b *bucket) raise(n int64) {
+	if b.active() && b.level < n {
+		b.level = min(n, max(b.limit, b.capacity))
 	}
 }
 

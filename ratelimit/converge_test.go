@@ -83,7 +83,7 @@ func testConverges(t *testing.T, headers bool) {
 							break
 						}
 						refused.Add(1)
-						p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: ra, Limits: li})
+						p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: ra, Limits: li})
 					}
 					done.Add(1)
 					if time.Since(start) >= time.Minute {

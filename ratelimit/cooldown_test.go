@@ -42,9 +42,10 @@ func TestCooldownLength(t *testing.T) {
 		wantReason string
 	}{
 		{"no signal: the floor", Config{}, batchllm.Outcome{}, time.Second, "floor"},
-		{"configured floor", Config{CooldownFloor: 3 * time.Second}, batchllm.Outcome{RetryAfter: 2 * time.Second}, 3 * time.Second, "floor"},
+		{"configured floor", Config{CooldownFloor: 3 * time.Second}, batchllm.Outcome{}, 3 * time.Second, "floor"},
+		{"a server wait below the configured floor", Config{CooldownFloor: 3 * time.Second}, batchllm.Outcome{RetryAfter: 2 * time.Second}, 2 * time.Second, "retry_after"},
 		{"retry-after", Config{}, batchllm.Outcome{RetryAfter: 3 * time.Second}, 3 * time.Second, "retry_after"},
-		{"retry-after-ms below the floor", Config{}, batchllm.Outcome{RetryAfter: 400 * time.Millisecond}, time.Second, "floor"},
+		{"retry-after-ms below the floor, honoured", Config{}, batchllm.Outcome{RetryAfter: 400 * time.Millisecond}, 400 * time.Millisecond, "retry_after"},
 		{"Gemini retryDelay", Config{}, batchllm.Outcome{Limits: &batchllm.LimitInfo{RetryAfter: 26 * time.Second}}, 26 * time.Second, "retry_after"},
 		// 1000 tokens per window, all used, refilled in 30 s: the refused
 		// attempt's 500 tokens are back in 15 s.
@@ -64,7 +65,7 @@ func TestCooldownLength(t *testing.T) {
 				defer l.ReportEvents(ev.add)()
 				start := time.Now()
 				o := c.o
-				o.Class = batchllm.ClassRateLimited
+				o.Class, o.Evidence = batchllm.ClassRateLimited, batchllm.EvidenceQuota
 				admit(t, l, est(400, 100)).Release(o)
 				p := admit(t, l, est(400, 100))
 				if got := time.Since(start); got != c.want {
@@ -85,7 +86,7 @@ func TestCooldownLength(t *testing.T) {
 func TestCooldownMultiplierAndReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(t, Config{Ramp: NoRamp{}, CooldownMultiplier: 3, NoAdapt: true})
-		limited := batchllm.Outcome{Class: batchllm.ClassRateLimited}
+		limited := batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}
 		var got []time.Duration
 		step := func(o batchllm.Outcome) {
 			start := time.Now()
@@ -123,12 +124,12 @@ func TestOneCooldownPerBurst(t *testing.T) {
 		l := newLimiter(t, Config{Ramp: NoRamp{}, NoAdapt: true})
 		p1, p2, p3 := admit(t, l, est(0, 0)), admit(t, l, est(0, 0)), admit(t, l, est(0, 0))
 		start := time.Now()
-		p1.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 2 * time.Second})
+		p1.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 2 * time.Second})
 		time.Sleep(2500 * time.Millisecond)
 		// p2 and p3 were admitted before the cooldown: their rate limits are
 		// part of the same burst and start nothing, even after it ended.
-		p2.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 10 * time.Second})
-		p3.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 10 * time.Second})
+		p2.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 10 * time.Second})
+		p3.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 10 * time.Second})
 		admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
 		if got := time.Since(start); got != 2500*time.Millisecond {
 			t.Fatalf("admitted after %v, want 2.5s (no second cooldown)", got)
@@ -149,7 +150,7 @@ func TestCooldownStopsTheQueueHead(t *testing.T) {
 		a.goAdmit(t, l, "head", est(0, 0), batchllm.Outcome{})
 		a.goAdmit(t, l, "next", est(0, 0), batchllm.Outcome{})
 		time.Sleep(500 * time.Millisecond)
-		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 5 * time.Second})
+		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 5 * time.Second})
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		if a.at["head"] != 5500*time.Millisecond || a.at["next"] != 6500*time.Millisecond {
@@ -166,7 +167,7 @@ func TestLinearRamp(t *testing.T) {
 		for range 3 {
 			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
 		}
-		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // 1 s cooldown
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}) // 1 s cooldown
 		var got []time.Duration
 		for range 6 {
 			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
@@ -180,7 +181,7 @@ func TestLinearRamp(t *testing.T) {
 		}
 		// The ramp paces all workers together: two waiting at once are
 		// spaced too.
-		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // 1 s again
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}) // 1 s again
 		a := newAdmissions()
 		a.goAdmit(t, l, "w1", est(0, 0), batchllm.Outcome{})
 		a.goAdmit(t, l, "w2", est(0, 0), batchllm.Outcome{})
@@ -215,7 +216,7 @@ func TestAIMD(t *testing.T) {
 		if st, _ := l.Stats().Scope("s"); st.Concurrency != 0 {
 			t.Fatalf("concurrency limit %v before any rate limit, want none", st.Concurrency)
 		}
-		held[0].Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // 8 in flight → limit 4
+		held[0].Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}) // 8 in flight → limit 4
 		if st, _ := l.Stats().Scope("s"); st.Concurrency != 4 {
 			t.Fatalf("concurrency limit %v after a rate limit with 8 in flight, want 4", st.Concurrency)
 		}
@@ -268,8 +269,8 @@ func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
 		unsubA := l.ReportEvents(a.add)
 		unsubB := l.ReportEvents(b.add)
 		// Two scopes, one cooldown each.
-		admit(t, l, batchllm.Estimate{Scope: "x"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
-		admit(t, l, batchllm.Estimate{Scope: "y"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, RetryAfter: 3 * time.Second})
+		admit(t, l, batchllm.Estimate{Scope: "x"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota})
+		admit(t, l, batchllm.Estimate{Scope: "y"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 3 * time.Second})
 		time.Sleep(2 * time.Second) // x's cooldown has ended, y's has not
 		synctest.Wait()
 		unsubB()
@@ -311,7 +312,7 @@ func TestRampCountsFromTheEndOfACooldownWaitedAtTheHead(t *testing.T) {
 			done <- err
 		}()
 		synctest.Wait()
-		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // cooldown until 1 s
+		p.Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}) // cooldown until 1 s
 		synctest.Wait()
 		time.Sleep(200 * time.Millisecond)
 		cancel()

@@ -47,19 +47,49 @@
 // ([Limits.CachedInputExempt]). A zero usage means unknown, and the
 // reservation stands.
 //
+// # Quota refusals and capacity refusals
+//
+// A 429 means one of two things, and they call for opposite answers. When
+// the scope's shared quota is exhausted, every attempt of the scope would
+// be refused, so the scope stops admitting anything for a while (a
+// cooldown) and, with no limit known, learns a lower one. When the server
+// is short of capacity (Gemini's shared pool, an overloaded
+// OpenAI-compatible server, a proxy), refusals fall on a share of requests
+// whatever the send rate; pausing everyone, or lowering the limit, only
+// loses throughput (one such refusal in twenty used to cut a run to a few
+// items a second). The decision rule, for a ClassRateLimited outcome:
+//
+//  1. [batchllm.EvidenceQuota] (the answer shows the quota exhausted:
+//     rate-limit headers with nothing remaining, OpenAI's "Limit 60, Used
+//     60" message, Gemini's QuotaFailure, Anthropic's rate_limit_error with
+//     its headers): a cooldown, below.
+//  2. [batchllm.EvidenceCapacity] (a refusal that names no quota, such as
+//     Gemini's RESOURCE_EXHAUSTED without QuotaFailure): no cooldown, no
+//     learning. The processor retries the item alone after the server's
+//     Retry-After (or its backoff), parked off its worker, and does not
+//     count it as an attempt.
+//  3. [batchllm.EvidenceNone] (a bare 429): as 2, unless bare 429s are
+//     too frequent to be random: 10 or more of the scope's last 32
+//     outcomes. A rate limit refuses everything above it, so its share of
+//     429s rises with the send rate and reaches that at any overload above
+//     about 45%; 5% random refusals reach it about once in 100,000
+//     outcomes. Then as 1.
+//
 // # Cooldown
 //
-// When an attempt is rate limited (ClassRateLimited), its scope stops
-// admitting anything until a cooldown ends. Each scope composes a
-// [batchllm.CooldownGate], which provides the floor, the cap, the
-// multiplier on consecutive rate limits (reset by a success), the rule that
-// one burst of refusals makes one cooldown, and the EventCooldownStarted and
-// EventCooldownEnded events. The Limiter chooses the wait it hands that gate:
-// the largest of the Retry-After the server sent (header, retry-after-ms or
-// Gemini's retryDelay, in [batchllm.Outcome.RetryAfter] or
-// [batchllm.LimitInfo.RetryAfter]) and, for each limit reported exhausted,
-// the time its reset header says the attempt's share comes back (see
-// [Config.FullResetWait]).
+// A cooldown lasts the largest of the waits the server asked for (the
+// Retry-After header, retry-after-ms or Gemini's retryDelay, in
+// [batchllm.Outcome.RetryAfter] or [batchllm.LimitInfo.RetryAfter]) and,
+// for each limit reported exhausted, the time its reset header says the
+// attempt's share comes back (see [Config.FullResetWait]), even when that
+// is well under a second; [Config.CooldownFloor] only applies when the
+// server named no wait. Consecutive cooldowns (with no success between
+// them) are multiplied, up to [Config.CooldownMax], and one burst of
+// refusals makes one cooldown: refusals of attempts admitted before the
+// cooldown began start no other. The mechanics are shared with
+// [batchllm.CooldownGate]; the Limiter acts on a cooldown directly when it
+// starts one (slow start, inference, the EventCooldownStarted and
+// EventCooldownEnded events).
 //
 // # Slow start
 //
@@ -78,19 +108,24 @@
 // one is lower), and lowers each bucket to the remaining count the provider
 // reported, never raising it. With no limits configured at all it thus
 // learns them from the first responses, and runs near them. A provider
-// that sends no such headers (Gemini) is followed from its 429s alone: at
-// each cooldown a scope that knows no limit infers a request limit a tenth
-// below what it admitted in the last window, and raises it by a twentieth
-// per window without a cooldown.
+// that sends no such headers (Gemini) is followed from its quota refusals
+// alone: at a cooldown a scope that knows no limit infers a request limit a
+// tenth below what it admitted in the last window; the inferred limit has a
+// floor and wins back what it lost within a few windows once refusals stop
+// (infer.go has the exact rule).
 //
 // # Estimates
 //
 // The input token estimate comes from the strategy's Estimate method.
-// Package [github.com/batchllm/batchllm/ratelimit/tokens] counts a prompt's
+// Package [github.com/batchllm/batchllm/tokens] counts a prompt's
 // tokens offline: exactly for OpenAI models, approximately for others;
 // reconciliation corrects what the estimate gets wrong.
 //
-// A Limiter lives in one process. The gate is an interface so that a back
-// end shared by several processes can replace it without touching the
-// processor.
+// # Sharing limits between processes
+//
+// The buckets and the cooldown of each scope live in a [Store]. The
+// default keeps them in the process; a shared one (a database) lets
+// several processes, each with its own Limiter, keep one provider quota
+// together. The module's conformance suite, internal/testing/ratelimittest,
+// checks a Store implementation.
 package ratelimit

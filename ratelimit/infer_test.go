@@ -22,7 +22,7 @@ func TestInferRequestLimitFromRateLimits(t *testing.T) {
 			held = append(held, admit(t, l, est(0, 0)))
 		}
 		time.Sleep(10 * time.Second)
-		held[0].Release(batchllm.Outcome{Class: batchllm.ClassRateLimited}) // 1 s cooldown
+		held[0].Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota}) // 1 s cooldown
 		for _, p := range held[1:] {
 			p.Release(batchllm.Outcome{})
 		}
@@ -41,16 +41,17 @@ func TestInferRequestLimitFromRateLimits(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("admissions at %v, want %v", got, want)
 		}
-		// A window without a cooldown raises the limit by a twentieth.
+		// A window without a cooldown wins back half the way to 97% of the
+		// 50 where refusals began: 45 + (48 − 45)/2.
 		time.Sleep(time.Minute)
 		admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
-		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 47 {
-			t.Fatalf("limit %d after a quiet window, want 47", st.Requests.Limit)
+		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 46 {
+			t.Fatalf("limit %d after a quiet window, want 46", st.Requests.Limit)
 		}
 		// Another cooldown: a tenth below what was admitted in the last
 		// window (the two at 73.7 s; the others are more than a minute old)
 		// if that is less than the limit, but never below 1.
-		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota})
 		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 1 {
 			t.Fatalf("limit %d after a second cooldown, want 1 (0.9 × 2 admitted, at least 1)", st.Requests.Limit)
 		}
@@ -73,10 +74,11 @@ func TestInferenceScalesAShortObservation(t *testing.T) {
 			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
 			time.Sleep(50 * time.Millisecond)
 		}
-		// 20 in 1 s: 1200 a minute, less a tenth.
-		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
-		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 1134 || !st.Requests.Inferred {
-			t.Fatalf("requests %+v, want an inferred limit of 1134 (0.9 × 21 in 1 s × 60)", st.Requests)
+		// 21 in 1 s and the 1 s of quiet the server then asks for: 630 a
+		// minute, less a tenth.
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota})
+		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 567 || !st.Requests.Inferred {
+			t.Fatalf("requests %+v, want an inferred limit of 567 (0.9 × 21 in 2 s × 30)", st.Requests)
 		}
 	})
 }
@@ -87,9 +89,63 @@ func TestNoInferenceWhenALimitIsKnown(t *testing.T) {
 		for range 10 {
 			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
 		}
-		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited})
+		admit(t, l, est(0, 0)).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota})
 		if st, _ := l.Stats().Scope("s"); st.Requests.Limit != 0 {
 			t.Fatalf("request limit %d inferred beside a configured token limit", st.Requests.Limit)
+		}
+	})
+}
+
+// An inferred limit has a floor, half the rate proven over a whole window,
+// and after refusals stop it wins back what it lost within a few windows.
+func TestInferredLimitFloorAndRecovery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Ramp: NoRamp{}})
+		quota := batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: time.Second}
+		limit := func() int64 { st, _ := l.Stats().Scope("s"); return st.Requests.Limit }
+		// 600 a minute for two minutes, one every 100 ms, then a refusal.
+		for range 1200 {
+			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
+			time.Sleep(100 * time.Millisecond)
+		}
+		admit(t, l, est(0, 0)).Release(quota)
+		first := limit()
+		if first < 520 || first > 540 {
+			t.Fatalf("first inference %d, want about 0.9 × 600", first)
+		}
+		// Refusals, one per burst's time, cut by a tenth each time, but
+		// never below half the rate proven over a whole window: about 300.
+		var cuts []int64
+		for range 12 {
+			time.Sleep(6 * time.Second)
+			admit(t, l, est(0, 0)).Release(batchllm.Outcome{}) // no multiplied cooldowns
+			admit(t, l, est(0, 0)).Release(quota)
+			cuts = append(cuts, limit())
+		}
+		if cuts[0] >= first || cuts[1] >= cuts[0] || cuts[11] != cuts[10] || cuts[11] < 290 || cuts[11] > 300 {
+			t.Fatalf("cuts %v after %d: want falling to a floor of about 300", cuts, first)
+		}
+		// Two refusals within a burst's time (5 s) cut once.
+		l2 := newLimiter(t, Config{Ramp: NoRamp{}})
+		admit(t, l2, est(0, 0)).Release(quota)
+		st, _ := l2.Stats().Scope("s")
+		time.Sleep(2 * time.Second)
+		admit(t, l2, est(0, 0)).Release(quota)
+		if st2, _ := l2.Stats().Scope("s"); st2.Requests.Limit != st.Requests.Limit || st2.Cooldowns != 2 {
+			t.Fatalf("limits %d then %d after %d cooldowns: want one cut for two refusals 2 s apart", st.Requests.Limit, st2.Requests.Limit, st2.Cooldowns)
+		}
+		// Refusals stop: each quiet window wins back half the way to 97%
+		// of where the last ones began.
+		low := limit()
+		var back []int64
+		for range 5 {
+			time.Sleep(time.Minute)
+			admit(t, l, est(0, 0)).Release(batchllm.Outcome{})
+			back = append(back, limit())
+		}
+		// Refusals began at the rate seen before the first cut, first/0.9.
+		if target := int64(float64(first) / 0.9 * 0.97); back[3] < low+(target-low)*9/10 || back[3] > target {
+			t.Fatalf("limits after quiet windows %v from %d: want within a tenth of the way back in four windows", back, low)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/cooldown"
+	"github.com/batchllm/batchllm/internal/fanout"
 )
 
 // Config configures a [Limiter]. The zero value is valid: no proactive
@@ -43,6 +45,10 @@ type Config struct {
 	// Ramp says how admission recovers after a cooldown. Default &AIMD{}.
 	Ramp Ramp
 
+	// Store holds the state that Limiters enforcing the same quota share
+	// (see [Store]). Default: a new [NewMemoryStore] for this Limiter.
+	Store Store
+
 	// NoAdapt turns off learning from what the provider reports: by
 	// default a limit the provider reports ([batchllm.Outcome.Limits]) is
 	// enforced where none is configured (or where it is lower than the
@@ -60,13 +66,13 @@ type Config struct {
 // A Limiter is safe for concurrent use, and may be shared by several
 // processors: they then share its limits.
 type Limiter struct {
-	cfg     Config
-	linear  *LinearRamp
-	aimd    *AIMD
-	scopes  sync.Map // string → *scope
-	mu      sync.Mutex
-	subs    map[int]func(batchllm.Event)
-	nextSub int
+	cfg    Config
+	store  Store
+	policy cooldown.Policy
+	linear *LinearRamp
+	aimd   *AIMD
+	scopes sync.Map // string → *scope
+	subs   fanout.Subscribers[batchllm.Event]
 }
 
 var (
@@ -91,7 +97,11 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.CooldownMultiplier != 0 && !(cfg.CooldownMultiplier >= 1) {
 		return nil, fmt.Errorf("ratelimit: Config.CooldownMultiplier is %v; it must be >= 1 (0 means 2)", cfg.CooldownMultiplier)
 	}
-	l := &Limiter{cfg: cfg}
+	l := &Limiter{cfg: cfg, store: cfg.Store}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
+	l.policy = cooldown.Policy{Floor: cfg.CooldownFloor, Max: cfg.CooldownMax, Multiplier: cfg.CooldownMultiplier}.WithDefaults()
 	var err error
 	switch r := cfg.Ramp.(type) {
 	case nil:
@@ -121,9 +131,13 @@ func New(cfg Config) (*Limiter, error) {
 // An attempt whose cost exceeds a whole window of some limit fails at once
 // with a [*TooLargeError] wrapped in a [*batchllm.ClassifiedError] of class
 // ClassFatalItem. If ctx is done first, Admit returns ctx's cause at once;
-// nothing has been reserved, and the attempts queued behind move up.
+// nothing has been reserved, and the attempts queued behind move up. An
+// error of the [Store] is returned as it is (a transient error).
 func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Permit, error) {
-	s := l.scope(e.Scope)
+	s, err := l.scope(ctx, e.Scope)
+	if err != nil {
+		return nil, err
+	}
 	cost := costOf(e)
 	start := time.Now()
 
@@ -132,7 +146,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 		s.mu.Unlock()
 		return nil, err
 	}
-	fresh := !s.head // at the head at once, without waiting
+	fresh := false
 	if s.head {
 		w := &waiter{turn: make(chan struct{}, 1)}
 		s.queue = append(s.queue, w)
@@ -148,86 +162,72 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 			s.mu.Unlock()
 			return nil, s.waitErr(ctx)
 		}
+		s.mu.Lock()
 	} else {
 		s.head = true
-		s.mu.Unlock()
+		fresh = true
 	}
 
-	// This attempt is at the head of the scope's queue.
+	// This attempt is at the head of the scope's queue; s.mu is held. On
+	// the fast path (at the head at once) the clock read at the start is
+	// still now.
+	now := start
+	if !fresh {
+		now = time.Now()
+	}
 	for {
-		cd, err := s.cd.Admit(ctx, e)
-		if err != nil {
-			s.leaveHead()
-			return nil, s.waitErr(ctx)
-		}
-		s.mu.Lock()
-		// On the fast path (at the head at once, and no cooldown to wait
-		// out in cd.Admit) the clock read at the start is still now.
-		now := start
-		if !fresh || !s.coolingUntil.Before(start) {
-			now = time.Now()
-			if err := s.checkSize(cost); err != nil { // a limit learned while waiting may be lower
-				s.passHead()
-				s.mu.Unlock()
-				return nil, err
-			}
-		}
-		fresh = false
-		wait, blocked := s.wait(now, cost)
-		if !blocked && wait == 0 {
-			if now.Before(s.coolingUntil) {
-				// A cooldown began since cd.Admit returned: wait it out.
-				s.mu.Unlock()
-				continue
-			}
-			s.take(now, cost)
-			s.waited += now.Sub(start)
+		if err := s.checkSize(cost); err != nil { // a limit learned while waiting may be lower
 			s.passHead()
 			s.mu.Unlock()
-			return &permit{s: s, cd: cd, cost: cost}, nil
+			return nil, err
+		}
+		wait, blocked := s.localWait(now)
+		if !blocked && wait == 0 {
+			s.mu.Unlock()
+			r, err := s.store.Reserve(ctx, now, cost)
+			if err != nil {
+				s.leaveHead()
+				if ctx.Err() != nil {
+					return nil, s.waitErr(ctx)
+				}
+				return nil, fmt.Errorf("ratelimit: scope %q: reserve: %w", s.name, err)
+			}
+			s.mu.Lock()
+			if r.Wait == 0 {
+				s.admit(now, cost)
+				s.waited += now.Sub(start)
+				s.passHead()
+				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns}
+				learned := s.dirty != [NumDims]bool{}
+				s.mu.Unlock()
+				if learned {
+					s.applyLearned(ctx, now)
+				}
+				return p, nil
+			}
+			wait = r.Wait
 		}
 		s.mu.Unlock()
 		if err := s.sleep(ctx, wait, blocked); err != nil {
 			s.leaveHead()
 			return nil, s.waitErr(ctx)
 		}
+		now = time.Now()
+		s.mu.Lock()
 	}
 }
 
 // ReportEvents implements [batchllm.EventReporter]: emit receives the
 // EventCooldownStarted and EventCooldownEnded events of every scope.
 func (l *Limiter) ReportEvents(emit func(batchllm.Event)) (unsubscribe func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.subs == nil {
-		l.subs = make(map[int]func(batchllm.Event))
-	}
-	id := l.nextSub
-	l.nextSub++
-	l.subs[id] = emit
-	return func() {
-		l.mu.Lock()
-		delete(l.subs, id)
-		l.mu.Unlock()
-	}
+	return l.subs.Subscribe(emit)
 }
 
-func (l *Limiter) emit(e batchllm.Event) {
-	l.mu.Lock()
-	subs := make([]func(batchllm.Event), 0, len(l.subs))
-	for _, s := range l.subs {
-		subs = append(subs, s)
-	}
-	l.mu.Unlock()
-	for _, s := range subs {
-		s(e)
-	}
-}
-
-// scope returns the state of the named scope, creating it on first use.
-func (l *Limiter) scope(name string) *scope {
+// scope returns the state of the named scope, creating it on first use;
+// creating it writes its configured limits to the store.
+func (l *Limiter) scope(ctx context.Context, name string) (*scope, error) {
 	if s, ok := l.scopes.Load(name); ok {
-		return s.(*scope)
+		return s.(*scope), nil
 	}
 	lim, ok := l.cfg.Scopes[name]
 	if !ok {
@@ -237,53 +237,48 @@ func (l *Limiter) scope(name string) *scope {
 	s := &scope{
 		name:         name,
 		l:            l,
+		store:        l.store.Scope(name),
 		window:       lim.Window,
 		burst:        lim.Burst,
 		exempt:       lim.CachedInputExempt,
 		chargeMaxOut: lim.OutputChargedAtMax,
 		conf:         lim.array(),
 		kick:         make(chan struct{}, 1),
-		cd: &batchllm.CooldownGate{
-			Floor:      l.cfg.CooldownFloor,
-			Max:        l.cfg.CooldownMax,
-			Multiplier: l.cfg.CooldownMultiplier,
-		},
 	}
 	now := time.Now()
 	for d, v := range s.conf {
 		if v > 0 {
-			s.b[d].setLimit(now, v, s.burst, s.window)
+			s.rate[d] = Rate{Limit: v, Window: s.window, Burst: s.burst}
+			if err := s.store.SetRate(ctx, now, Dim(d), s.rate[d]); err != nil {
+				return nil, fmt.Errorf("ratelimit: scope %q: set the configured limits: %w", name, err)
+			}
 		}
 	}
-	// Subscribe before the scope is visible, so that no cooldown goes
-	// unseen. The subscription lives as long as the Limiter: it forwards to
-	// the Limiter's own subscribers, who come and go.
-	unsubscribe := s.cd.ReportEvents(s.onCooldownEvent)
-	if actual, loaded := l.scopes.LoadOrStore(name, s); loaded {
-		unsubscribe() // another goroutine created the scope first
-		return actual.(*scope)
-	}
-	return s
+	actual, _ := l.scopes.LoadOrStore(name, s)
+	return actual.(*scope), nil
 }
 
-// scope is the state of one quota scope. Everything but cd, kick and the
-// constant fields is guarded by mu. Lock order: mu, then cd's own lock.
+// scope is one quota scope as this Limiter sees it: its queue, attempts in
+// flight and slow start, and what it has learned; the buckets and the
+// cooldown are in store. Everything but store, kick and the constant fields
+// is guarded by mu. mu is never held while calling store.
 type scope struct {
 	name         string
 	l            *Limiter
+	store        ScopeStore
 	window       time.Duration
 	burst        time.Duration
 	exempt       bool
 	chargeMaxOut bool
-	conf         [numDims]int64 // configured limits
-	cd           *batchllm.CooldownGate
+	conf         Amounts       // configured limits
 	kick         chan struct{} // wakes the head of the queue when capacity may have come back
 
 	mu       sync.Mutex
-	b        [numDims]bucket
-	reported [numDims]int64 // limits the provider last reported
-	head     bool           // an attempt is at the head of the queue
-	queue    []*waiter      // attempts behind the head, in arrival order
+	rate     [NumDims]Rate // the limits this Limiter last put in force
+	dirty    [NumDims]bool // rate[d] changed and is not yet in the store
+	reported Amounts       // limits the provider last reported
+	head     bool          // an attempt is at the head of the queue
+	queue    []*waiter     // attempts behind the head, in arrival order
 	inflight int
 
 	// LinearRamp state: admissions since the cooldown and the last one's time.
@@ -293,20 +288,30 @@ type scope struct {
 	// AIMD concurrency limit; 0 means none.
 	cwnd float64
 	// recent counts admissions in the last window; inferred says that the
-	// requests bucket holds a limit inferred from rate limits (see
-	// inferOnCooldown), last changed at inferredAt.
+	// requests limit was inferred from rate limits (see inferOnCooldown),
+	// last changed at inferredAt.
 	recent     recentCounter
 	inferred   bool
 	inferredAt time.Time
-	firstAdmit time.Time // when the scope admitted its first attempt
-	// coolingUntil is the end of the last cooldown of cd, as its events
-	// reported it.
+	lastCut    time.Time // when the inferred limit was last lowered
+	refusedAt  int64     // the level at which refusals last began
+	inSeries   bool      // no quiet window since the last cut
+	// proven is the most admitted in a window without a cooldown, counted
+	// at provenAt, when this Limiter had started provenCooldowns.
+	proven          int64
+	provenAt        time.Time
+	provenCooldowns int64
+	firstAdmit      time.Time // when the scope admitted its first attempt
+	// refusals judges bare 429s (see [batchllm.EvidenceNone]).
+	refusals cooldown.Refusals
+	// coolingUntil is the end of the last cooldown this Limiter started.
 	coolingUntil time.Time
 
 	admitted     int64
 	waited       time.Duration
 	cooldowns    int64
 	cooldownTime time.Duration
+	storeErrors  int64
 }
 
 type waiter struct {
@@ -314,16 +319,18 @@ type waiter struct {
 }
 
 // costOf returns what an attempt reserves in each dimension.
-func costOf(e batchllm.Estimate) [numDims]int64 {
+func costOf(e batchllm.Estimate) Amounts {
 	in, out := max(e.InputTokens, 0), max(e.MaxOutputTokens, 0)
-	return [numDims]int64{1, in + out, in, out}
+	return Amounts{1, in + out, in, out}
 }
 
-func (s *scope) checkSize(cost [numDims]int64) error {
-	for d := range s.b {
-		if b := &s.b[d]; b.active() && cost[d] > b.limit {
+// checkSize fails an attempt that costs more than a whole window of a
+// limit. s.mu is held.
+func (s *scope) checkSize(cost Amounts) error {
+	for d, r := range s.rate {
+		if r.Limit > 0 && cost[d] > r.Limit {
 			return batchllm.Classified(&TooLargeError{
-				Scope: s.name, Dimension: dimNames[d], Cost: cost[d], Limit: b.limit, Window: s.window,
+				Scope: s.name, Dimension: dimNames[d], Cost: cost[d], Limit: r.Limit, Window: r.withDefaults().Window,
 			}, batchllm.ClassFatalItem, 0)
 		}
 	}
@@ -334,23 +341,13 @@ func (s *scope) waitErr(ctx context.Context) error {
 	return fmt.Errorf("ratelimit: waiting for admission in scope %q: %w", s.name, context.Cause(ctx))
 }
 
-// wait returns how long the head attempt must still wait at now, or blocked
-// if it must wait for an attempt to end (the AIMD limit). s.mu is held.
-func (s *scope) wait(now time.Time, cost [numDims]int64) (d time.Duration, blocked bool) {
-	for i := range s.b {
-		b := &s.b[i]
-		if !b.active() {
-			continue
-		}
-		b.advance(now, s.window)
-		// An attempt larger than the burst may borrow against later refill
-		// once the bucket is full; it must not wait for a level the bucket
-		// can never hold.
-		d = max(d, b.fillTime(min(cost[i], b.capacity), s.window))
-	}
+// localWait returns how long the head attempt must wait at now for this
+// Limiter's own slow start, or blocked if it must wait for an attempt to
+// end (the AIMD limit). s.mu is held.
+func (s *scope) localWait(now time.Time) (d time.Duration, blocked bool) {
 	if s.rampOn {
 		if next := s.rampLast.Add(s.l.linear.delay(s.rampK)); next.After(now) {
-			d = max(d, next.Sub(now))
+			d = next.Sub(now)
 		}
 	}
 	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) {
@@ -359,17 +356,15 @@ func (s *scope) wait(now time.Time, cost [numDims]int64) (d time.Duration, block
 	return d, blocked
 }
 
-// take reserves cost for an admitted attempt. s.mu is held.
-func (s *scope) take(now time.Time, cost [numDims]int64) {
-	for i := range s.b {
-		s.b[i].take(cost[i])
-	}
+// admit counts an admitted attempt. s.mu is held.
+func (s *scope) admit(now time.Time, cost Amounts) {
 	s.inflight++
 	if s.admitted == 0 {
 		s.firstAdmit = now
 	}
 	s.admitted++
 	s.recent.add(now, s.window)
+	s.prove(now)
 	s.growInferred(now)
 	if s.rampOn {
 		s.rampLast = now
@@ -436,23 +431,87 @@ func (s *scope) wake() {
 	}
 }
 
-// onCooldownEvent receives the events of the scope's cooldown gate: it
-// starts slow start, counts the cooldown, and forwards the event.
-func (s *scope) onCooldownEvent(e batchllm.Event) {
-	if e.Kind == batchllm.EventCooldownStarted {
-		s.mu.Lock()
-		s.cooldowns++
-		s.cooldownTime += e.Duration
-		s.coolingUntil = e.Time.Add(e.Duration)
-		if s.l.linear != nil {
-			s.rampOn, s.rampK, s.rampLast = true, 0, e.Time.Add(e.Duration)
+// startCooldown starts a cooldown of the scope in the store for a quota
+// refusal of an attempt admitted in generation admittedIn, unless one is in
+// force or began since that admission, and then acts on it at once (see
+// onCooldownStart).
+// inflight is the attempts in flight when the refused one ended, itself
+// included.
+func (s *scope) startCooldown(ctx context.Context, now time.Time, admittedIn uint64, wait time.Duration, inflight int) {
+	var st cooldown.Started
+	var ok bool
+	_, err := s.store.UpdateCooldown(ctx, func(c *Cooldown) bool {
+		cs := cooldown.State(*c)
+		st, ok = s.l.policy.Start(&cs, now, admittedIn, wait)
+		if ok {
+			*c = Cooldown(cs)
 		}
-		s.inferOnCooldown(e.Time)
-		if a := s.l.aimd; a != nil {
-			s.cwnd = max(float64(a.Min), math.Floor(float64(s.inflight)*a.Decrease))
-		}
-		s.mu.Unlock()
+		return ok
+	})
+	if err != nil {
+		s.countStoreError()
+		return
 	}
-	e.Scope = s.name
-	s.l.emit(e)
+	if ok {
+		s.onCooldownStart(st, inflight)
+	}
+}
+
+// onCooldownStart starts slow start, infers a limit where none is known,
+// counts the cooldown, and reports its start and, when it is over, its
+// end.
+func (s *scope) onCooldownStart(st cooldown.Started, inflight int) {
+	s.mu.Lock()
+	s.cooldowns++
+	s.cooldownTime += st.Duration
+	end := st.At.Add(st.Duration)
+	s.coolingUntil = end
+	s.refusals.Reset()
+	if s.l.linear != nil {
+		s.rampOn, s.rampK, s.rampLast = true, 0, end
+	}
+	s.inferOnCooldown(st.At, st.Duration)
+	if a := s.l.aimd; a != nil {
+		s.cwnd = max(float64(a.Min), math.Floor(float64(inflight)*a.Decrease))
+	}
+	s.mu.Unlock()
+	s.applyLearned(context.Background(), st.At)
+	s.l.subs.Send(batchllm.Event{Kind: batchllm.EventCooldownStarted, Time: st.At, Duration: st.Duration, Reason: st.Reason, Scope: s.name})
+	time.AfterFunc(st.Duration, func() {
+		s.l.subs.Send(batchllm.Event{Kind: batchllm.EventCooldownEnded, Time: time.Now(), Duration: st.Duration, Scope: s.name})
+	})
+}
+
+// setRate puts r in force for dimension d, in the store at the next
+// applyLearned. s.mu is held.
+func (s *scope) setRate(d Dim, r Rate) {
+	if s.rate[d] != r {
+		s.rate[d], s.dirty[d] = r, true
+	}
+}
+
+// applyLearned writes the limits changed by learning to the store.
+func (s *scope) applyLearned(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	var todo [NumDims]*Rate
+	for d := range s.dirty {
+		if s.dirty[d] {
+			r := s.rate[d]
+			todo[d], s.dirty[d] = &r, false
+		}
+	}
+	s.mu.Unlock()
+	for d, r := range todo {
+		if r != nil {
+			if err := s.store.SetRate(ctx, now, Dim(d), *r); err != nil {
+				s.countStoreError()
+			}
+		}
+	}
+}
+
+func (s *scope) countStoreError() {
+	s.mu.Lock()
+	s.storeErrors++
+	s.mu.Unlock()
 }

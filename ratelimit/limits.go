@@ -86,17 +86,6 @@ func (l Limits) validate(name string) error {
 	return nil
 }
 
-// The dimensions of a scope, in the order of their buckets.
-const (
-	dimRequests = iota
-	dimTokens
-	dimInput
-	dimOutput
-	numDims
-)
-
-var dimNames = [numDims]string{"requests", "tokens", "input tokens", "output tokens"}
-
-func (l Limits) array() [numDims]int64 {
-	return [numDims]int64{l.Requests, l.Tokens, l.InputTokens, l.OutputTokens}
+func (l Limits) array() Amounts {
+	return Amounts{l.Requests, l.Tokens, l.InputTokens, l.OutputTokens}
 }

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 	"time"
@@ -10,36 +11,48 @@ import (
 
 // permit is one admitted attempt's reservation.
 type permit struct {
-	s        *scope
-	cd       batchllm.Permit // the cooldown gate's permit, which knows the cooldown generation
-	cost     [numDims]int64
-	released atomic.Bool
+	s    *scope
+	cost Amounts
+	// generation and consecutive are the scope's cooldown state at
+	// admission; cooldowns is this Limiter's count of the scope's
+	// cooldowns then.
+	generation  uint64
+	consecutive int
+	cooldowns   int64
+	released    atomic.Bool
 }
 
 // Release implements [batchllm.Permit]. It reconciles the reservation with
 // o.Usage: unused tokens go back to the buckets, and tokens used beyond the
 // reservation are taken from them, as debt if need be, which later
 // admissions wait out. Zero usage means unknown, and the reservation stands.
-// It learns from o.Limits, and a rate-limited outcome starts a cooldown.
-// Calls after the first do nothing.
+// It learns from o.Limits, and a refusal by the quota starts a cooldown
+// (see the package documentation for the rule). Calls after the first do
+// nothing. A store error leaves the store as it was and is counted in
+// [ScopeStats.StoreErrors].
 func (p *permit) Release(o batchllm.Outcome) {
 	if p.released.Swap(true) {
 		return
 	}
 	s := p.s
-	// The cooldown gate decides whether this outcome starts a cooldown (one
-	// per burst of rate limits) and resets its multiplier on success. Its
-	// events reach s.onCooldownEvent, which takes s.mu: call it unlocked.
-	co := o
-	if o.Class == batchllm.ClassRateLimited {
-		co.RetryAfter = s.cooldownWait(o, p.cost)
-	}
-	p.cd.Release(co)
+	ctx := context.Background()
+	now := time.Now()
 
 	s.mu.Lock()
-	now := time.Now()
 	inflight := s.inflight
 	s.inflight--
+	quota := false
+	switch o.Class {
+	case batchllm.ClassNone:
+		s.refusals.Add(false)
+	case batchllm.ClassRateLimited:
+		quota = o.Evidence == batchllm.EvidenceQuota || o.Evidence == batchllm.EvidenceNone && s.refusals.Add(true)
+	}
+	succeeded := o.Class == batchllm.ClassNone && (p.consecutive > 0 || s.cooldowns != p.cooldowns)
+	if a := s.l.aimd; a != nil && o.Class == batchllm.ClassNone && s.cwnd > 0 && float64(inflight) >= math.Floor(s.cwnd) {
+		s.cwnd += a.Increase / s.cwnd
+	}
+	var refund Amounts
 	if !o.Usage.IsZero() {
 		in := o.Usage.InputTokens
 		if s.exempt {
@@ -47,35 +60,51 @@ func (p *permit) Release(o batchllm.Outcome) {
 		}
 		out := o.Usage.OutputTokens
 		if s.chargeMaxOut {
-			out = max(out, p.cost[dimOutput])
+			out = max(out, p.cost[DimOutputTokens])
 		}
-		used := [numDims]int64{1, in + out, in, out}
-		for d := range s.b {
-			s.b[d].advance(now, s.window)
-			s.b[d].give(p.cost[d] - used[d])
+		used := Amounts{1, in + out, in, out}
+		for d := range refund {
+			refund[d] = p.cost[d] - used[d]
+		}
+	}
+	s.mu.Unlock()
+
+	if quota {
+		s.startCooldown(ctx, now, p.generation, s.cooldownWait(o, p.cost), inflight)
+	} else if succeeded {
+		// A success ends the run of consecutive cooldowns.
+		if _, err := s.store.UpdateCooldown(ctx, func(c *Cooldown) bool {
+			if c.Consecutive == 0 {
+				return false
+			}
+			c.Consecutive = 0
+			return true
+		}); err != nil {
+			s.countStoreError()
+		}
+	}
+	if refund != (Amounts{}) {
+		if err := s.store.Refund(ctx, now, refund); err != nil {
+			s.countStoreError()
 		}
 	}
 	if o.Limits != nil && !s.l.cfg.NoAdapt {
-		s.adapt(now, o.Limits)
+		s.adapt(ctx, now, o.Limits)
 	}
-	if a := s.l.aimd; a != nil && o.Class == batchllm.ClassNone && s.cwnd > 0 && float64(inflight) >= math.Floor(s.cwnd) {
-		s.cwnd += a.Increase / s.cwnd
-	}
-	s.mu.Unlock()
 	s.wake()
 }
 
 // cooldownWait returns the wait a rate-limited outcome asks for: the largest
 // of the server's Retry-After (header or body) and, for each limit the
 // provider reports exhausted, its reset time (see [Config.FullResetWait]).
-func (s *scope) cooldownWait(o batchllm.Outcome, cost [numDims]int64) time.Duration {
+func (s *scope) cooldownWait(o batchllm.Outcome, cost Amounts) time.Duration {
 	wait := o.RetryAfter
 	li := o.Limits
 	if li == nil {
 		return wait
 	}
 	wait = max(wait, li.RetryAfter)
-	for d, w := range [numDims]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens} {
+	for d, w := range windows(li) {
 		if !w.Known() || w.Remaining > 0 || w.Reset <= 0 {
 			continue
 		}
@@ -88,14 +117,21 @@ func (s *scope) cooldownWait(o batchllm.Outcome, cost [numDims]int64) time.Durat
 	return wait
 }
 
+// windows returns the limits of li in the order of the dimensions.
+func windows(li *batchllm.LimitInfo) [NumDims]batchllm.LimitWindow {
+	return [NumDims]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens}
+}
+
 // adapt follows what the provider reported: it enforces a reported limit
 // where none is configured or where it is lower than the configured one,
-// and lowers each bucket to the remaining count. s.mu is held.
-func (s *scope) adapt(now time.Time, li *batchllm.LimitInfo) {
+// and lowers each bucket to the remaining count.
+func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo) {
+	ws := windows(li)
+	s.mu.Lock()
 	if li.Requests.Known() || li.Tokens.Known() || li.InputTokens.Known() || li.OutputTokens.Known() {
 		s.dropInferred()
 	}
-	for d, w := range [numDims]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens} {
+	for d, w := range ws {
 		if !w.Known() {
 			continue
 		}
@@ -104,11 +140,15 @@ func (s *scope) adapt(now time.Time, li *batchllm.LimitInfo) {
 		if s.conf[d] > 0 {
 			limit = min(limit, s.conf[d])
 		}
-		b := &s.b[d]
-		if b.limit != limit {
-			b.setLimit(now, limit, s.burst, s.window)
+		s.setRate(Dim(d), Rate{Limit: limit, Window: s.window, Burst: s.burst})
+	}
+	s.mu.Unlock()
+	s.applyLearned(ctx, now)
+	for d, w := range ws {
+		if w.Known() {
+			if err := s.store.SetLevel(ctx, now, Dim(d), w.Remaining, false); err != nil {
+				s.countStoreError()
+			}
 		}
-		b.advance(now, s.window)
-		b.clamp(w.Remaining)
 	}
 }

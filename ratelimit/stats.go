@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 )
@@ -32,6 +33,8 @@ type ScopeStats struct {
 	CoolingUntil time.Time
 	// Concurrency is the AIMD limit on attempts in flight; 0 means none.
 	Concurrency float64
+	// StoreErrors counts the [Store] calls that failed on release.
+	StoreErrors int64
 }
 
 // Dimension is the state of one limit of a scope.
@@ -52,13 +55,15 @@ type Dimension struct {
 	Window   time.Duration
 }
 
-// Stats returns a snapshot of the limiter's state.
+// Stats returns a snapshot of the limiter's state. The buckets and the
+// cooldown are read from the store; a scope whose store fails to answer
+// shows them empty.
 func (l *Limiter) Stats() Stats {
 	var st Stats
 	now := time.Now()
 	l.scopes.Range(func(_, v any) bool {
 		s := v.(*scope)
-		until := s.cd.CoolingUntil()
+		shared, err := s.store.Snapshot(context.Background(), now)
 		s.mu.Lock()
 		ss := ScopeStats{
 			Scope:        s.name,
@@ -68,21 +73,26 @@ func (l *Limiter) Stats() Stats {
 			WaitTime:     s.waited,
 			Cooldowns:    s.cooldowns,
 			CooldownTime: s.cooldownTime,
-			CoolingUntil: until,
 			Concurrency:  s.cwnd,
+			StoreErrors:  s.storeErrors,
+		}
+		if err != nil {
+			ss.StoreErrors++
+		}
+		if now.Before(shared.Cooldown.Until) {
+			ss.CoolingUntil = shared.Cooldown.Until
 		}
 		if s.head {
 			ss.Waiting++
 		}
-		var dims [numDims]Dimension
-		for d := range s.b {
-			b := &s.b[d]
-			b.advance(now, s.window)
-			dims[d] = Dimension{Limit: b.limit, Configured: s.conf[d], Reported: s.reported[d], Window: s.window}
-			dims[d].Inferred = d == dimRequests && s.inferred
-			if b.active() {
-				dims[d].Available, dims[d].Capacity = b.level, b.capacity
+		var dims [NumDims]Dimension
+		for d, b := range shared.Buckets {
+			dims[d] = Dimension{Limit: b.Limit, Configured: s.conf[d], Reported: s.reported[d], Window: b.Window,
+				Available: b.Available, Capacity: b.Capacity}
+			if b.Limit == 0 {
+				dims[d].Window = s.window
 			}
+			dims[d].Inferred = d == int(DimRequests) && s.inferred
 		}
 		s.mu.Unlock()
 		ss.Requests, ss.Tokens, ss.InputTokens, ss.OutputTokens = dims[0], dims[1], dims[2], dims[3]

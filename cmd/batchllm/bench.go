@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/batchllm/batchllm/internal/ratebench"
+	"github.com/batchllm/batchllm/internal/testing/ratebench"
 )
 
 // newBenchCommand is "batchllm bench": the rate-limiting scenarios against

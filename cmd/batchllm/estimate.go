@@ -11,7 +11,7 @@ import (
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/anthropic"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // estimateFlags are the flags of `batchllm estimate`.

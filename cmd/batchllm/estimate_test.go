@@ -9,7 +9,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 func TestEstimate(t *testing.T) {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/redact"
 )
 
 // outputLine is one line of the output file: the result of one item. The
@@ -98,21 +98,12 @@ func (lw *lineWriter) write(v any) error {
 	return nil
 }
 
-// redactor returns a function that replaces every secret in a text by
-// "[redacted]". Secrets shorter than 8 bytes are ignored: they cannot be
-// real keys, and replacing them would mangle ordinary words.
+// redactor returns a function that removes the secrets, and anything shaped
+// like a provider key, from a text: the one redactor the providers use too
+// (internal/redact), so that the CLI's logs and error lines hide what the
+// providers' errors hide.
 func redactor(secrets ...string) func(string) string {
-	var pairs []string
-	for _, s := range secrets {
-		if len(s) >= 8 {
-			pairs = append(pairs, s, "[redacted]")
-		}
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
+	return func(s string) string { return redact.String(s, secrets...) }
 }
 
 // marshal encodes v as JSON followed by a newline, without HTML escaping,

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batchllm/batchllm/internal/keyecho"
+	"github.com/batchllm/batchllm/internal/testing/leakproxy"
 	"github.com/batchllm/batchllm/llmsim"
 )
 
@@ -77,7 +77,7 @@ func testKeyAppearsNowhere(t *testing.T, provider string, keys map[string]string
 	held := make(chan struct{}) // q008 reached the proxy
 	release := make(chan struct{})
 	var holdOnce sync.Once
-	px, err := keyecho.Start(sim.AnthropicBaseURL(), func(r *http.Request, body []byte, seen int) int {
+	px, err := leakproxy.Start(sim.AnthropicBaseURL(), func(r *http.Request, body []byte, seen int) int {
 		item := func(n int) bool { return bytes.Contains(body, fmt.Appendf(nil, "question number %d:", n)) }
 		switch {
 		case abort.Load():

@@ -14,9 +14,9 @@ import (
 	"log"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/escalate"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
 	"github.com/batchllm/batchllm/llmsim"
-	"github.com/batchllm/batchllm/provider/escalate"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 

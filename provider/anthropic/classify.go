@@ -12,8 +12,8 @@ import (
 	ant "github.com/anthropics/anthropic-sdk-go/v2"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/redact"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/provider/internal/redact"
 )
 
 // Classify maps an error of the Anthropic SDK to a batchllm class:
@@ -21,7 +21,10 @@ import (
 //   - 429 whose error.details.error_code is enforced_spend_limit_reached (or
 //     another spend-limit code): [batchllm.ClassFatalBatch];
 //   - other 429 (rate_limit_error): [batchllm.ClassRateLimited], waiting
-//     Retry-After;
+//     Retry-After; with the anthropic-ratelimit headers that come with a
+//     refusal by the organisation's limits, the quota is shown exhausted
+//     ([batchllm.EvidenceQuota]), and without them the 429 says nothing of
+//     its cause;
 //   - 529 (overloaded_error) and 503: [batchllm.ClassOverloaded];
 //   - 408, 409, 500, 504 and other 5xx: [batchllm.ClassTransient];
 //   - 401, 402 (billing_error) and 403: [batchllm.ClassFatalBatch];
@@ -34,17 +37,20 @@ import (
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
 	}
 	ae, ok := errors.AsType[*ant.Error](err)
 	if !ok {
 		return batchllm.Classification{Class: batchllm.ClassTransient}
 	}
-	var retryAfter time.Duration
+	c := batchllm.Classification{Class: statusClass(ae)}
 	if ae.Response != nil {
-		retryAfter = ratehdr.RetryAfter(ae.Response.Header, time.Now())
+		c.RetryAfter = ratehdr.RetryAfter(ae.Response.Header, time.Now())
+		if c.Class == batchllm.ClassRateLimited && ratehdr.HasLimits(ratehdr.Anthropic(ae.Response.Header, time.Now())) {
+			c.Evidence = batchllm.EvidenceQuota
+		}
 	}
-	return batchllm.Classification{Class: statusClass(ae), RetryAfter: retryAfter}
+	return c
 }
 
 // spendLimited reports whether ae says the account's money or spend limit
@@ -79,7 +85,7 @@ func (s *Strategy) classify(err error) error {
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("anthropic: %w", redact.Error(err, s.key))
 	}
-	return batchllm.Classified(err, c.Class, c.RetryAfter)
+	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
 
 // ModelWideCause returns what an error that every item would get alike is

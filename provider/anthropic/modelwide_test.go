@@ -7,8 +7,8 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
-	"github.com/batchllm/batchllm/provider/internal/simtest"
 )
 
 // TestSimUnknownModelStopsBatch: a mistyped model costs 3 requests, and the

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/provider/internal/redact"
+	"github.com/batchllm/batchllm/internal/redact"
 )
 
 // CleanupPolicy says what [CachedStrategy.Cleanup] does with the cache.

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/provider/internal/redact"
+	"github.com/batchllm/batchllm/internal/redact"
 )
 
 // Classify maps an error of the genai SDK to a batchllm class:
@@ -22,6 +22,9 @@ import (
 //   - 429 (RESOURCE_EXHAUSTED) whose QuotaFailure names a per-day quota:
 //     [batchllm.ClassFatalBatch], since nothing succeeds before tomorrow;
 //   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay;
+//     a QuotaFailure detail shows the quota exhausted
+//     ([batchllm.EvidenceQuota]); RESOURCE_EXHAUSTED without one is a
+//     refusal for want of shared capacity ([batchllm.EvidenceCapacity]);
 //   - 503 (UNAVAILABLE, "the model is overloaded"): [batchllm.ClassOverloaded];
 //   - 500, 504 and other 5xx: [batchllm.ClassTransient];
 //   - 400 with reason API_KEY_INVALID, and FAILED_PRECONDITION (billing or
@@ -35,13 +38,20 @@ import (
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
 	}
 	ae, ok := errors.AsType[genai.APIError](err)
 	if !ok {
 		return batchllm.Classification{Class: batchllm.ClassTransient}
 	}
-	return batchllm.Classification{Class: statusClass(ae), RetryAfter: RetryDelay(ae)}
+	c := batchllm.Classification{Class: statusClass(ae), RetryAfter: RetryDelay(ae)}
+	if c.Class == batchllm.ClassRateLimited {
+		c.Evidence = batchllm.EvidenceCapacity
+		if len(details(ae, "QuotaFailure")) > 0 {
+			c.Evidence = batchllm.EvidenceQuota
+		}
+	}
+	return c
 }
 
 // statusCodes maps google.rpc status names to HTTP codes, for bodies that
@@ -211,7 +221,7 @@ func (s *Strategy) classify(err error) (batchllm.Classification, error) {
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gemini: %w", redact.Error(err, s.key))
 	}
-	return c, batchllm.Classified(err, c.Class, c.RetryAfter)
+	return c, &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
 
 // ModelWideCause returns what an error that every item would get alike is

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/simtest"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,7 +20,7 @@ import (
 
 const testKey = "AIzaSyTESTKEY1234567890"
 
-// startSim and req are the shared helpers of provider/internal/simtest.
+// startSim and req are the shared helpers of internal/testing/simtest.
 var (
 	startSim = simtest.Start
 	req      = simtest.Request

@@ -8,7 +8,7 @@ import (
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // Config configures a [Strategy]. LLM is required.

@@ -14,8 +14,8 @@ import (
 	oai "github.com/openai/openai-go/v3"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/redact"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/provider/internal/redact"
 )
 
 // Classify maps an error of the OpenAI SDK to a batchllm class:
@@ -25,7 +25,10 @@ import (
 //     help, so [batchllm.ClassFatalBatch];
 //   - other 429: [batchllm.ClassRateLimited], waiting retry-after-ms or
 //     Retry-After, or, without them, the "Please try again in 1.5s" of the
-//     message;
+//     message; the quota is shown exhausted ([batchllm.EvidenceQuota]) when
+//     the x-ratelimit headers have nothing left or the message names the
+//     limit and its use ("Limit 60, Used 60"), and otherwise the 429 says
+//     nothing of its cause;
 //   - 503 and 529: [batchllm.ClassOverloaded];
 //   - 408, 409 and other 5xx: [batchllm.ClassTransient];
 //   - 401, 402 and 403: [batchllm.ClassFatalBatch] (a bad key or no access
@@ -37,20 +40,28 @@ import (
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter}
+		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
 	}
 	oe, ok := errors.AsType[*oai.Error](err)
 	if !ok {
 		return batchllm.Classification{Class: batchllm.ClassTransient}
 	}
-	var retryAfter time.Duration
+	c := batchllm.Classification{Class: statusClass(oe)}
 	if oe.Response != nil {
-		retryAfter = ratehdr.RetryAfter(oe.Response.Header, time.Now())
+		c.RetryAfter = ratehdr.RetryAfter(oe.Response.Header, time.Now())
 	}
-	if retryAfter == 0 && oe.StatusCode == http.StatusTooManyRequests {
-		retryAfter = MessageDelay(oe.Message)
+	if c.Class == batchllm.ClassRateLimited {
+		if c.RetryAfter == 0 {
+			c.RetryAfter = MessageDelay(oe.Message)
+		}
+		if oe.Response != nil {
+			c.Evidence = ratehdr.Evidence(ratehdr.OpenAI(oe.Response.Header, time.Now()))
+		}
+		if ratehdr.QuotaMessage(oe.Message) {
+			c.Evidence = batchllm.EvidenceQuota
+		}
 	}
-	return batchllm.Classification{Class: statusClass(oe), RetryAfter: retryAfter}
+	return c
 }
 
 // tryAgain matches the delay in OpenAI's rate-limit messages: "Please try
@@ -92,7 +103,7 @@ func (s *Strategy) classify(err error) error {
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
 	}
-	return batchllm.Classified(err, c.Class, c.RetryAfter)
+	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
 
 // ModelWideCause returns what an error that every item would get alike is

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/simtest"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"io"
 	"log/slog"
 	"strings"
@@ -19,7 +19,7 @@ import (
 )
 
 // startSim starts a simulator on loopback for the test.
-// startSim and req are the shared helpers of provider/internal/simtest.
+// startSim and req are the shared helpers of internal/testing/simtest.
 var (
 	startSim = simtest.Start
 	req      = simtest.Request

@@ -8,7 +8,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // Defaults are a strategy's settings that a Prompt may override.

@@ -9,6 +9,7 @@ package ratehdr
 import (
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -137,4 +138,35 @@ func Anthropic(h http.Header, now time.Time) *batchllm.LimitInfo {
 		return nil
 	}
 	return &li
+}
+
+// Evidence returns what the rate-limit headers of a 429 show about its
+// cause: [batchllm.EvidenceQuota] when some reported limit has (almost)
+// nothing left, at most 1% of it, else [batchllm.EvidenceNone]. Headers
+// that show plenty left say nothing about the cause either way.
+func Evidence(li *batchllm.LimitInfo) batchllm.RateLimitEvidence {
+	if li == nil {
+		return batchllm.EvidenceNone
+	}
+	for _, w := range [...]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens} {
+		if w.Known() && w.Remaining*100 <= w.Limit {
+			return batchllm.EvidenceQuota
+		}
+	}
+	return batchllm.EvidenceNone
+}
+
+// quotaMessage matches the part of OpenAI's rate-limit message that names
+// the quota and its use: "… on requests per min (RPM): Limit 60, Used 60,
+// Requested 1." (wire-protocols.md §2.2, from real error dumps), and the
+// "Limit 60, Requested 1" of messages that leave out the use.
+var quotaMessage = regexp.MustCompile(`Limit [0-9]+, (?:Used|Requested) [0-9]+`)
+
+// QuotaMessage reports whether an error message names a quota and its use,
+// as OpenAI's (and compatible servers') rate-limit messages do.
+func QuotaMessage(msg string) bool { return quotaMessage.MatchString(msg) }
+
+// HasLimits reports whether li reports any limit (not only a retry delay).
+func HasLimits(li *batchllm.LimitInfo) bool {
+	return li != nil && (li.Requests.Known() || li.Tokens.Known() || li.InputTokens.Known() || li.OutputTokens.Known())
 }

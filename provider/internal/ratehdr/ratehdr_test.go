@@ -150,3 +150,36 @@ func FuzzAnthropic(f *testing.F) {
 		checkInfo(t, Anthropic(h, now))
 	})
 }
+
+func TestEvidenceAndQuotaMessage(t *testing.T) {
+	w := func(limit, remaining int64) batchllm.LimitWindow {
+		return batchllm.LimitWindow{Limit: limit, Remaining: remaining}
+	}
+	for _, c := range []struct {
+		li   *batchllm.LimitInfo
+		want batchllm.RateLimitEvidence
+	}{
+		{nil, batchllm.EvidenceNone},
+		{&batchllm.LimitInfo{RetryAfter: time.Second}, batchllm.EvidenceNone},
+		{&batchllm.LimitInfo{Requests: w(60, 0)}, batchllm.EvidenceQuota},
+		{&batchllm.LimitInfo{Requests: w(60, 30), Tokens: w(100000, 1000)}, batchllm.EvidenceQuota},
+		{&batchllm.LimitInfo{Requests: w(60, 30), Tokens: w(100000, 1001)}, batchllm.EvidenceNone},
+	} {
+		if got := Evidence(c.li); got != c.want {
+			t.Errorf("Evidence(%+v) = %v, want %v", c.li, got, c.want)
+		}
+	}
+	for msg, want := range map[string]bool{
+		"Rate limit reached for gpt-x in organization org-x on requests per min (RPM): Limit 60, Used 60, Requested 1.": true,
+		"Rate limit reached for gpt-x on tokens per min (TPM): Limit 30000, Requested 500.":                             true,
+		"Rate limit reached for requests. Please try again in 1s.":                                                      false,
+		"": false,
+	} {
+		if got := QuotaMessage(msg); got != want {
+			t.Errorf("QuotaMessage(%q) = %v, want %v", msg, got, want)
+		}
+	}
+	if HasLimits(&batchllm.LimitInfo{RetryAfter: time.Second}) || !HasLimits(&batchllm.LimitInfo{Tokens: w(1, 0)}) {
+		t.Error("HasLimits")
+	}
+}

@@ -1,4 +1,4 @@
-package keyecho
+package leakproxy
 
 import (
 	"bytes"

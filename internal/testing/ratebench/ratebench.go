@@ -79,7 +79,7 @@ func Scenarios(scale float64) []Scenario {
 	return []Scenario{
 		{
 			Name: "told-rpm", Description: "RPM-bound, limits told to the client",
-			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 20, Window: second, Told: true,
+			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 40, Window: second, Told: true,
 			Sim: llmsim.ProviderConfig{RPM: 200, TPM: 1_000_000, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}},
 		},
 		{
@@ -89,7 +89,7 @@ func Scenarios(scale float64) []Scenario {
 		},
 		{
 			Name: "learned-rpm", Description: "RPM-bound, limits learned from headers and 429s",
-			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 20, Window: second,
+			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 40, Window: second,
 			Sim: llmsim.ProviderConfig{RPM: 200, TPM: 1_000_000, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}},
 		},
 		{
@@ -99,17 +99,17 @@ func Scenarios(scale float64) []Scenario {
 		},
 		{
 			Name: "learned-429s", Description: "RPM-bound Gemini: no headers, limits learned from 429s alone", Gemini: true,
-			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 20, Window: second,
+			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 40, Window: second,
 			Sim: llmsim.ProviderConfig{RPM: 200, TPM: 1_000_000, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}},
 		},
 		{
 			Name: "clean", Description: "latency-bound, no faults (baseline)",
-			Items: n(10000), Workers: 50, PromptWords: 20, MaxTokens: 20, Window: second, NoLimiter: true, Retry: fast,
+			Items: n(10000), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, NoLimiter: true, Retry: fast,
 			Sim: llmsim.ProviderConfig{Latency: llmsim.Latency{Fixed: 100 * time.Millisecond}},
 		},
 		{
 			Name: "faults", Description: "5% 5xx, 2% connection resets, 1% 10× slow",
-			Items: n(10000), Workers: 50, PromptWords: 20, MaxTokens: 20, Window: second, NoLimiter: true, Retry: fast, BaselineOf: "clean",
+			Items: n(10000), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, NoLimiter: true, Retry: fast, BaselineOf: "clean",
 			Sim: llmsim.ProviderConfig{Latency: llmsim.Latency{Fixed: 100 * time.Millisecond},
 				Faults: map[llmsim.Fault]float64{"500": 0.02, "502": 0.01, "503": 0.02, llmsim.FaultReset: 0.02, llmsim.FaultSlow: 0.01}},
 		},

@@ -8,7 +8,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/batchllmtest"
-	"github.com/batchllm/batchllm/provider/escalate"
+	"github.com/batchllm/batchllm/escalate"
 )
 
 // A cheap model answers first, with rising temperature on retries; the

@@ -1,4 +1,7 @@
-package batchllm
+// Package attemptctx holds the processor's per-attempt context: a
+// context.Context with a deadline that costs nothing until someone waits on
+// it.
+package attemptctx
 
 import (
 	"context"
@@ -7,21 +10,22 @@ import (
 	"time"
 )
 
-// attemptContext is the context of one attempt: its parent's values and
+// Context is the context of one attempt: its parent's values and
 // cancellation plus the attempt's deadline.
 //
 // context.WithTimeout would allocate a timer and register with its parent
-// on every attempt. An attemptContext arms its timer and watches its parent
+// on every attempt. A Context arms its timer and watches its parent
 // only once someone asks for Done — which a strategy that answers from a
 // cache, or a test double, never does — and otherwise reports the deadline
 // by the clock in Err. At hundreds of thousands of attempts a second this
 // is most of the framework's overhead.
 //
-// One difference from the standard contexts: context.Cause on an
-// attemptContext reports its parent's cause, so it is nil for an attempt
+// One difference from the standard contexts: context.Cause on a
+// Context reports its parent's cause, so it is nil for an attempt
 // that only ran out of time; Err is right in every case.
-type attemptContext struct {
+type Context struct {
 	parent   context.Context
+	start    time.Time
 	deadline time.Time
 
 	mu         sync.Mutex
@@ -31,20 +35,31 @@ type attemptContext struct {
 	stopParent func() bool
 }
 
-func newAttemptContext(parent context.Context, timeout time.Duration) *attemptContext {
-	return &attemptContext{parent: parent, deadline: time.Now().Add(timeout)}
+// New returns the context of an attempt that may run for timeout, within
+// parent. Call Release when the attempt ends.
+func New(parent context.Context, timeout time.Duration) *Context {
+	now := time.Now()
+	return &Context{parent: parent, start: now, deadline: now.Add(timeout)}
 }
 
-func (c *attemptContext) Deadline() (time.Time, bool) {
+// Start is when the attempt began: the clock reading New took, so that the
+// caller need not read it again.
+func (c *Context) Start() time.Time { return c.start }
+
+// Deadline is the earlier of the attempt's deadline and its parent's.
+func (c *Context) Deadline() (time.Time, bool) {
 	if pd, ok := c.parent.Deadline(); ok && pd.Before(c.deadline) {
 		return pd, true
 	}
 	return c.deadline, true
 }
 
-func (c *attemptContext) Value(key any) any { return c.parent.Value(key) }
+// Value is the parent's value for key.
+func (c *Context) Value(key any) any { return c.parent.Value(key) }
 
-func (c *attemptContext) Err() error {
+// Err reports the parent's error, or context.DeadlineExceeded once the
+// deadline has passed, or context.Canceled after Release.
+func (c *Context) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.errLocked()
@@ -52,7 +67,7 @@ func (c *attemptContext) Err() error {
 
 // errLocked notices a cancelled parent or a passed deadline before any
 // timer could.
-func (c *attemptContext) errLocked() error {
+func (c *Context) errLocked() error {
 	if c.err == nil {
 		if err := c.parent.Err(); err != nil {
 			c.cancelLocked(err)
@@ -63,7 +78,8 @@ func (c *attemptContext) errLocked() error {
 	return c.err
 }
 
-func (c *attemptContext) Done() <-chan struct{} {
+// Done arms the timer and the watch on the parent on first use.
+func (c *Context) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done != nil {
@@ -80,13 +96,13 @@ func (c *attemptContext) Done() <-chan struct{} {
 	return c.done
 }
 
-func (c *attemptContext) cancel(err error) {
+func (c *Context) cancel(err error) {
 	c.mu.Lock()
 	c.cancelLocked(err)
 	c.mu.Unlock()
 }
 
-func (c *attemptContext) cancelLocked(err error) {
+func (c *Context) cancelLocked(err error) {
 	if c.err != nil {
 		return
 	}
@@ -96,9 +112,9 @@ func (c *attemptContext) cancelLocked(err error) {
 	}
 }
 
-// release ends the attempt, as the cancel function of context.WithTimeout
+// Release ends the attempt, as the cancel function of context.WithTimeout
 // does: the context is cancelled and its timer and parent watch stop.
-func (c *attemptContext) release() {
+func (c *Context) Release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cancelLocked(context.Canceled)
@@ -110,6 +126,7 @@ func (c *attemptContext) release() {
 	}
 }
 
-func (c *attemptContext) String() string {
+// String describes the context, as the standard contexts do.
+func (c *Context) String() string {
 	return fmt.Sprintf("%v.WithDeadline(%v)", c.parent, c.deadline)
 }

@@ -1,4 +1,4 @@
-package batchllm
+package idset
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestIDSetAgreesWithAMapThroughSplits(t *testing.T) {
-	var s idSet
+	var s Set
 	m := map[uint64]bool{}
 	r := rand.New(rand.NewPCG(1, 2))
 	var last uint64
@@ -15,21 +15,21 @@ func TestIDSetAgreesWithAMapThroughSplits(t *testing.T) {
 		if i%7 == 0 { // a repeat, sometimes of a removed hash
 			h = last
 		}
-		if got, want := s.add(h), !m[h]; got != want {
+		if got, want := s.Add(h), !m[h]; got != want {
 			t.Fatalf("add(%x) = %v, want %v", h, got, want)
 		}
 		m[h] = true
 		if i%5 == 0 {
-			s.remove(h)
+			s.Remove(h)
 			delete(m, h)
 		}
 		last = h
 	}
-	if s.n != len(m) || len(s.buckets) <= 1<<idSetMinBits {
+	if s.n != len(m) || len(s.buckets) <= 1<<minBits {
 		t.Fatalf("%d entries (map %d) in %d buckets: no split happened", s.n, len(m), len(s.buckets))
 	}
 	for h := range m {
-		if s.add(h) {
+		if s.Add(h) {
 			t.Fatalf("%x lost", h)
 		}
 	}

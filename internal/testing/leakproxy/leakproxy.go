@@ -1,4 +1,4 @@
-// Package keyecho is a hostile reverse proxy for tests of key redaction.
+// Package leakproxy is a hostile reverse proxy for tests of key redaction.
 //
 // Placed in front of a provider API (the llmsim simulator, say), a [Proxy]
 // forwards requests untouched, except those its [Rule] picks: it answers
@@ -12,7 +12,7 @@
 // (":generateContent", "/v1beta/"), Anthropic ("/messages"), and OpenAI
 // for anything else. The key is taken from the Authorization bearer token,
 // the X-Api-Key or X-Goog-Api-Key header, or the key query parameter.
-package keyecho
+package leakproxy
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ type Proxy struct {
 func Start(target string, rule Rule) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("keyecho: target %q: %w", target, err)
+		return nil, fmt.Errorf("leakproxy: target %q: %w", target, err)
 	}
 	p := &Proxy{rule: rule, seen: map[string]int{}, keys: map[string]bool{}, transport: &http.Transport{}}
 	rp := httputil.NewSingleHostReverseProxy(u)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/batchllmtest"
-	"github.com/batchllm/batchllm/provider/escalate"
+	"github.com/batchllm/batchllm/escalate"
 )
 
 type mock = batchllmtest.Mock[batchllm.Prompt, string]

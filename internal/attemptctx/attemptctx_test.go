@@ -1,4 +1,4 @@
-package batchllm
+package attemptctx
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 func TestAttemptContextReportsItsDeadlineByTheClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newAttemptContext(context.Background(), time.Second)
-		defer c.release()
+		c := New(context.Background(), time.Second)
+		defer c.Release()
 		if c.Err() != nil {
 			t.Fatal("expired at once")
 		}
@@ -30,8 +30,8 @@ func TestAttemptContextReportsItsDeadlineByTheClock(t *testing.T) {
 func TestAttemptContextDoneClosesAtTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		c := newAttemptContext(context.Background(), 3*time.Second)
-		defer c.release()
+		c := New(context.Background(), 3*time.Second)
+		defer c.Release()
 		<-c.Done()
 		if time.Since(start) != 3*time.Second || !errors.Is(c.Err(), context.DeadlineExceeded) {
 			t.Fatalf("done after %v with %v", time.Since(start), c.Err())
@@ -48,8 +48,8 @@ type ctxKey struct{}
 func TestAttemptContextFollowsItsParent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
-		c := newAttemptContext(parent, time.Hour)
-		defer c.release()
+		c := New(parent, time.Hour)
+		defer c.Release()
 		if c.Value(ctxKey{}) != "v" {
 			t.Fatal("values not inherited")
 		}
@@ -62,8 +62,8 @@ func TestAttemptContextFollowsItsParent(t *testing.T) {
 		// Cancelled before Done was ever asked for.
 		p2, cancel2 := context.WithCancel(context.Background())
 		cancel2()
-		c2 := newAttemptContext(p2, time.Hour)
-		defer c2.release()
+		c2 := New(p2, time.Hour)
+		defer c2.Release()
 		if !errors.Is(c2.Err(), context.Canceled) {
 			t.Fatalf("Err = %v", c2.Err())
 		}
@@ -74,13 +74,13 @@ func TestAttemptContextDeadlineIsTheEarlier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		parent, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		c := newAttemptContext(parent, time.Minute)
-		defer c.release()
+		c := New(parent, time.Minute)
+		defer c.Release()
 		if d, ok := c.Deadline(); !ok || d != time.Now().Add(time.Second) {
 			t.Fatalf("Deadline = %v", d)
 		}
-		c2 := newAttemptContext(context.Background(), time.Minute)
-		defer c2.release()
+		c2 := New(context.Background(), time.Minute)
+		defer c2.Release()
 		if d, _ := c2.Deadline(); d != time.Now().Add(time.Minute) {
 			t.Fatalf("Deadline = %v", d)
 		}
@@ -89,9 +89,9 @@ func TestAttemptContextDeadlineIsTheEarlier(t *testing.T) {
 
 func TestAttemptContextReleaseCancelsAndStopsWatching(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newAttemptContext(context.Background(), time.Hour)
+		c := New(context.Background(), time.Hour)
 		done := c.Done()
-		c.release()
+		c.Release()
 		select {
 		case <-done:
 		default:

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/ratelimit/tokens"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 func Example() {

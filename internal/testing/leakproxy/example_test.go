@@ -1,4 +1,4 @@
-package keyecho_test
+package leakproxy_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/batchllm/batchllm/internal/keyecho"
+	"github.com/batchllm/batchllm/internal/testing/leakproxy"
 	"github.com/batchllm/batchllm/llmsim"
 )
 
@@ -18,7 +18,7 @@ func Example() {
 		panic(err)
 	}
 	defer sim.Close()
-	px, err := keyecho.Start(sim.AnthropicBaseURL(), func(r *http.Request, body []byte, seen int) int {
+	px, err := leakproxy.Start(sim.AnthropicBaseURL(), func(r *http.Request, body []byte, seen int) int {
 		if seen == 0 {
 			return 0 // forwarded to the simulator
 		}
