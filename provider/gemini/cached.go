@@ -93,6 +93,9 @@ type CachedStrategy struct {
 	// request gives up when its own context ends.
 	lock  chan struct{}
 	state atomic.Pointer[cacheState]
+	// fatal is a set-up error of class fatal_batch (a bad key, documents
+	// below the minimum): every later set-up returns it without a request.
+	fatal atomic.Pointer[error]
 
 	creates, renewals, recreates atomic.Int64
 }
@@ -235,11 +238,22 @@ func (c *CachedStrategy) release() { <-c.lock }
 
 // setup finds or creates the cache, unless the strategy holds a live one.
 // Its error is classified.
-func (c *CachedStrategy) setup(ctx context.Context) error {
+func (c *CachedStrategy) setup(ctx context.Context) (err error) {
+	if f := c.fatal.Load(); f != nil {
+		return *f
+	}
 	if err := c.acquire(ctx); err != nil {
 		return err
 	}
 	defer c.release()
+	if f := c.fatal.Load(); f != nil {
+		return *f
+	}
+	defer func() {
+		if err != nil && Classify(err).Class == batchllm.ClassFatalBatch {
+			c.fatal.Store(&err)
+		}
+	}()
 	if st := c.state.Load(); st != nil && c.now().Before(st.expire) {
 		return nil
 	}

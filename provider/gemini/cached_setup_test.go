@@ -38,7 +38,8 @@ func runAll(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], workers,
 // with 20 items and 4 workers, a cache set-up that fails is no longer 20
 // fatal items with 40 requests. A passing 503 is retried and every item
 // succeeds; a bad key (403) and documents below the model's minimum stop
-// the batch with class fatal_batch after a few requests.
+// the batch with class fatal_batch after one creation request: the
+// strategy keeps a fatal set-up error and returns it to every later call.
 func TestCachedSetupErrorsClassified(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -49,8 +50,8 @@ func TestCachedSetupErrorsClassified(t *testing.T) {
 		creates int    // at most
 	}{
 		{name: "passing 503", faults: []string{"503"}, ok: 20, creates: 2},
-		{name: "bad key 403", faults: []string{"403", "403", "403"}, stop: "403", creates: 2},
-		{name: "too small", model: "gemini-2.5-pro", stop: "below the minimum cache size of gemini-2.5-pro (2048 tokens", creates: 2},
+		{name: "bad key 403", faults: []string{"403", "403", "403"}, stop: "403", creates: 1},
+		{name: "too small", model: "gemini-2.5-pro", stop: "below the minimum cache size of gemini-2.5-pro (2048 tokens", creates: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
