@@ -23,6 +23,10 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, rest str
 	switch {
 	case rest == "/messages" && r.Method == http.MethodPost:
 		s.messages(w, r)
+	case rest == "/messages/count_tokens" && r.Method == http.MethodPost:
+		s.anthropicCountTokens(w, r)
+	case rest == "/models" && r.Method == http.MethodGet:
+		s.anthropicModels(w, r)
 	default:
 		s.anthropicExtra(w, r, rest)
 	}

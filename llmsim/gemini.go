@@ -20,6 +20,8 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string
 		s.generateContent(w, r, strings.TrimPrefix(name, "/models/"))
 	case strings.HasPrefix(name, "/models/") && verb == "countTokens" && r.Method == http.MethodPost:
 		s.countTokens(w, r, strings.TrimPrefix(name, "/models/"))
+	case name == "/models" && verb == "" && r.Method == http.MethodGet:
+		s.geminiModels(w, r)
 	case name == "/cachedContents" && verb == "":
 		s.cachedContents(w, r)
 	case strings.HasPrefix(name, "/cachedContents/") && verb == "":

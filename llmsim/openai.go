@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,8 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, rest string
 	switch {
 	case rest == "/chat/completions" && r.Method == http.MethodPost:
 		s.chatCompletions(w, r)
+	case (rest == "/models" || strings.HasPrefix(rest, "/models/")) && r.Method == http.MethodGet:
+		s.openAIModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "/models"), "/"))
 	default:
 		s.openAIExtra(w, r, rest)
 	}
