@@ -26,7 +26,6 @@ var want = map[string][]string{
 		"cache: batchllm/gemini-2.5-flash/", "q5: llmsim ", "(err <nil>)",
 		"done: 5 succeeded, cache hit rate 99%, caches created 1, renewed 0; deleted at close",
 	},
-	"langchaingo": {"batch: llmsim ", "rag: llmsim ", "done: 2 succeeded"},
 	"custom-strategy": {
 		"r1: valid label after 2 attempt(s)", "r3: valid label after 3 attempt(s)", "done: 5 succeeded, 5 retries",
 	},

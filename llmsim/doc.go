@@ -45,6 +45,18 @@
 // as JSON (add ?counts=1 for the per-request counts) and POST /_sim/reset
 // zeroes them.
 //
+// # Streaming
+//
+// Generation requests stream their answer as server-sent events when asked
+// the way each API is asked: OpenAI "stream": true (chat.completion.chunk
+// events, the usage chunk with stream_options.include_usage, then
+// "data: [DONE]"). The answer and usage are those of the same request
+// unstreamed, sent in pieces of about four words, paced by
+// Latency.PerOutputToken after the rest of the sampled latency. Faults
+// strike mid-stream, after half of the pieces: FaultTruncate cuts the
+// connection, [FaultStall] stops sending and holds it open, FaultBadJSON
+// sends one event that is not JSON; FaultHang still sends nothing at all.
+//
 // # Deterministic answers and token counts
 //
 // Every prompt is turned into a transcript: one line "role: text\n" per

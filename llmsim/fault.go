@@ -44,6 +44,13 @@ const (
 	// FaultSlow answers normally but takes ten times the sampled latency,
 	// like a request stuck behind a slow replica.
 	FaultSlow Fault = "slow"
+	// FaultStall makes a streamed answer stop after its first half (at
+	// least one token) and send nothing more, the connection open, until
+	// the client gives up or the server closes. Answers that are not
+	// streamed are unaffected. On a stream, FaultTruncate cuts the
+	// connection at the same point and FaultBadJSON sends one event there
+	// whose data is not JSON.
+	FaultStall Fault = "stall"
 )
 
 // FaultHeader is the request header that forces one fault on one request,
@@ -55,13 +62,13 @@ const FaultHeader = "X-Sim-Fault"
 func ParseFault(s string) (Fault, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch Fault(s) {
-	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow:
+	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow, FaultStall:
 		return Fault(s), nil
 	}
 	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {
 		return Fault(s), nil
 	}
-	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow)", s)
+	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow, stall)", s)
 }
 
 // ParseFaults parses the fault syntax of the batchllm sim command, a

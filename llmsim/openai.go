@@ -45,6 +45,9 @@ type openAIRequest struct {
 			Schema json.RawMessage `json:"schema"`
 		} `json:"json_schema"`
 	} `json:"response_format"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
 }
 
 type openAIMessage struct {
@@ -147,6 +150,8 @@ type openAIRun struct {
 	content      string
 	finish       string
 	invalid      bool // FaultInvalid made the structured output invalid
+	stream       bool // answer as chat.completion.chunk events (stream.go)
+	includeUsage bool // stream_options.include_usage
 	n, maxOut    int
 	temperature  *float64
 	promptTokens int
@@ -173,10 +178,16 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 		return nil, badRequest("model", "you must provide a model parameter")
 	case len(req.Messages) == 0:
 		return nil, badRequest("messages", "[] is too short - 'messages'")
-	case req.Stream:
-		return nil, badRequest("stream", "llmsim does not simulate streaming")
 	}
-	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1, temperature: req.Temperature}
+	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1, stream: req.Stream, temperature: req.Temperature}
+	if so := req.StreamOptions; so != nil {
+		if !req.Stream {
+			// https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
+			// ("Only set this when you set stream: true").
+			return nil, badRequest("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+		}
+		o.includeUsage = so.IncludeUsage
+	}
 	if req.N != nil {
 		o.n = *req.N
 		if o.n < 1 || o.n > 128 {
@@ -305,6 +316,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			msg = fmt.Sprintf("Request too large for %s in organization org-llmsim on %s: Limit %d, Requested %d.", o.model, what, limit, charge)
 		}
 		c.openAIError(http.StatusTooManyRequests, typ, "rate_limit_exceeded", "", msg)
+		return
+	}
+	if o.stream {
+		c.usage(o.promptTokens, o.n*o.outTokens, cached, 0)
+		h.Set("x-request-id", s.nextID("req_"))
+		c.streamOpenAI(o.completion(s.nextID("chatcmpl-"+o.dig), cached, now), o.includeUsage)
 		return
 	}
 	if !c.sleep(o.n * o.outTokens) {

@@ -25,7 +25,7 @@ func TestEstimate(t *testing.T) {
 	defer f.Close()
 	fc := &cost.Forecast{Prices: cost.Default()}
 	var n, in, out int64
-	eachLine(f, func(_ int, line []byte) error {
+	eachLine(f.Name(), f, func(_ int, line []byte) error {
 		it, err := parseItem(line)
 		if err != nil {
 			t.Fatal(err)

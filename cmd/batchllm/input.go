@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/batchllm/batchllm"
 )
@@ -140,14 +141,28 @@ func setMessages(p *batchllm.Prompt, msgs []batchllm.Message) error {
 
 // jsonErrorText makes encoding/json's errors readable for a user.
 func jsonErrorText(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) && ute.Field != "" {
-		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, jsonKind(ute.Type.String()), ute.Value)
+	if ute, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if ute.Field == "" {
+			return fmt.Sprintf("a line must be a JSON object, not %s", jsonValueKind(ute.Value))
+		}
+		return fmt.Sprintf("field %q must be %s, not %s", ute.Field, jsonKind(ute.Type.String()), jsonValueKind(ute.Value))
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "unexpected end of line"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonValueKind names the kind of JSON value encoding/json reports, with
+// its article ("array" → "an array"; "bool" → "a boolean").
+func jsonValueKind(kind string) string {
+	switch kind {
+	case "bool":
+		return "a boolean"
+	case "array", "object", "number", "string":
+		return article(kind)
+	}
+	return kind // "number -1", "null" and the like
 }
 
 func jsonKind(goType string) string {
@@ -242,7 +257,7 @@ func checkLines(name string, r io.Reader, rejects io.Writer, check modelCheck) (
 	// stays small for millions of lines (see batchllm.Processor.Add); the
 	// value is the line of the first occurrence.
 	seen := make(map[uint64]int)
-	err := eachLine(r, func(n int, line []byte) error {
+	err := eachLine(name, r, func(n int, line []byte) error {
 		res.Lines = n
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil
@@ -285,6 +300,22 @@ func checkLines(name string, r io.Reader, rejects io.Writer, check modelCheck) (
 	return res, err
 }
 
+// invalidUTF8 returns the index of the first byte of b that is not part of
+// valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
 // items yields the valid items of a checked input, in file order.
 func (in *input) items(yield func(item) error) error {
 	f, err := os.Open(in.path)
@@ -292,7 +323,7 @@ func (in *input) items(yield func(item) error) error {
 		return err
 	}
 	defer f.Close()
-	return eachLine(f, func(n int, line []byte) error {
+	return eachLine(in.name, f, func(n int, line []byte) error {
 		if in.checked.Rejected[n] || len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
@@ -305,13 +336,31 @@ func (in *input) items(yield func(item) error) error {
 	})
 }
 
+// utf8BOM is the byte-order mark some editors put at the start of a UTF-8
+// file; it is not part of the first line.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // eachLine calls fn with each line of r (1-based numbers, without the
-// newline), however long. A last line without a newline counts.
-func eachLine(r io.Reader, fn func(n int, line []byte) error) error {
+// newline), however long. A last line without a newline counts. A leading
+// byte-order mark is skipped. A line that is not valid UTF-8 is an
+// *inputError naming the line and the byte: encoding/json would replace
+// the bad bytes silently, and the prompt sent would not be the one written.
+func eachLine(name string, r io.Reader, fn func(n int, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	var off int64 // of the line in the file
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
+		lineOff := off
+		off += int64(len(line))
+		if n == 1 && bytes.HasPrefix(line, utf8BOM) {
+			line = line[len(utf8BOM):]
+			lineOff += int64(len(utf8BOM))
+		}
 		if len(line) > 0 {
+			if i := invalidUTF8(line); i >= 0 {
+				return &inputError{File: name, Line: n, Msg: fmt.Sprintf(
+					"not valid UTF-8 at byte offset %d of the line (%d of the file): the file must be UTF-8 (convert it with iconv, for example)", i, lineOff+int64(i))}
+			}
 			if ferr := fn(n, bytes.TrimSuffix(line, []byte{'\n'})); ferr != nil {
 				return ferr
 			}

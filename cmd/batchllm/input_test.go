@@ -107,6 +107,9 @@ func TestBadInput(t *testing.T) {
 		{"missing prompt", ok + `{"id":"b"}` + "\n", `in.jsonl:2: item "b" has no "prompt" or "messages"`},
 		{"duplicate id", ok + "\n" + ok, `in.jsonl:3: duplicate id "a" (first on line 1)`},
 		{"unknown model on a line", ok + `{"id":"b","prompt":"x","model":"gpt-9"}` + "\n", `in.jsonl:2: item "b": unknown model "gpt-9" for provider openai`},
+		{"not UTF-8", ok + `{"id":"b","prompt":"caf` + "\xe9" + `"}` + "\n", `in.jsonl:2: not valid UTF-8 at byte offset 23 of the line (50 of the file)`},
+		{"not an object", ok + `["b","x"]` + "\n", `in.jsonl:2: malformed JSON: a line must be a JSON object, not an array`},
+		{"number where a string goes", `{"id":"b","prompt":7}` + "\n", `in.jsonl:1: malformed JSON: field "prompt" must be a string, not a number`},
 		{"model of another provider", `{"id":"b","prompt":"x","model":"claude-haiku-4-5"}` + "\n", `in.jsonl:1: item "b": model "claude-haiku-4-5" is an anthropic model, not an openai one`},
 	}
 	for _, tc := range cases {
@@ -145,7 +148,13 @@ func TestBadUsage(t *testing.T) {
 		{"unknown flag", []string{"run", "--wrokers", "3", in}, nil, "unknown flag: --wrokers"},
 		{"bad workers", simArgs(sim, "--workers", "0", in), nil, "--workers is 0"},
 		{"bad schema", simArgs(sim, "--json-schema", writeFile(t, "s.json", "[1"), in), nil, "--json-schema:"},
-		{"retry-failed without journal", simArgs(sim, "--retry-failed", in), nil, "--retry-failed needs --journal"},
+		{"schema with a bad type", simArgs(sim, "--json-schema", writeFile(t, "s.json", `{"type":"objekt"}`), in), nil,
+			`s.json is not a valid JSON Schema: at the top level: "type" is "objekt"; want one of array, boolean, integer, null, number, object, string`},
+		{"schema with a bad nested keyword", simArgs(sim, "--json-schema", writeFile(t, "s.json", `{"type":"object","properties":{"a":{"type":"string","minLength":"x"}}}`), in), nil,
+			`s.json is not a valid JSON Schema: at /properties/a: `},
+		{"schema of the wrong shape", simArgs(sim, "--json-schema", writeFile(t, "s.json", `{"type":"object","required":"a"}`), in), nil,
+			`s.json is not a valid JSON Schema: at the top level: `},
+		{"retry-failed without journal", simArgs(sim, "--retry-failed", "--no-journal", in), nil, "--retry-failed needs a journal"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,5 +249,33 @@ func TestOtherProviders(t *testing.T) {
 	st := sim.Stats()
 	if st.Anthropic.Requests != 4 || st.Gemini.Requests != 4 {
 		t.Errorf("anthropic %d and gemini %d requests, want 4 each", st.Anthropic.Requests, st.Gemini.Requests)
+	}
+}
+
+func TestByteOrderMarkAccepted(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	r := runCLI(t, "", simArgs(sim, "--no-journal", writeFile(t, "in.jsonl", "\xef\xbb\xbf"+prompts(3)))...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	checkAnswers(t, parseOutput(t, r.stdout), 3)
+}
+
+func TestSchemaErrorsNameNoGoTypes(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{`{"type":"object","properties":[]}`, `{"required":{"a":1}}`, `"string"`, `{"type":["object",3]}`, `{"properties":{"a":{"enum":5}}}`} {
+		p := filepath.Join(t.TempDir(), "s.json")
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := loadSchema(p)
+		if err == nil {
+			t.Errorf("%s: accepted", doc)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "jsonschema.") || strings.Contains(msg, "main.") || strings.Contains(msg, "Go value") || len(msg) > 300 {
+			t.Errorf("%s: error speaks Go or is too long: %s", doc, msg)
+		}
 	}
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestRunLogLevel(t *testing.T) {
 	t.Parallel()
-	sample := filepath.Join("testdata", "sample.jsonl")
+	sample := sampleCopy(t)
 	for _, tc := range []struct {
 		level      string
 		want, lack []string
@@ -18,7 +17,7 @@ func TestRunLogLevel(t *testing.T) {
 		{"debug", []string{`level=DEBUG msg="batchllm: attempt started" item=q001 attempt=1 model=gpt-4o-mini`,
 			`level=DEBUG msg="batchllm: item succeeded" item=q050 attempts=1`}, nil},
 	} {
-		args := []string{"run", "--provider", "sim", "--sim-latency", "1ms"}
+		args := []string{"run", "--provider", "sim", "--sim-latency", "1ms", "--no-journal"}
 		if tc.level != "" {
 			args = append(args, "--log-level", tc.level)
 		}

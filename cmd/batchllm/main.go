@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -15,6 +16,7 @@ func main() {
 		Short:         "Run thousands of LLM requests in parallel, within rate limits and budgets",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd())
 	os.Exit(execute(root))
@@ -34,7 +36,17 @@ func execute(root *cobra.Command) int {
 		return exitUsage
 	}
 	if ee.err != nil {
-		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %v\n", ee.err)
+		fmt.Fprintf(root.ErrOrStderr(), "batchllm: %s\n", withoutPrefix(ee.err.Error()))
 	}
 	return ee.code
+}
+
+// withoutPrefix drops the "batchllm: " that the library's errors start
+// with, so that a message printed after the command's own prefix does not
+// say it twice.
+func withoutPrefix(msg string) string {
+	for strings.HasPrefix(msg, "batchllm: ") {
+		msg = strings.TrimPrefix(msg, "batchllm: ")
+	}
+	return msg
 }

@@ -118,6 +118,17 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// sampleCopy copies testdata/sample.jsonl to the test's temporary
+// directory, so that the journal a run keeps next to it goes there too.
+func sampleCopy(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "sample.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "sample.jsonl", string(b))
+}
+
 // prompts returns n input lines "q001".."qNNN" with distinct prompts, every
 // third with metadata.
 func prompts(n int) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/internal/redact"
 )
 
@@ -22,7 +24,16 @@ type outputLine struct {
 	Usage     batchllm.Usage  `json:"usage"`
 	Attempts  int             `json:"attempts"`
 	LatencyMS int64           `json:"latency_ms"`
-	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	// Model is the model that answered, as the provider named it (a dated
+	// snapshot, say), or else the one asked for.
+	Model string `json:"model,omitempty"`
+	// FinishReason says why the answer ended (stop, length,
+	// content_filter, refusal, tool_use, other); empty if unknown.
+	FinishReason batchllm.FinishReason `json:"finish_reason,omitempty"`
+	// CostUSD is what the item's attempts cost, failed ones included, at
+	// the built-in prices; absent if the model is not priced.
+	CostUSD  *float64        `json:"cost_usd,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
 }
 
 // lineError is the error of a failed item.
@@ -31,20 +42,39 @@ type lineError struct {
 	Message string `json:"message"`
 }
 
-// newOutputLine converts a result. With structured output the model's text
-// is a JSON value and goes in as is; otherwise it is a JSON string. redact
-// removes secrets from error messages.
-func newOutputLine(r batchllm.Result[string, itemContext], structured bool, redact func(string) string) (outputLine, error) {
+// lineFormat turns results into output lines.
+type lineFormat struct {
+	// structured: the outputs are JSON values (--json-schema).
+	structured bool
+	// redact removes secrets from error messages.
+	redact func(string) string
+	// prices price each item's usage; nil for none.
+	prices *cost.Table
+}
+
+// line converts a result. With structured output the model's text is a
+// JSON value and goes in as is; otherwise it is a JSON string.
+func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, error) {
 	l := outputLine{
-		ID:        r.ItemID,
-		OK:        r.OK(),
-		Usage:     r.Usage,
-		Attempts:  r.Attempts,
-		LatencyMS: r.Elapsed.Milliseconds(),
-		Metadata:  r.Context.Metadata,
+		ID:           r.ItemID,
+		OK:           r.OK(),
+		Usage:        r.Usage,
+		Attempts:     r.Attempts,
+		LatencyMS:    r.Elapsed.Milliseconds(),
+		Model:        cmp.Or(r.Model, r.Context.Model),
+		FinishReason: r.FinishReason,
+		Metadata:     r.Context.Metadata,
+	}
+	if c, ok := lf.price(r.Usage, r.Model, r.Context.Model); ok {
+		usd := c.Dollars()
+		l.CostUSD = &usd
+	}
+	redact := lf.redact
+	if redact == nil {
+		redact = func(s string) string { return s }
 	}
 	if r.OK() {
-		if structured {
+		if lf.structured {
 			if !json.Valid([]byte(r.Output)) {
 				return l, fmt.Errorf("item %q: structured output is not JSON", r.ItemID)
 			}
@@ -64,6 +94,27 @@ func newOutputLine(r batchllm.Result[string, itemContext], structured bool, reda
 	}
 	l.Error = &lineError{Class: r.Class().String(), Message: redact(msg)}
 	return l, nil
+}
+
+// price returns the cost of u on the first of the models that is priced:
+// the answering model, else the one asked for. Usage of zero costs nothing
+// whatever the model.
+func (lf lineFormat) price(u batchllm.Usage, models ...string) (cost.Amount, bool) {
+	if u == (batchllm.Usage{}) {
+		return 0, true
+	}
+	if lf.prices == nil {
+		return 0, false
+	}
+	for _, m := range models {
+		if m == "" {
+			continue
+		}
+		if c, err := lf.prices.Cost(m, u, false); err == nil {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // lineWriter writes whole lines to an io.Writer, each with a single Write

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
 )
 
 func TestOutputLineRedactsKeys(t *testing.T) {
@@ -19,7 +20,7 @@ func TestOutputLineRedactsKeys(t *testing.T) {
 		Attempts: 1,
 		Elapsed:  1500 * time.Microsecond,
 	}
-	l, err := newOutputLine(r, false, redactor(testKey, "short"))
+	l, err := lineFormat{redact: redactor(testKey, "short")}.line(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +35,11 @@ func TestOutputLineRedactsKeys(t *testing.T) {
 
 func TestOutputLineStructured(t *testing.T) {
 	t.Parallel()
-	l, err := newOutputLine(result{ItemID: "a", Output: `{"x": [1, 2]}`}, true, redactor())
+	l, err := lineFormat{structured: true}.line(result{ItemID: "a", Output: `{"x": [1, 2]}`})
 	if err != nil || string(l.Output) != `{"x": [1, 2]}` {
 		t.Errorf("structured output %s, %v", l.Output, err)
 	}
-	l, err = newOutputLine(result{ItemID: "a", Output: `<b>"hi"</b>`}, false, redactor())
+	l, err = lineFormat{}.line(result{ItemID: "a", Output: `<b>"hi"</b>`})
 	if err != nil || string(l.Output) != `"<b>\"hi\"</b>"` {
 		t.Errorf("text output %s, %v", l.Output, err)
 	}
@@ -50,7 +51,36 @@ func TestOutputLineStructured(t *testing.T) {
 	if want := `"output":"<b>\"hi\"</b>"`; !strings.Contains(b.String(), want) || !strings.HasSuffix(b.String(), "}\n") {
 		t.Errorf("written line %q lacks %s or its newline", b.String(), want)
 	}
-	if _, err := newOutputLine(result{ItemID: "a", Output: `not json`}, true, redactor()); err == nil {
+	if _, err := (lineFormat{structured: true}).line(result{ItemID: "a", Output: `not json`}); err == nil {
 		t.Error("structured output that is not JSON was accepted")
+	}
+}
+
+func TestOutputLineModelFinishReasonCost(t *testing.T) {
+	t.Parallel()
+	u := batchllm.Usage{InputTokens: 1_000_000, OutputTokens: 1_000_000}
+	lf := lineFormat{prices: cost.Default()}
+	// The answering model, a dated snapshot, is priced as its model.
+	l, err := lf.line(result{ItemID: "a", Output: "x", Usage: u, Model: "gpt-4o-mini-2024-07-18", FinishReason: batchllm.FinishLength, Context: itemContext{Model: "gpt-4o-mini"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cost.Default().Cost("gpt-4o-mini", u, false)
+	if l.Model != "gpt-4o-mini-2024-07-18" || l.FinishReason != batchllm.FinishLength || l.CostUSD == nil || *l.CostUSD != want.Dollars() || want == 0 {
+		t.Errorf("line %+v (cost %v), want the snapshot's name, length, %v", l, l.CostUSD, want.Dollars())
+	}
+	// No answering model: the one asked for names and prices it.
+	l, _ = lf.line(result{ItemID: "a", Output: "x", Usage: u, Context: itemContext{Model: "gpt-4o-mini"}})
+	if l.Model != "gpt-4o-mini" || l.CostUSD == nil || *l.CostUSD != want.Dollars() {
+		t.Errorf("line %+v, want the requested model and its cost", l)
+	}
+	// An unpriced model has no cost rather than a false zero.
+	l, _ = lf.line(result{ItemID: "a", Output: "x", Usage: u, Model: "my-finetune"})
+	if l.CostUSD != nil {
+		t.Errorf("unpriced model: cost %v, want none", *l.CostUSD)
+	}
+	b, _ := marshal(l)
+	if strings.Contains(string(b), "cost_usd") || !strings.Contains(string(b), `"model":"my-finetune"`) {
+		t.Errorf("line %s", b)
 	}
 }

@@ -139,22 +139,15 @@ func (r *runner) summary(s batchllm.Stats, dedupeShared int64, budget *cost.Budg
 	}
 	sent := t.ok + t.failed - t.resumed
 	fmt.Fprintf(w, "; wall time %v", wall.Round(time.Millisecond))
-	if sec := wall.Seconds(); sec > 0 && sent > 0 {
+	if sec := wall.Seconds(); sec > 0 && sent > 0 && s.Attempts > 0 {
 		fmt.Fprintf(w, " (%.1f items/s)", float64(sent)/sec)
 	}
 	fmt.Fprintln(w)
 }
 
-// cost prices this run's usage (journaled results excluded: they were paid
-// for by an earlier run). It must be called with r.tally.mu held.
+// cost is this run's cost (journaled results excluded: they were paid for
+// by an earlier run), and whether it is known. It must be called with
+// r.tally.mu held.
 func (r *runner) cost() (cost.Amount, bool) {
-	var sum cost.Amount
-	for model, u := range r.tally.byModel {
-		c, err := r.prices.Cost(model, u, false)
-		if err != nil {
-			return 0, false
-		}
-		sum += c
-	}
-	return sum, true
+	return r.tally.cost, r.tally.unpriced == 0
 }

@@ -46,14 +46,14 @@ func (r *runner) startTelemetry(limiter *ratelimit.Limiter) (*telemetry, error) 
 	if r.f.ui != "" {
 		t.live = report.NewBuilder(report.Options{
 			Title:  "batchllm run (live)",
-			Source: r.f.journal,
+			Source: r.journalPath,
 			Price: func(model string, u batchllm.Usage) (float64, bool) {
 				c, err := r.prices.Cost(model, u, false)
 				return c.Dollars(), err == nil
 			},
 		})
 		if r.jnl != nil { // earlier runs of the same batch
-			if err := t.live.FromJournal(r.f.journal); err != nil {
+			if err := t.live.FromJournal(r.journalPath); err != nil {
 				return nil, fmt.Errorf("read the journal for the live view: %w", err)
 			}
 		}
@@ -257,8 +257,8 @@ func (r *runner) runConfig() map[string]any {
 	if f.jsonSchema != "" {
 		c["json_schema"] = f.jsonSchema
 	}
-	if f.journal != "" {
-		c["journal"] = f.journal
+	if r.journalPath != "" {
+		c["journal"] = r.journalPath
 	}
 	return c
 }

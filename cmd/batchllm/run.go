@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/spf13/cobra"
-
-	"github.com/batchllm/batchllm"
 )
 
 // runFlags are the flags of `batchllm run`.
@@ -36,6 +29,7 @@ type runFlags struct {
 	attemptTimeout    time.Duration
 	itemTimeout       time.Duration
 	journal           string
+	noJournal         bool
 	retryFailed       bool
 	output            string
 	dryRun            bool
@@ -94,15 +88,23 @@ with optional "system", "model", "max_tokens", "temperature" and "metadata"
 (copied to the output untouched). The whole input is checked before anything
 is sent.
 
-With --journal FILE every result is made durable before it is written out;
-running the same command again skips the items already finished (unless their
-request changed), writes their results again, and sends only the rest.
+Every result is made durable in a journal before it is written out: by
+default OUTPUT.journal next to the output file (-o), or INPUT.journal next to
+the input when the output is standard output (--journal FILE to choose,
+--no-journal for none). Running the same command again skips the items
+already finished (unless their request changed), writes their results again,
+and sends only the rest. The journal also records what was spent, so that
+--budget caps the whole job across reruns.
 
-Exit status: 0 every item succeeded; 1 some failed (or the run stopped on an
-error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
+The input, the output, the rejects file and the journal must be four
+different files: a run that would overwrite one with another is refused.
+
+Exit status: 0 every item succeeded; 1 some failed or were not finished (or
+the run stopped on an error); 2 bad usage, input or configuration, nothing
+sent; 130 interrupted.`,
 		Example: `  batchllm run --provider sim testdata/sample.jsonl
   batchllm run --provider openai --model gpt-4o-mini --rpm 500 --tpm 200000 \
-      --journal run.journal -o results.jsonl prompts.jsonl`,
+      -o results.jsonl prompts.jsonl      # journal: results.jsonl.journal`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e := mkEnv(cmd)
@@ -129,7 +131,8 @@ error); 2 bad usage, input or configuration, nothing sent; 130 interrupted.`,
 	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
 	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")
 	fl.DurationVar(&f.itemTimeout, "item-timeout", 0, "time limit of one item, all attempts and waits included (0: none)")
-	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun")
+	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun (default: the output's name + \".journal\", or the input's when the output is standard output)")
+	fl.BoolVar(&f.noJournal, "no-journal", false, "keep no journal: a rerun sends every item again")
 	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")
 	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
@@ -175,38 +178,6 @@ const (
 func usageErr(format string, a ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
-
-// loadSchema reads a JSON Schema file for --json-schema, and resolves it
-// for validating the answers.
-func loadSchema(path string) (*batchllm.Schema, *jsonschema.Resolved, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	var sc jsonschema.Schema
-	if err := json.Unmarshal(b, &sc); err != nil {
-		return nil, nil, fmt.Errorf("%s is not a JSON Schema: %v", path, err)
-	}
-	rs, err := sc.Resolve(nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, b); err != nil {
-		return nil, nil, err
-	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	name = schemaNameRE.ReplaceAllString(name, "_")
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	if name == "" {
-		name = "output"
-	}
-	return &batchllm.Schema{Name: name, JSON: json.RawMessage(compact.Bytes())}, rs, nil
-}
-
-var schemaNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // errInterrupted ends the items that a worker takes from the queue after
 // Ctrl-C: they are neither written nor journaled, and a rerun sends them.

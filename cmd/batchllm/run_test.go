@@ -132,7 +132,7 @@ func TestRunStdinToStdout(t *testing.T) {
 func TestRunProviderSim(t *testing.T) {
 	t.Parallel()
 	// The README's command: no key, no server, the shipped sample.
-	cmd := command(t, "", "run", "--provider", "sim", "--sim-latency", "1ms", filepath.Join("testdata", "sample.jsonl"))
+	cmd := command(t, "", "run", "--provider", "sim", "--sim-latency", "1ms", sampleCopy(t))
 	cmd.Env = append(cmd.Env, "OPENAI_API_KEY=")
 	r := runCmd(t, cmd)
 	if r.code != 0 {

@@ -50,13 +50,15 @@ type runner struct {
 	schema     *batchllm.Schema
 	resolved   *jsonschema.Resolved // schema, ready to validate outputs
 	structured bool                 // outputs are JSON values
+	format     lineFormat
 	redact     func(string) string
 	log        *slog.Logger // on stderr, through redact
 
-	in      *input
-	jnl     *journal.Journal[outputLine]
-	out     *lineWriter
-	closers []func() error
+	in          *input
+	journalPath string // "" if none
+	jnl         *journal.Journal[outputLine]
+	out         *lineWriter
+	closers     []func() error
 
 	stopping atomic.Bool // Ctrl-C: start no new call
 	fatalMu  sync.Mutex
@@ -75,11 +77,12 @@ type tally struct {
 	resumed     int64 // results taken from the journal
 	interrupted int64 // items drained by Ctrl-C
 	byClass     map[string]int64
-	byModel     map[string]batchllm.Usage
 	usage       batchllm.Usage // new results only
+	cost        cost.Amount    // of the new results' priced lines
+	unpriced    int64          // new results whose cost is unknown
 }
 
-func (t *tally) add(l outputLine, model string, resumed bool) {
+func (t *tally) add(l outputLine, resumed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if l.OK {
@@ -99,11 +102,12 @@ func (t *tally) add(l outputLine, model string, resumed bool) {
 		t.resumed++
 		return
 	}
-	if t.byModel == nil {
-		t.byModel = map[string]batchllm.Usage{}
-	}
-	t.byModel[model] = t.byModel[model].Add(l.Usage)
 	t.usage = t.usage.Add(l.Usage)
+	if l.CostUSD == nil {
+		t.unpriced++
+	} else if c, err := cost.Dollars(*l.CostUSD); err == nil {
+		t.cost += c
+	}
 }
 
 func (r *runner) setFatal(err error) {
@@ -175,8 +179,10 @@ func (r *runner) setup(arg string) error {
 		return usageErr("--backoff must be positive")
 	case f.grace < 0:
 		return usageErr("--grace must not be negative")
-	case f.retryFailed && f.journal == "":
-		return usageErr("--retry-failed needs --journal")
+	case f.noJournal && f.journal != "":
+		return usageErr("--journal and --no-journal contradict each other; give one")
+	case f.retryFailed && f.noJournal:
+		return usageErr("--retry-failed needs a journal; drop --no-journal")
 	}
 	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
@@ -202,6 +208,18 @@ func (r *runner) setup(arg string) error {
 		}
 		r.structured = !f.dryRun
 	}
+	r.format = lineFormat{structured: r.structured, redact: r.redact, prices: r.prices}
+
+	r.journalPath = journalPath(f, arg)
+	if err := checkDistinctPaths(
+		namedPath{"the input", arg}, namedPath{"-o", f.output},
+		namedPath{"--rejects", f.rejects}, namedPath{"--journal", r.journalPath},
+	); err != nil {
+		return usageErr("%v", err)
+	}
+	if f.retryFailed && r.journalPath == "" {
+		return usageErr("--retry-failed needs a journal: give --journal FILE (the input and output are streams)")
+	}
 
 	var rejects io.Writer
 	if f.rejects != "" {
@@ -223,17 +241,23 @@ func (r *runner) setup(arg string) error {
 		fmt.Fprintf(r.stderr, "batchllm: %d bad input line(s) written to %s\n", n, f.rejects)
 	}
 
-	if f.journal != "" {
-		if f.dryRun {
-			r.log.Warn("batchllm: --dry-run: the journal is neither read nor written")
-		} else {
-			j, err := journal.Open[outputLine](f.journal)
-			if err != nil {
-				return usageErr("--journal: %v", err)
-			}
-			r.jnl = j
-			r.closers = append(r.closers, j.Close)
+	switch {
+	case f.dryRun && f.journal != "":
+		r.log.Warn("batchllm: --dry-run: the journal is neither read nor written")
+	case r.journalPath != "":
+		j, err := journal.Open[outputLine](r.journalPath)
+		if errors.Is(err, journal.ErrLocked) {
+			return usageErr("the journal %s is in use by another batchllm run; wait for it to end, or give this run its own --journal", r.journalPath)
+		} else if err != nil {
+			return usageErr("journal: %v", err)
 		}
+		r.jnl = j
+		r.closers = append(r.closers, j.Close)
+		if f.output == "-" {
+			fmt.Fprintf(r.stderr, "batchllm: journal: %s (a rerun of this command resumes from it; --no-journal to keep none)\n", r.journalPath)
+		}
+	case !f.dryRun && !f.noJournal:
+		fmt.Fprintln(r.stderr, "batchllm: no journal (the input and the output are streams): an interrupted run cannot resume; give --journal FILE to be able to")
 	}
 
 	return nil
@@ -368,12 +392,32 @@ func (r *runner) execute(ctx context.Context) error {
 		return &exitError{code: exitFailed, err: errors.New(r.redact(p.Err().Error()))}
 	}
 	r.tally.mu.Lock()
-	failed := r.tally.failed
+	failed, finished := r.tally.failed, r.tally.ok+r.tally.failed
 	r.tally.mu.Unlock()
+	if unfinished := int64(r.in.checked.Valid) - finished; unfinished > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d item(s) not finished; %s", unfinished, r.resumeHint())}
+	}
 	if failed > 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// journalPath returns the journal's file name for the input arg: the one
+// given, or the output's or else the input's name + ".journal", or "" for
+// none (--no-journal, --dry-run, or both input and output are streams).
+func journalPath(f *runFlags, arg string) string {
+	switch {
+	case f.noJournal || f.dryRun:
+		return ""
+	case f.journal != "":
+		return f.journal
+	case f.output != "-":
+		return f.output + ".journal"
+	case arg != "-":
+		return arg + ".journal"
+	}
+	return ""
 }
 
 // defaultBudgetMaxOutput bounds the output of an item for --budget when
@@ -382,7 +426,7 @@ const defaultBudgetMaxOutput = 4096
 
 func (r *runner) resumeHint() string {
 	if r.jnl == nil {
-		return "unfinished items have no result (use --journal to be able to resume)"
+		return "unfinished items have no result (run with a journal to be able to resume)"
 	}
 	return "run the same command again to resume"
 }
@@ -417,7 +461,7 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 			if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
 				l := rec.Value
 				l.ID, l.Metadata = it.ID, it.Metadata
-				r.tally.add(l, pr.Model, true)
+				r.tally.add(l, true)
 				return r.out.write(l)
 			}
 		}
@@ -457,7 +501,7 @@ func (r *runner) record(ctx context.Context, res result) error {
 	if r.jnl == nil || errors.Is(res.Err, errInterrupted) || !journalWorthy(res) {
 		return nil
 	}
-	line, err := newOutputLine(res, r.structured, r.redact)
+	line, err := r.format.line(res)
 	if err != nil {
 		return err
 	}
@@ -478,12 +522,12 @@ func (r *runner) consume(ctx context.Context, p *processor) {
 			r.tally.mu.Unlock()
 			continue
 		}
-		line, err := newOutputLine(res, r.structured, r.redact)
+		line, err := r.format.line(res)
 		if err != nil {
 			r.setFatal(err)
 			continue
 		}
-		r.tally.add(line, res.Context.Model, false)
+		r.tally.add(line, false)
 		r.tel.result(res, line)
 		r.out.write(line)
 	}

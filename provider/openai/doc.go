@@ -14,6 +14,19 @@
 // sets any other request field ("seed", "reasoning_effort",
 // "prompt_cache_key", "service_tier").
 //
+// # Streaming
+//
+// With Config.Stream the answer comes as a stream of chunks
+// (Chat.Completions.NewStreaming, stream_options.include_usage), assembled
+// by the SDK's ChatCompletionAccumulator into the same completion, so the
+// Response, its usage and its finish reason are the same as without
+// streaming. Streaming lets the strategy notice a stalled answer:
+// Config.FirstTokenTimeout bounds the wait for the first token and
+// Config.StallTimeout the silence between tokens; a stream that breaks
+// either is cancelled and the attempt fails as transient, as does a stream
+// cut before its finish reason. Servers that do not know stream_options
+// may reject it; leave Stream off for them.
+//
 // # Usage and limits
 //
 // OpenAI counts cached prompt tokens inside prompt_tokens, which is

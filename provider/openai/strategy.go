@@ -17,6 +17,7 @@ import (
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -64,6 +65,20 @@ type Config struct {
 	// headers, a per-request timeout, middleware.
 	RequestOptions []option.RequestOption
 
+	// Stream asks for the answer as a stream of chunks (stream: true, with
+	// stream_options.include_usage), assembled into the same Response as
+	// without streaming. Only streaming can notice a stalled answer; see
+	// FirstTokenTimeout and StallTimeout.
+	Stream bool
+	// FirstTokenTimeout, with Stream, bounds the time from sending the
+	// request to the first token of the answer; 0 means no bound but the
+	// attempt's. Reasoning models think before their first token: allow
+	// for it.
+	FirstTokenTimeout time.Duration
+	// StallTimeout, with Stream, bounds the silence between two tokens;
+	// 0 means no bound. A stream that breaks either limit is cancelled and
+	// the attempt fails as transient.
+	StallTimeout time.Duration
 	// OnTruncated says what to do with an answer that did not end with
 	// finish_reason "stop" or "tool_calls": cut off by max_completion_tokens
 	// ("length", including an empty answer when reasoning used the whole
@@ -102,6 +117,9 @@ var (
 func New(cfg Config) (*Strategy, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("openai: Config.Model is empty")
+	}
+	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("openai: Config"); err != nil {
+		return nil, err
 	}
 	call := calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
 	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
@@ -214,7 +232,13 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
 
-	cc, err := s.client.Chat.Completions.New(ctx, s.params(p, maxTokens), opts...)
+	var cc *oai.ChatCompletion
+	var err error
+	if s.cfg.Stream {
+		cc, err = s.completeStream(ctx, s.params(p, maxTokens), opts)
+	} else {
+		cc, err = s.client.Chat.Completions.New(ctx, s.params(p, maxTokens), opts...)
+	}
 	if err != nil {
 		var resp batchllm.Response[string]
 		if oe, ok := errors.AsType[*oai.Error](err); ok && oe.Response != nil {

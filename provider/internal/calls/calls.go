@@ -4,8 +4,6 @@
 package calls
 
 import (
-	"net/http"
-
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/tokens"
@@ -93,30 +91,6 @@ func (d Defaults) DryRun(e batchllm.Estimate) batchllm.Response[string] {
 	}
 }
 
-// StatusClass is the class of an HTTP error status, as every provider
-// means it; providers check their own special cases (an exhausted quota
-// behind a 429, an invalid key behind a 400) first.
-//
-//   - 429: rate limited;
-//   - 503 and 529: overloaded;
-//   - 408, 409 and other 5xx: transient;
-//   - 401, 402 and 403: fatal for the batch (a bad key, no money or no
-//     access fails every item alike);
-//   - other 4xx (a bad request, a context that is too long): fatal for the
-//     item;
-//   - anything else: transient.
-func StatusClass(code int) batchllm.ErrorClass {
-	switch {
-	case code == http.StatusTooManyRequests:
-		return batchllm.ClassRateLimited
-	case code == http.StatusServiceUnavailable || code == 529:
-		return batchllm.ClassOverloaded
-	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
-		return batchllm.ClassTransient
-	case code == http.StatusUnauthorized || code == http.StatusPaymentRequired || code == http.StatusForbidden:
-		return batchllm.ClassFatalBatch
-	case code >= 400:
-		return batchllm.ClassFatalItem
-	}
-	return batchllm.ClassTransient
-}
+// StatusClass is [batchllm.StatusClass], the one HTTP-status-to-class
+// mapping (the langchaingo adapter, in its own module, uses it too).
+func StatusClass(code int) batchllm.ErrorClass { return batchllm.StatusClass(code) }

@@ -13,7 +13,7 @@ import (
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/provider/langchaingo"
+	"github.com/batchllm/batchllm/contrib/langchaingo"
 )
 
 // fakeLLM is an llms.Model that echoes the last human message, reports

@@ -16,7 +16,14 @@
 // and writes are added to the input, batchllm's convention). A model that
 // reports none yields zero usage.
 //
-// Errors are classified by LangChainGo's standard [llms.Error] codes (see
-// [Classify]). LangChainGo's own clients may retry by themselves; turn that
+// Errors are classified from what LangChainGo's errors expose (see
+// [Classify]): its clients return plain errors that quote the HTTP status,
+// not [llms.Error], so the status decides, as for batchllm's own
+// providers. LangChainGo's own clients may retry by themselves; turn that
 // off in the client where it can be, since batchllm owns retries.
+//
+// The adapter is its own Go module (github.com/batchllm/batchllm/contrib/langchaingo),
+// as River keeps its integrations: LangChainGo is the heaviest dependency
+// behind the smallest adapter, and users of the main module do not inherit
+// it.
 package langchaingo
