@@ -129,7 +129,8 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 		}
 		t := tokens.EstimatePrompt(p.Model, p)
 		var ce *cost.ContextError
-		if errors.As(prices.CheckInput(p.Model, t), &ce) {
+		_, exact := tokens.OpenAI(p.Model)
+		if errors.As(prices.CheckEstimate(p.Model, t, exact), &ce) {
 			tooLong++
 			if len(tooLongIDs) < maxListed {
 				tooLongIDs = append(tooLongIDs, fmt.Sprintf("%s (%d tokens > %d for %s)", it.ID, t, ce.ContextWindow, p.Model))

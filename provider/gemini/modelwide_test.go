@@ -33,7 +33,9 @@ func TestSimContextWindow(t *testing.T) {
 	cfg := simConfig(sim, "")
 	blind, _ := cost.Parse([]byte(`{"models": {}}`))
 	cfg.Catalogue = blind
-	long := batchllm.Text(strings.Repeat("abcd", 1_100_000))
+	// 1.7M tokens as the simulator counts them; the strategy's approximate
+	// count must pass the window by cost.ApproxMargin to refuse it.
+	long := batchllm.Text(strings.Repeat("abcd", 1_700_000))
 	_, err := newStrategy(t, cfg).Call(t.Context(), req(long))
 	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassFatalItem || !strings.Contains(err.Error(), "exceeds the maximum number of tokens allowed (1048576)") {
 		t.Errorf("sim: %v %v", c, err)
