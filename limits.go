@@ -19,6 +19,10 @@ type LimitWindow struct {
 	Limit     int64         // the limit per window; 0 if unknown
 	Remaining int64         // what is left in the current window; meaningful only if Limit > 0
 	Reset     time.Duration // time until the window is full again; 0 if unknown
+	// Window is the length of the window the limit counts over, as the
+	// reading shows it (limit, remaining and reset together); 0 if it
+	// does not. Limits are per minute only when nothing says otherwise.
+	Window time.Duration
 }
 
 // Known reports whether the server reported this limit.

@@ -147,8 +147,6 @@ func parseAnthropic(body []byte, version string) (*anthropicPrompt, string) {
 		return nil, "max_tokens: Input should be greater than or equal to 1"
 	case len(req.Messages) == 0:
 		return nil, "messages: Field required"
-	case req.Stream:
-		return nil, "stream: llmsim does not simulate streaming"
 	}
 	if version == anthropicVersionV2 {
 		for name, v := range map[string]json.RawMessage{"temperature": req.Temperature, "top_p": req.TopP, "top_k": req.TopK} {
@@ -329,11 +327,15 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		c.anthropicError(http.StatusTooManyRequests, "rate_limit_error", msg, "")
 		return
 	}
-	if !c.sleep(a.outTokens) {
+	if !ap.req.Stream && !c.sleep(a.outTokens) {
 		return
 	}
 	c.usage(total, a.outTokens, read, write)
 	h.Set("request-id", s.nextID("req_"))
+	if ap.req.Stream {
+		c.streamAnthropic(a.message(s.nextID("msg_"+a.dig), read, write, "standard"))
+		return
+	}
 	c.respond(a.message(s.nextID("msg_"+a.dig), read, write, "standard"))
 }
 

@@ -50,7 +50,10 @@
 // Generation requests stream their answer as server-sent events when asked
 // the way each API is asked: OpenAI "stream": true (chat.completion.chunk
 // events, the usage chunk with stream_options.include_usage, then
-// "data: [DONE]"). The answer and usage are those of the same request
+// "data: [DONE]"); Anthropic "stream": true (message_start,
+// content_block_start, ping, content_block_delta, content_block_stop,
+// message_delta with the stop reason and output usage, message_stop). The
+// answer and usage are those of the same request
 // unstreamed, sent in pieces of about four words, paced by
 // Latency.PerOutputToken after the rest of the sampled latency. Faults
 // strike mid-stream, after half of the pieces: FaultTruncate cuts the

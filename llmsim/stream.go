@@ -59,7 +59,7 @@ func (s *sse) delta(name string, v any, tokens int) bool {
 		return false
 	}
 	s.deltas++
-	if s.deltas == s.faultAt && !s.strike() {
+	if s.deltas == s.faultAt && !s.strike(name) {
 		return false
 	}
 	if !s.c.pace(tokens) {
@@ -78,16 +78,16 @@ func (s *sse) end(name string, v any) bool {
 	}
 	if s.faultAt > s.deltas {
 		s.faultAt = 0
-		if !s.strike() {
+		if !s.strike(name) {
 			return false
 		}
 	}
 	return s.event(name, v)
 }
 
-// strike applies the stream's fault; it reports whether the stream goes
-// on (only after a bad event).
-func (s *sse) strike() bool {
+// strike applies the stream's fault where an event called name was due;
+// it reports whether the stream goes on (only after a bad event).
+func (s *sse) strike(name string) bool {
 	c := s.c
 	c.countFault(c.fault)
 	switch c.fault {
@@ -103,7 +103,7 @@ func (s *sse) strike() bool {
 		}
 		return false
 	case FaultBadJSON:
-		s.raw("", []byte("<<llmsim badjson"))
+		s.raw(name, []byte("<<llmsim badjson"))
 		return s.ok
 	}
 	return true

@@ -164,3 +164,58 @@ func mustAnswer(t *testing.T, prompt, lastUser string, minOut int) string {
 	a, _ := answerText(digest(prompt), lastUser, minOut, 0)
 	return a
 }
+
+func TestAnthropicStreamWire(t *testing.T) {
+	s := start(t, Config{Anthropic: ProviderConfig{OutputTokens: 20}})
+	body := `{"model":"claude-x","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"stream please"}]}`
+	h := http.Header{"X-Api-Key": {"sk-ant-test"}, "Anthropic-Version": {"2023-06-01"}}
+	_, events, err := postSSE(t, s, "/v1/messages", h, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var text strings.Builder
+	for _, e := range events {
+		var v struct {
+			Type  string `json:"type"`
+			Delta struct {
+				Text       string `json:"text"`
+				StopReason string `json:"stop_reason"`
+			} `json:"delta"`
+			Usage struct {
+				OutputTokens int `json:"output_tokens"`
+			} `json:"usage"`
+			Message struct {
+				StopReason *string `json:"stop_reason"`
+				Usage      struct {
+					InputTokens int `json:"input_tokens"`
+				} `json:"usage"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(e.data), &v); err != nil || v.Type != e.name {
+			t.Fatalf("event %q data %s: type %q, err %v", e.name, e.data, v.Type, err)
+		}
+		if len(names) == 0 || names[len(names)-1] != e.name {
+			names = append(names, e.name)
+		}
+		switch e.name {
+		case "message_start":
+			if v.Message.StopReason != nil || v.Message.Usage.InputTokens != tokens("user: stream please\n") {
+				t.Errorf("message_start %s", e.data)
+			}
+		case "content_block_delta":
+			text.WriteString(v.Delta.Text)
+		case "message_delta":
+			if v.Delta.StopReason != "max_tokens" || v.Usage.OutputTokens != 10 {
+				t.Errorf("message_delta %s, want stop_reason max_tokens and 10 output tokens", e.data)
+			}
+		}
+	}
+	want := "message_start content_block_start ping content_block_delta content_block_stop message_delta message_stop"
+	if strings.Join(names, " ") != want {
+		t.Errorf("events %v, want %s", names, want)
+	}
+	if text.Len() != 40 {
+		t.Errorf("text %q, want the 40 bytes of 10 tokens", text.String())
+	}
+}

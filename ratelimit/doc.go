@@ -104,10 +104,26 @@
 // Providers report their limits in headers (x-ratelimit-*,
 // anthropic-ratelimit-*), which strategies put in
 // [batchllm.Response.Limits]. Unless [Config.NoAdapt] is set, the Limiter
-// enforces a reported limit where none is configured (or where the reported
-// one is lower), and lowers each bucket to the remaining count the provider
-// reported, never raising it. With no limits configured at all it thus
-// learns them from the first responses, and runs near them. A provider
+// follows them:
+//
+//   - The window: providers refill continuously and report the time until
+//     a limit is full again, so limit, remaining and reset together give
+//     the refill rate and so the window (1 s, 10 s, a minute, a day; see
+//     [batchllm.LimitWindow.Window]). A limit is taken to be per minute
+//     only when no reading says otherwise.
+//   - The limit: a reported limit is enforced where none is configured. A
+//     limit the user configured is never lowered by a reading alone; only
+//     quota refusals with the provider reporting a lower limit exhausted
+//     prove it too high, and then the reported one is enforced and the
+//     Limiter logs it once ([Config.Logger]).
+//   - The level: each bucket is set to what the provider says remains,
+//     less what was admitted after the attempt the reading came with. That
+//     may be more than the burst (the provider's opening allowance, a full
+//     window at the start of a run), unless a configured limit below the
+//     provider's is in force.
+//
+// With no limits configured at all the Limiter thus learns them from the
+// first responses, and runs near them. A provider
 // that sends no such headers (Gemini) is followed from its quota refusals
 // alone: at a cooldown a scope that knows no limit infers a request limit a
 // tenth below what it admitted in the last window; the inferred limit has a

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -45,6 +46,10 @@ type Config struct {
 	// Ramp says how admission recovers after a cooldown. Default &AIMD{}.
 	Ramp Ramp
 
+	// Logger receives the Limiter's warnings: a configured limit that the
+	// provider's refusals proved too high. Default slog.Default().
+	Logger *slog.Logger
+
 	// Store holds the state that Limiters enforcing the same quota share
 	// (see [Store]). Default: a new [NewMemoryStore] for this Limiter.
 	Store Store
@@ -67,6 +72,7 @@ type Config struct {
 // processors: they then share its limits.
 type Limiter struct {
 	cfg    Config
+	log    *slog.Logger
 	store  Store
 	policy cooldown.Policy
 	linear *LinearRamp
@@ -97,7 +103,10 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.CooldownMultiplier != 0 && !(cfg.CooldownMultiplier >= 1) {
 		return nil, fmt.Errorf("ratelimit: Config.CooldownMultiplier is %v; it must be >= 1 (0 means 2)", cfg.CooldownMultiplier)
 	}
-	l := &Limiter{cfg: cfg, store: cfg.Store}
+	l := &Limiter{cfg: cfg, store: cfg.Store, log: cfg.Logger}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
 	if l.store == nil {
 		l.store = NewMemoryStore()
 	}
@@ -197,7 +206,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 				s.admit(now, cost)
 				s.waited += now.Sub(start)
 				s.passHead()
-				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns}
+				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum}
 				learned := s.dirty != [NumDims]bool{}
 				s.mu.Unlock()
 				if learned {
@@ -276,9 +285,17 @@ type scope struct {
 	mu       sync.Mutex
 	rate     [NumDims]Rate // the limits this Limiter last put in force
 	dirty    [NumDims]bool // rate[d] changed and is not yet in the store
-	reported Amounts       // limits the provider last reported
-	head     bool          // an attempt is at the head of the queue
-	queue    []*waiter     // attempts behind the head, in arrival order
+	reported [NumDims]Rate // limits the provider last reported
+	// learnedWindow is the window the provider's readings showed for each
+	// dimension; refuted marks configured limits that quota refusals
+	// proved too high.
+	learnedWindow [NumDims]time.Duration
+	refuted       [NumDims]bool
+	// cum is the cost admitted so far, to tell what a reading of the
+	// provider's remaining count does not yet include.
+	cum      Amounts
+	head     bool      // an attempt is at the head of the queue
+	queue    []*waiter // attempts behind the head, in arrival order
 	inflight int
 
 	// LinearRamp state: admissions since the cooldown and the last one's time.
@@ -358,6 +375,9 @@ func (s *scope) localWait(now time.Time) (d time.Duration, blocked bool) {
 
 // admit counts an admitted attempt. s.mu is held.
 func (s *scope) admit(now time.Time, cost Amounts) {
+	for d := range s.cum {
+		s.cum[d] += cost[d]
+	}
 	s.inflight++
 	if s.admitted == 0 {
 		s.firstAdmit = now

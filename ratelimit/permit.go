@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ type permit struct {
 	generation  uint64
 	consecutive int
 	cooldowns   int64
+	cumAt       Amounts // the scope's admitted total, this attempt included
 	released    atomic.Bool
 }
 
@@ -70,6 +72,9 @@ func (p *permit) Release(o batchllm.Outcome) {
 	s.mu.Unlock()
 
 	if quota {
+		if !s.l.cfg.NoAdapt {
+			s.refute(ctx, now, o.Limits)
+		}
 		s.startCooldown(ctx, now, p.generation, s.cooldownWait(o, p.cost), inflight)
 	} else if succeeded {
 		// A success ends the run of consecutive cooldowns.
@@ -89,7 +94,7 @@ func (p *permit) Release(o batchllm.Outcome) {
 		}
 	}
 	if o.Limits != nil && !s.l.cfg.NoAdapt {
-		s.adapt(ctx, now, o.Limits)
+		s.adapt(ctx, now, o.Limits, p.cumAt)
 	}
 	s.wake()
 }
@@ -122,11 +127,19 @@ func windows(li *batchllm.LimitInfo) [NumDims]batchllm.LimitWindow {
 	return [NumDims]batchllm.LimitWindow{li.Requests, li.Tokens, li.InputTokens, li.OutputTokens}
 }
 
-// adapt follows what the provider reported: it enforces a reported limit
-// where none is configured or where it is lower than the configured one,
-// and lowers each bucket to the remaining count.
-func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo) {
+// adapt follows what the provider reported (see "Adaptation" in the
+// package documentation): the limit of each dimension, over the window
+// the reading shows (a minute when nothing does), is enforced where none
+// is configured; a configured limit stands unless quota refusals proved it
+// too high (see refute). The bucket's level becomes what the provider says
+// remains, less what this Limiter admitted after the attempt the reading
+// came with; it may rise above the burst when the provider's own bucket
+// holds more, its opening allowance, unless a configured limit below the
+// provider's is in force.
+func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo, cumAt Amounts) {
 	ws := windows(li)
+	var level Amounts
+	var raise, known [NumDims]bool
 	s.mu.Lock()
 	if li.Requests.Known() || li.Tokens.Known() || li.InputTokens.Known() || li.OutputTokens.Known() {
 		s.dropInferred()
@@ -135,20 +148,78 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 		if !w.Known() {
 			continue
 		}
-		s.reported[d] = w.Limit
-		limit := w.Limit
-		if s.conf[d] > 0 {
-			limit = min(limit, s.conf[d])
+		if w.Window > 0 {
+			s.learnedWindow[d] = w.Window
 		}
-		s.setRate(Dim(d), Rate{Limit: limit, Window: s.window, Burst: s.burst})
+		rep := s.reportedRate(Dim(d), w.Limit)
+		s.reported[d] = rep
+		rate := rep
+		if s.conf[d] > 0 && !s.refuted[d] {
+			rate = s.confRate(Dim(d))
+		}
+		s.setRate(Dim(d), rate)
+		known[d] = true
+		level[d] = w.Remaining - (s.cum[d] - cumAt[d])
+		raise[d] = rate.perSecond() >= rep.perSecond()
 	}
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
-	for d, w := range ws {
-		if w.Known() {
-			if err := s.store.SetLevel(ctx, now, Dim(d), w.Remaining, false); err != nil {
+	for d := range known {
+		if known[d] {
+			if err := s.store.SetLevel(ctx, now, Dim(d), level[d], raise[d]); err != nil {
 				s.countStoreError()
 			}
 		}
+	}
+}
+
+// reportedRate is a reported limit over the window the provider showed
+// for it, or the scope's window when it showed none. s.mu is held.
+func (s *scope) reportedRate(d Dim, limit int64) Rate {
+	w := s.learnedWindow[d]
+	if w == 0 {
+		return Rate{Limit: limit, Window: s.window, Burst: s.burst}
+	}
+	// The same share of the window as the configured burst.
+	return Rate{Limit: limit, Window: w, Burst: time.Duration(mulDiv(int64(w), int64(s.burst), int64(s.window)))}
+}
+
+// confRate is the configured limit of dimension d. s.mu is held.
+func (s *scope) confRate(d Dim) Rate {
+	return Rate{Limit: s.conf[d], Window: s.window, Burst: s.burst}
+}
+
+// refute handles a quota refusal under a configured limit: a dimension the
+// provider reports exhausted, with a reported limit below the configured
+// one, proves the configured limit too high. From then on the reported
+// limit is enforced, and the Limiter says so once per dimension. A header
+// alone (a reported limit lower than the configured one, with no refusal)
+// never lowers a configured limit.
+func (s *scope) refute(ctx context.Context, now time.Time, li *batchllm.LimitInfo) {
+	if li == nil {
+		return
+	}
+	var warn []string
+	s.mu.Lock()
+	for d, w := range windows(li) {
+		if !w.Known() || s.conf[d] == 0 || s.refuted[d] || w.Remaining*100 > w.Limit {
+			continue
+		}
+		if w.Window > 0 {
+			s.learnedWindow[d] = w.Window
+		}
+		rep, conf := s.reportedRate(Dim(d), w.Limit), s.confRate(Dim(d))
+		if rep.perSecond() >= conf.perSecond() {
+			continue
+		}
+		s.refuted[d] = true
+		s.setRate(Dim(d), rep)
+		warn = append(warn, fmt.Sprintf("ratelimit: scope %q: the provider refused requests under the configured limit of %d %s per %v; it reports %d per %v, which is enforced from now on",
+			s.name, conf.Limit, Dim(d), conf.Window, rep.Limit, rep.Window))
+	}
+	s.mu.Unlock()
+	s.applyLearned(ctx, now)
+	for _, msg := range warn {
+		s.l.log.Warn(msg)
 	}
 }

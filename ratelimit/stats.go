@@ -45,6 +45,9 @@ type Dimension struct {
 	// last reported (0 if it never did).
 	Configured int64
 	Reported   int64
+	// ReportedWindow is the window of the reported limit: the one the
+	// provider's readings showed, or the scope's window.
+	ReportedWindow time.Duration
 	// Inferred says that Limit was inferred from rate limits alone (see
 	// [Config.NoAdapt]).
 	Inferred bool
@@ -87,7 +90,7 @@ func (l *Limiter) Stats() Stats {
 		}
 		var dims [NumDims]Dimension
 		for d, b := range shared.Buckets {
-			dims[d] = Dimension{Limit: b.Limit, Configured: s.conf[d], Reported: s.reported[d], Window: b.Window,
+			dims[d] = Dimension{Limit: b.Limit, Configured: s.conf[d], Reported: s.reported[d].Limit, ReportedWindow: s.reported[d].Window, Window: b.Window,
 				Available: b.Available, Capacity: b.Capacity}
 			if b.Limit == 0 {
 				dims[d].Window = s.window

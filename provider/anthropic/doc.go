@@ -45,6 +45,20 @@
 // (tool_choice {"type":"tool"}); the output is then the JSON input of that
 // call, and an answer that does not call the tool is invalid output.
 //
+// # Streaming
+//
+// With Config.Stream the answer comes as a stream of events
+// (Messages.NewStreaming), assembled by the SDK's Message.Accumulate into
+// the same message, so the Response, its usage (input from message_start,
+// output from message_delta) and its stop reason are the same as without
+// streaming. Streaming lets the strategy notice a stalled answer:
+// Config.FirstTokenTimeout bounds the wait for the first token and
+// Config.StallTimeout the silence between tokens (pings do not count); a
+// stream that breaks either is cancelled and the attempt fails as
+// transient, as does a stream cut before message_stop. An error event in
+// the stream has the class its error type has as an HTTP status
+// (overloaded_error is overloaded, like a 529).
+//
 // # Errors
 //
 // Errors come back wrapped by [batchllm.Classified] with the class chosen by

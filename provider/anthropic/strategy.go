@@ -17,6 +17,7 @@ import (
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // DefaultMaxTokens is the output cap used when neither the Config nor the
@@ -104,6 +105,20 @@ type Config struct {
 	// A prompt longer than the context window fails its item before
 	// anything is sent.
 	Catalogue *cost.Table
+
+	// Stream asks for the answer as a stream of events (stream: true),
+	// assembled into the same Response as without streaming. Only
+	// streaming can notice a stalled answer; see FirstTokenTimeout and
+	// StallTimeout.
+	Stream bool
+	// FirstTokenTimeout, with Stream, bounds the time from sending the
+	// request to the first token of the answer; 0 means no bound but the
+	// attempt's.
+	FirstTokenTimeout time.Duration
+	// StallTimeout, with Stream, bounds the silence between two tokens
+	// (ping events do not count); 0 means no bound. A stream that breaks
+	// either limit is cancelled and the attempt fails as transient.
+	StallTimeout time.Duration
 }
 
 // Strategy calls Anthropic's Messages API. It implements
@@ -132,6 +147,9 @@ func New(cfg Config) (*Strategy, error) {
 	}
 	if cfg.MaxTokens < 0 {
 		return nil, fmt.Errorf("anthropic: Config.MaxTokens is %d; it must be >= 0", cfg.MaxTokens)
+	}
+	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("anthropic: Config"); err != nil {
+		return nil, err
 	}
 	key := cfg.APIKey
 	if key == "" {
@@ -274,7 +292,12 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
 
-	msg, err := s.client.Messages.New(ctx, params, opts...)
+	var msg *ant.Message
+	if s.cfg.Stream {
+		msg, err = s.messageStream(ctx, params, opts)
+	} else {
+		msg, err = s.client.Messages.New(ctx, params, opts...)
+	}
 	if err != nil {
 		var resp batchllm.Response[string]
 		if ae, ok := errors.AsType[*ant.Error](err); ok && ae.Response != nil {

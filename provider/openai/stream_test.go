@@ -1,15 +1,13 @@
 package openai
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
-	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // streamed returns a streaming strategy on sim with the given limits.
@@ -66,75 +64,13 @@ func TestStreamUsageAndFinishFromStream(t *testing.T) {
 	}
 }
 
-// The stall and first-token tests run over real loopback HTTP, which a
-// testing/synctest bubble cannot hold, so their limits are short real
-// durations (the watch's exact timing is tested with synctest in
-// provider/internal/streamwatch). Nothing sleeps: the simulator holds the
-// stream open until the client gives up, and the test waits for Call to
-// return; the outer deadline only catches a watch that never fires.
-
-func TestStreamStall(t *testing.T) {
+func TestStreamFaults(t *testing.T) {
 	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 40}})
-	s := streamed(t, sim, string(llmsim.FaultStall), time.Minute, 100*time.Millisecond, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := s.Call(ctx, req(batchllm.Text("hi")))
-	wantStreamTimeout(t, err, false)
-	if ctx.Err() != nil {
-		t.Fatalf("the attempt's deadline ended the call after %v, not the stall limit", time.Since(start))
-	}
-	if st := sim.Stats().OpenAI; st.Faults[string(llmsim.FaultStall)] != 1 {
-		t.Errorf("faults %v, want one stall", st.Faults)
-	}
-}
-
-func TestStreamFirstTokenTimeout(t *testing.T) {
-	sim := startSim(t, llmsim.Config{})
-	s := streamed(t, sim, string(llmsim.FaultHang), 100*time.Millisecond, time.Minute, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	_, err := s.Call(ctx, req(batchllm.Text("hi")))
-	wantStreamTimeout(t, err, true)
-	if ctx.Err() != nil {
-		t.Fatal("the attempt's deadline ended the call, not the first-token limit")
-	}
-}
-
-// wantStreamTimeout checks that err is a transient stream timeout of the
-// given kind, named in the message.
-func wantStreamTimeout(t *testing.T, err error, firstToken bool) {
-	t.Helper()
-	te, ok := errors.AsType[*streamwatch.TimeoutError](err)
-	if !ok || te.FirstToken != firstToken {
-		t.Fatalf("err %v, want a stream timeout (first token %v)", err, firstToken)
-	}
-	if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassTransient {
-		t.Errorf("class %v, want transient", c.Class)
-	}
-	want := "stream stalled"
-	if firstToken {
-		want = "no first token"
-	}
-	if !strings.HasPrefix(err.Error(), "openai: "+want) {
-		t.Errorf("message %q, want it to start with %q", err, "openai: "+want)
-	}
-}
-
-func TestStreamCutAndBadEvents(t *testing.T) {
-	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 40}})
-	for _, fault := range []llmsim.Fault{llmsim.FaultTruncate, llmsim.FaultBadJSON, llmsim.FaultReset, "500"} {
-		s := streamed(t, sim, string(fault), time.Minute, time.Minute, nil)
-		resp, err := s.Call(t.Context(), req(batchllm.Text("hi")))
-		if err == nil {
-			t.Fatalf("%s: no error, output %q", fault, resp.Output)
-		}
-		if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassTransient {
-			t.Errorf("%s: class %v, want transient (err %v)", fault, c.Class, err)
-		}
-	}
-	if st := sim.Stats().OpenAI; st.Faults[string(llmsim.FaultTruncate)] != 1 || st.Faults[string(llmsim.FaultBadJSON)] != 1 {
-		t.Errorf("faults %v", st.Faults)
+	simtest.StreamFaults(t, "openai: ", func(t *testing.T, fault llmsim.Fault, firstToken, stall time.Duration) batchllm.Strategy[batchllm.Prompt, string] {
+		return streamed(t, sim, string(fault), firstToken, stall, nil)
+	})
+	if st := sim.Stats().OpenAI; st.Faults[string(llmsim.FaultStall)] != 1 || st.Faults[string(llmsim.FaultTruncate)] != 1 {
+		t.Errorf("faults %v, want one stall and one cut", st.Faults)
 	}
 }
 

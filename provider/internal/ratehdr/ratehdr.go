@@ -88,11 +88,14 @@ func Int(s string) int64 {
 // It returns nil if the response carried none of them.
 func OpenAI(h http.Header, now time.Time) *batchllm.LimitInfo {
 	window := func(kind string) batchllm.LimitWindow {
-		return batchllm.LimitWindow{
+		w := batchllm.LimitWindow{
 			Limit:     Int(h.Get("X-Ratelimit-Limit-" + kind)),
 			Remaining: Int(h.Get("X-Ratelimit-Remaining-" + kind)),
 			Reset:     OpenAIDuration(h.Get("X-Ratelimit-Reset-" + kind)),
 		}
+		// OpenAI's durations are rounded to the millisecond.
+		w.Window = WindowOf(w, time.Millisecond)
+		return w
 	}
 	li := batchllm.LimitInfo{
 		Requests:   window("Requests"),
@@ -121,11 +124,19 @@ func AnthropicReset(s string, now time.Time) time.Duration {
 func Anthropic(h http.Header, now time.Time) *batchllm.LimitInfo {
 	window := func(kind string) batchllm.LimitWindow {
 		p := "Anthropic-Ratelimit-" + kind + "-"
-		return batchllm.LimitWindow{
+		reset := h.Get(p + "Reset")
+		w := batchllm.LimitWindow{
 			Limit:     Int(h.Get(p + "Limit")),
 			Remaining: Int(h.Get(p + "Remaining")),
-			Reset:     AnthropicReset(h.Get(p+"Reset"), now),
+			Reset:     AnthropicReset(reset, now),
 		}
+		// RFC 3339 times are whole seconds unless they show a fraction.
+		granularity := time.Second
+		if strings.Contains(reset, ".") {
+			granularity = time.Millisecond
+		}
+		w.Window = WindowOf(w, granularity)
+		return w
 	}
 	li := batchllm.LimitInfo{
 		Requests:     window("Requests"),
@@ -169,4 +180,44 @@ func QuotaMessage(msg string) bool { return quotaMessage.MatchString(msg) }
 // HasLimits reports whether li reports any limit (not only a retry delay).
 func HasLimits(li *batchllm.LimitInfo) bool {
 	return li != nil && (li.Requests.Known() || li.Tokens.Known() || li.InputTokens.Known() || li.OutputTokens.Known())
+}
+
+// standardWindows are the windows providers count limits over: Azure
+// OpenAI's 1 s and 10 s intervals, the published per-minute limits, and
+// per-hour and per-day quotas.
+var standardWindows = [...]time.Duration{time.Second, 10 * time.Second, time.Minute, time.Hour, 24 * time.Hour}
+
+// WindowOf derives the length of a limit's window from one reading. Both
+// OpenAI and Anthropic refill their limits continuously and report, as the
+// reset, the time until the limit is full again, so the refill rate is
+// (limit − remaining) / reset and the window limit / rate. A reading is
+// used only when it is precise enough: the reset at least 20 times the
+// granularity of its format, and at least 2 units used (remaining is
+// rounded down, which makes the estimate up to one unit's worth short).
+// A short estimate is snapped to the next standard window (1 s, 10 s,
+// 1 min, 1 h, 1 day) when it is at least half of it, which the rounding
+// guarantees for the right one; with 20 units or more used the estimate
+// stands as it is unless it lies within 5% of a standard window. It
+// returns 0 when the reading does not say.
+func WindowOf(w batchllm.LimitWindow, granularity time.Duration) time.Duration {
+	used := w.Limit - w.Remaining
+	if !w.Known() || used < 2 || w.Reset < 20*granularity {
+		return 0
+	}
+	est := time.Duration(float64(w.Reset) * float64(w.Limit) / float64(used))
+	for _, s := range standardWindows {
+		if est <= s+s/20 {
+			switch {
+			case est >= s-s/20 || est >= s/2 && used < 20:
+				return s
+			case used >= 20:
+				return est
+			}
+			return 0
+		}
+	}
+	if used >= 20 {
+		return min(est, maxWait)
+	}
+	return 0
 }

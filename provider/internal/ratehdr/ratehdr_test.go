@@ -98,8 +98,9 @@ func TestAnthropic(t *testing.T) {
 	)
 	got := Anthropic(h, now)
 	want := &batchllm.LimitInfo{
-		Requests:     batchllm.LimitWindow{Limit: 50, Remaining: 49, Reset: 30 * time.Second},
-		Tokens:       batchllm.LimitWindow{Limit: 90000, Remaining: 80000, Reset: 30 * time.Second},
+		Requests: batchllm.LimitWindow{Limit: 50, Remaining: 49, Reset: 30 * time.Second},
+		// 10,000 used, back in 30 s: a window of 4.5 minutes.
+		Tokens:       batchllm.LimitWindow{Limit: 90000, Remaining: 80000, Reset: 30 * time.Second, Window: 270 * time.Second},
 		InputTokens:  batchllm.LimitWindow{Limit: 40000, Remaining: 39000},
 		OutputTokens: batchllm.LimitWindow{Limit: 8000, Remaining: 7990},
 		RetryAfter:   7 * time.Second,
@@ -181,5 +182,41 @@ func TestEvidenceAndQuotaMessage(t *testing.T) {
 	}
 	if HasLimits(&batchllm.LimitInfo{RetryAfter: time.Second}) || !HasLimits(&batchllm.LimitInfo{Tokens: w(1, 0)}) {
 		t.Error("HasLimits")
+	}
+}
+
+func TestWindowOf(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name        string
+		w           batchllm.LimitWindow
+		granularity time.Duration
+		want        time.Duration
+	}{
+		// 20 per second: 2 used, refilled in 100 ms.
+		{"1 s window", batchllm.LimitWindow{Limit: 20, Remaining: 18, Reset: 100 * ms}, ms, time.Second},
+		// remaining rounded down: 1.4 used really, 70 ms, read as 2 used.
+		{"1 s, remaining rounded down", batchllm.LimitWindow{Limit: 20, Remaining: 18, Reset: 70 * ms}, ms, time.Second},
+		{"10 s window", batchllm.LimitWindow{Limit: 100, Remaining: 95, Reset: 500 * ms}, ms, 10 * time.Second},
+		{"a minute", batchllm.LimitWindow{Limit: 60, Remaining: 0, Reset: 60 * time.Second}, ms, time.Minute},
+		{"all used, full in 6m0s: a window of 6 minutes", batchllm.LimitWindow{Limit: 150000, Remaining: 0, Reset: 6 * time.Minute}, ms, 6 * time.Minute},
+		{"a day", batchllm.LimitWindow{Limit: 10000, Remaining: 9990, Reset: 86400 * ms}, ms, 24 * time.Hour},
+		{"a raw 2 s window from a precise reading", batchllm.LimitWindow{Limit: 100, Remaining: 50, Reset: time.Second}, ms, 2 * time.Second},
+		{"one used says nothing", batchllm.LimitWindow{Limit: 20, Remaining: 19, Reset: 50 * ms}, ms, 0},
+		{"a reset too coarse for its format", batchllm.LimitWindow{Limit: 50, Remaining: 40, Reset: 12 * time.Second}, time.Second, 0},
+		{"Anthropic whole seconds, long enough", batchllm.LimitWindow{Limit: 50, Remaining: 10, Reset: 48 * time.Second}, time.Second, time.Minute},
+		{"unknown", batchllm.LimitWindow{}, ms, 0},
+	} {
+		if got := WindowOf(c.w, c.granularity); got != c.want {
+			t.Errorf("%s: WindowOf(%+v) = %v, want %v", c.name, c.w, got, c.want)
+		}
+	}
+	// Through the header parsers.
+	h := http.Header{}
+	h.Set("X-Ratelimit-Limit-Requests", "20")
+	h.Set("X-Ratelimit-Remaining-Requests", "15")
+	h.Set("X-Ratelimit-Reset-Requests", "250ms")
+	if li := OpenAI(h, time.Now()); li.Requests.Window != time.Second {
+		t.Errorf("OpenAI window %v, want 1s", li.Requests.Window)
 	}
 }
