@@ -153,6 +153,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	if err := r.setup(arg); err != nil {
 		return err
 	}
+	if r.f.batch.enabled() {
+		return r.executeBatch(ctx)
+	}
 	return r.execute(ctx)
 }
 
