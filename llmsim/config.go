@@ -91,6 +91,14 @@ type ProviderConfig struct {
 	// request suffers it. The probabilities of all kinds must sum to at
 	// most 1.
 	Faults map[Fault]float64
+	// TokenFactor, if positive, scales the prompt tokens the provider
+	// counts (for usage and its rate limits) against the simulator's own
+	// tokenizer, which clients share: 1.25 counts 25% more. Real servers
+	// count their own way: OpenAI-compatible servers often approximate a
+	// prompt as characters / 4, Anthropic and Gemini use tokenizers no
+	// client has offline (Anthropic's count_tokens documentation: "the
+	// token count should be considered an estimate"). Zero means 1.
+	TokenFactor float64
 	// OutputTokens, if positive, pads every answer to at least this many
 	// output tokens (before max_tokens truncation). Zero leaves the
 	// natural answer (see the package documentation).
@@ -215,7 +223,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("llmsim: negative duration in BatchConfig %+v", c.Batch)
 	}
 	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
-		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 {
+		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.TokenFactor < 0 {
 			return fmt.Errorf("llmsim: %s: negative limit", name)
 		}
 		if err := p.Latency.validate(); err != nil {

@@ -107,6 +107,31 @@ func (c *call) quota() {
 	}
 }
 
+// capacity answers a FaultCapacity: a 429 that names no quota and carries
+// no rate-limit headers, with a retry delay if wait (see FaultCapacity for
+// the sources).
+func (c *call) capacity(wait bool) {
+	ra := c.p.faultRetryAfter
+	switch c.p.kind {
+	case kindOpenAI:
+		if wait {
+			c.w.Header().Set("retry-after", retryAfterSeconds(ra))
+		}
+		c.openAIError(http.StatusTooManyRequests, "rate_limit_error", "", "", "Too many requests: the server is busy. Please retry later.")
+	case kindAnthropic:
+		if wait {
+			c.w.Header().Set("retry-after", retryAfterSeconds(ra))
+		}
+		c.anthropicError(http.StatusTooManyRequests, "rate_limit_error", "Too many requests. Please retry later.", "")
+	case kindGemini:
+		var details []any
+		if wait {
+			details = []any{retryInfo(ra)}
+		}
+		c.geminiError(http.StatusTooManyRequests, "Resource has been exhausted (e.g. check quota).", details)
+	}
+}
+
 // statusFault answers with an injected error status.
 func (c *call) statusFault(status int) {
 	ra := c.p.faultRetryAfter

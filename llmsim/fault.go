@@ -12,8 +12,8 @@ import (
 // decimal string ("429", "500", "502", "503", "529", any code from 400 to
 // 599), or one of the named kinds below.
 //
-// Status faults, FaultQuota, FaultReset and FaultHang apply to every
-// endpoint; FaultTruncate, FaultBadJSON and FaultInvalid change the answer
+// Status faults, FaultQuota, FaultCapacity, FaultReset and FaultHang apply
+// to every endpoint; FaultTruncate, FaultBadJSON and FaultInvalid change the answer
 // of a generation request (chat completions, messages, generateContent)
 // and leave other endpoints alone. Batch lines never get faults.
 type Fault string
@@ -51,6 +51,19 @@ const (
 	// connection at the same point and FaultBadJSON sends one event there
 	// whose data is not JSON.
 	FaultStall Fault = "stall"
+	// FaultCapacity answers 429 for want of capacity, whatever the send
+	// rate, with a Retry-After (Gemini's RetryInfo) of Config.FaultRetryAfter
+	// and no rate-limit headers or quota named: Gemini's RESOURCE_EXHAUSTED
+	// "Resource has been exhausted (e.g. check quota)." without QuotaFailure,
+	// from its shared capacity pool (public reports of paid users well under
+	// their quota getting it: github.com/google-gemini/gemini-cli/issues/1906,
+	// /issues/19976); OpenAI-compatible servers and proxies that shed load
+	// with a bare 429; Anthropic 429 rate_limit_error without its
+	// anthropic-ratelimit-* headers.
+	FaultCapacity Fault = "capacity"
+	// FaultCapacityNoWait is FaultCapacity without a Retry-After or
+	// RetryInfo, as the Gemini reports above show it.
+	FaultCapacityNoWait Fault = "capacity_nowait"
 )
 
 // FaultHeader is the request header that forces one fault on one request,
@@ -62,13 +75,13 @@ const FaultHeader = "X-Sim-Fault"
 func ParseFault(s string) (Fault, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch Fault(s) {
-	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow, FaultStall:
+	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow, FaultStall, FaultCapacity, FaultCapacityNoWait:
 		return Fault(s), nil
 	}
 	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {
 		return Fault(s), nil
 	}
-	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow, stall)", s)
+	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow, stall, capacity, capacity_nowait)", s)
 }
 
 // ParseFaults parses the fault syntax of the batchllm sim command, a

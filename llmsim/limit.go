@@ -101,3 +101,12 @@ func (w *fixedWindow) take(n int64) {
 		w.used += n
 	}
 }
+
+// countTokens is the provider's own count of a prompt the simulator's
+// tokenizer counts as n (see ProviderConfig.TokenFactor).
+func (p *provider) countTokens(n int) int {
+	if f := p.cfg.TokenFactor; f > 0 && f != 1 {
+		return int(math.Round(float64(n) * f))
+	}
+	return n
+}

@@ -272,6 +272,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		c.fail(f.status, f.param, f.msg)
 		return
 	}
+	o.promptTokens = c.p.countTokens(o.promptTokens)
 	if t := o.temperature; t != nil && *t != 1 && s.fixedTemperature(o.model) {
 		// Reasoning models accept only the default temperature; the body
 		// as the API sends it (openai-python issue #2072 quotes it).

@@ -399,7 +399,7 @@ func (c *call) countFault(f Fault) {
 // the handler). Truncate, badjson and invalid act on the answer later.
 func (c *call) applyEarlyFault() bool {
 	f := c.fault
-	if f != FaultReset && f != FaultHang && f != FaultQuota && f.status() == 0 {
+	if f != FaultReset && f != FaultHang && f != FaultQuota && f != FaultCapacity && f != FaultCapacityNoWait && f.status() == 0 {
 		return false
 	}
 	defer c.end()
@@ -418,6 +418,10 @@ func (c *call) applyEarlyFault() bool {
 	case f == FaultQuota:
 		c.countFault(f)
 		c.quota()
+		return true
+	case f == FaultCapacity || f == FaultCapacityNoWait:
+		c.countFault(f)
+		c.capacity(f == FaultCapacity)
 		return true
 	case f.status() != 0:
 		c.countFault(f)

@@ -134,8 +134,11 @@
 //
 // The input token estimate comes from the strategy's Estimate method.
 // Package [github.com/batchllm/batchllm/tokens] counts a prompt's
-// tokens offline: exactly for OpenAI models, approximately for others;
-// reconciliation corrects what the estimate gets wrong.
+// tokens offline: exactly for OpenAI models, approximately for others.
+// Providers count their own way, so the Limiter learns per model the ratio
+// of the input tokens the usage reports to the estimate and reserves the
+// corrected figure (unless [Config.NoAdapt]; see [Limiter.TokenRatios]);
+// reconciliation corrects what remains wrong.
 //
 // # Sharing limits between processes
 //

@@ -78,6 +78,7 @@ type Limiter struct {
 	linear *LinearRamp
 	aimd   *AIMD
 	scopes sync.Map // string → *scope
+	calib  sync.Map // calibration key → *calibration
 	subs   fanout.Subscribers[batchllm.Event]
 }
 
@@ -132,7 +133,9 @@ func New(cfg Config) (*Limiter, error) {
 // Admit implements [batchllm.Gate]. It waits until the attempt may start in
 // its scope: no cooldown in force, the slow-start ramp allows it, and every
 // limited dimension can pay for 1 request, e.InputTokens input tokens and
-// e.MaxOutputTokens output tokens. The reservation is taken from all
+// e.MaxOutputTokens output tokens, the input corrected by what the
+// provider's usage has shown of the model's token counts (see
+// calibrate.go). The reservation is taken from all
 // dimensions at once. Attempts of one scope are admitted in the order they
 // called Admit, so a large attempt is never overtaken for ever by small
 // ones.
@@ -147,6 +150,8 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 	if err != nil {
 		return nil, err
 	}
+	estIn := e.InputTokens
+	e, calib := l.calibrated(e)
 	cost := costOf(e)
 	start := time.Now()
 
@@ -206,7 +211,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 				s.admit(now, cost)
 				s.waited += now.Sub(start)
 				s.passHead()
-				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum}
+				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum, calib: calib, estIn: estIn}
 				learned := s.dirty != [NumDims]bool{}
 				s.mu.Unlock()
 				if learned {

@@ -172,7 +172,7 @@ func TestFIFONoStarvation(t *testing.T) {
 
 func TestRefundAndDebt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newLimiter(t, Config{Default: Limits{Tokens: 6000}}) // burst 500, 100/s
+		l := newLimiter(t, Config{NoAdapt: true, Default: Limits{Tokens: 6000}}) // burst 500, 100/s; no calibration
 		start := time.Now()
 		// Reserve 400, use 150: 250 come back.
 		admit(t, l, est(200, 200)).Release(batchllm.Outcome{Usage: batchllm.Usage{InputTokens: 100, OutputTokens: 50}})

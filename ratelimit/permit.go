@@ -21,6 +21,8 @@ type permit struct {
 	consecutive int
 	cooldowns   int64
 	cumAt       Amounts // the scope's admitted total, this attempt included
+	calib       *calibration
+	estIn       int64 // the input tokens estimated, before calibration
 	released    atomic.Bool
 }
 
@@ -35,6 +37,9 @@ type permit struct {
 func (p *permit) Release(o batchllm.Outcome) {
 	if p.released.Swap(true) {
 		return
+	}
+	if o.Class == batchllm.ClassNone {
+		p.calib.observe(o.Usage.InputTokens, p.estIn)
 	}
 	s := p.s
 	ctx := context.Background()

@@ -24,6 +24,7 @@ type simOptions struct {
 	seed        uint64
 	maxConc     int
 	window      time.Duration
+	tokenFactor float64
 	batchStep   time.Duration
 	batchPerReq time.Duration
 }
@@ -62,7 +63,8 @@ e.g. "p50=200ms,p99=2s,per_token=1ms".
 	f.StringVar(&o.faults, "faults", "", `fault rates: "429=0.05,500=0.05,reset=0.02"`)
 	f.Uint64Var(&o.seed, "seed", 1, "seed for faults and latency")
 	f.IntVar(&o.maxConc, "max-concurrent", 0, "concurrent requests per provider (0 = unlimited)")
-	f.DurationVar(&o.window, "window", time.Minute, "the window that --rpm and --tpm count in")
+	f.DurationVar(&o.window, "window", time.Minute, "the window that --rpm and --tpm count in (reset headers say so)")
+	f.Float64Var(&o.tokenFactor, "token-factor", 1, "count prompt tokens this many times the client tokenizer's (usage and --tpm)")
 	f.DurationVar(&o.batchStep, "batch-step", 0, "time a batch job spends validating and finalizing")
 	f.DurationVar(&o.batchPerReq, "batch-per-request", 0, "time a batch job spends on each request")
 	return cmd
@@ -81,7 +83,10 @@ func runSim(ctx context.Context, o simOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pc := llmsim.ProviderConfig{RPM: o.rpm, TPM: o.tpm, MaxConcurrent: o.maxConc, Latency: lat, Faults: faults}
+	if !(o.tokenFactor > 0) {
+		return fmt.Errorf("--token-factor must be > 0, got %v", o.tokenFactor)
+	}
+	pc := llmsim.ProviderConfig{RPM: o.rpm, TPM: o.tpm, MaxConcurrent: o.maxConc, Latency: lat, Faults: faults, TokenFactor: o.tokenFactor}
 	cfg := llmsim.Config{Seed: o.seed, Window: o.window, OpenAI: pc, Anthropic: pc, Gemini: pc,
 		Batch: llmsim.BatchConfig{StepDelay: o.batchStep, PerRequest: o.batchPerReq}}
 	sim, err := llmsim.StartAddr(cfg, o.addr)

@@ -1,0 +1,131 @@
+package batchapi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/journal"
+	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/provider/openai"
+)
+
+// TestLargeRunMemory runs BATCHAPI_MEM_ITEMS items (e.g. 100000) through
+// OpenAI's Batch API on a simulator in a child process, journaled, and
+// reports the peak Go heap (sampled) and the process's peak RSS. It is not
+// part of the default run:
+//
+//	BATCHAPI_MEM_ITEMS=100000 go test -run TestLargeRunMemory -v ./batchapi/
+//
+// The simulator runs in another process (llmsim's own memory holds every
+// request and answer), started with `go run ./cmd/batchllm sim`.
+func TestLargeRunMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("BATCHAPI_MEM_ITEMS"))
+	if n == 0 {
+		t.Skip("set BATCHAPI_MEM_ITEMS to run")
+	}
+	base := os.Getenv("BATCHAPI_MEM_SIM")
+	if base == "" {
+		s, err := llmsim.Start(llmsim.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		base = s.OpenAIBaseURL()
+		t.Log("simulator in process: its memory counts too; set BATCHAPI_MEM_SIM to an external one's OpenAI base URL")
+	}
+	p, err := OpenAI(openai.Config{APIKey: "sk-mem", BaseURL: base, Model: "gpt-4o-mini", MaxTokens: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open[journal.Outcome[string, struct{}]](tempJournal(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	ok := 0
+	start := time.Now()
+	st, err := Run(context.Background(), Config[struct{}]{Provider: p, Journal: JournalOf(j), PollInterval: 200 * time.Millisecond,
+		Record: func(ctx context.Context, r Result[struct{}]) error {
+			d, _ := journal.Digest(batchllm.Text(r.ItemID))
+			return j.Append(ctx, journal.Record[journal.Outcome[string, struct{}]]{Kind: journal.KindResult, ID: r.ItemID, Digest: d, Value: journal.NewOutcome(r)})
+		}}, func(yield func(Item[struct{}]) bool) {
+		for i := range n {
+			id := fmt.Sprintf("item-%07d", i)
+			if !yield(Item[struct{}]{ID: id, Input: batchllm.Text(id)}) {
+				return
+			}
+		}
+	}, func(r Result[struct{}]) error {
+		if r.OK() {
+			ok++
+		}
+		return nil
+	})
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != n {
+		t.Fatalf("%d ok of %d; stats %+v", ok, n, st)
+	}
+	runtime.GC()
+	rss := ""
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range splitLines(string(b)) {
+			if len(l) > 6 && l[:6] == "VmHWM:" {
+				rss = l
+			}
+		}
+	}
+	t.Logf("%d items in %d batches, %v: peak live heap %.1f MiB; %s", n, st.Batches, time.Since(start).Round(time.Millisecond),
+		float64(peak.Load())/(1<<20), rss)
+	if peak.Load() > 64<<20 {
+		t.Errorf("peak heap %.1f MiB > 64 MiB", float64(peak.Load())/(1<<20))
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
