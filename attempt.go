@@ -54,6 +54,8 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		it.call = p.chain(it.strat)
 		it.est, _ = it.strat.(Estimator[In])
 		it.hook, _ = it.strat.(ErrorHook[In])
+		mw, ok := it.strat.(ModelWideReporter)
+		it.probing = ok && mw.ReportsModelWideErrors()
 	}
 	item := it.item
 	for {
@@ -67,8 +69,18 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if p.emitting {
 			waitStart = time.Now()
 		}
+		probe := false
+		if it.probing { // the model-wide stop (modelwide.go)
+			var err error
+			if probe, err = p.models.enter(ctx, e.Model); err != nil {
+				return it.interrupted(err)
+			}
+		}
 		permit, err := p.admit(ctx, e)
 		if err != nil {
+			if probe {
+				p.models.leave(e.Model, true, ClassNone, context.Canceled)
+			}
 			if ctx.Err() != nil {
 				return it.interrupted(err)
 			}
@@ -98,6 +110,9 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		}
 		it.res.Model = it.model
 		it.res.FinishReason, it.res.RawFinishReason = resp.FinishReason, resp.RawFinishReason
+		if err == nil && it.probing {
+			p.models.leave(e.Model, probe, ClassNone, nil)
+		}
 		if err == nil {
 			p.release(permit, Outcome{Usage: resp.Usage, Limits: resp.Limits})
 			it.res.Output = resp.Output
@@ -115,6 +130,11 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		}
 		if cls.RetryAfter == 0 && resp.Limits != nil {
 			cls.RetryAfter = resp.Limits.RetryAfter
+		}
+		if it.probing {
+			if stop := p.models.leave(e.Model, probe, cls.Class, err); stop != nil {
+				cls.Class, err = ClassFatalBatch, stop
+			}
 		}
 		p.release(permit, Outcome{Class: cls.Class, RetryAfter: cls.RetryAfter, Evidence: cls.Evidence, Usage: resp.Usage, Limits: resp.Limits})
 		if p.emitting {
@@ -260,11 +280,12 @@ type itemRun[In, Out, C any] struct {
 	model  string
 	res    Result[Out, C]
 
-	strat Strategy[In, Out]
-	call  Strategy[In, Out] // strat in its middleware; nil before the first attempt
-	est   Estimator[In]
-	hook  ErrorHook[In]
-	state RetryState
+	strat   Strategy[In, Out]
+	call    Strategy[In, Out] // strat in its middleware; nil before the first attempt
+	est     Estimator[In]
+	hook    ErrorHook[In]
+	probing bool // the strategy reports model-wide errors (modelwide.go)
+	state   RetryState
 
 	attempt     int // the number of the next attempt
 	rateLimited int

@@ -67,6 +67,8 @@ type Processor[In, Out, C any] struct {
 	// so that Close cleans every instance that has Cleanup, once.
 	prepared sync.Map // Strategy instance -> *prepareState
 
+	models modelWatch // which models answered, for the model-wide stop (modelwide.go)
+
 	observers       []*observerQueue
 	unsubscribeGate func()
 	emitting        bool // observers or a gate subscriber exist

@@ -1,4 +1,5 @@
-// Package cost prices LLM usage and enforces hard budgets.
+// Package cost prices LLM usage, enforces hard budgets, and holds
+// batchllm's one model catalogue.
 //
 // A [Table] holds a [Price] per model: input, output, cached-input and
 // cache-write prices ([Rate]s, per token), the batch APIs' discount, and for
@@ -8,6 +9,16 @@
 // found by name, with dated snapshot names ("gpt-4o-mini-2024-07-18")
 // priced as their base model; an unknown model is an error wrapping
 // [ErrUnknownModel], never a silent $0.
+//
+// The same table is the model catalogue: each model also has its
+// [Limits] (context window, maximum output, cache minimum, whether it
+// accepts a temperature, which OpenAI API it needs) and the source URL and
+// date of its figures. [Table.Limits], [Table.MaxOutput] and
+// [Table.CheckInput] read them; the provider strategies use them to refuse
+// a request that cannot succeed before sending it, and the simulator
+// (llmsim) follows them. Anthropic's one-hour cache writes
+// ([github.com/batchllm/batchllm.Usage].CacheWrite1hTokens) are billed at
+// their own rate (2× input; five-minute writes 1.25×).
 //
 // Money is an [Amount], an exact count of picodollars, so that costs add up
 // without rounding. [Table.Cost] follows batchllm's usage convention (see

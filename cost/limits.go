@@ -73,3 +73,25 @@ func (t *Table) MaxOutput(model string) int64 {
 	l, _ := t.Limits(model)
 	return l.MaxOutput
 }
+
+// ApproxMargin is how far an approximate token count (of a model without
+// an offline tokenizer: Anthropic, Gemini) must pass the context window
+// before [Table.CheckEstimate] refuses the prompt: 1.5×. The approximation
+// leans towards over-counting, and refusing a prompt that would have fit
+// is worse than sending one that is refused.
+const ApproxMargin = 1.5
+
+// CheckEstimate is [Table.CheckInput] for a count that is exact (the
+// model's own tokenizer) or approximate; an approximate count must pass the
+// window by [ApproxMargin] to be refused.
+func (t *Table) CheckEstimate(model string, inputTokens int64, exact bool) error {
+	n := inputTokens
+	if !exact {
+		n = int64(float64(inputTokens) / ApproxMargin)
+	}
+	if err := t.CheckInput(model, n); err != nil {
+		err.(*ContextError).InputTokens = inputTokens
+		return err
+	}
+	return nil
+}

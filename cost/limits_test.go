@@ -120,3 +120,20 @@ func TestLimitsOverride(t *testing.T) {
 		t.Error("a misspelt limit was accepted")
 	}
 }
+
+// TestCheckEstimateMargin: an approximate count is refused only beyond
+// ApproxMargin × the window; an exact one at the window.
+func TestCheckEstimateMargin(t *testing.T) {
+	tab := cost.Default()
+	if err := tab.CheckEstimate("claude-haiku-4-5", 280_000, false); err != nil {
+		t.Errorf("approximate 280k on a 200k window (within 1.5×): %v", err)
+	}
+	err := tab.CheckEstimate("claude-haiku-4-5", 310_000, false)
+	var ce *cost.ContextError
+	if !errors.As(err, &ce) || ce.InputTokens != 310_000 {
+		t.Errorf("approximate 310k: %v", err)
+	}
+	if err := tab.CheckEstimate("claude-haiku-4-5", 200_000, true); err == nil {
+		t.Error("exact 200k on a 200k window passed")
+	}
+}

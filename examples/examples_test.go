@@ -17,7 +17,7 @@ var want = map[string][]string{
 		"done: 3 succeeded",
 	},
 	"anthropic": {
-		"q1: llmsim ", "cache read 0, cache write 1339", "q2: llmsim ", "cache read 1339, cache write 0", "done: 3 succeeded",
+		"q1: llmsim ", "cache read 0, cache write 4309", "q2: llmsim ", "cache read 4309, cache write 0", "done: 3 succeeded",
 	},
 	"gemini-direct": {
 		"serendipity: llmsim ", "ubiquitous: llmsim ", "detailed: finish=STOP safety ratings=4 model=gemini-2.5-flash",

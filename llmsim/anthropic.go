@@ -23,6 +23,10 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, rest str
 	switch {
 	case rest == "/messages" && r.Method == http.MethodPost:
 		s.messages(w, r)
+	case rest == "/messages/count_tokens" && r.Method == http.MethodPost:
+		s.anthropicCountTokens(w, r)
+	case rest == "/models" && r.Method == http.MethodGet:
+		s.anthropicModels(w, r)
 	default:
 		s.anthropicExtra(w, r, rest)
 	}
@@ -116,11 +120,14 @@ type anthropicUsage struct {
 
 // anthropicPrompt is a parsed Messages request, ready to be answered.
 type anthropicPrompt struct {
-	req    anthropicRequest
-	t      transcript
-	ttls   []time.Duration // per breakpoint
-	schema map[string]any
-	maxOut int
+	req  anthropicRequest
+	t    transcript
+	ttls []time.Duration // per breakpoint
+	// cacheMin is the model's shortest cacheable prefix (models.go): a
+	// shorter one is processed and billed in full, and not cached.
+	cacheMin int
+	schema   map[string]any
+	maxOut   int
 }
 
 // parseAnthropic validates a Messages request body the way the API does.
@@ -260,6 +267,19 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		c.fail(f.status, "", f.msg)
 		return
 	}
+	if c.checkModel(a.ap.req.Model, tokens(a.prompt), a.ap.maxOut) {
+		return
+	}
+	a.ap.cacheMin = s.cacheMin(a.ap.req.Model, anthropicCacheMin)
+	if l, _ := s.modelInfo(a.ap.req.Model); l.ContextWindow > 0 {
+		// An answer that would overflow the context window stops there,
+		// with stop_reason model_context_window_exceeded (anthropic-sdk-go
+		// v2 message.go StopReasonModelContextWindowExceeded; Anthropic's
+		// "Handling stop reasons" guide).
+		if room := int(l.ContextWindow) - tokens(a.prompt); a.outTokens > room {
+			a.content, a.outTokens, a.stop = truncateUTF8(a.content, 4*room), room, "model_context_window_exceeded"
+		}
+	}
 	ap := a.ap
 	now := time.Now()
 	p := c.p
@@ -346,12 +366,12 @@ func (p *provider) anthropicCacheLookup(ap *anthropicPrompt, now time.Time) (rea
 	}
 	hashes := anthropicPrefixHashes(ap)
 	for i := len(bps) - 1; i >= 0; i-- {
-		if n := tokens(ap.t.String()[:bps[i]]); n >= anthropicCacheMin && p.prefixHit(hashes[i], now) {
+		if n := tokens(ap.t.String()[:bps[i]]); n >= ap.minCache() && p.prefixHit(hashes[i], now) {
 			read = n
 			break
 		}
 	}
-	if last := tokens(ap.t.String()[:bps[len(bps)-1]]); last >= anthropicCacheMin && last > read {
+	if last := tokens(ap.t.String()[:bps[len(bps)-1]]); last >= ap.minCache() && last > read {
 		write = last - read
 	}
 	return read, write
@@ -361,7 +381,7 @@ func (p *provider) anthropicCacheLookup(ap *anthropicPrompt, now time.Time) (rea
 // cached, refreshing the TTL of those already there. Callers hold p.mu.
 func (p *provider) anthropicCacheStore(ap *anthropicPrompt, now time.Time) {
 	for i, h := range anthropicPrefixHashes(ap) {
-		if tokens(ap.t.String()[:ap.t.breakpoints[i]]) >= anthropicCacheMin {
+		if tokens(ap.t.String()[:ap.t.breakpoints[i]]) >= ap.minCache() {
 			p.prefixPut(h, now, ap.ttls[i])
 		}
 	}
@@ -402,4 +422,12 @@ func ceilSecond(t time.Time) time.Time {
 		return u.Add(time.Second)
 	}
 	return t
+}
+
+// minCache is the shortest prefix that ap's model caches.
+func (ap *anthropicPrompt) minCache() int {
+	if ap.cacheMin > 0 {
+		return ap.cacheMin
+	}
+	return anthropicCacheMin
 }

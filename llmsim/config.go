@@ -33,6 +33,15 @@ type Config struct {
 	// (retry-after headers, Gemini RetryInfo). Zero means one second.
 	FaultRetryAfter time.Duration
 
+	// RejectUnknownModels makes the simulator answer a request for a model
+	// it does not know as the real API does: OpenAI 404 model_not_found,
+	// Anthropic 404 not_found_error, Gemini 404 NOT_FOUND. It knows the
+	// models of batchllm's model catalogue (cost.Default()) and
+	// ExtraModels. Off by default, so that tests may name any model.
+	RejectUnknownModels bool
+	// ExtraModels are models the simulator knows beside the catalogue's.
+	ExtraModels []string
+
 	// Batch sets how fast batch jobs (OpenAI Batch, Anthropic Message
 	// Batches, Gemini batch mode) run in the background.
 	Batch BatchConfig

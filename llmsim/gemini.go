@@ -20,6 +20,8 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string
 		s.generateContent(w, r, strings.TrimPrefix(name, "/models/"))
 	case strings.HasPrefix(name, "/models/") && verb == "countTokens" && r.Method == http.MethodPost:
 		s.countTokens(w, r, strings.TrimPrefix(name, "/models/"))
+	case name == "/models" && verb == "" && r.Method == http.MethodGet:
+		s.geminiModels(w, r)
 	case name == "/cachedContents" && verb == "":
 		s.cachedContents(w, r)
 	case strings.HasPrefix(name, "/cachedContents/") && verb == "":
@@ -134,6 +136,9 @@ func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*gemin
 	if len(req.Contents) == 0 {
 		return nil, http.StatusBadRequest, "* GenerateContentRequest.contents: contents is not specified"
 	}
+	if msg := validateGeminiContents(req.Contents); msg != "" {
+		return nil, http.StatusBadRequest, msg
+	}
 	if req.CachedContent != "" {
 		cc, ok := s.gcache.get(req.CachedContent, now)
 		if !ok {
@@ -244,6 +249,9 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		c.geminiError(f.status, f.msg, nil)
 		return
 	}
+	if c.checkModel(model, g.gp.promptTokens(), 0) {
+		return
+	}
 	promptTokens := g.gp.promptTokens()
 	p := c.p
 	p.mu.Lock()
@@ -316,4 +324,20 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, model strin
 	}
 	c.record(http.StatusOK)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// validateGeminiContents returns the API's 400 message for contents it
+// refuses, or "": a content without parts, and a role other than "user"
+// and "model". The wording is the API's (google-gemini/deprecated-
+// generative-ai-python issues #200 and #170 quote both).
+func validateGeminiContents(contents []geminiContent) string {
+	for i, c := range contents {
+		if len(c.Parts) == 0 {
+			return fmt.Sprintf("* GenerateContentRequest.contents[%d].parts: contents.parts must not be empty.\n", i)
+		}
+		if c.Role != "" && c.Role != "user" && c.Role != "model" {
+			return "Please use a valid role: user, model."
+		}
+	}
+	return ""
 }

@@ -134,8 +134,8 @@ func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 		var t transcript
 		addGeminiContents(&t, req.SystemInstruction, req.Contents)
 		n := tokens(t.String())
-		if n < geminiCacheMin {
-			c.geminiError(http.StatusBadRequest, fmt.Sprintf("Cached content is too small. total_token_count=%d, min_total_token_count=%d", n, geminiCacheMin), nil)
+		if min := s.cacheMin(req.Model, geminiCacheMin); n < min {
+			c.geminiError(http.StatusBadRequest, fmt.Sprintf("Cached content is too small. total_token_count=%d, min_total_token_count=%d", n, min), nil)
 			return
 		}
 		cc := &cachedContent{Name: s.nextID("cachedContents/" + digest(t.String())[:8]),

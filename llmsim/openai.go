@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,8 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, rest string
 	switch {
 	case rest == "/chat/completions" && r.Method == http.MethodPost:
 		s.chatCompletions(w, r)
+	case (rest == "/models" || strings.HasPrefix(rest, "/models/")) && r.Method == http.MethodGet:
+		s.openAIModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "/models"), "/"))
 	default:
 		s.openAIExtra(w, r, rest)
 	}
@@ -34,6 +37,7 @@ type openAIRequest struct {
 	N                   *int            `json:"n"`
 	Stream              bool            `json:"stream"`
 	PromptCacheKey      string          `json:"prompt_cache_key"`
+	Temperature         *float64        `json:"temperature"`
 	ResponseFormat      *struct {
 		Type       string `json:"type"`
 		JSONSchema *struct {
@@ -149,6 +153,7 @@ type openAIRun struct {
 	stream       bool // answer as chat.completion.chunk events (stream.go)
 	includeUsage bool // stream_options.include_usage
 	n, maxOut    int
+	temperature  *float64
 	promptTokens int
 	outTokens    int // per choice
 }
@@ -174,7 +179,7 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 	case len(req.Messages) == 0:
 		return nil, badRequest("messages", "[] is too short - 'messages'")
 	}
-	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1, stream: req.Stream}
+	o := &openAIRun{model: req.Model, cacheKey: req.PromptCacheKey, n: 1, stream: req.Stream, temperature: req.Temperature}
 	if so := req.StreamOptions; so != nil {
 		if !req.Stream {
 			// https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
@@ -268,6 +273,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.promptTokens = c.p.countTokens(o.promptTokens)
+	if t := o.temperature; t != nil && *t != 1 && s.fixedTemperature(o.model) {
+		// Reasoning models accept only the default temperature; the body
+		// as the API sends it (openai-python issue #2072 quotes it).
+		c.openAIError(http.StatusBadRequest, "invalid_request_error", "unsupported_value", "temperature",
+			fmt.Sprintf("Unsupported value: 'temperature' does not support %g with this model. Only the default (1) value is supported.", *t))
+		return
+	}
+	if c.checkModel(o.model, o.promptTokens, o.maxOut) {
+		return
+	}
 	charge := o.charge()
 	now := time.Now()
 	p := c.p

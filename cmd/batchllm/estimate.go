@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/provider/anthropic"
 	"github.com/batchllm/batchllm/tokens"
 )
 
@@ -24,9 +26,24 @@ type estimateFlags struct {
 	perItem           bool
 }
 
-// defaultEstimateMaxOutput stands for the output of an item whose maximum
-// is set neither on its line nor by --max-tokens.
-const defaultEstimateMaxOutput = 1024
+// defaultMaxOutput is the worst-case output of an item whose maximum is
+// set neither on its line nor by --max-tokens: what the provider then lets
+// the model write. Anthropic's strategy sends its DefaultMaxTokens; OpenAI
+// and Gemini send no cap, so the model's maximum output from the
+// catalogue applies, or 1024 for a model the catalogue does not know.
+func defaultMaxOutput(prov provider, prices *cost.Table, model string) int64 {
+	if prov.Name == "anthropic" {
+		return anthropic.DefaultMaxTokens
+	}
+	if n := prices.MaxOutput(model); n > 0 {
+		return n
+	}
+	return 1024
+}
+
+// maxListed is how many items that cannot fit their context window
+// estimate names.
+const maxListed = 10
 
 func newEstimateCmd() *cobra.Command {
 	var f estimateFlags
@@ -35,12 +52,16 @@ func newEstimateCmd() *cobra.Command {
 		Short: "Count the tokens of a JSONL file and say what running it would take and cost",
 		Long: `Estimate reads INPUT.jsonl ("-" for standard input) as run would, sends
 nothing, and reports the input tokens of the items (counted with the model's
-real tokenizer for OpenAI models, approximated for others), the time the rate
-limits and the number of workers imply, and the range of the cost.
+real tokenizer for OpenAI models, approximated for others), the items whose
+prompt cannot fit their model's context window (run fails them before sending
+anything), the time the rate limits and the number of workers imply, and the
+range of the cost.
 
 The cost range goes from every prompt token billed at the uncached input price
 and no output, to every prompt token at the dearest input price and every item
-using its maximum output tokens.`,
+using its maximum output tokens. An item without max_tokens (on its line or by
+--max-tokens) counts what the provider then allows: the model's maximum output
+from the model catalogue (Anthropic: 1024, the strategy's default).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return estimate(f, args[0], cmd.InOrStdin(), cmd.OutOrStdout(), defaultProviders())
@@ -50,7 +71,7 @@ using its maximum output tokens.`,
 	fl.StringVar(&f.provider, "provider", "openai", "provider whose models and prices to use")
 	fl.StringVar(&f.model, "model", "", "model (default: the provider's default); an input line's \"model\" overrides it")
 	fl.BoolVar(&f.allowUnknownModel, "allow-unknown-model", false, "accept models the price table does not know")
-	fl.IntVar(&f.maxTokens, "max-tokens", 0, fmt.Sprintf("maximum output tokens per item (default %d for the estimate); a line's \"max_tokens\" overrides it", defaultEstimateMaxOutput))
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum output tokens per item (default: the model's maximum output, as run would allow); a line's \"max_tokens\" overrides it")
 	fl.IntVar(&f.workers, "workers", 16, "requests in flight at most")
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests-per-minute limit (0: none)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens-per-minute limit, input + max output (0: none)")
@@ -85,7 +106,9 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 	}
 	defer in.Close()
 
-	fc := &cost.Forecast{Prices: prices, DefaultMaxOutputTokens: defaultEstimateMaxOutput}
+	fc := &cost.Forecast{Prices: prices}
+	var tooLong int64
+	var tooLongIDs []string
 	priced := true
 	var n, in64, out64, minIn, maxIn int64
 	models := map[string]bool{}
@@ -102,9 +125,17 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 			maxOut = int64(f.maxTokens)
 		}
 		if maxOut == 0 {
-			maxOut = defaultEstimateMaxOutput
+			maxOut = defaultMaxOutput(prov, prices, p.Model)
 		}
 		t := tokens.EstimatePrompt(p.Model, p)
+		var ce *cost.ContextError
+		_, exact := tokens.OpenAI(p.Model)
+		if errors.As(prices.CheckEstimate(p.Model, t, exact), &ce) {
+			tooLong++
+			if len(tooLongIDs) < maxListed {
+				tooLongIDs = append(tooLongIDs, fmt.Sprintf("%s (%d tokens > %d for %s)", it.ID, t, ce.ContextWindow, p.Model))
+			}
+		}
 		models[p.Model] = true
 		if f.perItem {
 			fmt.Fprintf(stdout, "%-24s %12d %12d\n", it.ID, t, maxOut)
@@ -144,6 +175,15 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 	}
 	fmt.Fprintf(w, "input tokens:   %d total, %d per item on average (min %d, max %d); %s\n", in64, in64/n, minIn, maxIn, how)
 	fmt.Fprintf(w, "output tokens:  at most %d (%d per item on average)\n", out64, out64/n)
+	if tooLong > 0 {
+		fmt.Fprintf(w, "too long:       %d item(s) cannot fit their model's context window; run fails them without sending:\n", tooLong)
+		for _, id := range tooLongIDs {
+			fmt.Fprintf(w, "  %s\n", id)
+		}
+		if tooLong > int64(len(tooLongIDs)) {
+			fmt.Fprintf(w, "  … and %d more\n", tooLong-int64(len(tooLongIDs)))
+		}
+	}
 
 	type bound struct {
 		what string

@@ -65,3 +65,29 @@ func TestEstimate(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestEstimateTooLongAndDefaultOutput: estimate counts and names the items
+// whose prompt cannot fit the model's context window, and an item without
+// max_tokens counts the model's maximum output (gpt-4o-mini: 16,384).
+func TestEstimateTooLongAndDefaultOutput(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("lorem ", 130_000)
+	in := `{"id":"short","prompt":"hello"}` + "\n" + `{"id":"huge","prompt":"` + long + `"}` + "\n"
+	r := runCLI(t, in, "estimate", "--provider", "sim", "-")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"too long:       1 item(s) cannot fit their model's context window",
+		"  huge (",
+		"> 128000 for gpt-4o-mini)",
+		fmt.Sprintf("output tokens:  at most %d", 2*16_384),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("estimate lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "short (") {
+		t.Errorf("a short prompt is listed as too long:\n%s", r.stdout)
+	}
+}

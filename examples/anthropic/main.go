@@ -19,9 +19,11 @@ import (
 	"github.com/batchllm/batchllm/provider/anthropic"
 )
 
-// handbook stands for a long shared document: the prompt cache needs at
-// least 1,024 tokens.
-var handbook = strings.Repeat("Employees may work from home on Fridays. Expenses need a receipt. ", 80)
+// handbook stands for a long shared document: Claude Haiku 4.5 caches a
+// prefix of at least 4,096 tokens (the model catalogue's cache_min_tokens;
+// Sonnet 4.5 needs 1,024). A shorter one is sent and billed in full, and
+// not cached.
+var handbook = strings.Repeat("Employees may work from home on Fridays. Expenses need a receipt. ", 260)
 
 func main() {
 	if err := run(context.Background()); err != nil {

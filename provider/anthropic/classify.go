@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/batchllm/batchllm/provider/internal/calls"
+	"net/http"
 	"strings"
 	"time"
 
@@ -78,8 +79,32 @@ func (s *Strategy) classify(err error) error {
 		detail := strings.TrimSpace(string(ae.Type()) + " " + string(ae.ErrorCode()))
 		// The whole text is redacted: a proxy may quote the key in any field.
 		err = redact.Error(fmt.Errorf("anthropic: %d %s: %s: %w", ae.StatusCode, detail, ae.Message, ae), s.key)
+		if cause := ModelWideCause(ae); cause != "" {
+			err = batchllm.ModelWide(err, cause)
+		}
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("anthropic: %w", redact.Error(err, s.key))
 	}
 	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
+
+// ModelWideCause returns what an error that every item would get alike is
+// about, or "" for an error that may be the item's own: a 404
+// not_found_error (on the Messages endpoint, the model) is "unknown model";
+// a 400 that says a field is not permitted or not supported is
+// "unsupported parameter". The strategy marks such errors with
+// [batchllm.ModelWide] (see [batchllm.ModelWideReporter]).
+func ModelWideCause(ae *ant.Error) string {
+	switch {
+	case ae.StatusCode == http.StatusNotFound:
+		return "unknown model (404 not_found_error)"
+	case ae.StatusCode == http.StatusBadRequest &&
+		(strings.Contains(ae.Message, "Extra inputs are not permitted") || strings.Contains(ae.Message, "not supported")):
+		return "unsupported parameter"
+	}
+	return ""
+}
+
+// ReportsModelWideErrors implements [batchllm.ModelWideReporter]: the
+// strategy marks errors that every item would get alike.
+func (s *Strategy) ReportsModelWideErrors() bool { return true }

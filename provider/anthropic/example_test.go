@@ -20,7 +20,7 @@ func Example_promptCaching() {
 	defer sim.Close()
 
 	s, err := anthropic.New(anthropic.Config{
-		Model:    "claude-haiku-4-5",
+		Model:    "claude-sonnet-4-5", // caches prefixes of 1,024 tokens or more
 		APIKey:   "sim-key",
 		BaseURL:  sim.AnthropicBaseURL(),
 		System:   "Answer from the manual.",

@@ -113,3 +113,21 @@ func TestTemperatureRefused(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+// TestSimContextWindowExceeded: an answer that would overflow the context
+// window ends with model_context_window_exceeded, a cut-off answer.
+func TestSimContextWindowExceeded(t *testing.T) {
+	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{OutputTokens: 200}})
+	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 1000 })
+	// claude-haiku-4-5's window is 200,000 tokens (as the simulator counts,
+	// 4 bytes a token); leave room for 100. The strategy's approximate
+	// count is higher, but within cost.ApproxMargin, so the prompt is sent.
+	p := batchllm.Text(strings.Repeat("abcd", 200_000-100-4))
+	resp, err := s.Call(t.Context(), req(p))
+	if te, ok := errors.AsType[*batchllm.TruncatedError](err); !ok || te.Raw != "model_context_window_exceeded" || te.Reason != batchllm.FinishLength {
+		t.Fatalf("err %v", err)
+	}
+	if resp.Usage.OutputTokens != 200_000-resp.Usage.InputTokens || resp.Usage.OutputTokens == 0 {
+		t.Errorf("usage %+v", resp.Usage)
+	}
+}

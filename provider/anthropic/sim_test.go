@@ -81,6 +81,7 @@ func TestSimLargeMaxTokens(t *testing.T) {
 func TestSimPromptCaching(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
 	s := simStrategy(t, sim, "", func(c *Config) {
+		c.Model = "claude-sonnet-4-5" // caches from 1,024 tokens; Haiku 4.5 needs 4,096
 		c.System = "answer from the context"
 		c.Context = strings.Repeat("a long shared document ", 300)
 		c.CacheTTL = 5 * time.Minute

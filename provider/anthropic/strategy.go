@@ -73,7 +73,10 @@ type Config struct {
 	// it is written to Anthropic's prompt cache once and read by later
 	// items. Up to 5 minutes asks for the "5m" cache, more for "1h" (cache
 	// writes cost 1.25× and 2× the input price; reads 0.1×). The prefix must
-	// reach the model's minimum (1,024 tokens for most models) to be cached.
+	// reach the model's minimum to be cached: 4,096 tokens for Claude Haiku
+	// 4.5 and Opus 4.5/4.6, 2,048 for Sonnet 4.6, 1,024 for Sonnet 4.5 (the
+	// catalogue's cost.Limits.CacheMinTokens); a shorter one is billed in
+	// full and not cached.
 	CacheTTL time.Duration
 	// MaxTokens caps the output tokens. Default [DefaultMaxTokens]. A
 	// Prompt's MaxTokens overrides it.

@@ -27,6 +27,7 @@ func TestStreamAssemblesLikeNonStreamed(t *testing.T) {
 	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{RPM: 500, OutputTokens: 60}})
 	for _, maxTokens := range []int{200, 10} { // whole, then cut by max_tokens
 		mod := func(c *Config) {
+			c.Model = "claude-sonnet-4-5" // caches from 1,024 tokens (Haiku 4.5 needs 4,096)
 			c.System = strings.Repeat("shared rules ", 400)
 			c.CacheTTL = time.Hour
 			c.MaxTokens = maxTokens

@@ -9,13 +9,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/redact"
 )
 
 // CleanupPolicy says what [CachedStrategy.Cleanup] does with the cache.
@@ -41,8 +41,9 @@ type CachedConfig struct {
 	Config
 	// Documents are the shared context (for RAG: the retrieved documents),
 	// cached once as one user turn of text parts. At least one is required,
-	// and the total must reach the model's minimum cache size (1,024 tokens
-	// for Flash-class models, 4,096 for Pro-class).
+	// and the total must reach the model's minimum cache size (the
+	// catalogue's cost.Limits.CacheMinTokens: 1,024 tokens for 2.5 Flash,
+	// 2,048 for 2.5 Pro, 4,096 for Gemini 3).
 	Documents []string
 	// TTL is the cache's time to live, set at creation and at every renewal.
 	// Default [DefaultCacheTTL].
@@ -87,8 +88,14 @@ type CachedStrategy struct {
 	docTokens   int64 // estimated tokens of the documents
 	now         func() time.Time
 
-	mu    sync.Mutex // serialises create, renew, re-create and delete
+	// lock serialises create, renew, re-create and delete. It is a
+	// channel, not a mutex, so that a call waiting for another's network
+	// request gives up when its own context ends.
+	lock  chan struct{}
 	state atomic.Pointer[cacheState]
+	// fatal is a set-up error of class fatal_batch (a bad key, documents
+	// below the minimum): every later set-up returns it without a request.
+	fatal atomic.Pointer[error]
 
 	creates, renewals, recreates atomic.Int64
 }
@@ -143,6 +150,7 @@ func NewCached(cfg CachedConfig) (*CachedStrategy, error) {
 		policy:      cfg.OnCleanup,
 		display:     DisplayName(cfg.Model, cfg.System, cfg.Documents, cfg.Tags),
 		now:         time.Now,
+		lock:        make(chan struct{}, 1),
 	}, nil
 }
 
@@ -204,9 +212,48 @@ func (c *CachedStrategy) Stats() CacheStats {
 // Prepare finds a live cache with this strategy's display name and model
 // and at least RenewBefore left, or creates one. It does nothing if the
 // strategy already holds a live cache.
+//
+// Prepare does not fail: if the set-up fails, the first call sets up the
+// cache again and returns the error with its class, so that a passing
+// 503 or 429 is retried with backoff, a bad key (403) stops the batch, and
+// documents below the model's minimum cache size stop it with a message
+// that says so (class [batchllm.ClassFatalBatch]), instead of each item
+// failing on its own.
 func (c *CachedStrategy) Prepare(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.setup(ctx) // an error comes back, with its class, from the first call
+	return nil
+}
+
+// acquire takes c.lock, or gives up when ctx ends.
+func (c *CachedStrategy) acquire(ctx context.Context) error {
+	select {
+	case c.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *CachedStrategy) release() { <-c.lock }
+
+// setup finds or creates the cache, unless the strategy holds a live one.
+// Its error is classified.
+func (c *CachedStrategy) setup(ctx context.Context) (err error) {
+	if f := c.fatal.Load(); f != nil {
+		return *f
+	}
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
+	if f := c.fatal.Load(); f != nil {
+		return *f
+	}
+	defer func() {
+		if err != nil && Classify(err).Class == batchllm.ClassFatalBatch {
+			c.fatal.Store(&err)
+		}
+	}()
 	if st := c.state.Load(); st != nil && c.now().Before(st.expire) {
 		return nil
 	}
@@ -262,6 +309,12 @@ func (c *CachedStrategy) create(ctx context.Context) (*cacheState, error) {
 	}
 	cc, err := c.base.client.Caches.Create(ctx, c.base.cfg.Model, cfg)
 	if err != nil {
+		if tooSmall(err) {
+			// Every item of the batch would meet the same refusal.
+			min := c.base.call.Limits(c.base.cfg.Model).CacheMinTokens
+			return nil, batchllm.Classified(fmt.Errorf("gemini: create cache %s: the documents (about %d tokens) are below the minimum cache size of %s (%d tokens in the model catalogue); add documents or use the plain Strategy: %w",
+				c.display, c.docTokens, c.base.cfg.Model, min, redactedErr(c.base, err)), batchllm.ClassFatalBatch, 0)
+		}
 		_, wrapped := c.base.classify(err)
 		return nil, fmt.Errorf("gemini: create cache %s: %w", c.display, wrapped)
 	}
@@ -282,7 +335,7 @@ func docsContent(docs []string) *genai.Content {
 func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 	st := c.state.Load()
 	if st == nil {
-		if err := c.Prepare(ctx); err != nil {
+		if err := c.setup(ctx); err != nil {
 			return nil, err
 		}
 		st = c.state.Load()
@@ -301,8 +354,10 @@ func (c *CachedStrategy) current(ctx context.Context) (*cacheState, error) {
 // renew extends the TTL of the cache in old, unless another call already
 // replaced old. If the server says the cache is gone, it creates a new one.
 func (c *CachedStrategy) renew(ctx context.Context, old *cacheState) (*cacheState, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
 	if st := c.state.Load(); st != old {
 		return st, nil // renewed or re-created meanwhile
 	}
@@ -326,7 +381,7 @@ func (c *CachedStrategy) renew(ctx context.Context, old *cacheState) (*cacheStat
 	}
 }
 
-// recreateLocked creates a new cache in place of a gone one. c.mu is held.
+// recreateLocked creates a new cache in place of a gone one. c.lock is held.
 func (c *CachedStrategy) recreateLocked(ctx context.Context) (*cacheState, error) {
 	st, err := c.create(ctx)
 	if err != nil {
@@ -340,8 +395,10 @@ func (c *CachedStrategy) recreateLocked(ctx context.Context) (*cacheState, error
 // gone handles a call that found the cache in old missing: it re-creates
 // the cache unless another call already did.
 func (c *CachedStrategy) gone(ctx context.Context, old *cacheState) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
 	if c.state.Load() != old {
 		return nil
 	}
@@ -395,8 +452,10 @@ func (c *CachedStrategy) Call(ctx context.Context, req batchllm.Request[batchllm
 // Cleanup deletes the cache if the policy is [DeleteCache] (a cache that is
 // already gone is not an error) and forgets it either way.
 func (c *CachedStrategy) Cleanup(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.acquire(ctx); err != nil {
+		return err
+	}
+	defer c.release()
 	st := c.state.Swap(nil)
 	if st == nil || c.policy == KeepCache {
 		return nil
@@ -434,3 +493,14 @@ func (c *CachedStrategy) DryRun(ctx context.Context, req batchllm.Request[batchl
 		Model:  e.Model,
 	}, nil
 }
+
+// tooSmall reports the API's refusal of a cache below the model's minimum
+// size: 400 "Cached content is too small. total_token_count=…,
+// min_total_token_count=…".
+func tooSmall(err error) bool {
+	ae, ok := errors.AsType[genai.APIError](err)
+	return ok && httpCode(ae) == 400 && strings.Contains(strings.ToLower(ae.Message), "too small")
+}
+
+// redactedErr returns err with the strategy's key removed.
+func redactedErr(s *Strategy, err error) error { return redact.Error(err, s.key) }

@@ -26,6 +26,10 @@ type memSim struct {
 	n    map[string]int
 	// failPatch answers that many PATCH requests with a 503.
 	failPatch int
+	// createFaults are forced, one each, on the next cache creations.
+	createFaults []string
+	// holdCreate, if not nil, holds every cache creation until it is closed.
+	holdCreate chan struct{}
 }
 
 func newMemSim(t *testing.T) *memSim {
@@ -49,9 +53,25 @@ func (m *memSim) RoundTrip(r *http.Request) (*http.Response, error) {
 	if fail {
 		m.failPatch--
 	}
+	create := r.Method == http.MethodPost && kind == "cache"
+	var fault string
+	if create && len(m.createFaults) > 0 {
+		fault, m.createFaults = m.createFaults[0], m.createFaults[1:]
+	}
+	hold := m.holdCreate
 	m.mu.Unlock()
 	if fail {
 		r.Header.Set(llmsim.FaultHeader, "503")
+	}
+	if fault != "" {
+		r.Header.Set(llmsim.FaultHeader, fault)
+	}
+	if create && hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
 	}
 	return m.next.RoundTrip(r)
 }

@@ -215,8 +215,37 @@ func (s *Strategy) classify(err error) (batchllm.Classification, error) {
 	if ae, ok := errors.AsType[genai.APIError](err); ok {
 		// The whole text is redacted: a proxy may quote the key in any field.
 		err = redact.Error(fmt.Errorf("gemini: %d %s: %w", httpCode(ae), ae.Status, err), s.key)
+		if cause := ModelWideCause(ae); cause != "" {
+			err = batchllm.ModelWide(err, cause)
+		}
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gemini: %w", redact.Error(err, s.key))
 	}
 	return c, &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
+
+// ModelWideCause returns what an error that every item would get alike is
+// about, or "" for an error that may be the item's own: a 404 NOT_FOUND
+// that is not about a context cache ("models/x is not found for API
+// version v1beta") is "unknown model"; a 400 INVALID_ARGUMENT about an
+// unknown field or an unsupported setting is "unsupported parameter". The
+// strategy marks such errors with [batchllm.ModelWide] (see
+// [batchllm.ModelWideReporter]).
+func ModelWideCause(ae genai.APIError) string {
+	code := httpCode(ae)
+	msg := strings.ToLower(ae.Message)
+	switch {
+	case code == http.StatusNotFound && !strings.Contains(msg, "cachedcontent") && !strings.Contains(msg, "cached content"):
+		return "unknown model (404 NOT_FOUND)"
+	case code == http.StatusBadRequest && (strings.Contains(msg, "unknown name") || strings.Contains(msg, "is not supported")):
+		return "unsupported parameter"
+	}
+	return ""
+}
+
+// ReportsModelWideErrors implements [batchllm.ModelWideReporter]: the
+// strategy marks errors that every item would get alike.
+func (s *Strategy) ReportsModelWideErrors() bool { return true }
+
+// ReportsModelWideErrors implements [batchllm.ModelWideReporter].
+func (c *CachedStrategy) ReportsModelWideErrors() bool { return true }

@@ -115,3 +115,7 @@ func (d *Detailed) DryRun(ctx context.Context, req batchllm.Request[batchllm.Pro
 		Usage:  r.Usage, Limits: r.Limits, Model: r.Model,
 	}, err
 }
+
+// ReportsModelWideErrors implements [batchllm.ModelWideReporter]: the
+// wrapped strategy marks errors that every item would get alike.
+func (d *Detailed) ReportsModelWideErrors() bool { return true }

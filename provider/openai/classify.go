@@ -97,8 +97,34 @@ func (s *Strategy) classify(err error) error {
 		detail := strings.TrimSpace(strings.Join([]string{oe.Type, oe.Code}, " "))
 		// The whole text is redacted: a proxy may quote the key in any field.
 		err = redact.Error(fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, oe.Message, oe), s.key)
+		if cause := ModelWideCause(oe); cause != "" {
+			err = batchllm.ModelWide(err, cause)
+		}
 	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
 	}
 	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
 }
+
+// ModelWideCause returns what an error that every item would get alike is
+// about, or "" for an error that may be the item's own: a 404 (the model
+// does not exist, or the key has no access to it; on a compatible server,
+// a wrong base URL) is "unknown model"; a 400 unsupported_value or
+// unsupported_parameter (a temperature on a reasoning model, max_tokens
+// where max_completion_tokens is needed) is "unsupported parameter
+// <param>". The strategy marks such errors with [batchllm.ModelWide], so
+// that a batch stops after a few of them (see
+// [batchllm.ModelWideReporter]).
+func ModelWideCause(oe *oai.Error) string {
+	switch {
+	case oe.StatusCode == http.StatusNotFound:
+		return "unknown model (404 " + oe.Code + ")"
+	case oe.StatusCode == http.StatusBadRequest && (oe.Code == "unsupported_value" || oe.Code == "unsupported_parameter"):
+		return "unsupported parameter " + oe.Param
+	}
+	return ""
+}
+
+// ReportsModelWideErrors implements [batchllm.ModelWideReporter]: the
+// strategy marks errors that every item would get alike.
+func (s *Strategy) ReportsModelWideErrors() bool { return true }

@@ -77,14 +77,14 @@ func TestSimFinishLength(t *testing.T) {
 // TestRetryLargerStopsAtModelMax: the limit never grows past the model's
 // maximum output in the catalogue; at the maximum the answer is truncated.
 func TestRetryLargerStopsAtModelMax(t *testing.T) {
-	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 100_000}})
-	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 12_000; c.OnTruncated = batchllm.TruncatedRetryLarger })
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 20_000}})
+	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 10_000; c.OnTruncated = batchllm.TruncatedRetryLarger })
 	r := req(batchllm.Text("q"))
 	_, err := s.Call(t.Context(), r)
 	if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassInvalidOutput {
 		t.Fatalf("first: %v", err)
 	}
-	if got := s.Estimate(r).MaxOutputTokens; got != 16_384 { // gpt-4o-mini's maximum, not 24,000
+	if got := s.Estimate(r).MaxOutputTokens; got != 16_384 { // gpt-4o-mini's maximum, not 20,000
 		t.Fatalf("grown limit %d, want 16384", got)
 	}
 	_, err = s.Call(t.Context(), r)

@@ -5,6 +5,10 @@ package simtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +77,34 @@ func ErrorClasses(t *testing.T, cases []FaultCase, keyPrefix string,
 				check(t, err)
 			}
 		})
+	}
+}
+
+// ModelWideStop runs 200 items through s with 8 workers, where s calls a
+// model the simulator does not know, and checks that the batch stopped as
+// fatal_batch naming the cause after exactly [batchllm.ModelWideProbes]
+// requests (requests reports the simulator's count).
+func ModelWideStop(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], requests func() int64) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{Strategy: s, Workers: 8, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for i := range 200 {
+		if err := p.Add(t.Context(), batchllm.Item[batchllm.Prompt, string, struct{}]{ID: fmt.Sprint(i), Input: batchllm.Text("q")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := p.Run(t.Context())
+	if !errors.Is(err, batchllm.ErrBatchAborted) || !strings.Contains(err.Error(), "unknown model") {
+		t.Fatalf("Run err = %v, want the batch stopped naming the unknown model", err)
+	}
+	if n := requests(); n != batchllm.ModelWideProbes {
+		t.Errorf("%d requests, want %d", n, batchllm.ModelWideProbes)
+	}
+	if sum.Stats.Succeeded != 0 || sum.Stats.Failed != 200 {
+		t.Errorf("stats %+v", sum.Stats)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // WithCatalogue returns d with its catalogue set: c, or cost.Default() if
@@ -63,7 +64,8 @@ func (d Defaults) Check(e batchllm.Estimate, t *float64, rule TemperatureRule) e
 		return batchllm.Classified(err, batchllm.ClassFatalItem, 0)
 	}
 	if d.Catalogue != nil {
-		if err := d.Catalogue.CheckInput(e.Model, e.InputTokens); err != nil {
+		_, exact := tokens.OpenAI(e.Model)
+		if err := d.Catalogue.CheckEstimate(e.Model, e.InputTokens, exact); err != nil {
 			return batchllm.Classified(fmt.Errorf("%s: %w; not sent", d.Provider, err), batchllm.ClassFatalItem, 0)
 		}
 	}
