@@ -176,9 +176,10 @@ func (j *Journal[T]) commit() {
 	for _, p := range b.entries {
 		p.e.off += j.size
 		j.lines++
-		p.e.line = j.lines
 		if p.e.kind.indexed() {
-			j.index[p.id] = p.e
+			if err := j.index.put(p.id, p.e.digest, p.e.off); err != nil && b.err == nil {
+				b.err = err
+			}
 		}
 	}
 	j.imu.Unlock()

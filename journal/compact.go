@@ -2,13 +2,10 @@ package journal
 
 import (
 	"bufio"
-	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // Compact rewrites the journal file at path so that it keeps only the last
@@ -37,11 +34,6 @@ func Compact(path string) (before, after int64, err error) {
 		return 0, 0, err
 	}
 	before = res.size + res.torn
-	entries := make([]entry, 0, len(res.index))
-	for _, e := range res.index {
-		entries = append(entries, e)
-	}
-	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.off, b.off) })
 
 	tmp := path + ".compact"
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -49,11 +41,15 @@ func Compact(path string) (before, after int64, err error) {
 		return 0, 0, fmt.Errorf("journal: compact %s: %w", path, err)
 	}
 	w := bufio.NewWriterSize(out, 1<<16)
-	for _, e := range entries {
-		if _, err = io.Copy(w, io.NewSectionReader(f, e.off, int64(e.n))); err != nil {
+	for _, off := range res.index.offsets() {
+		var line []byte
+		if line, err = lineAt(f, off); err != nil {
 			break
 		}
-		after += int64(e.n)
+		if _, err = w.Write(line); err != nil {
+			break
+		}
+		after += int64(len(line))
 	}
 	if err == nil {
 		err = w.Flush()

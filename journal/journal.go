@@ -1,14 +1,12 @@
 package journal
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -32,7 +30,7 @@ type Journal[T any] struct {
 	// imu guards the index and the file's readability: Lookup reads under
 	// it, the writer updates under it, Close closes the file under it.
 	imu        sync.RWMutex
-	index      map[string]entry
+	index      *itemIndex
 	fileClosed bool
 
 	// mu guards what appenders hand to the writer.
@@ -146,7 +144,7 @@ func (j *Journal[T]) Truncated() int64 { return j.truncated }
 func (j *Journal[T]) Len() int {
 	j.imu.RLock()
 	defer j.imu.RUnlock()
-	return len(j.index)
+	return j.index.len()
 }
 
 // Lookup says what the journal knows about item id whose request now has
@@ -174,18 +172,23 @@ func (j *Journal[T]) Lookup(id, digest string) (rec Record[T], s Status, err err
 	if j.fileClosed {
 		return rec, Unseen, ErrClosed
 	}
-	e, ok := j.index[id]
+	off, fp, ok := j.index.get(id)
 	switch {
 	case !ok:
 		return rec, Unseen, nil
-	case e.digest != digest:
+	case fp != digestFP(digest):
 		return rec, Changed, nil
 	}
-	rec, err = j.read(e)
-	if err != nil {
+	rec, err = j.read(off)
+	switch {
+	case err != nil:
 		return Record[T]{}, Unseen, err
+	case rec.ID != id: // another ID with the same hash (see itemIndex)
+		return Record[T]{}, Unseen, nil
+	case rec.Digest != digest:
+		return Record[T]{}, Changed, nil
 	}
-	switch e.kind {
+	switch rec.Kind {
 	case KindSubmitted:
 		return rec, Submitted, nil
 	case KindClaimed:
@@ -205,18 +208,14 @@ func (j *Journal[T]) All() iter.Seq2[Record[T], error] {
 			yield(Record[T]{}, ErrClosed)
 			return
 		}
-		entries := make([]entry, 0, len(j.index))
-		for _, e := range j.index {
-			entries = append(entries, e)
-		}
+		offsets := j.index.offsets()
 		j.imu.RUnlock()
-		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.off, b.off) })
-		for _, e := range entries {
+		for _, off := range offsets {
 			j.imu.RLock()
 			var rec Record[T]
 			err := ErrClosed
 			if !j.fileClosed {
-				rec, err = j.read(e)
+				rec, err = j.read(off)
 			}
 			j.imu.RUnlock()
 			if !yield(rec, err) || err != nil {
@@ -226,15 +225,15 @@ func (j *Journal[T]) All() iter.Seq2[Record[T], error] {
 	}
 }
 
-// read reads back the record that e indexes. The caller holds imu.
-func (j *Journal[T]) read(e entry) (Record[T], error) {
-	buf := make([]byte, e.n)
-	if _, err := j.f.ReadAt(buf, e.off); err != nil {
-		return Record[T]{}, fmt.Errorf("journal: read %s:%d: %w", j.path, e.line, err)
+// read reads back the record at offset off. The caller holds imu.
+func (j *Journal[T]) read(off int64) (Record[T], error) {
+	line, err := lineAt(j.f, off)
+	if err != nil {
+		return Record[T]{}, fmt.Errorf("journal: read %s:%d: %w", j.path, lineNumber(j.f, off), err)
 	}
 	var rec Record[T]
-	if err := json.Unmarshal(buf[:e.n-1], &rec); err != nil {
-		return Record[T]{}, &CorruptError{Path: j.path, Line: e.line, Offset: e.off, Err: err}
+	if err := json.Unmarshal(line[:len(line)-1], &rec); err != nil {
+		return Record[T]{}, &CorruptError{Path: j.path, Line: lineNumber(j.f, off), Offset: off, Err: err}
 	}
 	return rec, nil
 }

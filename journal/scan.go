@@ -24,19 +24,17 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-// entry is what the in-memory index keeps of an item's last record: enough
-// to answer whether it is finished, and where to read the rest.
+// entry is a record just written, on its way to the index.
 type entry struct {
 	kind   Kind
 	digest string
 	off    int64 // the line's offset in the file
 	n      int   // the line's length, newline included
-	line   int   // 1-based line number, for error messages
 }
 
 // scanResult is what reading a journal file yields.
 type scanResult struct {
-	index map[string]entry
+	index *itemIndex
 	lines int
 	size  int64 // the length of the complete lines; the file is truncated to it
 	torn  int64 // bytes after the last newline
@@ -60,7 +58,7 @@ func parseLine(line []byte) (header, error) {
 // it is counted in torn and left out. Any complete line that does not parse
 // is corruption.
 func scan(path string, r io.Reader) (scanResult, error) {
-	res := scanResult{index: make(map[string]entry)}
+	res := scanResult{index: newItemIndex()}
 	br := bufio.NewReaderSize(r, 1<<16)
 	for {
 		b, err := br.ReadBytes('\n')
@@ -71,7 +69,9 @@ func scan(path string, r io.Reader) (scanResult, error) {
 				return res, &CorruptError{Path: path, Line: res.lines, Offset: res.size, Err: perr}
 			}
 			if h.Kind.indexed() {
-				res.index[h.ID] = entry{kind: h.Kind, digest: h.Digest, off: res.size, n: len(b), line: res.lines}
+				if err := res.index.put(h.ID, h.Digest, res.size); err != nil {
+					return res, err
+				}
 			}
 			res.size += int64(len(b))
 		} else {

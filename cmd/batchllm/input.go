@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/idset"
 )
 
 // inputLine is one line of an input file as the user wrote it. Exactly one
@@ -232,7 +233,8 @@ func openInput(arg string, stdin io.Reader, rejects io.Writer, check modelCheck)
 		defer f.Close()
 		r = f
 	}
-	res, err := checkLines(in.name, r, rejects, check)
+	reread := func() (io.ReadCloser, error) { return os.Open(in.path) }
+	res, err := checkLines(in.name, r, reread, rejects, check)
 	if err != nil {
 		in.Close()
 		return nil, err
@@ -249,14 +251,17 @@ func (in *input) Close() error {
 	return nil
 }
 
-// checkLines is the first pass over an input.
-func checkLines(name string, r io.Reader, rejects io.Writer, check modelCheck) (checkResult, error) {
+// checkLines is the first pass over an input. reread opens the input again
+// from its start, to find the first line of a duplicate ID.
+func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), rejects io.Writer, check modelCheck) (checkResult, error) {
 	res := checkResult{Rejected: map[int]bool{}}
 	seed := maphash.MakeSeed()
-	// Duplicate IDs are found by a 64-bit hash of each ID, so that memory
-	// stays small for millions of lines (see batchllm.Processor.Add); the
-	// value is the line of the first occurrence.
-	seen := make(map[uint64]int)
+	// Duplicate IDs are found by a 64-bit hash of each ID in a compact set
+	// (8 bytes an item; a map took 16 to 40), so that memory stays small
+	// for millions of lines. A hash seen before sends us back over the
+	// lines read so far for the first line with the same ID: that is rare,
+	// and tells a duplicate from a hash collision.
+	var seen idset.Set
 	err := eachLine(name, r, func(n int, line []byte) error {
 		res.Lines = n
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -268,12 +273,13 @@ func checkLines(name string, r io.Reader, rejects io.Writer, check modelCheck) (
 				err = fmt.Errorf("item %q: %w", it.ID, cerr)
 			}
 		}
-		if err == nil {
-			h := maphash.String(seed, it.ID)
-			if first, dup := seen[h]; dup {
+		if err == nil && !seen.Add(maphash.String(seed, it.ID)) {
+			first, ferr := firstLineWithID(reread, it.ID, n)
+			switch {
+			case ferr != nil:
+				err = ferr
+			case first > 0:
 				err = fmt.Errorf("duplicate id %q (first on line %d)", it.ID, first)
-			} else {
-				seen[h] = n
 			}
 		}
 		if err == nil {
@@ -314,6 +320,33 @@ func invalidUTF8(b []byte) int {
 		i += size
 	}
 	return -1
+}
+
+// firstLineWithID returns the number of the first line before line before
+// whose item has the given ID, or 0 if there is none (the hashes of two
+// IDs collided).
+func firstLineWithID(reread func() (io.ReadCloser, error), id string, before int) (int, error) {
+	f, err := reread()
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	errFound := errors.New("found")
+	first := 0
+	err = eachLine("", f, func(n int, line []byte) error {
+		if n >= before {
+			return io.EOF
+		}
+		if it, err := parseItem(line); err == nil && it.ID == id {
+			first = n
+			return errFound
+		}
+		return nil
+	})
+	if err != nil && err != errFound && err != io.EOF {
+		return 0, err
+	}
+	return first, nil
 }
 
 // items yields the valid items of a checked input, in file order.

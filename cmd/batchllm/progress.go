@@ -125,12 +125,16 @@ func (r *runner) summary(s batchllm.Stats, dedupeShared int64, budget *cost.Budg
 	if r.f.dryRun {
 		fmt.Fprint(w, " (dry run: estimates)")
 	} else if c, ok := r.cost(); ok {
-		fmt.Fprintf(w, "; cost %s", c)
+		fmt.Fprintf(w, "; cost %s this run", c)
 	} else {
 		fmt.Fprint(w, "; cost unknown (model not priced)")
 	}
 	if budget != nil {
-		fmt.Fprintf(w, " of a %s budget", budget.Limit)
+		if r.earlier > 0 {
+			c, _ := r.cost()
+			fmt.Fprintf(w, ", %s in total with earlier runs", r.earlier+c)
+		}
+		fmt.Fprintf(w, " of a %s budget", budget.Limit+r.earlier)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "batchllm: %d attempt(s), %d retries, %d rate-limited (429)", s.Attempts, s.Retries, s.RateLimited)

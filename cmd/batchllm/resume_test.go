@@ -355,3 +355,26 @@ func TestMetricsServed(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, p.stderr.String())
 	}
 }
+
+// TestInterruptDuringCooldown interrupts a run whose every call was refused
+// with a 429 announcing an hour's wait: with nothing in flight it must end
+// at once (it used to wait for the cooldown, in a test for --grace 1h).
+func TestInterruptDuringCooldown(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{FaultRetryAfter: time.Hour, OpenAI: llmsim.ProviderConfig{Faults: map[llmsim.Fault]float64{"429": 1}}})
+	in := writeFile(t, "in.jsonl", prompts(8))
+	p := lineProc(t, command(t, "", simArgs(sim, "--workers", "2", "--grace", "1h", "--log-level", "debug", in)...))
+	p.waitErr(t, `msg="batchllm: rate limited"`)
+	p.waitErr(t, `msg="batchllm: rate limited"`)
+	p.cmd.Process.Signal(os.Interrupt)
+	// A deadline for the test, not a wait for the program: a run that
+	// waits out the cooldown is killed and fails.
+	kill := time.AfterFunc(20*time.Second, func() { p.cmd.Process.Kill() })
+	defer kill.Stop()
+	if code := p.wait(t); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d (killed after 20 s: -1)\n%s", code, exitInterrupted, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "8 item(s): 0 ok, 0 failed; 8 not finished") {
+		t.Errorf("summary:\n%s", p.stderr.String())
+	}
+}

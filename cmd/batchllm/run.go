@@ -141,7 +141,7 @@ sent; 130 interrupted.`,
 	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
 	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")
 	fl.StringVar(&f.rejects, "rejects", "", "write bad input lines to this file (with the reason) and go on, instead of stopping")
-	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the run's cost in US dollars (0: none)")
+	fl.Float64Var(&f.budget, "budget", 0, "hard cap on the job's cost in US dollars, earlier runs of the same journal included (0: none)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) at /metrics")
 	fl.StringVar(&f.ui, "ui", "", "serve a live view of the run (the page of 'batchllm report', updated every 2s) on this address, e.g. 127.0.0.1:8080; a bare port is served on loopback")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")

@@ -223,3 +223,41 @@ func TestRunBudget(t *testing.T) {
 	}
 	checkAnswers(t, parseOutput(t, r.stdout), 3)
 }
+
+// TestBudgetAcrossResumes reruns a job stopped by its budget: the journal
+// records what was spent, so the reruns spend only what is left (each used
+// to spend the whole budget again).
+func TestBudgetAcrossResumes(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	const budget = 0.00005 // a few items of 20 output tokens of gpt-4o-mini
+	in := writeFile(t, "in.jsonl", prompts(20))
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	args := simArgs(sim, "--workers", "1", "--max-tokens", "20", "--budget", fmt.Sprint(budget), "-o", out, in)
+	for run := 1; run <= 3; run++ {
+		r := runCLI(t, "", args...)
+		if r.code == 0 {
+			t.Fatalf("run %d: exit 0 with a budget that cannot pay for every item\n%s", run, r.stderr)
+		}
+		if run > 1 && !strings.Contains(r.stderr, "in total with earlier runs") && !strings.Contains(r.stderr, "the budget of $0.00005 is spent") {
+			t.Errorf("run %d: stderr says nothing of the earlier spend:\n%s", run, r.stderr)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent, ok := 0.0, 0
+	for _, l := range parseOutput(t, string(b)) {
+		if l.OK {
+			ok++
+			spent += *l.CostUSD
+		}
+	}
+	if ok == 0 || spent > budget {
+		t.Errorf("%d items answered for $%.7f over three runs; want some, for at most $%v", ok, spent, budget)
+	}
+	if got := sim.Stats().OpenAI.Requests; got != int64(ok) {
+		t.Errorf("%d requests for %d answers", got, ok)
+	}
+}

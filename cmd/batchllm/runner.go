@@ -57,10 +57,13 @@ type runner struct {
 	in          *input
 	journalPath string // "" if none
 	jnl         *journal.Journal[outputLine]
+	earlier     cost.Amount // spent by earlier runs of the journal, with --budget
 	out         *lineWriter
 	closers     []func() error
 
 	stopping atomic.Bool // Ctrl-C: start no new call
+	stopped  context.Context
+	stop     context.CancelFunc // called at the first Ctrl-C; ends stopped
 	fatalMu  sync.Mutex
 	fatal    error // the first error that stops the run (I/O, journal)
 	cancel   context.CancelCauseFunc
@@ -259,6 +262,11 @@ func (r *runner) setup(arg string) error {
 		}
 		r.jnl = j
 		r.closers = append(r.closers, j.Close)
+		if f.budget > 0 {
+			if r.earlier, err = earlierSpend(r.journalPath); err != nil {
+				return usageErr("--budget: read what earlier runs spent: %v", err)
+			}
+		}
 		if f.output == "-" {
 			fmt.Fprintf(r.stderr, "batchllm: journal: %s (a rerun of this command resumes from it; --no-journal to keep none)\n", r.journalPath)
 		}
@@ -289,6 +297,8 @@ func (r *runner) execute(ctx context.Context) error {
 		return usageErr("rate limits: %v", err)
 	}
 	var gate batchllm.Gate = limiter
+	r.stopped, r.stop = context.WithCancel(context.Background())
+	r.closers = append(r.closers, func() error { r.stop(); return nil })
 	tel, err := r.startTelemetry(limiter)
 	if err != nil {
 		return usageErr("--ui: %v", err)
@@ -305,7 +315,10 @@ func (r *runner) execute(ctx context.Context) error {
 		if maxOut == 0 {
 			maxOut = defaultBudgetMaxOutput
 		}
-		budget = &cost.Budget{Limit: limit, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		if r.earlier >= limit {
+			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
+		}
+		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
 		gate = budget
 	}
 
@@ -341,7 +354,7 @@ func (r *runner) execute(ctx context.Context) error {
 		Retry:          batchllm.RetryPolicy{MaxAttempts: f.maxAttempts, InitialWait: f.backoff, MaxWait: max(30*time.Second, f.backoff)},
 		AttemptTimeout: f.attemptTimeout,
 		ItemTimeout:    f.itemTimeout,
-		Gate:           gate,
+		Gate:           interruptibleGate{next: gate, stopped: r.stopped},
 		Middleware:     mw,
 		Record:         r.record,
 		Observers:      observers,
@@ -374,7 +387,7 @@ func (r *runner) execute(ctx context.Context) error {
 
 	r.start = time.Now()
 	done := make(chan struct{})
-	interrupted := r.watchSignals(done, stopProducer, cancel)
+	interrupted := r.watchSignals(done, stopProducer, cancel, func() int64 { return p.Stats().InFlight })
 	prog := r.startProgress(p, done)
 
 	go r.produce(prodCtx, p)
@@ -593,7 +606,7 @@ func validateOutput(schema *jsonschema.Resolved) batchllm.Middleware[batchllm.Pr
 // watchSignals handles Ctrl-C: the first stops dispatching and lets the
 // calls in flight finish for --grace, then cancels them; the second exits
 // at once. It reports whether an interrupt came.
-func (r *runner) watchSignals(done <-chan struct{}, stopProducer context.CancelFunc, cancel context.CancelCauseFunc) *atomic.Bool {
+func (r *runner) watchSignals(done <-chan struct{}, stopProducer context.CancelFunc, cancel context.CancelCauseFunc, inFlight func() int64) *atomic.Bool {
 	var got atomic.Bool
 	if r.signals == nil {
 		return &got
@@ -606,18 +619,33 @@ func (r *runner) watchSignals(done <-chan struct{}, stopProducer context.CancelF
 		}
 		got.Store(true)
 		r.stopping.Store(true)
+		r.stop()
 		stopProducer()
 		fmt.Fprintf(r.stderr, "\nbatchllm: interrupt: sending nothing new; waiting up to %v for the calls in flight (Ctrl-C again to exit now)\n", r.f.grace)
 		grace := time.NewTimer(r.f.grace)
 		defer grace.Stop()
-		select {
-		case <-r.signals:
-			r.exitNow()
-		case <-grace.C:
-			fmt.Fprintln(r.stderr, "batchllm: grace period over: cancelling the calls in flight")
-			cancel(errors.New("interrupted: grace period over"))
-		case <-done:
-			return
+		// Items waiting out a cooldown or a backoff have no call in flight:
+		// once none is left (the drain middleware starts no new one), there
+		// is nothing to wait for.
+		idle := time.NewTicker(20 * time.Millisecond)
+		defer idle.Stop()
+	wait:
+		for {
+			select {
+			case <-r.signals:
+				r.exitNow()
+			case <-grace.C:
+				fmt.Fprintln(r.stderr, "batchllm: grace period over: cancelling the calls in flight")
+				cancel(errors.New("interrupted: grace period over"))
+				break wait
+			case <-idle.C:
+				if inFlight() == 0 {
+					cancel(errors.New("interrupted"))
+					break wait
+				}
+			case <-done:
+				return
+			}
 		}
 		select {
 		case <-r.signals:
