@@ -103,6 +103,9 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 		b.RequestCounts.Processing = len(req.Requests)
 		st.mu.Lock()
 		st.anthropic[b.ID] = b
+		for _, q := range req.Requests {
+			st.countSubmitted("anthropic", q.CustomID)
+		}
 		snapshot, err := json.Marshal(b)
 		st.mu.Unlock()
 		if err != nil {

@@ -13,13 +13,44 @@ type batchStore struct {
 	openai    map[string]*openAIBatch
 	anthropic map[string]*anthropicBatch
 	gemini    map[string]*geminiBatch
+	// submitted counts, per provider and custom id (Gemini: metadata
+	// key), the requests of the batches accepted for processing, so that
+	// tests can tell whether a client submitted a request twice.
+	submitted map[string]map[string]int
 }
 
 func newBatchStore() batchStore {
 	return batchStore{
 		files: map[string]*openAIFile{}, openai: map[string]*openAIBatch{},
 		anthropic: map[string]*anthropicBatch{}, gemini: map[string]*geminiBatch{},
+		submitted: map[string]map[string]int{},
 	}
+}
+
+// countSubmitted records that a batch of provider holds a request with
+// the given custom id; callers hold s.batches.mu.
+func (st *batchStore) countSubmitted(provider, custom string) {
+	m := st.submitted[provider]
+	if m == nil {
+		m = map[string]int{}
+		st.submitted[provider] = m
+	}
+	m[custom]++
+}
+
+// BatchSubmissions returns, for provider ("openai", "anthropic" or
+// "gemini"), how many times each custom id was submitted in a batch that
+// the simulator accepted (an OpenAI batch once its input file validated).
+// A client that never pays twice for a request submits each custom id
+// once, unless its first batch expired or was cancelled before running it.
+func (s *Server) BatchSubmissions(provider string) map[string]int {
+	s.batches.mu.Lock()
+	defer s.batches.mu.Unlock()
+	out := make(map[string]int, len(s.batches.submitted[provider]))
+	for k, v := range s.batches.submitted[provider] {
+		out[k] = v
+	}
+	return out
 }
 
 // batchEnd is how a job's processing ended.

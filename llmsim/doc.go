@@ -52,8 +52,9 @@
 // events, the usage chunk with stream_options.include_usage, then
 // "data: [DONE]"); Anthropic "stream": true (message_start,
 // content_block_start, ping, content_block_delta, content_block_stop,
-// message_delta with the stop reason and output usage, message_stop). The
-// answer and usage are those of the same request
+// message_delta with the stop reason and output usage, message_stop);
+// Gemini models/{m}:streamGenerateContent?alt=sse (GenerateContentResponse
+// chunks, the finish reason and whole usage in the last). The answer and usage are those of the same request
 // unstreamed, sent in pieces of about four words, paced by
 // Latency.PerOutputToken after the rest of the sampled latency. Faults
 // strike mid-stream, after half of the pieces: FaultTruncate cuts the

@@ -16,7 +16,7 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string
 		name, verb = rest[:i], rest[i+1:]
 	}
 	switch {
-	case strings.HasPrefix(name, "/models/") && verb == "generateContent" && r.Method == http.MethodPost:
+	case strings.HasPrefix(name, "/models/") && (verb == "generateContent" || verb == "streamGenerateContent") && r.Method == http.MethodPost:
 		s.generateContent(w, r, strings.TrimPrefix(name, "/models/"))
 	case strings.HasPrefix(name, "/models/") && verb == "countTokens" && r.Method == http.MethodPost:
 		s.countTokens(w, r, strings.TrimPrefix(name, "/models/"))
@@ -270,6 +270,11 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		c.geminiError(http.StatusTooManyRequests,
 			"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
 			[]any{q, help, retryInfo(wait)})
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, ":streamGenerateContent") {
+		c.usage(promptTokens, g.n*g.outTokens, g.gp.cachedTokens, 0)
+		c.streamGemini(g.response(s.nextID(g.dig)))
 		return
 	}
 	if !c.sleep(g.n * g.outTokens) {

@@ -394,6 +394,9 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 			return false
 		}
 		b.lines = lines
+		for _, l := range lines {
+			s.batches.countSubmitted("openai", l.CustomID)
+		}
 		b.Status, b.InProgressAt = "in_progress", unix(now)
 		b.RequestCounts.Total = len(lines)
 		n = len(lines)
@@ -469,6 +472,9 @@ func (s *Server) storeOutput(name string, content []byte, expiresAt *int64, now 
 	return f.ID
 }
 
+// openAIBatchMaxRequests is the most requests in one batch input file.
+const openAIBatchMaxRequests = 50000
+
 // parseOpenAIBatchInput checks a batch input file the way validation
 // does: JSON lines with a unique custom_id, method POST and the batch's
 // endpoint as url.
@@ -506,6 +512,13 @@ func parseOpenAIBatchInput(input []byte, endpoint string) ([]openAIBatchLine, []
 	}
 	if len(lines) == 0 && len(errs) == 0 {
 		errs = append(errs, openAIBatchError{Code: "empty_file", Message: "The batch input file is empty."})
+	}
+	// "The file can contain up to 50,000 requests"
+	// (https://platform.openai.com/docs/api-reference/batch/create,
+	// input_file_id). The error code is llmsim's: the docs do not name it.
+	if len(lines) > openAIBatchMaxRequests {
+		errs = append(errs, openAIBatchError{Code: "too_many_requests",
+			Message: fmt.Sprintf("The batch input file has %d requests; the limit is %d.", len(lines), openAIBatchMaxRequests)})
 	}
 	return lines, errs
 }

@@ -287,6 +287,13 @@ func (b *Builder) forget(id string, s itemState) {
 	b.itemLatency.remove(s.latencyMS)
 }
 
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func decr[K comparable](m map[K]int64, k K) {
 	if m[k]--; m[k] <= 0 {
 		delete(m, k)
@@ -372,6 +379,11 @@ func (b *Builder) Data() *Data {
 		d.Cost.ProjectedUSD = &p
 	}
 	d.Notes = b.notes()
+	// Empty lists as [] rather than null, for the page's script.
+	d.AttemptsPerItem = nonNil(d.AttemptsPerItem)
+	d.Cooldowns = nonNil(d.Cooldowns)
+	d.Runs = nonNil(d.Runs)
+	d.Notes = nonNil(d.Notes)
 	return d
 }
 
@@ -381,8 +393,8 @@ func (b *Builder) seriesData(total int64) (Series, float64) {
 	s := b.series
 	out := Series{Start: s.lo * s.step, Step: s.step, Columns: map[string][]float64{}}
 	for c := range numColumns {
-		col := slices.Clone(s.cols[c])
-		if c.isLevel() { // a limit stays in force until the next change
+		col := append([]float64{}, s.cols[c]...) // [] rather than null when empty
+		if c.isLevel() {                         // a limit stays in force until the next change
 			for i := 1; i < len(col); i++ {
 				if col[i] == 0 {
 					col[i] = col[i-1]

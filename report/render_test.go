@@ -33,7 +33,7 @@ func TestRenderIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	for _, bad := range []string{"<script src", "<link", "@import", "{{"} {
+	for _, bad := range []string{"<script src", "stylesheet", "@import", "http://", "{{"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("the page contains %q: it must not fetch anything or leave a placeholder", bad)
 		}
@@ -100,5 +100,19 @@ func TestHandlerServesThePageAndFreshData(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /nothing: %s, want 404", resp.Status)
+	}
+}
+
+// The page's script reads lists without checking for null: an empty
+// builder's data must have empty lists, not nulls.
+func TestEmptyDataHasEmptyLists(t *testing.T) {
+	b, err := json.Marshal(NewBuilder(Options{}).Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"attempts":[]`, `"rpm_limit":[]`, `"projected_cost_usd":[]`, `"cooldowns":[]`, `"runs":[]`, `"failures":[]`, `"attempts_per_item":[]`, `"notes":[]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("empty data lacks %s:\n%s", want, b)
+		}
 	}
 }

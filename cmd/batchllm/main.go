@@ -18,7 +18,7 @@ func main() {
 		SilenceErrors: true,
 		Version:       version(),
 	}
-	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd())
+	root.AddCommand(newRunCmd(), newEstimateCmd(), newSimCommand(), newBenchCommand(), newReportCmd(), newWorkerCmd(), newStatusCmd())
 	os.Exit(execute(root))
 }
 

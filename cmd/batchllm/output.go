@@ -50,6 +50,8 @@ type lineFormat struct {
 	redact func(string) string
 	// prices price each item's usage; nil for none.
 	prices *cost.Table
+	// batch prices usage at the Batch APIs' discount (run --batch).
+	batch bool
 }
 
 // line converts a result. With structured output the model's text is a
@@ -110,7 +112,7 @@ func (lf lineFormat) price(u batchllm.Usage, models ...string) (cost.Amount, boo
 		if m == "" {
 			continue
 		}
-		if c, err := lf.prices.Cost(m, u, false); err == nil {
+		if c, err := lf.prices.Cost(m, u, lf.batch); err == nil {
 			return c, true
 		}
 	}

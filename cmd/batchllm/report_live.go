@@ -57,11 +57,13 @@ func (r *runner) startTelemetry(limiter *ratelimit.Limiter) (*telemetry, error) 
 				return nil, fmt.Errorf("read the journal for the live view: %w", err)
 			}
 		}
+	}
+	t.note(journal.KindRun, t.runID, time.Now(), journal.RunEvent{Event: "start", Items: int64(r.in.checked.Valid), Config: r.runConfig()})
+	if t.live != nil { // after the start is noted, so that the first page has the run's size
 		if err := t.serve(r.f.ui); err != nil {
 			return nil, err
 		}
 	}
-	t.note(journal.KindRun, t.runID, time.Now(), journal.RunEvent{Event: "start", Items: int64(r.in.checked.Valid), Config: r.runConfig()})
 	t.stopped.Go(func() { t.watchLimits(limiter) })
 	return t, nil
 }

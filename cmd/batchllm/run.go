@@ -43,6 +43,8 @@ type runFlags struct {
 	progressEvery     time.Duration
 	logLevel          string
 	sim               embeddedSim
+	queue             queueFlags
+	batch             batchFlags // --batch and its options (batch.go)
 }
 
 // env is what a command takes from its surroundings, so that tests can run
@@ -146,6 +148,8 @@ sent; 130 interrupted.`,
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log on standard error from this level up: debug (every attempt), info (failed items, cooldowns), warn or error")
 	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
 	addSimFlags(fl, &f.sim)
+	addQueueFlags(fl, &f.queue, true)
+	addBatchFlags(fl, &f.batch)
 	return cmd
 }
 

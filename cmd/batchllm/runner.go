@@ -153,6 +153,12 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	if err := r.setup(arg); err != nil {
 		return err
 	}
+	if r.f.queue.url != "" {
+		return r.executeQueued(ctx)
+	}
+	if r.f.batch.enabled() {
+		return r.executeBatch(ctx)
+	}
 	return r.execute(ctx)
 }
 
@@ -256,7 +262,7 @@ func (r *runner) setup(arg string) error {
 		if f.output == "-" {
 			fmt.Fprintf(r.stderr, "batchllm: journal: %s (a rerun of this command resumes from it; --no-journal to keep none)\n", r.journalPath)
 		}
-	case !f.dryRun && !f.noJournal:
+	case !f.dryRun && !f.noJournal && f.queue.url == "":
 		fmt.Fprintln(r.stderr, "batchllm: no journal (the input and the output are streams): an interrupted run cannot resume; give --journal FILE to be able to")
 	}
 
@@ -405,10 +411,11 @@ func (r *runner) execute(ctx context.Context) error {
 
 // journalPath returns the journal's file name for the input arg: the one
 // given, or the output's or else the input's name + ".journal", or "" for
-// none (--no-journal, --dry-run, or both input and output are streams).
+// none (--no-journal, --dry-run, --queue, or both input and output are
+// streams).
 func journalPath(f *runFlags, arg string) string {
 	switch {
-	case f.noJournal || f.dryRun:
+	case f.noJournal || f.dryRun || f.queue.url != "":
 		return ""
 	case f.journal != "":
 		return f.journal
@@ -438,20 +445,9 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pr := it.Prompt
-		if pr.Model == "" {
-			pr.Model = r.model
-		}
-		if pr.MaxTokens == 0 {
-			pr.MaxTokens = r.f.maxTokens
-		}
-		if pr.Temperature == nil {
-			pr.Temperature = r.temperature
-		}
-		pr.Schema = r.schema
-		d, err := requestDigest(r.prov.Name, pr)
+		pr, d, err := r.request(it)
 		if err != nil {
-			return fmt.Errorf("item %q: %w", it.ID, err)
+			return err
 		}
 		if r.jnl != nil {
 			rec, st, err := r.jnl.Lookup(it.ID, d)
@@ -479,6 +475,27 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 	if err != nil && ctx.Err() == nil {
 		r.setFatal(err)
 	}
+}
+
+// request returns an item's prompt with the run's defaults filled in, and
+// its digest.
+func (r *runner) request(it item) (batchllm.Prompt, string, error) {
+	pr := it.Prompt
+	if pr.Model == "" {
+		pr.Model = r.model
+	}
+	if pr.MaxTokens == 0 {
+		pr.MaxTokens = r.f.maxTokens
+	}
+	if pr.Temperature == nil {
+		pr.Temperature = r.temperature
+	}
+	pr.Schema = r.schema
+	d, err := requestDigest(r.prov.Name, pr)
+	if err != nil {
+		return pr, "", fmt.Errorf("item %q: %w", it.ID, err)
+	}
+	return pr, d, nil
 }
 
 // requestDigest identifies an item's request for the journal: the provider

@@ -29,6 +29,18 @@
 // cache's display name (see [DisplayName]), and two strategies share a cache
 // only if all three match.
 //
+// # Streaming
+//
+// With Config.Stream the answer comes as a stream
+// (Models.GenerateContentStream, streamGenerateContent?alt=sse), merged
+// chunk by chunk into the same response, so the Response, its usage and
+// its finish reason (and a CONTINUATION) are handled as without streaming;
+// this works with a [CachedStrategy] too. Streaming lets the strategy
+// notice a stalled answer: Config.FirstTokenTimeout bounds the wait for the
+// first token and Config.StallTimeout the silence between chunks; a stream
+// that breaks either is cancelled and the attempt fails as transient, as
+// does a stream cut before its finish reason.
+//
 // # Usage, limits and errors
 //
 // Gemini counts cached tokens inside promptTokenCount, batchllm's

@@ -8,11 +8,13 @@ import (
 	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"os"
+	"time"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -72,6 +74,21 @@ type Config struct {
 	// A prompt longer than the context window fails its item before
 	// anything is sent.
 	Catalogue *cost.Table
+
+	// Stream asks for the answer as a stream
+	// (streamGenerateContent?alt=sse), merged into the same Response as
+	// without streaming. Only streaming can notice a stalled answer; see
+	// FirstTokenTimeout and StallTimeout.
+	Stream bool
+	// FirstTokenTimeout, with Stream, bounds the time from sending the
+	// request to the first token of the answer; 0 means no bound but the
+	// attempt's. Thinking models think before their first token: allow for
+	// it.
+	FirstTokenTimeout time.Duration
+	// StallTimeout, with Stream, bounds the silence between two chunks of
+	// the answer; 0 means no bound. A stream that breaks either limit is
+	// cancelled and the attempt fails as transient.
+	StallTimeout time.Duration
 }
 
 // MaxContinuations is the most requests one call sends for an answer that
@@ -105,6 +122,9 @@ func New(cfg Config) (*Strategy, error) {
 	}
 	if cfg.MaxTokens < 0 {
 		return nil, fmt.Errorf("gemini: Config.MaxTokens is %d; it must be >= 0", cfg.MaxTokens)
+	}
+	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("gemini: Config"); err != nil {
+		return nil, err
 	}
 	key := cfg.APIKey
 	for _, env := range []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"} {
@@ -233,7 +253,7 @@ func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.P
 	gc.CachedContent = cacheName
 	var merged *genai.GenerateContentResponse
 	for hop := 1; ; hop++ {
-		resp, err := s.client.Models.GenerateContent(ctx, s.model(p), contents(p), gc)
+		resp, err := s.generateContent(ctx, s.model(p), contents(p), gc)
 		if err != nil {
 			_, wrapped := s.classify(err)
 			if ae, ok := errors.AsType[genai.APIError](err); ok {

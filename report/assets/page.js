@@ -147,7 +147,7 @@
     }
     if (ok + failed >= 5 && failed / (ok + failed) >= 0.2) add("bad", pct(failed / (ok + failed)) + " of the results in the last minute of the run failed.");
     if (calls >= 5 && limited / calls >= 0.1) add("warn", pct(limited / calls) + " of the calls in the last minute of the run were refused with 429.");
-    if (d.live && d.cooldowns.length) {
+    if (d.live && (d.cooldowns || []).length) {
       var cd = d.cooldowns[d.cooldowns.length - 1], end = Date.parse(cd.start) + cd.duration_ms;
       if (end > Date.now()) add("warn", "In cooldown now (" + (cd.reason || "rate limited") + ") until " + new Date(end).toISOString().slice(11, 19) + " UTC.");
     }
@@ -314,8 +314,8 @@
   $("failure-search").addEventListener("input", applySearch);
 
   var data = JSON.parse($("report-data").textContent);
-  render(data);
   window.batchllmReport = { data: function () { return data; }, charts: charts };
+  render(data);
 
   if (data.live) {
     var failures = 0;

@@ -1,0 +1,751 @@
+package batchapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/journal"
+)
+
+// pending is an item submitted, or about to be, whose result is not in.
+type pending[C any] struct {
+	id, custom, digest string
+	ctx                C
+	// model and schema are what decoding an answer needs of the prompt.
+	model    string
+	schema   *batchllm.Schema
+	entry    spoolRef
+	attempts int
+	permit   batchllm.Permit
+	batch    *tracked[C]
+	start    time.Time
+	notRun   string // why the last batch did not run it
+}
+
+// tracked is a provider batch the run waits for.
+type tracked[C any] struct {
+	info  BatchInfo
+	items []*pending[C]
+	ended bool
+	// journaled is when an earlier run journaled the batch's submission.
+	journaled time.Time
+}
+
+// chunk is a batch being filled.
+type chunk[C any] struct {
+	model string
+	items []*pending[C]
+	bytes int64
+}
+
+type runner[C any] struct {
+	cfg   Config[C]
+	b     backend
+	c     codec
+	lim   Limits
+	sp    *spool
+	runID string
+	seq   int
+
+	emitMu sync.Mutex
+	emit   func(Result[C]) error
+
+	mu        sync.Mutex
+	pend      map[string]*pending[C] // by custom id
+	active    []*tracked[C]
+	adopted   map[string]*tracked[C] // by journal reference; nil value: the batch does not exist
+	open      map[string]*chunk[C]
+	inputDone bool
+	stats     Stats
+	wake      chan struct{}
+}
+
+// errStop ends a run early: a crash injected by a test hook.
+var errStop = errors.New("batchapi: stopped by hook")
+
+// Run sends the items through the provider's Batch API and calls emit with
+// each result, from one goroutine at a time, as the batches end. It
+// returns when every item has a result, or when ctx is done or an error
+// stops the run; the batches then still running are listed in
+// Stats.Running (and cancelled if cfg.CancelOnStop).
+//
+// Items are split into batches within the provider's limits (and
+// cfg.MaxRequests, cfg.MaxBytes), one model per batch where the provider
+// requires it; each batch is submitted as soon as it is full, and the last
+// ones when the items run out. Requests are spooled to a temporary file and
+// uploaded from it, so memory does not grow with their size.
+//
+// With cfg.Journal, an item that an earlier run submitted is collected from
+// that batch rather than submitted again, and an item the journal says is
+// finished is skipped (counted in Stats.Skipped; reporting its stored
+// result is the caller's business).
+func Run[C any](ctx context.Context, cfg Config[C], items iter.Seq[Item[C]], emit func(Result[C]) error) (Stats, error) {
+	if err := cfg.defaults(); err != nil {
+		return Stats{}, err
+	}
+	r := &runner[C]{
+		cfg: cfg, b: cfg.Provider.b, c: cfg.Provider.c, lim: cfg.Provider.b.limits(), emit: emit,
+		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[string]*chunk[C]{},
+		wake: make(chan struct{}, 1),
+	}
+	if cfg.MaxRequests > 0 && cfg.MaxRequests < r.lim.Requests {
+		r.lim.Requests = cfg.MaxRequests
+	}
+	if cfg.MaxBytes > 0 && cfg.MaxBytes < r.lim.Bytes {
+		r.lim.Bytes = cfg.MaxBytes
+	}
+	var rid [4]byte
+	_, _ = rand.Read(rid[:])
+	r.runID = hex.EncodeToString(rid[:])
+	sp, err := newSpool(cfg.Dir)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer sp.close()
+	r.sp = sp
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	prodErr := make(chan error, 1)
+	go func() {
+		err := r.produce(runCtx, items)
+		if err != nil {
+			cancel(err)
+		}
+		r.mu.Lock()
+		r.inputDone = true
+		r.mu.Unlock()
+		r.poke()
+		prodErr <- err
+	}()
+	err = r.poll(runCtx)
+	if err != nil {
+		cancel(err)
+	}
+	perr := <-prodErr
+	if err == nil {
+		err = perr
+	}
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.active {
+		if !t.ended && t.info.ID != "" {
+			r.stats.Running = append(r.stats.Running, t.info)
+		}
+	}
+	if err != nil && cfg.CancelOnStop && !errors.Is(err, errStop) {
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer ccancel()
+		for _, t := range r.stats.Running {
+			if cerr := r.b.cancel(cctx, t.ID); cerr != nil {
+				cfg.Logger.Warn("batchapi: cancel failed", "batch", t.ID, "err", cerr)
+			}
+		}
+	}
+	return r.stats, err
+}
+
+func (r *runner[C]) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner[C]) hook(stage string) error {
+	if r.cfg.hook == nil {
+		return nil
+	}
+	if err := r.cfg.hook(stage); err != nil {
+		return fmt.Errorf("%w at %s: %w", errStop, stage, err)
+	}
+	return nil
+}
+
+// produce reads the items, spools their requests, adopts the batches an
+// earlier run submitted them in, and submits the others.
+func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error {
+	for it := range items {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		if err := r.add(ctx, it); err != nil {
+			return err
+		}
+	}
+	if err := r.resolve(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	var rest []*chunk[C]
+	for k, ch := range r.open {
+		rest = append(rest, ch)
+		delete(r.open, k)
+	}
+	r.mu.Unlock()
+	for _, ch := range rest {
+		if err := r.submit(ctx, ch.model, ch.items, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
+	if !validID(it.ID) {
+		return fmt.Errorf("batchapi: item %d has an empty ID", r.stats.Items+1)
+	}
+	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1, start: time.Now()}
+	r.mu.Lock()
+	r.stats.Items++
+	_, dup := r.pend[p.custom]
+	r.mu.Unlock()
+	if dup {
+		return fmt.Errorf("batchapi: duplicate item ID %q", it.ID)
+	}
+	digest := r.cfg.Digest
+	if digest == nil {
+		digest = func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }
+	}
+	var err error
+	if p.digest, err = digest(it.Input); err != nil {
+		return fmt.Errorf("batchapi: item %q: %w", it.ID, err)
+	}
+	var adopt *tracked[C]
+	if j := r.cfg.Journal; j != nil && !r.cfg.DryRun {
+		st, ref, at, err := j.Lookup(it.ID, p.digest)
+		if err != nil {
+			return fmt.Errorf("batchapi: journal: %w", err)
+		}
+		switch st {
+		case journal.Finished:
+			r.mu.Lock()
+			r.stats.Skipped++
+			r.mu.Unlock()
+			return nil
+		case journal.Submitted:
+			adopt = r.adopt(ref, at)
+		}
+	}
+	path, body, err := r.c.encode(ctx, it.ID, it.Input)
+	if err != nil {
+		// The strategy refused the item before sending it (a schema
+		// that is not JSON, say): it fails alone.
+		return r.report(ctx, p, batchllm.Response[string]{}, err)
+	}
+	e, model, err := r.b.entry(p.custom, path, body)
+	if err != nil {
+		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
+	}
+	p.model = model
+	if p.entry, err = r.sp.add(e); err != nil {
+		return err
+	}
+	if adopt != nil {
+		r.mu.Lock()
+		p.batch = adopt
+		adopt.items = append(adopt.items, p)
+		adopt.info.Requests++
+		r.pend[p.custom] = p
+		r.stats.Resumed++
+		r.mu.Unlock()
+		return nil
+	}
+	return r.enqueue(ctx, p, it.Input)
+}
+
+// enqueue admits a new item and adds it to the batch being filled for its
+// model, submitting that batch first if the item does not fit.
+func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchllm.Prompt) error {
+	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
+		est := batchllm.Estimate{Model: p.model}
+		if len(input) > 0 {
+			if e, ok := r.cfg.Provider.Estimate(p.id, input[0]); ok {
+				est = e
+			}
+		}
+		var err error
+		if p.permit, err = r.cfg.Gate.Admit(ctx, est); err != nil {
+			return r.report(ctx, p, batchllm.Response[string]{}, err)
+		}
+	}
+	key := ""
+	if r.b.oneModel() {
+		key = p.model
+	}
+	r.mu.Lock()
+	r.pend[p.custom] = p
+	p.batch = nil
+	ch := r.open[key]
+	if ch == nil {
+		ch = &chunk[C]{model: p.model}
+		r.open[key] = ch
+	}
+	var full *chunk[C]
+	size := int64(e2size(p.entry))
+	if len(ch.items) > 0 && (len(ch.items) >= r.lim.Requests || ch.bytes+size > r.lim.Bytes) {
+		full = ch
+		ch = &chunk[C]{model: p.model}
+		r.open[key] = ch
+	}
+	ch.items = append(ch.items, p)
+	ch.bytes += size
+	r.mu.Unlock()
+	if full != nil {
+		return r.submit(ctx, full.model, full.items, 1)
+	}
+	return nil
+}
+
+// e2size is what an entry adds to a batch: itself and a separator.
+func e2size(ref spoolRef) int { return int(ref.n) + 1 }
+
+// adopt returns the batch an earlier run submitted under the journal
+// reference ref. A batch whose id was not journaled (the run stopped
+// between creating it and journaling its id) is looked for once every
+// item is read, when the ids of all the others are known (see resolve);
+// until then it has no ID and is not polled.
+func (r *runner[C]) adopt(ref string, at time.Time) *tracked[C] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.adopted[ref]; ok {
+		return t
+	}
+	name, id := parseBatchRef(ref)
+	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: 1, Created: time.Now()}, journaled: at}
+	r.adopted[ref] = t
+	if id != "" {
+		r.active = append(r.active, t)
+		r.cfg.Logger.Info("batchapi: collecting a batch of an earlier run", "batch", id, "name", name)
+		r.poke()
+	}
+	return t
+}
+
+// resolve looks for the batches of an earlier run whose ids were not
+// journaled: a batch found is collected, the items of one never created
+// are submitted anew.
+func (r *runner[C]) resolve(ctx context.Context) error {
+	r.mu.Lock()
+	known := map[string]bool{}
+	var lost []*tracked[C]
+	for _, t := range r.adopted {
+		if t.info.ID != "" {
+			known[t.info.ID] = true
+		} else {
+			lost = append(lost, t)
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range lost {
+		id, err := r.b.find(ctx, t.info.Name, t.journaled, nameCount(t.info.Name), known)
+		if err != nil {
+			return fmt.Errorf("batchapi: find batch %s: %w", t.info.Name, err)
+		}
+		if id != "" {
+			known[id] = true
+			r.mu.Lock()
+			t.info.ID = id
+			r.active = append(r.active, t)
+			r.mu.Unlock()
+			r.cfg.Logger.Info("batchapi: found a batch of an earlier run by its name", "batch", id, "name", t.info.Name)
+			r.poke()
+			continue
+		}
+		// Never created: submit its items as new ones.
+		r.mu.Lock()
+		r.stats.Resumed -= int64(len(t.items))
+		r.mu.Unlock()
+		for _, p := range t.items {
+			if err := r.enqueue(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nameCount returns the number of requests a batch name says its batch
+// has, or 0.
+func nameCount(name string) int {
+	i := strings.LastIndex(name, "-n")
+	if i < 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(name[i+2:])
+	return n
+}
+
+// submit journals, creates and starts tracking one batch of items.
+func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
+	r.mu.Lock()
+	r.seq++
+	// The name says how many requests the batch has, for providers whose
+	// batches have no name (Anthropic): a rerun looks for a batch of that
+	// many requests.
+	name := r.cfg.Name + "-" + r.runID + "-" + strconv.Itoa(r.seq) + "-n" + strconv.Itoa(len(items))
+	r.mu.Unlock()
+	refs := make([]spoolRef, len(items))
+	subs := make([]Submission, len(items))
+	for i, p := range items {
+		refs[i] = p.entry
+		subs[i] = Submission{ID: p.id, Digest: p.digest}
+	}
+	head, sep, tail := r.b.framing()
+	size := bodySize(refs, head, sep, tail)
+	t := &tracked[C]{items: items, info: BatchInfo{Name: name, Requests: len(items), Bytes: size, Attempt: attempt, Created: time.Now()}}
+	if r.b.oneModel() {
+		t.info.Model = model
+	}
+	if r.cfg.DryRun {
+		r.mu.Lock()
+		r.stats.Batches++
+		r.stats.Submitted += int64(len(items))
+		for _, p := range items {
+			delete(r.pend, p.custom)
+		}
+		r.mu.Unlock()
+		r.progress(t.info)
+		return nil
+	}
+	j := r.cfg.Journal
+	if j != nil {
+		if err := j.Submitted(ctx, batchRef(name, ""), subs); err != nil {
+			return fmt.Errorf("batchapi: journal: %w", err)
+		}
+	}
+	if err := r.hook("journaled"); err != nil {
+		return err
+	}
+	id, err := r.create(ctx, name, model, refs, size)
+	if err != nil {
+		return err
+	}
+	if err := r.hook("created"); err != nil {
+		return err
+	}
+	t.info.ID = id
+	if j != nil {
+		if err := j.Submitted(ctx, batchRef(name, id), subs); err != nil {
+			return fmt.Errorf("batchapi: journal: %w", err)
+		}
+	}
+	r.mu.Lock()
+	for _, p := range items {
+		p.batch = t
+		p.attempts = attempt
+	}
+	r.active = append(r.active, t)
+	r.stats.Batches++
+	r.stats.Submitted += int64(len(items))
+	r.mu.Unlock()
+	r.progress(t.info)
+	r.poke()
+	return r.hook("id-journaled")
+}
+
+// create creates the batch, retrying failures worth retrying. Before a
+// retry it looks for the batch by name: a create whose answer was lost
+// may have succeeded, and creating it again would pay twice.
+func (r *runner[C]) create(ctx context.Context, name, model string, refs []spoolRef, size int64) (string, error) {
+	head, sep, tail := r.b.framing()
+	wait := time.Second
+	t0 := time.Now()
+	for try := 1; ; try++ {
+		id, err := r.b.submit(ctx, name, model, len(refs), r.sp.body(refs, head, sep, tail), size)
+		if err == nil {
+			return id, nil
+		}
+		if ctx.Err() != nil {
+			return "", context.Cause(ctx)
+		}
+		cl := r.b.classify(err)
+		if try >= 5 || (cl.Class != batchllm.ClassTransient && cl.Class != batchllm.ClassRateLimited && cl.Class != batchllm.ClassOverloaded) {
+			return "", fmt.Errorf("batchapi: submit batch %s (%d requests): %w", name, len(refs), err)
+		}
+		r.cfg.Logger.Warn("batchapi: submit failed; retrying", "batch", name, "err", err)
+		if found, ferr := r.b.find(ctx, name, t0, len(refs), r.knownIDs()); ferr == nil && found != "" {
+			return found, nil
+		}
+		if err := sleep(ctx, max(wait, cl.RetryAfter)); err != nil {
+			return "", err
+		}
+		wait = min(2*wait, time.Minute)
+	}
+}
+
+// knownIDs returns the ids of the batches the run knows.
+func (r *runner[C]) knownIDs() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	known := map[string]bool{}
+	for _, t := range r.active {
+		known[t.info.ID] = true
+	}
+	for _, t := range r.adopted {
+		known[t.info.ID] = true
+	}
+	return known
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (r *runner[C]) progress(info BatchInfo) {
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(info)
+	}
+}
+
+// poll polls the running batches until every item has a result.
+func (r *runner[C]) poll(ctx context.Context) error {
+	tick := time.NewTicker(r.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		r.mu.Lock()
+		done := r.inputDone
+		var live []*tracked[C]
+		for _, t := range r.active {
+			if !t.ended {
+				live = append(live, t)
+			}
+		}
+		r.mu.Unlock()
+		if done && len(live) == 0 {
+			return nil
+		}
+		for _, t := range live {
+			st, err := r.b.state(ctx, t.info.ID)
+			if err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				r.cfg.Logger.Warn("batchapi: poll failed", "batch", t.info.ID, "err", err)
+				continue
+			}
+			r.mu.Lock()
+			t.info.State = st
+			t.info.ETA = eta(t.info, time.Now())
+			info := t.info
+			r.mu.Unlock()
+			r.progress(info)
+			if err := r.hook("polled"); err != nil {
+				return err
+			}
+			// A batch of an earlier run is collected once every item has
+			// been read, so that each of its answers finds its item.
+			if st.Ended && (!t.info.Resumed || done) {
+				if err := r.collect(ctx, t); err != nil {
+					return err
+				}
+			}
+		}
+		if r.dropEnded() {
+			continue
+		}
+		select {
+		case <-tick.C:
+		case <-r.wake:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// dropEnded forgets the ended batches and reports whether there were any.
+func (r *runner[C]) dropEnded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := r.active[:0]
+	for _, t := range r.active {
+		if !t.ended {
+			kept = append(kept, t)
+		}
+	}
+	dropped := len(kept) < len(r.active)
+	clear(r.active[len(kept):])
+	r.active = kept
+	return dropped
+}
+
+// eta extrapolates the batch's progress so far.
+func eta(info BatchInfo, now time.Time) time.Time {
+	st := info.State
+	done := st.Succeeded + st.Failed
+	if st.Ended || done == 0 || st.Pending == 0 {
+		return time.Time{}
+	}
+	per := now.Sub(info.Created) / time.Duration(done)
+	return now.Add(per * time.Duration(st.Pending))
+}
+
+// collect reads an ended batch's answers, reports the items they finish
+// and submits again those that never ran.
+func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
+	batchNotRun := ""
+	err := r.b.results(ctx, t.info.ID, func(a answer) error {
+		if a.custom == "" {
+			batchNotRun = a.notRun
+			return nil
+		}
+		r.mu.Lock()
+		p := r.pend[a.custom]
+		mine := p != nil && p.batch == t
+		r.mu.Unlock()
+		if !mine {
+			// An item of another run or submission, or one already
+			// reported: not this batch's to report.
+			return nil
+		}
+		if a.notRun != "" {
+			p.notRun = a.notRun
+			return nil
+		}
+		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.model, Schema: p.schema}, a.status, a.body)
+		if err := r.report(ctx, p, resp, err); err != nil {
+			return err
+		}
+		return r.hook("reported")
+	})
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, errStop) {
+			return err
+		}
+		// The results could not be read: try again at the next poll.
+		r.cfg.Logger.Warn("batchapi: reading results failed", "batch", t.info.ID, "err", err)
+		return nil
+	}
+	again := map[string][]*pending[C]{}
+	var order []string
+	r.mu.Lock()
+	for _, p := range t.items {
+		if r.pend[p.custom] != p || p.batch != t {
+			continue
+		}
+		why := p.notRun
+		if why == "" {
+			why = batchNotRun
+		}
+		if why == "" {
+			why = "the batch ended with no answer for the request"
+		}
+		p.notRun = why
+		if p.attempts < r.cfg.MaxAttempts {
+			key := ""
+			if r.b.oneModel() {
+				key = p.model
+			}
+			if _, ok := again[key]; !ok {
+				order = append(order, key)
+			}
+			again[key] = append(again[key], p)
+		} else {
+			p.batch = nil
+		}
+	}
+	t.ended = true
+	var failed []*pending[C]
+	for _, p := range t.items {
+		if r.pend[p.custom] == p && p.batch == nil {
+			failed = append(failed, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range failed {
+		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, p.notRun), batchllm.ClassTransient, 0)
+		if err := r.report(ctx, p, batchllm.Response[string]{}, err); err != nil {
+			return err
+		}
+	}
+	for _, key := range order {
+		items := again[key]
+		for len(items) > 0 {
+			n := min(len(items), r.lim.Requests)
+			var size int64
+			for i, p := range items[:n] {
+				size += int64(e2size(p.entry))
+				if size > r.lim.Bytes && i > 0 {
+					n = i
+					break
+				}
+			}
+			if err := r.submit(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
+				return err
+			}
+			items = items[n:]
+		}
+	}
+	return nil
+}
+
+// report turns an answer into the item's result, records it and emits it.
+func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Response[string], err error) error {
+	res := Result[C]{
+		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: time.Since(p.start),
+		Model: resp.Model, FinishReason: resp.FinishReason, RawFinishReason: resp.RawFinishReason,
+	}
+	class := batchllm.ClassNone
+	if err != nil {
+		class = batchllm.DefaultClassifier.Classify(err).Class
+		res.Err = &batchllm.ItemError{ItemID: p.id, Class: class, Attempts: p.attempts, Err: err}
+	} else {
+		res.Output = resp.Output
+	}
+	if res.Model == "" {
+		res.Model = p.model
+	}
+	if p.permit != nil {
+		p.permit.Release(batchllm.Outcome{Class: class, Usage: resp.Usage})
+		p.permit = nil
+	}
+	if rec := r.cfg.Record; rec != nil {
+		if err := rec(ctx, res); err != nil {
+			return fmt.Errorf("batchapi: record item %q: %w", p.id, err)
+		}
+	}
+	r.mu.Lock()
+	if r.pend[p.custom] == p {
+		delete(r.pend, p.custom)
+	}
+	if res.OK() {
+		r.stats.Succeeded++
+	} else {
+		r.stats.Failed++
+	}
+	r.mu.Unlock()
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	if r.emit != nil {
+		return r.emit(res)
+	}
+	return nil
+}
+
+func validID(id string) bool {
+	for _, c := range id {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/llmsim"
+)
+
+func batchArgs(s *llmsim.Server, extra ...string) []string {
+	return simArgs(s, append([]string{"--batch", "--batch-poll", "20ms"}, extra...)...)
+}
+
+// checkSubmittedOnce fails unless each of the n items' custom ids was
+// submitted in exactly one batch.
+func checkSubmittedOnce(t *testing.T, s *llmsim.Server, n int) {
+	t.Helper()
+	subs := s.BatchSubmissions("openai")
+	if len(subs) != n {
+		t.Errorf("%d custom ids submitted, want %d", len(subs), n)
+	}
+	for id, k := range subs {
+		if k != 1 {
+			t.Errorf("custom id %s submitted %d times", id, k)
+		}
+	}
+}
+
+// --batch writes the same result lines as a live run, from batches of at
+// most --batch-max-requests, and prices them at the batch price.
+func TestBatchRun(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Millisecond}})
+	const n = 20
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	r := runCLI(t, "", batchArgs(sim, "--batch-max-requests", "7", "--journal", jnl, "-o", out, in)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := parseOutput(t, string(b))
+	checkAnswers(t, lines, n)
+	checkSubmittedOnce(t, sim, n)
+	// Each item's cost is its usage at the batch price: half the live one.
+	prices := cost.Default()
+	for id, l := range lines {
+		batch, err1 := prices.Cost(l.Model, l.Usage, true)
+		live, err2 := prices.Cost(l.Model, l.Usage, false)
+		if err1 != nil || err2 != nil || l.CostUSD == nil || *l.CostUSD != batch.Dollars() || batch*2 != live || batch == 0 {
+			t.Errorf("%s: cost_usd %v for usage %+v of %s; batch price %v, live %v (%v %v)", id, l.CostUSD, l.Usage, l.Model, batch, live, err1, err2)
+		}
+	}
+	for _, want := range []string{"submitted 20 request(s) in 3 batch(es)", "at the batch price", "| completed: 7/7 done"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+
+	// A rerun finds every item finished in the journal and submits nothing.
+	r = runCLI(t, "", batchArgs(sim, "--journal", jnl, in)...)
+	if r.code != 0 || len(parseOutput(t, r.stdout)) != n || !strings.Contains(r.stderr, "submitted 0 request(s)") {
+		t.Fatalf("rerun: exit %d, %d lines\n%s", r.code, len(parseOutput(t, r.stdout)), r.stderr)
+	}
+	checkSubmittedOnce(t, sim, n)
+}
+
+func TestBatchDryRunAndUsage(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{})
+	in := writeFile(t, "in.jsonl", prompts(10))
+	r := runCLI(t, "", batchArgs(sim, "--dry-run", "--batch-max-requests", "4", in)...)
+	if r.code != 0 || strings.Count(r.stderr, "would create batch") != 3 || !strings.Contains(r.stderr, "would submit 10 request(s) in 3 batch(es)") {
+		t.Fatalf("dry run: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := sim.BatchSubmissions("openai"); len(got) != 0 {
+		t.Errorf("a dry run submitted %v", got)
+	}
+	r = runCLI(t, "", batchArgs(sim, "--no-journal", in)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--batch needs the journal") {
+		t.Errorf("--batch --no-journal: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// kill -9 while the batches run, then the same command again: every result
+// arrives, and no request was submitted twice.
+func TestBatchKill9ThenRerun(t *testing.T) {
+	t.Parallel()
+	// Slow enough that the batches are still running when the first one
+	// has been created and announced.
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 100 * time.Millisecond, PerRequest: 20 * time.Millisecond}})
+	const n = 30
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	args := batchArgs(sim, "--batch-max-requests", "10", "--journal", jnl, "-o", out, in)
+
+	cmd := command(t, "", args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The second batch's announcement comes after its id is journaled.
+	sc := bufio.NewScanner(stderr)
+	created := 0
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "(batch_") && !strings.Contains(sc.Text(), "|") {
+			created++
+			if created == 2 {
+				break
+			}
+		}
+	}
+	if created != 2 {
+		t.Fatalf("the run ended before its second batch was created")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	r := runCLI(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "collected from batches of an earlier run") {
+		t.Errorf("the rerun collected nothing from the first run's batches:\n%s", r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAnswers(t, parseOutput(t, string(b)), n)
+	checkSubmittedOnce(t, sim, n)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchllm/batchllm/llmsim"
+)
+
+// testQueue returns BATCHLLM_TEST_POSTGRES_URL and a schema of the test's
+// own, dropped at its end; without the variable the test is skipped.
+func testQueue(t *testing.T) (url, schema string) {
+	t.Helper()
+	url = os.Getenv("BATCHLLM_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("set BATCHLLM_TEST_POSTGRES_URL to a Postgres database to run this test, e.g. BATCHLLM_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test (.ci/run sets it)")
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema = "batchllm_cli_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return url, schema
+}
+
+var runIDRE = regexp.MustCompile(`batchllm: run ([a-z0-9]{24})`)
+
+func TestQueuedRunWithAWorker(t *testing.T) {
+	t.Parallel()
+	url, schema := testQueue(t)
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{
+		Latency: llmsim.Latency{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond},
+	}})
+	const n = 40
+	in := writeFile(t, "in.jsonl", prompts(n))
+	qargs := []string{"--queue", url, "--queue-schema", schema}
+	w := lineProc(t, command(t, "", append([]string{"worker", "--workers", "4", "--log-level", "warn"}, qargs...)...))
+
+	args := simArgs(sim, append(qargs, "--workers", "4", in)...)
+	r := runCLI(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("run --queue: exit %d\n%s", r.code, r.stderr)
+	}
+	checkAnswers(t, parseOutput(t, r.stdout), n)
+	st := sim.Stats().OpenAI
+	if st.DistinctRequests != n || st.DuplicateRequests != 0 {
+		t.Errorf("%d distinct and %d duplicate requests; want %d and 0", st.DistinctRequests, st.DuplicateRequests, n)
+	}
+	m := runIDRE.FindStringSubmatch(r.stderr)
+	if m == nil || !strings.Contains(r.stderr, "queued") {
+		t.Fatalf("stderr does not name the queued run:\n%s", r.stderr)
+	}
+	id := m[1]
+
+	// The same command again resumes the run: nothing is sent, every result
+	// is written again.
+	r = runCLI(t, "", args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "run "+id+" exists: resuming it") {
+		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	checkAnswers(t, parseOutput(t, r.stdout), n)
+	if got := sim.Stats().OpenAI.Requests; got != st.Requests {
+		t.Errorf("the rerun of a finished run sent %d requests", got-st.Requests)
+	}
+
+	s := runCLI(t, "", append([]string{"status"}, qargs...)...)
+	if s.code != 0 || !strings.Contains(s.stdout, "no open run") {
+		t.Errorf("status with no open run: exit %d\n%s%s", s.code, s.stdout, s.stderr)
+	}
+	s = runCLI(t, "", append([]string{"status", id}, qargs...)...)
+	if s.code != 0 || !strings.Contains(s.stdout, "run "+id) || !strings.Contains(s.stdout, "40: 40 done (40 ok, 0 failed), 0 queued, 0 in flight") {
+		t.Errorf("status %s: exit %d\n%s%s", id, s.code, s.stdout, s.stderr)
+	}
+
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.wait(t); code != 0 {
+		t.Errorf("worker stopped by SIGTERM: exit %d\n%s", code, w.stderr.String())
+	}
+}
+
+func TestQueuedRunUsageErrors(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, "in.jsonl", prompts(1))
+	for name, args := range map[string][]string{
+		"journal": {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--journal", "j", in},
+		"dry run": {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--dry-run", in},
+		"worker":  {"worker"},
+		"status":  {"status"},
+	} {
+		if r := runCLI(t, "", args...); r.code != exitUsage {
+			t.Errorf("%s: exit %d; want %d\n%s", name, r.code, exitUsage, r.stderr)
+		}
+	}
+}

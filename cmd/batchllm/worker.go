@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/spf13/cobra"
+
+	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/dedupe"
+	"github.com/batchllm/batchllm/journal"
+	"github.com/batchllm/batchllm/queue"
+	"github.com/batchllm/batchllm/ratelimit"
+)
+
+// workerFlags are the flags of `batchllm worker`.
+type workerFlags struct {
+	queue       queueFlags
+	workers     int
+	itemTimeout time.Duration
+	grace       time.Duration
+	logLevel    string
+}
+
+func newWorkerCmd() *cobra.Command {
+	var f workerFlags
+	cmd := &cobra.Command{
+		Use:   "worker --queue postgres://…",
+		Short: "Work on every open queued run until stopped",
+		Long: `Worker joins every open run of the work queue (see 'batchllm run --queue') and
+sends its items, with the run's provider, model, limits and schema, and the
+API keys of this machine's environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
+GEMINI_API_KEY). Results are recorded in Postgres in the transaction that
+completes each item; the process that ran 'batchllm run --queue' writes them
+out. Start as many workers as you like, on any machine that reaches the
+database; stop one with Ctrl-C or SIGTERM (the items in flight finish within
+--grace, the others go back to the queue). A worker that dies holding items
+(kill -9, a lost machine) loses nothing: after --rescue-after they are sent
+again, at most --workers of them per run.`,
+		Example: `  batchllm worker --queue postgres://batchllm@db.internal:5432/batchllm --workers 32`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runWorker(ctx, f, defaultProviders(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	addQueueFlags(fl, &f.queue, true)
+	fl.IntVar(&f.workers, "workers", 16, "items of each run in flight at most (it bounds what this worker's death re-sends)")
+	fl.DurationVar(&f.itemTimeout, "item-timeout", defaultQueueItemTimeout, "time limit of one item, all attempts and waits included (a run's own --item-timeout, if shorter, wins)")
+	fl.DurationVar(&f.grace, "grace", 30*time.Second, "on Ctrl-C or SIGTERM, how long the items in flight may take to finish")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log on standard error from this level up: debug, info (runs joined and left), warn or error")
+	return cmd
+}
+
+// runWorker is `batchllm worker`: it works until ctx is done.
+func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io.Writer) error {
+	if f.queue.url == "" {
+		return usageErr("--queue is required")
+	}
+	if f.workers < 1 {
+		return usageErr("--workers is %d; it must be at least 1", f.workers)
+	}
+	level, err := parseLogLevel(f.logLevel)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opener := &runOpener{providers: providers, stderr: stderr}
+	// Every key this worker may use is redacted from its log.
+	var keys []string
+	for _, p := range providers {
+		if k, err := p.apiKey(""); err == nil && k != "" {
+			keys = append(keys, k)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(redactWriter{stderr, redactor(keys...)}, &slog.HandlerOptions{Level: level}))
+	opener.log = log
+	q, closeQ, err := openQueue(ctx, f.queue, log)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer closeQ()
+	w, err := queue.NewWorker(q, queue.WorkerConfig[batchllm.Prompt, string, itemContext]{
+		Workers:     f.workers,
+		Open:        opener.open,
+		ItemTimeout: f.itemTimeout,
+		RescueAfter: f.queue.rescueAfter,
+		Grace:       f.grace,
+		Logger:      log,
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	fmt.Fprintf(stderr, "batchllm: worker %s: working every open run of the queue until stopped\n", w.ID())
+	if err := w.Run(ctx); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	fmt.Fprintf(stderr, "batchllm: worker %s stopped\n", w.ID())
+	return nil
+}
+
+// runOpener builds what a worker needs for a queued run from the run's
+// configuration and the process's environment.
+type runOpener struct {
+	providers registry
+	log       *slog.Logger
+	stderr    io.Writer
+}
+
+func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[batchllm.Prompt, string, itemContext], error) {
+	var setup queue.RunSetup[batchllm.Prompt, string, itemContext]
+	var c queuedRun
+	if err := json.Unmarshal(run.Config, &c); err != nil {
+		return setup, fmt.Errorf("run %s: bad configuration: %w", run.ID, err)
+	}
+	prov, err := o.providers.lookup(c.Provider)
+	if err != nil {
+		return setup, fmt.Errorf("run %s: %w", run.ID, err)
+	}
+	key, err := prov.apiKey(c.BaseURL)
+	if err != nil {
+		return setup, fmt.Errorf("run %s: %w", run.ID, err)
+	}
+	redact := redactor(key)
+	opts := providerOptions{Model: c.Model, BaseURL: c.BaseURL, APIKey: key, MaxTokens: c.MaxTokens, Temperature: c.Temperature}
+	if s := c.Sim; s != nil {
+		opts.Sim = embeddedSim{latency: s.Latency, faults: s.Faults, rpm: s.RPM, tpm: s.TPM, seed: s.Seed}
+	}
+	strat, release, err := prov.Build(ctx, opts)
+	if err != nil {
+		return setup, fmt.Errorf("run %s: provider %s: %s", run.ID, prov.Name, redact(err.Error()))
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: c.RPM, Tokens: c.TPM}, NoAdapt: c.NoAdapt})
+	if err != nil {
+		release()
+		return setup, fmt.Errorf("run %s: rate limits: %w", run.ID, err)
+	}
+	prices := cost.Default()
+	var gate batchllm.Gate = limiter
+	if c.Budget > 0 {
+		limit, err := cost.Dollars(c.Budget)
+		if err != nil {
+			release()
+			return setup, fmt.Errorf("run %s: budget: %w", run.ID, err)
+		}
+		maxOut := int64(c.MaxTokens)
+		if maxOut == 0 {
+			maxOut = defaultBudgetMaxOutput
+		}
+		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+	}
+	var mw []batchllm.Middleware[batchllm.Prompt, string]
+	if c.Dedupe {
+		dd := dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
+		mw = append(mw, dd.Middleware())
+	}
+	structured := len(c.Schema) > 0
+	if structured {
+		rs, err := resolveSchema(c.Schema)
+		if err != nil {
+			release()
+			return setup, fmt.Errorf("run %s: JSON schema: %w", run.ID, err)
+		}
+		mw = append(mw, validateOutput(rs))
+	}
+	setup.Config = batchllm.Config[batchllm.Prompt, string, itemContext]{
+		Strategy:       strat,
+		Retry:          batchllm.RetryPolicy{MaxAttempts: c.MaxAttempts, InitialWait: c.Backoff, MaxWait: max(30*time.Second, c.Backoff)},
+		AttemptTimeout: c.AttemptTimeout,
+		ItemTimeout:    c.ItemTimeout,
+		Gate:           gate,
+		Middleware:     mw,
+		Logger:         o.log,
+	}
+	lf := lineFormat{structured: structured, redact: redact, prices: prices}
+	setup.Encode = func(res batchllm.Result[string, itemContext]) (queue.Record, error) {
+		l, err := lf.line(res)
+		if err != nil {
+			return queue.Record{}, err
+		}
+		v, err := marshal(l)
+		if err != nil {
+			return queue.Record{}, err
+		}
+		spent, _ := lf.price(res.Usage, res.Model, res.Context.Model) // unpriced models count as free, as in the summary
+		return queue.Record{OK: res.OK(), Class: res.Class(), Attempts: res.Attempts, Usage: res.Usage, Cost: spent, Value: v}, nil
+	}
+	setup.Close = func() {
+		if err := release(); err != nil {
+			o.log.Warn("batchllm: releasing the provider failed", "run", run.ID, "err", redact(err.Error()))
+		}
+	}
+	return setup, nil
+}
+
+// resolveSchema resolves a JSON Schema for validating structured outputs.
+func resolveSchema(raw json.RawMessage) (*jsonschema.Resolved, error) {
+	var sc jsonschema.Schema
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return nil, err
+	}
+	return sc.Resolve(nil)
+}
+
+// watchQueueSignals handles Ctrl-C during `run --queue`: the first stops
+// following the run (which stays queued for the workers), the second exits
+// at once.
+func (r *runner) watchQueueSignals(done <-chan struct{}, cancel context.CancelCauseFunc) *atomic.Bool {
+	var got atomic.Bool
+	if r.signals == nil {
+		return &got
+	}
+	go func() {
+		select {
+		case <-r.signals:
+		case <-done:
+			return
+		}
+		got.Store(true)
+		fmt.Fprintf(r.stderr, "\nbatchllm: interrupt: stopping; the items in flight here finish within %v (Ctrl-C again to exit now)\n", r.f.grace)
+		cancel(errInterruptedRun)
+		select {
+		case <-r.signals:
+			r.exit(exitInterrupted)
+		case <-done:
+		}
+	}()
+	return &got
+}
+
+var errInterruptedRun = fmt.Errorf("interrupted")
