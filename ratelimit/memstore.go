@@ -23,96 +23,51 @@ func (m *memoryStore) Scope(name string) ScopeStore {
 	return s.(*memoryScope)
 }
 
+// memoryScope is a scope's [ScopeData] under a lock.
 type memoryScope struct {
 	mu sync.Mutex
-	b  [NumDims]bucket
-	cd Cooldown
+	d  ScopeData
 }
 
 func (s *memoryScope) Reserve(_ context.Context, now time.Time, cost Amounts) (Reservation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := Reservation{Cooldown: s.cd}
-	if now.Before(s.cd.Until) {
-		r.Wait = s.cd.Until.Sub(now)
-		return r, nil
-	}
-	for d := range s.b {
-		b := &s.b[d]
-		if !b.active() {
-			continue
-		}
-		b.advance(now)
-		// A cost larger than the burst borrows against later refill once
-		// the bucket is full: it must not wait for a level it never holds.
-		r.Wait = max(r.Wait, b.fillTime(min(cost[d], b.capacity)))
-	}
-	if r.Wait > 0 {
-		return r, nil
-	}
-	for d := range s.b {
-		s.b[d].take(cost[d])
-	}
-	return r, nil
+	return s.d.Reserve(now, cost), nil
 }
 
 func (s *memoryScope) Refund(_ context.Context, now time.Time, n Amounts) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for d := range s.b {
-		s.b[d].advance(now)
-		s.b[d].give(n[d])
-	}
+	s.d.Refund(now, n)
 	return nil
 }
 
 func (s *memoryScope) SetRate(_ context.Context, now time.Time, d Dim, r Rate) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := &s.b[d]
-	if r.Limit > 0 {
-		r = r.withDefaults()
-	}
-	if b.limit == r.Limit && (r.Limit == 0 || b.window == r.Window && b.burst == r.Burst) {
-		return nil
-	}
-	b.setLimit(now, r)
+	s.d.SetRate(now, d, r)
 	return nil
 }
 
 func (s *memoryScope) SetLevel(_ context.Context, now time.Time, d Dim, n int64, raise bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := &s.b[d]
-	b.advance(now)
-	b.clamp(n)
-	if raise {
-		b.raise(n)
-	}
+	s.d.SetLevel(now, d, n, raise)
 	return nil
 }
 
 func (s *memoryScope) UpdateCooldown(_ context.Context, update func(*Cooldown) bool) (Cooldown, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.cd
+	c := s.d.Cooldown()
 	if update(&c) {
-		s.cd = c
+		s.d.SetCooldown(c)
 	}
-	return s.cd, nil
+	return s.d.Cooldown(), nil
 }
 
 func (s *memoryScope) Snapshot(_ context.Context, now time.Time) (ScopeState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := ScopeState{Cooldown: s.cd}
-	for d := range s.b {
-		b := &s.b[d]
-		if !b.active() {
-			continue
-		}
-		b.advance(now)
-		st.Buckets[d] = BucketState{Rate: Rate{Limit: b.limit, Window: b.window, Burst: b.burst}, Available: b.level, Capacity: b.capacity}
-	}
-	return st, nil
+	return s.d.Snapshot(now), nil
 }

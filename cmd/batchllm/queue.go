@@ -25,12 +25,14 @@ type queueFlags struct {
 	url         string
 	schema      string
 	rescueAfter time.Duration
+	limiter     string
 }
 
 func addQueueFlags(fl *pflag.FlagSet, q *queueFlags, work bool) {
 	fl.StringVar(&q.url, "queue", "", "Postgres URL of the work queue (postgres://user@host:5432/db): the run's items and results live there, and 'batchllm worker' processes on any machine help")
 	fl.StringVar(&q.schema, "queue-schema", "batchllm", "Postgres schema of the work queue's tables")
 	if work {
+		fl.StringVar(&q.limiter, "limiter", "", "with --queue: Redis URL (redis://host:6379/0) of the rate limiter shared by every process on the same API key; give every run and worker the same (default: each process limits itself)")
 		fl.DurationVar(&q.rescueAfter, "rescue-after", 0, "with --queue: how long an item may be in a worker's hands before it is presumed dead and its item sent again (default: the item timeout + 1m; give every process the same)")
 	}
 }
@@ -239,6 +241,12 @@ func (r *runner) executeQueued(ctx context.Context) error {
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
 	opener := &runOpener{providers: r.providers, log: r.log, stderr: r.stderr}
+	if opener.redis, err = openLimiter(f.queue.limiter); err != nil {
+		return usageErr("%v", err)
+	}
+	if opener.redis != nil {
+		defer opener.redis.Close()
+	}
 	worker, err := queue.NewWorker(q, queue.WorkerConfig[batchllm.Prompt, string, itemContext]{
 		Workers:     f.workers,
 		Runs:        []string{id},

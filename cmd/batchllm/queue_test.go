@@ -114,3 +114,58 @@ func TestQueuedRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
+	t.Parallel()
+	url, schema := testQueue(t)
+	rurl := os.Getenv("BATCHLLM_TEST_REDIS_URL")
+	if rurl == "" {
+		t.Skip("set BATCHLLM_TEST_REDIS_URL to a Redis server to run this test, e.g. BATCHLLM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (.ci/run sets it)")
+	}
+	// A key of the test's own gives it a quota (a Redis key prefix) of its own.
+	var b [8]byte
+	rand.Read(b[:])
+	key := "sk-limiter-" + hex.EncodeToString(b[:])
+	rc, err := openLimiter(rurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	prefix := quotaPrefix("openai", key)
+	t.Cleanup(func() {
+		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			rc.Del(context.Background(), keys...)
+		}
+	})
+
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 600}})
+	const n = 20
+	in := writeFile(t, "in.jsonl", prompts(n))
+	qargs := []string{"--queue", url, "--queue-schema", schema, "--limiter", rurl}
+	wcmd := command(t, "", append([]string{"worker", "--workers", "4", "--log-level", "warn"}, qargs...)...)
+	wcmd.Env = append(wcmd.Env, "OPENAI_API_KEY="+key)
+	w := lineProc(t, wcmd)
+	rcmd := command(t, "", simArgs(sim, append(qargs, "--rpm", "600", "--workers", "4", in)...)...)
+	rcmd.Env = append(rcmd.Env, "OPENAI_API_KEY="+key)
+	r := runCmd(t, rcmd)
+	if r.code != 0 {
+		t.Fatalf("run --queue --limiter: exit %d\n%s", r.code, r.stderr)
+	}
+	checkAnswers(t, parseOutput(t, r.stdout), n)
+	if st := sim.Stats().OpenAI; st.RateLimited != 0 {
+		t.Errorf("%d requests rate limited; want 0", st.RateLimited)
+	}
+	// The quota's state is in Redis, under the key's prefix, where the
+	// worker's limiter shares it.
+	keys, err := rc.Keys(t.Context(), prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Errorf("no limiter state under %s in Redis (%v)", prefix, err)
+	}
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.wait(t); code != 0 {
+		t.Errorf("worker: exit %d\n%s", code, w.stderr.String())
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/batchllm/batchllm"
@@ -21,6 +24,7 @@ import (
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/queue"
 	"github.com/batchllm/batchllm/ratelimit"
+	"github.com/batchllm/batchllm/ratelimit/redisstore"
 )
 
 // workerFlags are the flags of `batchllm worker`.
@@ -86,6 +90,12 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 	}
 	log := slog.New(slog.NewTextHandler(redactWriter{stderr, redactor(keys...)}, &slog.HandlerOptions{Level: level}))
 	opener.log = log
+	if opener.redis, err = openLimiter(f.queue.limiter); err != nil {
+		return usageErr("%v", err)
+	}
+	if opener.redis != nil {
+		defer opener.redis.Close()
+	}
 	q, closeQ, err := openQueue(ctx, f.queue, log)
 	if err != nil {
 		return usageErr("%v", err)
@@ -114,6 +124,7 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 // configuration and the process's environment.
 type runOpener struct {
 	providers registry
+	redis     *redis.Client // --limiter; nil: each run's limiter is the process's own
 	log       *slog.Logger
 	stderr    io.Writer
 }
@@ -141,7 +152,11 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 	if err != nil {
 		return setup, fmt.Errorf("run %s: provider %s: %s", run.ID, prov.Name, redact(err.Error()))
 	}
-	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: c.RPM, Tokens: c.TPM}, NoAdapt: c.NoAdapt})
+	var store ratelimit.Store
+	if o.redis != nil {
+		store = redisstore.New(o.redis, redisstore.Options{Prefix: quotaPrefix(prov.Name, key), Logger: o.log})
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: c.RPM, Tokens: c.TPM}, NoAdapt: c.NoAdapt})
 	if err != nil {
 		release()
 		return setup, fmt.Errorf("run %s: rate limits: %w", run.ID, err)
@@ -202,6 +217,27 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		}
 	}
 	return setup, nil
+}
+
+// openLimiter connects to the Redis of --limiter, or returns nil for none.
+// Redis need not answer yet: until it does, admission pauses and says so.
+func openLimiter(url string) (*redis.Client, error) {
+	if url == "" {
+		return nil, nil
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("--limiter: %v", err)
+	}
+	return redis.NewClient(o), nil
+}
+
+// quotaPrefix is the Redis key prefix of the quota of one provider and API
+// key: runs on the same key share their limits, runs on different keys do
+// not. The key appears only as 8 bytes of its SHA-256.
+func quotaPrefix(provider, key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "batchllm:ratelimit:" + provider + ":" + hex.EncodeToString(h[:8]) + ":"
 }
 
 // resolveSchema resolves a JSON Schema for validating structured outputs.
