@@ -163,7 +163,10 @@
     var c = S.columns, n = c.attempts.length, step = S.step;
     var xs = [];
     for (var i = 0; i < n; i++) xs.push(S.start + i * step);
-    var timeScales = { x: { time: true }, y: countScale, cd: { range: [0, 1] } };
+    // One bucket alone would leave uPlot an empty time range, which it
+    // widens to years: pad it by a bucket on each side instead.
+    var timeX = { time: true, range: function (u, min, max) { return min === max ? [min - step, max + step] : [min, max]; } };
+    var timeScales = { x: timeX, y: countScale, cd: { range: [0, 1] } };
     var cooldownFrac = c.cooldown_s.map(function (v) { return v > 0 ? Math.min(v / step, 1) : null; });
     var cdSeries = { label: "cooldown", scale: "cd", stroke: "rgba(0,0,0,0)", fill: C.grey, paths: stepped, points: { show: false }, value: function (u, v) { return v == null ? "–" : pct(v); } };
 
@@ -192,7 +195,7 @@
         axes: [{}, { label: "tokens per minute", size: 70, values: function (u, v) { return v.map(fmtCompact); } }],
       }, [xs, cooldownFrac, perMinute(c.input_tokens, step), perMinute(c.cached_tokens, step), perMinute(c.output_tokens, step), nullIfZero(c.tpm_limit)]);
       makeChart("chart-results", {
-        scales: { x: { time: true }, y: countScale },
+        scales: { x: timeX, y: countScale },
         series: [{}, { label: "ok/min", stroke: C.green, width: 2, points: { show: n < 60 } }, { label: "failed/min", stroke: C.red, width: 2, points: { show: n < 60 } }],
         axes: [{}, { label: "per minute", size: 60 }],
       }, [xs, perMinute(c.results_ok, step), perMinute(c.results_failed, step)]);
@@ -204,7 +207,7 @@
         costSeries.push({ label: "estimate", stroke: C.muted, width: 1, dash: [2, 3], points: { show: false }, value: function (u, v) { return v == null ? "–" : fmtUSD(v); } });
         costData.push(xs.map(function () { return d.cost.estimate_usd; }));
       }
-      makeChart("chart-cost", { scales: { x: { time: true }, y: countScale }, series: costSeries, axes: [{}, { label: "US dollars", size: 70, values: function (u, v) { return v.map(fmtUSD); } }] }, costData);
+      makeChart("chart-cost", { scales: { x: timeX, y: countScale }, series: costSeries, axes: [{}, { label: "US dollars", size: 70, values: function (u, v) { return v.map(fmtUSD); } }] }, costData);
     }
 
     // Latency: one histogram of both kinds on shared 1-2-5 bins.
