@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,16 +140,9 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		budget = &cost.Budget{Limit: limit, Prices: r.prices, Batch: true, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
 	}
 
-	var w io.Writer = r.stdout
-	if f.output != "-" {
-		of, err := os.Create(f.output)
-		if err != nil {
-			return usageErr("-o: %v", err)
-		}
-		r.closers = append(r.closers, of.Close)
-		w = of
+	if err := r.openOutput(); err != nil {
+		return err
 	}
-	r.out = &lineWriter{w: w, onErr: r.setFatal}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -226,16 +224,9 @@ func (r *runner) executeQueued(ctx context.Context) error {
 		fmt.Fprintf(r.stderr, "batchllm: run %s exists: resuming it\n", id)
 	}
 
-	var w io.Writer = r.stdout
-	if f.output != "-" {
-		of, err := os.Create(f.output)
-		if err != nil {
-			return usageErr("-o: %v", err)
-		}
-		r.closers = append(r.closers, of.Close)
-		w = of
+	if err := r.openOutput(); err != nil {
+		return err
 	}
-	r.out = &lineWriter{w: w, onErr: r.setFatal}
 
 	// This process works on its own run beside any worker.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))

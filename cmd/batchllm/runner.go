@@ -369,16 +369,9 @@ func (r *runner) execute(ctx context.Context) error {
 
 	// The output is created last, so that a failed start leaves an earlier
 	// output as it was.
-	var w io.Writer = r.stdout
-	if f.output != "-" {
-		of, err := os.Create(f.output)
-		if err != nil {
-			return usageErr("-o: %v", err)
-		}
-		r.closers = append(r.closers, of.Close)
-		w = of
+	if err := r.openOutput(); err != nil {
+		return err
 	}
-	r.out = &lineWriter{w: w, onErr: r.setFatal}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -696,4 +689,21 @@ func (w redactWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// openOutput opens the output (-o, or standard output) that r.out writes the
+// result lines to. Callers open it last, once nothing else can fail at
+// start, so that a failed start leaves an earlier output as it was.
+func (r *runner) openOutput() error {
+	var w io.Writer = r.stdout
+	if r.f.output != "-" {
+		of, err := os.Create(r.f.output)
+		if err != nil {
+			return usageErr("-o: %v", err)
+		}
+		r.closers = append(r.closers, of.Close)
+		w = of
+	}
+	r.out = &lineWriter{w: w, onErr: r.setFatal}
+	return nil
 }
