@@ -97,7 +97,11 @@ type ProviderConfig struct {
 	// count their own way: OpenAI-compatible servers often approximate a
 	// prompt as characters / 4, Anthropic and Gemini use tokenizers no
 	// client has offline (Anthropic's count_tokens documentation: "the
-	// token count should be considered an estimate"). Zero means 1.
+	// token count should be considered an estimate",
+	// https://docs.anthropic.com/en/docs/build-with-claude/token-counting;
+	// OpenAI's rule of thumb of about 4 characters a token,
+	// https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them).
+	// Zero means 1.
 	TokenFactor float64
 	// OutputTokens, if positive, pads every answer to at least this many
 	// output tokens (before max_tokens truncation). Zero leaves the

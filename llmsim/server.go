@@ -461,6 +461,12 @@ func (c *call) sleep(outTokens int) bool {
 	if d <= 0 {
 		return true
 	}
+	return c.wait(d)
+}
+
+// wait waits d, and reports false if the client gave up or the server
+// closed first.
+func (c *call) wait(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -151,16 +151,7 @@ func (c *call) pace(tokens int) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-c.r.Context().Done():
-		return false
-	case <-c.s.done:
-		return false
-	}
+	return c.wait(d)
 }
 
 // firstTokenDelay waits the time to the first token: the sampled latency

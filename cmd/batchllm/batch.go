@@ -220,20 +220,9 @@ func (r *runner) executeBatch(ctx context.Context) error {
 // batchItem turns an input line into a batch item, or writes its journaled
 // result (skip) as a live run does.
 func (r *runner) batchItem(it item) (batchapi.Item[itemContext], bool, error) {
-	pr := it.Prompt
-	if pr.Model == "" {
-		pr.Model = r.model
-	}
-	if pr.MaxTokens == 0 {
-		pr.MaxTokens = r.f.maxTokens
-	}
-	if pr.Temperature == nil {
-		pr.Temperature = r.temperature
-	}
-	pr.Schema = r.schema
-	d, err := requestDigest(r.prov.Name, pr)
+	pr, d, err := r.request(it)
 	if err != nil {
-		return batchapi.Item[itemContext]{}, false, fmt.Errorf("item %q: %w", it.ID, err)
+		return batchapi.Item[itemContext]{}, false, err
 	}
 	if r.jnl != nil {
 		rec, st, err := r.jnl.Lookup(it.ID, d)
