@@ -238,27 +238,49 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 	var schema map[string]any
 	jsonMode := false
 	if rf := req.ResponseFormat; rf != nil {
-		switch rf.Type {
-		case "json_schema":
-			if rf.JSONSchema == nil || !schemaName.MatchString(rf.JSONSchema.Name) {
-				return nil, badRequest("response_format.json_schema.name", "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
-			}
-			schema = parseSchema(rf.JSONSchema.Schema)
-		case "json_object":
-			jsonMode = true
-		case "text", "":
-		default:
-			return nil, badRequest("response_format.type", "Invalid value: '"+rf.Type+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+		var name string
+		var raw json.RawMessage
+		if js := rf.JSONSchema; js != nil {
+			name, raw = js.Name, js.Schema
+		}
+		var f *failure
+		if schema, jsonMode, f = outputFormat(rf.Type, name, raw, "response_format", "response_format.json_schema"); f != nil {
+			return nil, f
 		}
 	}
+	o.answer(fault, minOut, t.lastUser, schema, jsonMode)
+	return o, nil
+}
+
+// outputFormat reads a structured-output format, chat completions'
+// response_format or the Responses API's text.format: its type, the
+// json_schema's name and schema. at and schemaAt name the fields in
+// errors. It returns the parsed schema or json_object mode.
+func outputFormat(typ, name string, schema json.RawMessage, at, schemaAt string) (map[string]any, bool, *failure) {
+	switch typ {
+	case "json_schema":
+		if !schemaName.MatchString(name) {
+			return nil, false, badRequest(schemaAt+".name", "Invalid '"+schemaAt+".name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
+		}
+		return parseSchema(schema), false, nil
+	case "json_object":
+		return nil, true, nil
+	case "text", "":
+		return nil, false, nil
+	}
+	return nil, false, badRequest(at+".type", "Invalid value: '"+typ+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+}
+
+// answer computes the run's answer (see the function answer), its output
+// tokens and its finish reason, "length" if max_tokens cut it.
+func (o *openAIRun) answer(fault Fault, minOut int, lastUser string, schema map[string]any, jsonMode bool) {
 	var truncated bool
-	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, t.lastUser, schema, jsonMode, o.maxOut)
+	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, lastUser, schema, jsonMode, o.maxOut)
 	o.outTokens = tokens(o.content)
 	o.finish = "stop"
 	if truncated {
 		o.finish = "length"
 	}
-	return o, nil
 }
 
 // completion is the chat.completion object of a run.

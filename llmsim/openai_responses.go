@@ -95,29 +95,16 @@ func prepareResponses(body []byte, fault Fault, minOut int) (*openAIRun, *failur
 	var schema map[string]any
 	jsonMode := false
 	if req.Text != nil && req.Text.Format != nil {
-		switch f := req.Text.Format; f.Type {
-		case "json_schema":
-			if !schemaName.MatchString(f.Name) {
-				return nil, badRequest("text.format.name", "Invalid 'text.format.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
-			}
-			if len(f.Schema) == 0 {
-				return nil, badRequest("text.format.schema", "Missing required parameter: 'text.format.schema'.")
-			}
-			schema = parseSchema(f.Schema)
-		case "json_object":
-			jsonMode = true
-		case "text", "":
-		default:
-			return nil, badRequest("text.format.type", "Invalid value: '"+f.Type+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+		f := req.Text.Format
+		if f.Type == "json_schema" && len(f.Schema) == 0 {
+			return nil, badRequest("text.format.schema", "Missing required parameter: 'text.format.schema'.")
+		}
+		var fail *failure
+		if schema, jsonMode, fail = outputFormat(f.Type, f.Name, f.Schema, "text.format", "text.format"); fail != nil {
+			return nil, fail
 		}
 	}
-	var truncated bool
-	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, t.lastUser, schema, jsonMode, o.maxOut)
-	o.outTokens = tokens(o.content)
-	o.finish = "stop"
-	if truncated {
-		o.finish = "length"
-	}
+	o.answer(fault, minOut, t.lastUser, schema, jsonMode)
 	return o, nil
 }
 
