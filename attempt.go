@@ -65,6 +65,9 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if it.est != nil {
 			e = it.est.Estimate(req)
 		}
+		if it.model == "" { // until a provider names the model that answered
+			it.model, it.res.Model = e.Model, e.Model
+		}
 		var waitStart time.Time
 		if p.emitting {
 			waitStart = time.Now()
@@ -311,7 +314,7 @@ func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (step, time.Duratio
 		}
 		if ok && perr == nil {
 			it.res.Output, it.res.Recovered = out, ie
-			ev.Reason = reasonFallback
+			ev.Kind = EventItemRecovered
 			p.emit(ev)
 			return stepFinished, 0
 		}
