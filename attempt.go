@@ -151,38 +151,31 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 				p.log.Error("batchllm: strategy error hook panicked", "item", item.ID, "err", perr)
 			}
 		}
-		switch cls.Class {
-		case ClassRateLimited:
+		if cls.Class == ClassRateLimited {
 			p.rateLimited.Add(1)
 			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Scope: e.Scope, Err: err, Duration: cls.RetryAfter})
 			it.rateLimited++
-			if it.rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
-				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
-			}
-			if cls.Evidence != EvidenceQuota {
-				// Not shown to be the shared quota: this item waits alone,
-				// parked off its worker, and the wait is not an attempt.
-				// The gate judges whether bare 429s add up to a quota.
-				return stepWaiting, p.rateLimitBackoff(it.rateLimited, cls.RetryAfter)
-			}
-			// Same attempt number: the gate holds the retry back until the
-			// cooldown ends.
-		case ClassInvalidOutput:
-			if attempt >= p.cfg.Retry.MaxAttempts {
-				return it.fail(cls.Class, err)
-			}
-			it.attempt++ // at once: a new answer, not a recovered server, is needed
-		case ClassTransient, ClassOverloaded:
-			if attempt >= p.cfg.Retry.MaxAttempts {
-				return it.fail(cls.Class, err)
-			}
-			it.attempt++
-			return stepWaiting, p.backoff(attempt, cls.RetryAfter)
-		case ClassFatalBatch:
+		}
+		d := decideRetry(cls, attempt, it.rateLimited, p.cfg.Retry, rand.N[time.Duration])
+		switch d.verdict {
+		case giveUp:
+			return it.fail(cls.Class, err)
+		case abortBatch:
 			p.abortBatch(err)
 			return it.fail(cls.Class, err)
-		default:
-			return it.fail(cls.Class, err)
+		case rateLimitsExhausted:
+			return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
+		case retryAfterWait:
+			it.attempt++
+			return stepWaiting, d.wait
+		case waitAlone:
+			// The gate judges whether bare 429s add up to a quota.
+			return stepWaiting, d.wait
+		case retryNow:
+			it.attempt++
+		case retryThroughGate:
+			// Same attempt number: the gate holds the retry back until the
+			// cooldown ends.
 		}
 	}
 }
@@ -204,33 +197,6 @@ func (p *Processor[In, Out, C]) release(permit Permit, o Outcome) {
 	if err := callSafely(func() error { permit.Release(o); return nil }); err != nil {
 		p.log.Error("batchllm: gate permit release panicked", "err", err)
 	}
-}
-
-// backoff is the wait after failed attempt number attempt: the policy's
-// exponential backoff with jitter, or the server's requested wait if that is
-// longer, capped at MaxWait.
-func (p *Processor[In, Out, C]) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	w := p.cfg.Retry.Backoff(attempt)
-	if !p.cfg.Retry.NoJitter && w > 1 {
-		w = w/2 + rand.N(w/2+1)
-	}
-	return min(max(w, retryAfter), p.cfg.Retry.MaxWait)
-}
-
-// rateLimitBackoff is the wait of an item refused n times by a rate limit
-// that is not shown to be the shared quota: the server's requested wait,
-// or the policy's backoff if it named none, spread over up to a quarter
-// more so that items refused together do not return together; capped at
-// MaxWait.
-func (p *Processor[In, Out, C]) rateLimitBackoff(n int, retryAfter time.Duration) time.Duration {
-	w := retryAfter
-	if w <= 0 {
-		w = p.cfg.Retry.Backoff(n)
-	}
-	if !p.cfg.Retry.NoJitter && w > 4 {
-		w += rand.N(w / 4)
-	}
-	return min(w, p.cfg.Retry.MaxWait)
 }
 
 // chain wraps s in the configured middleware, around a dry-run stand-in for
