@@ -203,7 +203,7 @@ func (p *Processor[In, Out, C]) release(permit Permit, o Outcome) {
 // s in dry-run mode.
 func (p *Processor[In, Out, C]) chain(s Strategy[In, Out]) Strategy[In, Out] {
 	if p.cfg.DryRun {
-		s = dryRun[In, Out]{s}
+		s = dryRun[In, Out]{Wrapper[In, Out]{Next: s}}
 	}
 	for i := len(p.cfg.Middleware) - 1; i >= 0; i-- {
 		s = p.cfg.Middleware[i](s)
@@ -307,14 +307,12 @@ func (it *itemRun[In, Out, C]) interrupted(last error) (step, time.Duration) {
 	return it.fail(ClassTransient, te)
 }
 
-// dryRun stands in for a strategy in dry-run mode.
-type dryRun[In, Out any] struct{ s Strategy[In, Out] }
+// dryRun stands in for a strategy in dry-run mode: its Call is the
+// strategy's DryRun, or the zero Response.
+type dryRun[In, Out any] struct{ Wrapper[In, Out] }
 
 func (d dryRun[In, Out]) Call(ctx context.Context, req Request[In]) (Response[Out], error) {
-	if dr, ok := d.s.(DryRunner[In, Out]); ok {
-		return dr.DryRun(ctx, req)
-	}
-	return Response[Out]{}, nil
+	return d.DryRun(ctx, req)
 }
 
 // callSafely calls f, turning a panic into a *PanicError.
