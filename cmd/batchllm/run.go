@@ -153,7 +153,7 @@ sent; 130 interrupted.`,
 	fl.StringVar(&f.ui, "ui", "", "serve a live view of the run (the page of 'batchllm report', updated every 2s) on this address, e.g. 127.0.0.1:8080; a bare port is served on loopback")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log on standard error from this level up: debug (every attempt), info (failed items, cooldowns), warn or error")
-	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
+	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log the progress line (done/total, why it waits, ETA, cost, budget left, projected cost, limits) this often (0: never); on a terminal it is redrawn 4 times a second, fitted to the width")
 	addSimFlags(fl, &f.sim)
 	addQueueFlags(fl, &f.queue, true)
 	addBatchFlags(fl, &f.batch)

@@ -71,6 +71,12 @@ type runner struct {
 	tally tally
 	start time.Time
 	tel   *telemetry // what the report and the --ui live view show; nil if neither is kept
+
+	// limiter, budget (nil without --budget) and admissions are read by
+	// the progress line.
+	limiter    *ratelimit.Limiter
+	budget     *cost.Budget
+	admissions admissions
 }
 
 // tally counts the items of a run by outcome.
@@ -297,7 +303,8 @@ func (r *runner) execute(ctx context.Context) error {
 	if err != nil {
 		return usageErr("rate limits: %v", err)
 	}
-	var gate batchllm.Gate = limiter
+	r.limiter = limiter
+	var gate batchllm.Gate = countingGate{limiter, &r.admissions.inLimiter}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.closers = append(r.closers, func() error { r.stop(); return nil })
 	tel, err := r.startTelemetry(limiter)
@@ -319,8 +326,9 @@ func (r *runner) execute(ctx context.Context) error {
 		if r.earlier >= limit {
 			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
 		}
-		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
-		gate = budget
+		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		r.budget = budget
+		gate = countingGate{budget, &r.admissions.inBudget}
 	}
 
 	var dd *dedupe.Deduper[batchllm.Prompt, string]
