@@ -24,7 +24,11 @@
 // the line number, the reason and the line, and the rest is sent.
 //
 // Each output line is {"id", "ok", "output", "error": {"class", "message"},
-// "usage", "attempts", "latency_ms", "metadata"}, in completion order.
+// "usage", "attempts", "latency_ms", "model", "finish_reason", "cost_usd",
+// "metadata"}, in completion order, or in input order with --ordered: a
+// window of at most --reorder-window finished results waits for an
+// earlier unfinished one, and when it is full no new item is taken from
+// the input (nothing is spilled to disk), which bounds the memory.
 // "output" is the answer's text, or with --json-schema the JSON value the
 // answer holds (validated against the schema; an answer that does not
 // validate is retried). Every line is written with a single write call by

@@ -192,7 +192,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c, err := json.Marshal(queuedContext(it.ctx))
+			c, err := json.Marshal(queuedContext{Digest: it.ctx.Digest, Model: it.ctx.Model, Metadata: it.ctx.Metadata})
 			if err != nil {
 				return err
 			}

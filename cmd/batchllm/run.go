@@ -36,6 +36,8 @@ type runFlags struct {
 	noJournal         bool
 	retryFailed       bool
 	output            string
+	ordered           bool
+	reorderWindow     int
 	dryRun            bool
 	jsonSchema        string
 	dedupe            bool
@@ -87,7 +89,8 @@ func newRunCmdEnv(mkEnv func(*cobra.Command) *env) *cobra.Command {
 		Long: `Run sends every item of INPUT.jsonl ("-" for standard input) to an LLM provider,
 within its rate limits and your budget, retrying what is worth retrying, and
 writes one JSON line per item (id, ok, output, error, usage, attempts,
-latency_ms, metadata) to the output, in completion order.
+latency_ms, model, finish_reason, cost_usd, metadata) to the output, in completion
+order, or in input order with --ordered.
 
 Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
 with optional "system", "model", "max_tokens", "temperature" and "metadata"
@@ -144,6 +147,8 @@ sent; 130 interrupted.`,
 	fl.BoolVar(&f.noJournal, "no-journal", false, "keep no journal: a rerun sends every item again")
 	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")
 	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
+	fl.BoolVar(&f.ordered, "ordered", false, "write the result lines in input order instead of completion order (see --reorder-window)")
+	fl.IntVar(&f.reorderWindow, "reorder-window", 1000, "with --ordered, the most finished results held back for an earlier unfinished one; when the window is full no new item is taken from the input until the oldest unfinished one ends (nothing is spilled), so it also bounds the calls in flight")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
 	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
 	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")

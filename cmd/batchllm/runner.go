@@ -31,6 +31,8 @@ type itemContext struct {
 	Digest   string
 	Model    string
 	Metadata json.RawMessage
+	// Seq numbers the items of a live run in input order, for --ordered.
+	Seq int64 `json:"-"`
 }
 
 type (
@@ -77,6 +79,8 @@ type runner struct {
 	limiter    *ratelimit.Limiter
 	budget     *cost.Budget
 	admissions admissions
+
+	order *reorderWindow // --ordered; nil: lines in completion order
 }
 
 // tally counts the items of a run by outcome.
@@ -198,6 +202,10 @@ func (r *runner) setup(arg string) error {
 		return usageErr("--journal and --no-journal contradict each other; give one")
 	case f.retryFailed && f.noJournal:
 		return usageErr("--retry-failed needs a journal; drop --no-journal")
+	case f.ordered && f.reorderWindow < 1:
+		return usageErr("--reorder-window is %d; it must be at least 1", f.reorderWindow)
+	case f.ordered && (f.batch.enabled() || f.queue.url != ""):
+		return usageErr("--ordered is for live runs; it does not work with --batch or --queue")
 	}
 	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
@@ -380,6 +388,9 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.openOutput(); err != nil {
 		return err
 	}
+	if f.ordered {
+		r.order = newReorderWindow(f.reorderWindow, r.out)
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -456,9 +467,16 @@ func (r *runner) resumeHint() string {
 // produce adds the items to the processor, or writes their journaled result.
 func (r *runner) produce(ctx context.Context, p *processor) {
 	defer p.Finish()
+	seq := int64(-1)
 	err := r.in.items(func(it item) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		seq++
+		if r.order != nil {
+			if err := r.order.admit(ctx, seq); err != nil {
+				return err
+			}
 		}
 		pr, d, err := r.request(it)
 		if err != nil {
@@ -473,11 +491,11 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 				l := rec.Value
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
-				return r.out.write(l)
+				return r.emit(seq, l)
 			}
 		}
 		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
-			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata},
+			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata, Seq: seq},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -552,16 +570,21 @@ func (r *runner) consume(ctx context.Context, p *processor) {
 			r.tally.mu.Lock()
 			r.tally.interrupted++
 			r.tally.mu.Unlock()
+			r.skip(res.Context.Seq)
 			continue
 		}
 		line, err := r.format.line(res)
 		if err != nil {
 			r.setFatal(err)
+			r.skip(res.Context.Seq)
 			continue
 		}
 		r.tally.add(line, false)
 		r.tel.result(res, line)
-		r.out.write(line)
+		r.emit(res.Context.Seq, line)
+	}
+	if r.order != nil {
+		r.order.flush()
 	}
 }
 
