@@ -179,6 +179,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(path, "/v1beta/"):
 		s.serveGemini(w, r, path[len("/v1beta"):])
+	case strings.HasPrefix(path, "/download/v1beta/"): // Gemini file content
+		s.serveGemini(w, r, path[len("/download/v1beta"):])
+	case path == "/upload/v1beta/files": // Gemini resumable uploads
+		s.geminiMediaUpload(w, r)
 	case strings.HasPrefix(path, "/v1/"):
 		rest := path[len("/v1"):]
 		switch {
@@ -270,14 +274,14 @@ func newProvider(k providerKind, pc ProviderConfig, cfg Config, now time.Time, s
 		cache: map[[32]byte]time.Time{},
 	}
 	if k == kindGemini {
-		p.wRPM = newFixedWindow(pc.RPM, cfg.Window, now)
-		p.wTPM = newFixedWindow(pc.TPM, cfg.Window, now)
+		p.wRPM = newFixedWindow(pc.RPM, cfg.Window, pc.StartUsed, now)
+		p.wTPM = newFixedWindow(pc.TPM, cfg.Window, pc.StartUsed, now)
 	} else {
-		p.rpm = newBucket(pc.RPM, cfg.Window, now)
-		p.tpm = newBucket(pc.TPM, cfg.Window, now)
+		p.rpm = newBucket(pc.RPM, cfg.Window, pc.StartUsed, now)
+		p.tpm = newBucket(pc.TPM, cfg.Window, pc.StartUsed, now)
 		if k == kindAnthropic {
-			p.itpm = newBucket(pc.InputTPM, cfg.Window, now)
-			p.otpm = newBucket(pc.OutputTPM, cfg.Window, now)
+			p.itpm = newBucket(pc.InputTPM, cfg.Window, pc.StartUsed, now)
+			p.otpm = newBucket(pc.OutputTPM, cfg.Window, pc.StartUsed, now)
 		}
 	}
 	return p

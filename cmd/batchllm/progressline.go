@@ -38,15 +38,13 @@ type progressSnapshot struct {
 
 // progressSnapshot reads the run's state for the progress line.
 func (r *runner) progressSnapshot(s batchllm.Stats) progressSnapshot {
-	r.tally.mu.Lock()
+	t := r.tally.totals()
 	snap := progressSnapshot{
-		Done:    r.tally.ok + r.tally.failed + r.tally.interrupted,
-		Failed:  r.tally.failed,
-		RunCost: r.tally.cost,
+		Done:   t.Finished + r.tally.interrupted.Load(),
+		Failed: t.Failed,
 	}
-	snap.Sent = snap.Done - r.tally.resumed
-	_, snap.CostKnown = r.cost()
-	r.tally.mu.Unlock()
+	snap.Sent = snap.Done - t.Resumed
+	snap.RunCost, snap.CostKnown = runCost(t)
 	snap.Total = int64(r.in.checked.Valid)
 	snap.Elapsed = time.Since(r.start)
 	snap.InFlight, snap.Retries, snap.RateLimited = s.InFlight, s.Retries, s.RateLimited

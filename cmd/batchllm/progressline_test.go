@@ -69,7 +69,7 @@ func TestProgressFitsWidth(t *testing.T) {
 
 // progressRunner is a runner with just what progressSnapshot reads.
 func progressRunner(lim *ratelimit.Limiter) *runner {
-	return &runner{in: &input{checked: checkResult{Valid: 10}}, limiter: lim, start: time.Now()}
+	return &runner{in: &input{checked: checkResult{Valid: 10}}, limiter: lim, start: time.Now(), tally: newTally(cost.Default(), false)}
 }
 
 // admitAsync asks g for a permit on its own goroutine and returns a function

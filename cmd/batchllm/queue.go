@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,6 +41,13 @@ func openQueue(ctx context.Context, q queueFlags, log *slog.Logger) (*queue.Queu
 	cfg, err := pgxpool.ParseConfig(q.url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--queue: %v", err)
+	}
+	// pgxpool's default (4 connections on 2 cores) starves a worker: River's
+	// notifier holds one, and its fetches, its completions, the worker's
+	// result batches and Follow each need their own. pool_max_conns in the
+	// URL still wins.
+	if !strings.Contains(q.url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, 12)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -126,7 +134,6 @@ type queuedItem struct {
 // without metadata must come back without, not with a JSON null.
 type queuedContext struct {
 	Digest   string
-	Model    string
 	Metadata json.RawMessage `json:",omitempty"`
 }
 
@@ -137,7 +144,7 @@ func (r *runner) queuedItems(yield func(queuedItem) error) error {
 		if err != nil {
 			return err
 		}
-		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata}})
+		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Metadata: it.Metadata}})
 	})
 }
 
@@ -192,7 +199,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c, err := json.Marshal(queuedContext{Digest: it.ctx.Digest, Model: it.ctx.Model, Metadata: it.ctx.Metadata})
+			c, err := json.Marshal(queuedContext{Digest: it.ctx.Digest, Metadata: it.ctx.Metadata})
 			if err != nil {
 				return err
 			}
@@ -292,10 +299,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 	case followErr != nil:
 		return &exitError{code: exitFailed, err: fmt.Errorf("run %s: %s", id, r.redact(followErr.Error()))}
 	}
-	r.tally.mu.Lock()
-	failed := r.tally.failed
-	r.tally.mu.Unlock()
-	if failed > 0 {
+	if r.tally.totals().Failed > 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
@@ -303,17 +307,15 @@ func (r *runner) executeQueued(ctx context.Context) error {
 
 // queueSummary reports a queued run's results on stderr.
 func (r *runner) queueSummary(id string) {
-	t := &r.tally
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t := r.tally.totals()
 	wall := time.Since(r.start)
-	fmt.Fprintf(r.stderr, "batchllm: run %s: %d item(s): %d ok, %d failed", id, r.in.checked.Valid, t.ok, t.failed)
-	if n := int64(r.in.checked.Valid) - t.ok - t.failed; n > 0 {
+	fmt.Fprintf(r.stderr, "batchllm: run %s: %d item(s): %d ok, %d failed", id, r.in.checked.Valid, t.Succeeded, t.Failed)
+	if n := int64(r.in.checked.Valid) - t.Finished; n > 0 {
 		fmt.Fprintf(r.stderr, "; %d not finished", n)
 	}
-	u := t.usage
+	u := t.Usage
 	fmt.Fprintf(r.stderr, "\nbatchllm: tokens: %d in, %d out", u.InputTokens, u.OutputTokens)
-	if c, ok := r.cost(); ok {
+	if c, ok := runCost(t); ok {
 		fmt.Fprintf(r.stderr, "; cost %s", c)
 	}
 	fmt.Fprintf(r.stderr, "; wall time %v\n", wall.Round(time.Millisecond))
