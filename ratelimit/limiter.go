@@ -259,6 +259,9 @@ func (l *Limiter) scope(ctx context.Context, name string) (*scope, error) {
 		conf:         lim.array(),
 		kick:         make(chan struct{}, 1),
 	}
+	if l.aimd != nil && !l.cfg.NoAdapt && s.conf == (Amounts{}) {
+		s.probe = 1
+	}
 	now := time.Now()
 	for d, v := range s.conf {
 		if v > 0 {
@@ -309,6 +312,9 @@ type scope struct {
 	rampLast time.Time
 	// AIMD concurrency limit; 0 means none.
 	cwnd float64
+	// probe is the limit of attempts in flight while the scope probes for
+	// its limits (probe.go); 0 when it does not.
+	probe int
 	// recent counts admissions in the last window; inferred says that the
 	// requests limit was inferred from rate limits (see inferOnCooldown),
 	// last changed at inferredAt.
@@ -365,14 +371,15 @@ func (s *scope) waitErr(ctx context.Context) error {
 
 // localWait returns how long the head attempt must wait at now for this
 // Limiter's own slow start, or blocked if it must wait for an attempt to
-// end (the AIMD limit). s.mu is held.
+// end (the AIMD limit, or the probe of a scope that knows no limit). s.mu
+// is held.
 func (s *scope) localWait(now time.Time) (d time.Duration, blocked bool) {
 	if s.rampOn {
 		if next := s.rampLast.Add(s.l.linear.delay(s.rampK)); next.After(now) {
 			d = next.Sub(now)
 		}
 	}
-	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) {
+	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) || s.probeWait() {
 		blocked = true
 	}
 	return d, blocked

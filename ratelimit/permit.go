@@ -55,6 +55,9 @@ func (p *permit) Release(o batchllm.Outcome) {
 	case batchllm.ClassRateLimited:
 		quota = o.Evidence == batchllm.EvidenceQuota || o.Evidence == batchllm.EvidenceNone && s.refusals.Add(true)
 	}
+	if !s.l.cfg.NoAdapt {
+		s.probeOutcome(o, quota)
+	}
 	succeeded := o.Class == batchllm.ClassNone && (p.consecutive > 0 || s.cooldowns != p.cooldowns)
 	if a := s.l.aimd; a != nil && o.Class == batchllm.ClassNone && s.cwnd > 0 && float64(inflight) >= math.Floor(s.cwnd) {
 		s.cwnd += a.Increase / s.cwnd
