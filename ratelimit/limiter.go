@@ -211,7 +211,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 				s.admit(now, cost)
 				s.waited += now.Sub(start)
 				s.passHead()
-				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum, calib: calib, estIn: estIn}
+				p := &permit{s: s, n: s.admitted, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum, calib: calib, estIn: estIn}
 				learned := s.dirty != [NumDims]bool{}
 				s.mu.Unlock()
 				if learned {
@@ -301,7 +301,9 @@ type scope struct {
 	refuted       [NumDims]bool
 	// cum is the cost admitted so far, to tell what a reading of the
 	// provider's remaining count does not yet include.
-	cum      Amounts
+	cum Amounts
+	// live holds the attempts in flight, by admission number (unseen.go).
+	live     []liveAttempt
 	head     bool      // an attempt is at the head of the queue
 	queue    []*waiter // attempts behind the head, in arrival order
 	inflight int
@@ -391,6 +393,7 @@ func (s *scope) admit(now time.Time, cost Amounts) {
 		s.cum[d] += cost[d]
 	}
 	s.inflight++
+	s.addLive(s.admitted+1, cost)
 	if s.admitted == 0 {
 		s.firstAdmit = now
 	}

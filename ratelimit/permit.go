@@ -13,6 +13,7 @@ import (
 // permit is one admitted attempt's reservation.
 type permit struct {
 	s    *scope
+	n    int64 // the scope's admissions when this one was admitted, itself included
 	cost Amounts
 	// generation and consecutive are the scope's cooldown state at
 	// admission; cooldowns is this Limiter's count of the scope's
@@ -48,6 +49,7 @@ func (p *permit) Release(o batchllm.Outcome) {
 	s.mu.Lock()
 	inflight := s.inflight
 	s.inflight--
+	earlier := s.removeLive(p.n)
 	quota := false
 	switch o.Class {
 	case batchllm.ClassNone:
@@ -102,7 +104,7 @@ func (p *permit) Release(o batchllm.Outcome) {
 		}
 	}
 	if o.Limits != nil && !s.l.cfg.NoAdapt {
-		s.adapt(ctx, now, o.Limits, p.cumAt)
+		s.adapt(ctx, now, o.Limits, p.cumAt, earlier)
 	}
 	s.wake()
 }
@@ -143,8 +145,9 @@ func windows(li *batchllm.LimitInfo) [NumDims]batchllm.LimitWindow {
 // remains, less what this Limiter admitted after the attempt the reading
 // came with; it may rise above the burst when the provider's own bucket
 // holds more, its opening allowance, unless a configured limit below the
-// provider's is in force.
-func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo, cumAt Amounts) {
+// provider's is in force; a level raised so is lowered by what earlier
+// attempts still in flight cost (see unseen.go).
+func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo, cumAt, earlier Amounts) {
 	ws := windows(li)
 	var level Amounts
 	var raise, known [NumDims]bool
@@ -169,6 +172,9 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 		known[d] = true
 		level[d] = w.Remaining - (s.cum[d] - cumAt[d])
 		raise[d] = rate.perSecond() >= rep.perSecond()
+		if raise[d] {
+			level[d] -= earlier[d]
+		}
 	}
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
