@@ -128,7 +128,10 @@
 //     less what was admitted after the attempt the reading came with. That
 //     may be more than the burst (the provider's opening allowance, a full
 //     window at the start of a run), unless a configured limit below the
-//     provider's is in force.
+//     provider's is in force. A reading that raises the level is lowered
+//     by what the attempts admitted before its own and still in flight
+//     reserved: under load a request can reach the provider after one
+//     admitted later, and the reading does not count it yet.
 //
 // With no limits configured at all the Limiter thus learns them from the
 // first responses, and runs near them. A provider

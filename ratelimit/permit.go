@@ -176,6 +176,7 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 			level[d] -= earlier[d]
 		}
 	}
+	cumSet := s.cum
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
 	for d := range known {
@@ -183,6 +184,24 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 			if err := s.store.SetLevel(ctx, now, Dim(d), level[d], raise[d]); err != nil {
 				s.countStoreError()
 			}
+		}
+	}
+	// A raised level is set, not lowered: attempts that reserved while it
+	// was being set took their share from the level it replaced, so take
+	// it again. An attempt counts in s.cum once its reservation is made,
+	// so this catches all of them, and takes twice the few that reserved
+	// after the level was set (cautious, and made up by the next reading).
+	s.mu.Lock()
+	var again Amounts
+	for d := range again {
+		if raise[d] && known[d] {
+			again[d] = cumSet[d] - s.cum[d]
+		}
+	}
+	s.mu.Unlock()
+	if again != (Amounts{}) {
+		if err := s.store.Refund(ctx, now, again); err != nil {
+			s.countStoreError()
 		}
 	}
 }

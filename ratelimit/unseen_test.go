@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -35,5 +36,46 @@ func TestReadingDiscountsEarlierAttemptsInFlight(t *testing.T) {
 		time.Sleep(time.Second)
 		b.Release(batchllm.Outcome{})
 		d.Release(batchllm.Outcome{})
+	})
+}
+
+// hookStore runs hook once, just before the first SetLevel it is asked
+// for, to admit an attempt in the middle of a reading.
+type hookStore struct {
+	Store
+	hook func()
+}
+
+func (h *hookStore) Scope(name string) ScopeStore { return &hookScope{h.Store.Scope(name), h} }
+
+type hookScope struct {
+	ScopeStore
+	h *hookStore
+}
+
+func (s *hookScope) SetLevel(ctx context.Context, now time.Time, d Dim, n int64, raise bool) error {
+	if f := s.h.hook; f != nil {
+		s.h.hook = nil
+		f()
+	}
+	return s.ScopeStore.SetLevel(ctx, now, d, n, raise)
+}
+
+// An attempt admitted while a reading raises the level is not lost: the
+// level is set from a count that did not include it, and it is taken
+// again.
+func TestReadingKeepsAttemptsAdmittedMeanwhile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := &hookStore{Store: NewMemoryStore()}
+		l := newLimiter(t, Config{Default: Limits{Requests: 600}, Store: hs})
+		a := admit(t, l, est(0, 0))
+		var b batchllm.Permit
+		hs.hook = func() { b = admit(t, l, est(0, 0)) }
+		a.Release(batchllm.Outcome{Limits: &batchllm.LimitInfo{Requests: batchllm.LimitWindow{Limit: 600, Remaining: 599}}})
+		// 599 left when a was answered, and b admitted since.
+		if st, _ := l.Stats().Scope("s"); st.Requests.Available != 598 {
+			t.Fatalf("available %d, want 598: b, admitted while the reading was applied, must count", st.Requests.Available)
+		}
+		b.Release(batchllm.Outcome{})
 	})
 }
