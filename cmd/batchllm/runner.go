@@ -295,7 +295,7 @@ func (r *runner) setup(arg string) error {
 func (r *runner) execute(ctx context.Context) error {
 	f := &r.f
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
-		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout}
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI}
 	opts.Sim.stats = r.stderr
 	if !f.dryRun {
 		key, _ := r.prov.apiKey(f.baseURL)
