@@ -239,7 +239,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 	// This process works on its own run beside any worker.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
-	opener := &runOpener{providers: r.providers, log: r.log, stderr: r.stderr}
+	opener := &runOpener{providers: r.providers, queue: q, log: r.log, stderr: r.stderr}
 	if opener.redis, err = openLimiter(f.queue.limiter); err != nil {
 		return usageErr("%v", err)
 	}

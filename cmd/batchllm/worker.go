@@ -101,6 +101,7 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 		return usageErr("%v", err)
 	}
 	defer closeQ()
+	opener.queue = q
 	w, err := queue.NewWorker(q, queue.WorkerConfig[batchllm.Prompt, string, itemContext]{
 		Workers:     f.workers,
 		Open:        opener.open,
@@ -124,6 +125,7 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 // configuration and the process's environment.
 type runOpener struct {
 	providers registry
+	queue     *queue.Queue  // holds a run's budget ledger without --limiter
 	redis     *redis.Client // --limiter; nil: each run's limiter is the process's own
 	log       *slog.Logger
 	stderr    io.Writer
@@ -173,7 +175,12 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		if maxOut == 0 {
 			maxOut = defaultBudgetMaxOutput
 		}
-		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		// Every process that works the run shares its budget: each attempt's
+		// worst case is reserved in the shared ledger before it is sent.
+		ledger := o.ledger(run.ID)
+		prev := release
+		release = func() error { ledger.Close(); return prev() }
+		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1, Ledger: ledger}
 	}
 	var mw []batchllm.Middleware[batchllm.Prompt, string]
 	if c.Dedupe {
@@ -217,6 +224,22 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		}
 	}
 	return setup, nil
+}
+
+// sharedLedger is a run's budget ledger, in Redis or in Postgres.
+type sharedLedger interface {
+	cost.Ledger
+	Close()
+}
+
+// ledger returns the budget ledger of a queued run: in the Redis of
+// --limiter if there is one (a reservation is then one Lua call), else in
+// the queue's database.
+func (o *runOpener) ledger(runID string) sharedLedger {
+	if o.redis != nil {
+		return redisstore.NewLedger(o.redis, "batchllm:budget:"+runID, redisstore.LedgerOptions{Logger: o.log})
+	}
+	return o.queue.Ledger(runID, 0)
 }
 
 // openLimiter connects to the Redis of --limiter, or returns nil for none.
