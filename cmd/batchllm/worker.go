@@ -242,6 +242,19 @@ func (o *runOpener) ledger(runID string) sharedLedger {
 	return o.queue.Ledger(runID, 0)
 }
 
+// sharedQuota returns the rate limiter's store for a run that is not
+// queued: with --limiter, the quota in Redis that every process on the
+// same API key shares; else nil, the process's own.
+func (r *runner) sharedQuota() (ratelimit.Store, error) {
+	rc, err := openLimiter(r.f.queue.limiter)
+	if err != nil || rc == nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, rc.Close)
+	key, _ := r.prov.apiKey(r.f.baseURL)
+	return redisstore.New(rc, redisstore.Options{Prefix: quotaPrefix(r.prov.Name, key), Logger: r.log}), nil
+}
+
 // openLimiter connects to the Redis of --limiter, or returns nil for none.
 // Redis need not answer yet: until it does, admission pauses and says so.
 func openLimiter(url string) (*redis.Client, error) {
