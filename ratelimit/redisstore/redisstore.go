@@ -21,6 +21,10 @@
 // waiting for Redis, retries until Redis answers or the attempt's context
 // ends, and logs when it answers again. It never admits without the
 // shared state, since that could exceed the quota the processes share.
+//
+// A [Ledger] keeps a shared budget's totals in the same Redis (see
+// [github.com/batchllm/batchllm/cost.Ledger]), so that the budgets of
+// every process that works one job share its cap.
 package redisstore
 
 import (
