@@ -50,7 +50,12 @@ out. Start as many workers as you like, on any machine that reaches the
 database; stop one with Ctrl-C or SIGTERM (the items in flight finish within
 --grace, the others go back to the queue). A worker that dies holding items
 (kill -9, a lost machine) loses nothing: after --rescue-after they are sent
-again, at most --workers of them per run.`,
+again, at most --workers of them per run.
+
+With --limiter, every process on the same API key shares its quota in Redis.
+A run's --budget caps the run across every process that works it: each
+call's worst case is reserved in a shared ledger (in the Redis of --limiter,
+else in Postgres) before it is sent.`,
 		Example: `  batchllm worker --queue postgres://batchllm@db.internal:5432/batchllm --workers 32`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
