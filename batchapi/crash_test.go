@@ -64,7 +64,7 @@ func TestRerunAfterCrashAtEachStage(t *testing.T) {
 						if int(st.Skipped) != len(before) || len(c2.res) != len(items)-len(before) {
 							t.Errorf("rerun skipped %d and reported %d; %d were finished before", st.Skipped, len(c2.res), len(before))
 						}
-						subs := s.BatchSubmissions(prov)
+						subs := s.BatchSubmissions(simName(prov))
 						if len(subs) != len(items) {
 							t.Errorf("%d custom ids submitted, want %d", len(subs), len(items))
 						}

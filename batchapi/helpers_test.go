@@ -12,11 +12,13 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/anthropic"
+	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -56,6 +58,41 @@ var providers = map[string]func(t *testing.T, s *llmsim.Server) *Provider{
 	"anthropic": func(t *testing.T, s *llmsim.Server) *Provider {
 		return anthropicProvider(t, s, anthropic.Config{MaxTokens: 20})
 	},
+	"gemini": func(t *testing.T, s *llmsim.Server) *Provider {
+		return geminiProvider(t, s, gemini.Config{MaxTokens: 20}, GeminiInlineBytes)
+	},
+	// gemini-file sends every batch as an uploaded file.
+	"gemini-file": func(t *testing.T, s *llmsim.Server) *Provider {
+		return geminiProvider(t, s, gemini.Config{MaxTokens: 20}, 0)
+	},
+}
+
+// simName is the simulator's name for the provider a providers key
+// builds.
+func simName(prov string) string {
+	if prov == "gemini-file" {
+		return "gemini"
+	}
+	return prov
+}
+
+func geminiProvider(t *testing.T, s *llmsim.Server, cfg gemini.Config, inlineMax int64) *Provider {
+	t.Helper()
+	c, err := genai.NewClient(context.Background(), &genai.ClientConfig{APIKey: "gm-test-batchapi", Backend: genai.BackendGeminiAPI,
+		HTTPClient: s.InProcessClient(), HTTPOptions: genai.HTTPOptions{BaseURL: "http://sim"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Model == "" {
+		cfg.Model = "gemini-2.5-flash"
+	}
+	cfg.Client = c
+	p, err := Gemini(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.b.(*geminiBackend).inlineMax = inlineMax
+	return p
 }
 
 func openAIProvider(t *testing.T, s *llmsim.Server, cfg openai.Config) *Provider {

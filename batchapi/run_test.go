@@ -50,7 +50,7 @@ func TestSplitsAndReports(t *testing.T) {
 						t.Errorf("%s: context %d", id, r.Context)
 					}
 				}
-				subs := s.BatchSubmissions(prov)
+				subs := s.BatchSubmissions(simName(prov))
 				for id, n := range subs {
 					if n != 1 {
 						t.Errorf("custom id %s submitted %d times", id, n)
@@ -91,7 +91,7 @@ func TestExpiredItemsAreResubmitted(t *testing.T) {
 					}
 				}
 				resub := 0
-				for _, n := range s.BatchSubmissions(prov) {
+				for _, n := range s.BatchSubmissions(simName(prov)) {
 					if n > 1 {
 						resub++
 					}

@@ -13,6 +13,10 @@ type batchStore struct {
 	openai    map[string]*openAIBatch
 	anthropic map[string]*anthropicBatch
 	gemini    map[string]*geminiBatch
+	// geminiFiles and uploads are the Gemini Files API's files (by name,
+	// "files/…") and resumable upload sessions (by upload id).
+	geminiFiles map[string]*geminiFile
+	uploads     map[string]*geminiUpload
 	// submitted counts, per provider and custom id (Gemini: metadata
 	// key), the requests of the batches accepted for processing, so that
 	// tests can tell whether a client submitted a request twice.
@@ -23,6 +27,7 @@ func newBatchStore() batchStore {
 	return batchStore{
 		files: map[string]*openAIFile{}, openai: map[string]*openAIBatch{},
 		anthropic: map[string]*anthropicBatch{}, gemini: map[string]*geminiBatch{},
+		geminiFiles: map[string]*geminiFile{}, uploads: map[string]*geminiUpload{},
 		submitted: map[string]map[string]int{},
 	}
 }
@@ -69,6 +74,9 @@ type batchRun struct {
 	created time.Time
 	cancel  chan struct{} // closed to request cancellation
 	n       int
+	// window is the provider's completion window, used when
+	// BatchConfig.Window is zero; zero means 24 hours.
+	window time.Duration
 	// start runs after StepDelay, before the first request; false means
 	// the job failed validation and stops here.
 	start func() bool
@@ -97,6 +105,9 @@ func (s *Server) startBatch(b *batchRun) bool {
 func (s *Server) runBatch(b *batchRun) {
 	cfg := s.cfg.Batch
 	window := cfg.Window
+	if window == 0 {
+		window = b.window
+	}
 	if window == 0 {
 		window = 24 * time.Hour
 	}

@@ -395,7 +395,7 @@ func TestGeminiBatches(t *testing.T) {
 		if r1.Metadata["key"] != "r1" || r1.Response == nil || !strings.Contains(r1.Response.Text(), digest("user: first\n")) {
 			t.Errorf("r1 = %+v", r1)
 		}
-		if r2.Metadata["key"] != "r2" || r2.Error == nil || r2.Error.Code == nil || *r2.Error.Code != 403 {
+		if r2.Metadata["key"] != "r2" || r2.Error == nil || r2.Error.Code == nil || *r2.Error.Code != 7 {
 			t.Errorf("r2 = %+v", r2)
 		}
 		// Cancel.
@@ -443,6 +443,76 @@ func TestAnthropicV2Batch(t *testing.T) {
 		}
 		if stream.Err() != nil || n != 1 {
 			t.Errorf("%d results, err %v", n, stream.Err())
+		}
+	})
+}
+
+// A batch from an uploaded JSONL file answers each line, by key, in a
+// responses file; each key is counted as submitted once.
+func TestGeminiBatchFromFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{Batch: BatchConfig{StepDelay: time.Second, PerRequest: time.Second}})
+		gc := geminiClient(t, "http://sim", s.InProcessClient())
+		ctx := t.Context()
+		input := `{"key":"a","request":{"contents":[{"role":"user","parts":[{"text":"first"}]}]}}` + "\n" +
+			`not json` + "\n" +
+			`{"key":"c","request":{"contents":[{"role":"user","parts":[{"text":"third"}]}],"cachedContent":"cachedContents/missing"}}` + "\n"
+		f, err := gc.Files.Upload(ctx, strings.NewReader(input), &genai.UploadFileConfig{MIMEType: "application/jsonl", DisplayName: "in"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(f.Name, "files/") || f.SizeBytes == nil || *f.SizeBytes != int64(len(input)) || f.State != genai.FileStateActive {
+			t.Fatalf("uploaded %+v", f)
+		}
+		job, err := gc.Batches.Create(ctx, "gemini-x", &genai.BatchJobSource{FileName: f.Name}, &genai.CreateBatchJobConfig{DisplayName: "fd"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		j, err := gc.Batches.Get(ctx, job.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != genai.JobStateSucceeded || j.Dest == nil || j.Dest.FileName == "" || len(j.Dest.InlinedResponses) != 0 {
+			t.Fatalf("done = %+v", j)
+		}
+		out, err := gc.Files.Download(ctx, genai.NewDownloadURIFromFile(&genai.File{DownloadURI: j.Dest.FileName}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("%d result lines: %s", len(lines), out)
+		}
+		var first, second, third struct {
+			Key      string         `json:"key"`
+			Response map[string]any `json:"response"`
+			Error    *struct {
+				Code int `json:"code"`
+			} `json:"error"`
+		}
+		for i, v := range []any{&first, &second, &third} {
+			if err := json.Unmarshal([]byte(lines[i]), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if first.Key != "a" || first.Response == nil || !strings.Contains(lines[0], digest("user: first\n")) {
+			t.Errorf("line 1: %s", lines[0])
+		}
+		if second.Error == nil || second.Error.Code != 3 {
+			t.Errorf("line 2: %s", lines[1])
+		}
+		if third.Key != "c" || third.Error == nil || third.Error.Code != 7 {
+			t.Errorf("line 3: %s", lines[2])
+		}
+		subs := s.BatchSubmissions("gemini")
+		if subs["a"] != 1 || subs["c"] != 1 {
+			t.Errorf("submissions %v", subs)
+		}
+		_, err = gc.Batches.Create(ctx, "gemini-x", &genai.BatchJobSource{FileName: "files/nope"}, nil)
+		var ge genai.APIError
+		if !errors.As(err, &ge) || ge.Code != 403 {
+			t.Errorf("create from a missing file: %v", err)
 		}
 	})
 }

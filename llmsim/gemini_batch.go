@@ -1,7 +1,9 @@
 package llmsim
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,7 +11,9 @@ import (
 	"time"
 )
 
-// geminiBatch is a Gemini batch job, served as a long-running Operation.
+// geminiBatch is a Gemini batch job, served as a long-running Operation
+// (https://ai.google.dev/api/batch-mode, "batches" resource and
+// GenerateContentBatch).
 type geminiBatch struct {
 	Name        string
 	Model       string
@@ -19,15 +23,51 @@ type geminiBatch struct {
 	Update      time.Time
 	End         time.Time
 	reqs        []geminiBatchRequest
-	responses   []json.RawMessage // InlinedResponse objects, in request order
-	ok, failed  int
-	cancel      chan struct{}
+	// fromFile says the requests came in an uploaded JSONL file; the
+	// answers then go to a responses file (responsesFile), else they are
+	// inlined in the operation.
+	fromFile      bool
+	responsesFile string
+	responses     []json.RawMessage // InlinedResponse objects, or file lines, in request order
+	ok, failed    int
+	cancel        chan struct{}
+	base          string
 }
 
+// geminiBatchRequest is an inlined request ({"request", "metadata"}) or a
+// line of an input file ({"key", "request"}): "each line contains a
+// complete GenerateContentRequest object" with a user-defined key
+// (https://ai.google.dev/gemini-api/docs/batch-mode, "Input file").
 type geminiBatchRequest struct {
+	Key      string          `json:"key,omitempty"`
 	Request  json.RawMessage `json:"request"`
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// bad is why a file line could not be read as a request.
+	bad string
 }
+
+// key returns the request's key: the file line's, or an inlined
+// request's metadata "key".
+func (q geminiBatchRequest) key() string {
+	if q.Key != "" {
+		return q.Key
+	}
+	var m map[string]any
+	_ = json.Unmarshal(q.Metadata, &m)
+	k, _ := m["key"].(string)
+	return k
+}
+
+// geminiInlineMax: inline requests suit "smaller batches that keep the
+// total request size under 20MB"
+// (https://ai.google.dev/gemini-api/docs/batch-mode, "Inline requests").
+// The error llmsim answers beyond it is its own.
+const geminiInlineMax = 20 << 20
+
+// geminiBatchWindow: a job "running or pending for more than 48 hours"
+// expires (https://ai.google.dev/api/batch-mode#BatchState,
+// BATCH_STATE_EXPIRED).
+const geminiBatchWindow = 48 * time.Hour
 
 func (b *geminiBatch) done() bool {
 	switch b.State {
@@ -54,18 +94,27 @@ func (b *geminiBatch) operation() map[string]any {
 	if b.done() {
 		meta["endTime"] = rfc3339(b.End)
 		op["done"] = true
-		responses := b.responses
-		if responses == nil {
-			responses = []json.RawMessage{}
+		if b.fromFile {
+			// "the output ... is a JSONL file" named in
+			// output.responsesFile (https://ai.google.dev/gemini-api/docs/batch-mode,
+			// "Retrieving results").
+			meta["output"] = map[string]any{"responsesFile": b.responsesFile}
+		} else {
+			responses := b.responses
+			if responses == nil {
+				responses = []json.RawMessage{}
+			}
+			meta["output"] = map[string]any{"inlinedResponses": map[string]any{"inlinedResponses": responses}}
 		}
-		meta["output"] = map[string]any{"inlinedResponses": map[string]any{"inlinedResponses": responses}}
 	}
 	return op
 }
 
-// geminiExtra serves batch mode.
+// geminiExtra serves batch mode and the Files API.
 func (s *Server) geminiExtra(w http.ResponseWriter, r *http.Request, name, verb string) {
 	switch {
+	case strings.HasPrefix(name, "/files/") && (verb == "" || verb == "download"):
+		s.geminiFileGet(w, r, strings.TrimPrefix(name, "/"), verb)
 	case strings.HasPrefix(name, "/models/") && verb == "batchGenerateContent" && r.Method == http.MethodPost:
 		s.geminiBatchCreate(w, r, strings.TrimPrefix(name, "/models/"))
 	case name == "/batches" && verb == "" && r.Method == http.MethodGet:
@@ -103,21 +152,50 @@ func (s *Server) geminiBatchCreate(w http.ResponseWriter, r *http.Request, model
 		return
 	}
 	in := req.Batch.InputConfig
+	now := time.Now()
+	st := &s.batches
+	var reqs []geminiBatchRequest
 	switch {
-	case in.FileName != "":
-		c.geminiError(http.StatusBadRequest, "llmsim supports inline batch requests only (inputConfig.requests), not inputConfig.fileName", nil)
+	case in.FileName != "" && in.Requests != nil:
+		c.geminiError(http.StatusBadRequest, "* BatchGenerateContentRequest.batch.input_config: exactly one of file_name and requests must be set", nil)
 		return
+	case in.FileName != "":
+		st.mu.Lock()
+		f, ok := st.geminiFiles[in.FileName]
+		if ok && !now.Before(f.expires) {
+			ok = false
+		}
+		var content []byte
+		if ok {
+			content = f.content
+		}
+		st.mu.Unlock()
+		if !ok {
+			c.geminiError(http.StatusForbidden, "You do not have permission to access the File "+strings.TrimPrefix(in.FileName, "files/")+" or it may not exist.", nil)
+			return
+		}
+		reqs = parseGeminiBatchFile(content)
+		if len(reqs) == 0 {
+			c.geminiError(http.StatusBadRequest, "* BatchGenerateContentRequest.batch.input_config: the input file has no requests", nil)
+			return
+		}
 	case in.Requests == nil || len(in.Requests.Requests) == 0:
 		c.geminiError(http.StatusBadRequest, "* BatchGenerateContentRequest.batch.input_config: requests must not be empty", nil)
 		return
+	case len(c.body) > geminiInlineMax:
+		c.geminiError(http.StatusBadRequest, fmt.Sprintf("* BatchGenerateContentRequest.batch.input_config: inline requests total %d bytes; use an input file above %d", len(c.body), geminiInlineMax), nil)
+		return
+	default:
+		reqs = in.Requests.Requests
 	}
-	now := time.Now()
 	b := &geminiBatch{Name: s.nextID("batches/"), Model: "models/" + model,
 		DisplayName: req.Batch.DisplayName, State: "BATCH_STATE_PENDING", Create: now, Update: now,
-		reqs: in.Requests.Requests, cancel: make(chan struct{})}
-	st := &s.batches
+		reqs: reqs, fromFile: in.FileName != "", cancel: make(chan struct{}), base: requestBase(r)}
 	st.mu.Lock()
 	st.gemini[b.Name] = b
+	for _, q := range reqs {
+		st.countSubmitted("gemini", q.key())
+	}
 	op := b.operation()
 	snapshot, err := json.Marshal(op)
 	st.mu.Unlock()
@@ -130,7 +208,7 @@ func (s *Server) geminiBatchCreate(w http.ResponseWriter, r *http.Request, model
 }
 
 func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
-	return &batchRun{created: b.Create, cancel: b.cancel, n: len(b.reqs),
+	return &batchRun{created: b.Create, cancel: b.cancel, n: len(b.reqs), window: geminiBatchWindow,
 		start: func() bool {
 			b.State, b.Update = "BATCH_STATE_RUNNING", time.Now()
 			return true
@@ -142,11 +220,21 @@ func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
 			if present(q.Metadata) {
 				resp["metadata"] = q.Metadata
 			}
-			if g, f := s.prepareGemini(q.Request, model, "", s.cfg.Gemini.OutputTokens, now); f != nil {
+			if b.fromFile {
+				resp["key"] = q.Key
+			}
+			g, f := (*geminiRun)(nil), &failure{status: http.StatusBadRequest, msg: q.bad}
+			if q.bad == "" {
+				g, f = s.prepareGemini(q.Request, model, "", s.cfg.Gemini.OutputTokens, now)
+			}
+			if f != nil {
 				b.failed++
-				// Per-request errors carry no details: the Go SDK's
+				// A request's error is a google.rpc.Status, whose code "should
+				// be an enum value of google.rpc.Code"
+				// (https://ai.google.dev/api/batch-mode#Status), not an
+				// HTTP status. No details here: the Go SDK's
 				// JobError.Details is []string.
-				resp["error"] = map[string]any{"code": f.status, "message": f.msg}
+				resp["error"] = map[string]any{"code": grpcCode(f.status), "message": f.msg, "status": geminiStatus(f.status)}
 			} else {
 				b.ok++
 				resp["response"] = g.response(s.nextID(g.dig))
@@ -166,6 +254,16 @@ func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
 				b.State = "BATCH_STATE_EXPIRED"
 			}
 			b.Update, b.End = now, now
+			if b.fromFile {
+				var content []byte
+				for _, l := range b.responses {
+					content = append(append(content, l...), '\n')
+				}
+				b.responses = nil
+				f := s.newGeminiFile(b.base, b.Name+" responses", "application/jsonl", "GENERATED", content, now)
+				s.batches.geminiFiles[f.Name] = f
+				b.responsesFile = f.Name
+			}
 		},
 	}
 }
@@ -240,4 +338,49 @@ func (s *Server) geminiBatchList(w http.ResponseWriter, r *http.Request) {
 		out["nextPageToken"] = strconv.Itoa(end)
 	}
 	c.ok(out)
+}
+
+// parseGeminiBatchFile reads the lines of a batch input file; a line that
+// is not a {"key", "request"} object becomes a request that fails.
+func parseGeminiBatchFile(content []byte) []geminiBatchRequest {
+	var reqs []geminiBatchRequest
+	for n, line := range bytes.Split(content, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var q geminiBatchRequest
+		if err := json.Unmarshal(line, &q); err != nil || !present(q.Request) {
+			q.bad = fmt.Sprintf("line %d of the input file is not a {\"key\", \"request\"} object", n+1)
+		}
+		reqs = append(reqs, q)
+	}
+	return reqs
+}
+
+// grpcCode is the google.rpc.Code of an HTTP error status
+// (https://cloud.google.com/apis/design/errors#handling_errors, the
+// mapping table; https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
+func grpcCode(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return 3 // INVALID_ARGUMENT
+	case http.StatusUnauthorized:
+		return 16 // UNAUTHENTICATED
+	case http.StatusForbidden:
+		return 7 // PERMISSION_DENIED
+	case http.StatusNotFound:
+		return 5 // NOT_FOUND
+	case http.StatusConflict:
+		return 10 // ABORTED
+	case http.StatusTooManyRequests:
+		return 8 // RESOURCE_EXHAUSTED
+	case http.StatusNotImplemented:
+		return 12 // UNIMPLEMENTED
+	case http.StatusServiceUnavailable:
+		return 14 // UNAVAILABLE
+	case http.StatusGatewayTimeout:
+		return 4 // DEADLINE_EXCEEDED
+	}
+	return 13 // INTERNAL
 }

@@ -179,6 +179,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(path, "/v1beta/"):
 		s.serveGemini(w, r, path[len("/v1beta"):])
+	case strings.HasPrefix(path, "/download/v1beta/"): // Gemini file content
+		s.serveGemini(w, r, path[len("/download/v1beta"):])
+	case path == "/upload/v1beta/files": // Gemini resumable uploads
+		s.geminiMediaUpload(w, r)
 	case strings.HasPrefix(path, "/v1/"):
 		rest := path[len("/v1"):]
 		switch {
