@@ -162,6 +162,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	logOut := redactWriter{r.stderr, func(s string) string { return r.redact(s) }}
 	r.log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	defer r.close()
+	if err := checkFleetFlags(&r.f); err != nil {
+		return err
+	}
 	if err := r.setup(arg); err != nil {
 		return err
 	}
@@ -307,7 +310,11 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.closers = append(r.closers, release)
 
-	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
+	store, err := r.sharedQuota()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return usageErr("rate limits: %v", err)
 	}
