@@ -396,7 +396,10 @@ func (p *provider) anthropicCacheStore(ap *anthropicPrompt, now time.Time) {
 }
 
 // setAnthropicLimitHeaders writes anthropic-ratelimit-* for the configured
-// limits; resets are absolute RFC 3339 times. Callers hold p.mu.
+// limits; a reset is "the time when the … rate limit will be fully
+// replenished, provided in RFC 3339 format"
+// (https://docs.anthropic.com/en/api/rate-limits#response-headers), in
+// whole seconds, whatever the window. Callers hold p.mu.
 func setAnthropicLimitHeaders(h http.Header, p *provider, now time.Time) {
 	set := func(name string, limit int64, b *bucket) {
 		if b == nil {

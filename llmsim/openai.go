@@ -500,7 +500,10 @@ func (p *provider) openAIPrefixCache(prompt, model, key string, now time.Time) i
 }
 
 // setOpenAILimitHeaders writes x-ratelimit-* for the configured limits.
-// Callers hold p.mu.
+// The reset is "the time until the rate limit … resets to its initial
+// state" as a Go-style duration ("1s", "6m0s", "20ms" in OpenAI's table,
+// https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers),
+// whatever the window: a day's limit reads "12h0m1s". Callers hold p.mu.
 func setOpenAILimitHeaders(h http.Header, p *provider) {
 	if b := p.rpm; b != nil {
 		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(p.cfg.RPM, 10))
