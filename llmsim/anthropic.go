@@ -275,12 +275,12 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.ap.cacheMin = s.cacheMin(a.ap.req.Model, anthropicCacheMin)
-	if l, _ := s.modelInfo(a.ap.req.Model); l.ContextWindow > 0 {
+	if l, _ := s.modelInfo(a.ap.req.Model); l.contextWindow > 0 {
 		// An answer that would overflow the context window stops there,
 		// with stop_reason model_context_window_exceeded (anthropic-sdk-go
 		// v2 message.go StopReasonModelContextWindowExceeded; Anthropic's
 		// "Handling stop reasons" guide).
-		if room := int(l.ContextWindow) - tokens(a.prompt); a.outTokens > room {
+		if room := l.contextWindow - tokens(a.prompt); a.outTokens > room {
 			a.content, a.outTokens, a.stop = truncateUTF8(a.content, 4*room), room, "model_context_window_exceeded"
 		}
 	}

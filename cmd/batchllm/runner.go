@@ -29,8 +29,9 @@ import (
 // itemContext is what travels with an item through the processor.
 type itemContext struct {
 	Digest   string
-	Model    string
 	Metadata json.RawMessage
+	// Seq numbers the items of a live run in input order, for --ordered.
+	Seq int64 `json:"-"`
 }
 
 type (
@@ -71,46 +72,54 @@ type runner struct {
 	tally tally
 	start time.Time
 	tel   *telemetry // what the report and the --ui live view show; nil if neither is kept
+
+	// limiter, budget (nil without --budget) and admissions are read by
+	// the progress line.
+	limiter    *ratelimit.Limiter
+	budget     *cost.Budget
+	admissions admissions
+
+	order *reorderWindow // --ordered; nil: lines in completion order
 }
 
-// tally counts the items of a run by outcome.
+// tally counts the items of a run: their outcomes, tokens and cost in a
+// batchllm.Ledger, the library's one totaller, which prices each item by
+// the model that answered it; and the items Ctrl-C drained, which have no
+// result.
 type tally struct {
-	mu          sync.Mutex
-	ok, failed  int64
-	resumed     int64 // results taken from the journal
-	interrupted int64 // items drained by Ctrl-C
-	byClass     map[string]int64
-	usage       batchllm.Usage // new results only
-	cost        cost.Amount    // of the new results' priced lines
-	unpriced    int64          // new results whose cost is unknown
+	ledger      *batchllm.Ledger
+	interrupted atomic.Int64
 }
 
+// newTally returns a tally that prices usage with prices, at the batch
+// APIs' discount if batch is set.
+func newTally(prices *cost.Table, batch bool) tally {
+	return tally{ledger: batchllm.NewLedger(prices.Pricer(batch))}
+}
+
+// add counts an output line: a new result, or one resumed from the journal,
+// whose tokens and cost an earlier run spent.
 func (t *tally) add(l outputLine, resumed bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if l.OK {
-		t.ok++
-	} else {
-		t.failed++
-		if t.byClass == nil {
-			t.byClass = map[string]int64{}
-		}
-		class := "unknown"
+	class := batchllm.ClassNone
+	if !l.OK {
+		class = batchllm.ClassFatalItem
 		if l.Error != nil {
-			class = l.Error.Class
+			if c, err := batchllm.ParseErrorClass(l.Error.Class); err == nil {
+				class = c
+			}
 		}
-		t.byClass[class]++
 	}
-	if resumed {
-		t.resumed++
-		return
-	}
-	t.usage = t.usage.Add(l.Usage)
-	if l.CostUSD == nil {
-		t.unpriced++
-	} else if c, err := cost.Dollars(*l.CostUSD); err == nil {
-		t.cost += c
-	}
+	t.ledger.Add(batchllm.LedgerEntry{Model: l.Model, Usage: l.Usage, Class: class, Resumed: resumed})
+}
+
+// totals returns what the tally has counted.
+func (t *tally) totals() batchllm.Totals { return t.ledger.Totals() }
+
+// runCost is the cost of a run's new results (journaled results excluded:
+// an earlier run paid for them), and whether it is known: false if a model
+// has no price.
+func runCost(t batchllm.Totals) (cost.Amount, bool) {
+	return cost.Amount(t.Cost), t.Unpriced == 0
 }
 
 func (r *runner) setFatal(err error) {
@@ -153,6 +162,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	logOut := redactWriter{r.stderr, func(s string) string { return r.redact(s) }}
 	r.log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	defer r.close()
+	if err := checkFleetFlags(&r.f); err != nil {
+		return err
+	}
 	if err := r.setup(arg); err != nil {
 		return err
 	}
@@ -192,11 +204,16 @@ func (r *runner) setup(arg string) error {
 		return usageErr("--journal and --no-journal contradict each other; give one")
 	case f.retryFailed && f.noJournal:
 		return usageErr("--retry-failed needs a journal; drop --no-journal")
+	case f.ordered && f.reorderWindow < 1:
+		return usageErr("--reorder-window is %d; it must be at least 1", f.reorderWindow)
+	case f.ordered && (f.batch.enabled() || f.queue.url != ""):
+		return usageErr("--ordered is for live runs; it does not work with --batch or --queue")
 	}
 	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
 	}
 	r.prices = cost.Default()
+	r.tally = newTally(r.prices, f.batch.enabled())
 	r.model = f.model
 	if r.model == "" {
 		r.model = prov.DefaultModel
@@ -281,7 +298,7 @@ func (r *runner) setup(arg string) error {
 func (r *runner) execute(ctx context.Context) error {
 	f := &r.f
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
-		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout}
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI}
 	opts.Sim.stats = r.stderr
 	if !f.dryRun {
 		key, _ := r.prov.apiKey(f.baseURL)
@@ -293,11 +310,16 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.closers = append(r.closers, release)
 
-	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
+	store, err := r.sharedQuota()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return usageErr("rate limits: %v", err)
 	}
-	var gate batchllm.Gate = limiter
+	r.limiter = limiter
+	var gate batchllm.Gate = countingGate{limiter, &r.admissions.inLimiter}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.closers = append(r.closers, func() error { r.stop(); return nil })
 	tel, err := r.startTelemetry(limiter)
@@ -319,8 +341,9 @@ func (r *runner) execute(ctx context.Context) error {
 		if r.earlier >= limit {
 			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
 		}
-		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
-		gate = budget
+		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		r.budget = budget
+		gate = countingGate{budget, &r.admissions.inBudget}
 	}
 
 	var dd *dedupe.Deduper[batchllm.Prompt, string]
@@ -372,6 +395,9 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.openOutput(); err != nil {
 		return err
 	}
+	if f.ordered {
+		r.order = newReorderWindow(f.reorderWindow, r.out)
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -404,9 +430,8 @@ func (r *runner) execute(ctx context.Context) error {
 	case p.Err() != nil:
 		return &exitError{code: exitFailed, err: errors.New(r.redact(p.Err().Error()))}
 	}
-	r.tally.mu.Lock()
-	failed, finished := r.tally.failed, r.tally.ok+r.tally.failed
-	r.tally.mu.Unlock()
+	t := r.tally.totals()
+	failed, finished := t.Failed, t.Finished
 	if unfinished := int64(r.in.checked.Valid) - finished; unfinished > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d item(s) not finished; %s", unfinished, r.resumeHint())}
 	}
@@ -448,9 +473,16 @@ func (r *runner) resumeHint() string {
 // produce adds the items to the processor, or writes their journaled result.
 func (r *runner) produce(ctx context.Context, p *processor) {
 	defer p.Finish()
+	seq := int64(-1)
 	err := r.in.items(func(it item) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		seq++
+		if r.order != nil {
+			if err := r.order.admit(ctx, seq); err != nil {
+				return err
+			}
 		}
 		pr, d, err := r.request(it)
 		if err != nil {
@@ -465,11 +497,11 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 				l := rec.Value
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
-				return r.out.write(l)
+				return r.emit(seq, l)
 			}
 		}
 		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
-			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata},
+			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, Seq: seq},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -541,19 +573,22 @@ func (r *runner) record(ctx context.Context, res result) error {
 func (r *runner) consume(ctx context.Context, p *processor) {
 	for res := range p.Results(ctx) {
 		if errors.Is(res.Err, errInterrupted) {
-			r.tally.mu.Lock()
-			r.tally.interrupted++
-			r.tally.mu.Unlock()
+			r.tally.interrupted.Add(1)
+			r.skip(res.Context.Seq)
 			continue
 		}
 		line, err := r.format.line(res)
 		if err != nil {
 			r.setFatal(err)
+			r.skip(res.Context.Seq)
 			continue
 		}
 		r.tally.add(line, false)
 		r.tel.result(res, line)
-		r.out.write(line)
+		r.emit(res.Context.Seq, line)
+	}
+	if r.order != nil {
+		r.order.flush()
 	}
 }
 
