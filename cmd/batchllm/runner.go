@@ -343,7 +343,7 @@ func (r *runner) buildProcessor(ctx context.Context) (p *processor, dd *dedupe.D
 func (r *runner) buildStrategy(ctx context.Context) (strategy, error) {
 	f := &r.f
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
-		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, APIKey: r.apiKey}
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI, APIKey: r.apiKey}
 	opts.Sim.stats = r.stderr
 	strat, release, err := r.prov.Build(ctx, opts)
 	if err != nil {
