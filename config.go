@@ -134,8 +134,17 @@ func (r RetryPolicy) Backoff(attempt int) time.Duration {
 // DefaultDrainTimeout is the default [Config.DrainTimeout].
 const DefaultDrainTimeout = 5 * time.Second
 
+// DefaultWorkers is the default [Config.Workers].
+const DefaultWorkers = 16
+
+// DefaultRetryPolicy returns the policy a zero [RetryPolicy] stands for:
+// 3 attempts, waits from 1 s doubling up to 30 s with jitter, and 10
+// rate-limited retries per item.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 3, InitialWait: time.Second, MaxWait: 30 * time.Second, Multiplier: 2, MaxRateLimitRetries: 10}
+}
+
 const (
-	defaultWorkers        = 16
 	defaultAttemptTimeout = 2 * time.Minute
 	defaultObserverBuffer = 4096
 	defaultProgressEvery  = 100
@@ -149,7 +158,7 @@ func (c Config[In, Out, C]) withDefaults() (Config[In, Out, C], error) {
 	}
 	switch {
 	case c.Workers < 0:
-		return c, bad("Workers", c.Workers, ">= 0 (0 means 16)")
+		return c, bad("Workers", c.Workers, fmt.Sprintf(">= 0 (0 means %d)", DefaultWorkers))
 	case c.QueueSize < 0:
 		return c, bad("QueueSize", c.QueueSize, ">= 0")
 	case c.ItemTimeout < 0:
@@ -182,7 +191,7 @@ func (c Config[In, Out, C]) withDefaults() (Config[In, Out, C], error) {
 		}
 	}
 	if c.Workers == 0 {
-		c.Workers = defaultWorkers
+		c.Workers = DefaultWorkers
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 2 * c.Workers
@@ -199,24 +208,24 @@ func (c Config[In, Out, C]) withDefaults() (Config[In, Out, C], error) {
 	if c.ProgressEvery == 0 {
 		c.ProgressEvery = defaultProgressEvery
 	}
-	r := &c.Retry
+	r, def := &c.Retry, DefaultRetryPolicy()
 	if r.MaxAttempts == 0 {
-		r.MaxAttempts = 3
+		r.MaxAttempts = def.MaxAttempts
 	}
 	if r.InitialWait == 0 {
-		r.InitialWait = time.Second
+		r.InitialWait = def.InitialWait
 	}
 	if r.MaxWait == 0 {
-		r.MaxWait = 30 * time.Second
+		r.MaxWait = def.MaxWait
 	}
 	if r.MaxWait < r.InitialWait {
 		return c, bad("Retry.MaxWait", r.MaxWait, fmt.Sprintf(">= Retry.InitialWait (%v)", r.InitialWait))
 	}
 	if r.Multiplier == 0 {
-		r.Multiplier = 2
+		r.Multiplier = def.Multiplier
 	}
 	if r.MaxRateLimitRetries == 0 {
-		r.MaxRateLimitRetries = 10
+		r.MaxRateLimitRetries = def.MaxRateLimitRetries
 	}
 	if c.Classifier == nil {
 		c.Classifier = DefaultClassifier

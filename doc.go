@@ -60,8 +60,11 @@ number of items.
 # Retries, deadlines, cancellation
 
 [RetryPolicy] sets the attempts per item and the exponential backoff with
-jitter. A server's Retry-After lengthens a backoff; rate-limited attempts do
-not count against MaxAttempts but against MaxRateLimitRetries.
+jitter; [DefaultRetryPolicy] is what its zero value stands for. A server's
+Retry-After lengthens a backoff; rate-limited attempts do not count against
+MaxAttempts but against MaxRateLimitRetries. The decision itself, given an
+attempt's classification, is one pure function (retry.go), whatever the
+strategy.
 
 There are three separate deadlines: [Config.AttemptTimeout] for one call,
 [Config.ItemTimeout] for an item's attempts and waits together, and
@@ -80,7 +83,9 @@ net/http finds http.Flusher: [Preparer] (set-up once per instance, such as
 creating a shared context cache), [Cleaner] (called by [Processor.Close]),
 [ErrorHook] (sees every failed attempt and can record what passed in the
 item's [RetryState]), [DryRunner] (answers in dry-run mode without calling
-the provider) and [Estimator] (tells the gate what an attempt may use).
+the provider) and [Estimator] (tells the gate what an attempt may use). A
+strategy that wraps another embeds [Wrapper], which forwards all five to
+the wrapped strategy, and writes only the methods it changes.
 
 # Watching a run
 

@@ -51,6 +51,22 @@ func addN(t *testing.T, p *batchllm.Processor[string, string, int], n int) {
 	}
 }
 
+// runInputs adds an item per input, with the input as its ID, and runs
+// them.
+func runInputs(t *testing.T, p *batchllm.Processor[string, string, int], inputs ...string) map[string]result {
+	t.Helper()
+	for _, in := range inputs {
+		if err := p.Add(t.Context(), item{ID: in, Input: in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := p.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum.ByID()
+}
+
 // recorder is an Observer that keeps every event.
 type recorder struct {
 	mu     sync.Mutex

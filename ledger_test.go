@@ -156,16 +156,8 @@ func TestResultModelIsTheAnsweringModelElseTheEstimates(t *testing.T) {
 	}
 	p := newProc(t, config{Strategy: modelEstimator{}, Gate: panicGate{},
 		Middleware: []batchllm.Middleware[string, string]{snapshot}})
-	for _, in := range []string{"named", "unnamed", "bad"} { // panicGate refuses "bad"
-		if err := p.Add(t.Context(), item{ID: in, Input: in}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum, err := p.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := sum.ByID()
+	res := runInputs(t, p, "named", "unnamed", "bad") // panicGate refuses "bad"
+
 	if res["named"].Model != "named-2026-01-01" || res["unnamed"].Model != "unnamed" || res["bad"].Model != "bad" || res["bad"].OK() {
 		t.Fatalf("models: named %q, unnamed %q, bad %q (ok %v)", res["named"].Model, res["unnamed"].Model, res["bad"].Model, res["bad"].OK())
 	}

@@ -146,16 +146,7 @@ func (modelEstimator) Estimate(r batchllm.Request[string]) batchllm.Estimate {
 
 func TestAPanickingGateIsRecovered(t *testing.T) {
 	p := newProc(t, config{Strategy: modelEstimator{}, Workers: 2, Gate: panicGate{}})
-	for _, in := range []string{"bad", "good", "bad-release"} {
-		if err := p.Add(t.Context(), item{ID: in, Input: in}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum, err := p.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := sum.ByID()
+	res := runInputs(t, p, "bad", "good", "bad-release")
 	var pe *batchllm.PanicError
 	if !errors.As(res["bad"].Err, &pe) || pe.Value != "gate" || res["bad"].Class() != batchllm.ClassFatalItem {
 		t.Errorf("bad: %+v", res["bad"])

@@ -103,10 +103,13 @@
 //
 // # Use from the library
 //
-// Compute each item's digest before Add, skip the items Lookup calls
-// finished, and append each result from batchllm.Config.PostProcess, which
-// the processor calls before it reports the result (see the example).
-// PostProcess runs on the single goroutine that consumes results, so those
-// appends do not overlap and each waits for its own fsync; appending from
-// many goroutines, as the CLI can, is what lets group commit help.
+// Package resume does it all: it skips the items the journal has finished
+// and journals each result from batchllm.Config.Record, which the
+// processor calls on the worker that produced the result, before it reports
+// it; workers append concurrently, so their fsyncs are shared by group
+// commit. By hand (see the example): compute each item's digest before
+// Add, skip the items Lookup calls finished, and append each result from
+// Config.Record. The batchllm command journals its output lines through
+// package resume too; their fields are those of [Outcome], so the library
+// and the command read each other's journals.
 package journal

@@ -13,7 +13,9 @@ import (
 
 // This example runs the same batch twice over one journal: the second run
 // skips the item that is finished and sends again the one whose prompt
-// changed. Each item's Context carries its request digest to PostProcess.
+// changed. Each item's Context carries its request digest to Config.Record,
+// which journals every result on its worker before the processor reports
+// it. (Package resume does both halves for you.)
 func Example() {
 	dir, err := os.MkdirTemp("", "journal-example")
 	if err != nil {
@@ -31,16 +33,31 @@ func Example() {
 		{ID: "q1", Input: batchllm.Text("What is 2+2?")},
 		{ID: "q2", Input: batchllm.Text("Name a prime.")},
 	}
+	answer := batchllm.StrategyFunc[batchllm.Prompt, string](func(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+		return batchllm.Response[string]{Output: "answer to " + req.Input.Text()}, nil
+	})
 
 	run := func() {
+		ctx := context.Background()
 		j, err := journal.Open[Outcome](path)
 		if err != nil {
 			log.Fatal(err)
 		}
 		defer j.Close()
+		// Journal every result, durably, before it is reported. An error
+		// stops the batch, and the result is not reported.
+		p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, string]{
+			Strategy: answer,
+			Record: func(ctx context.Context, r Result) error {
+				return j.Append(ctx, journal.Record[Outcome]{Kind: journal.KindResult, ID: r.ItemID, Digest: r.Context, Value: journal.NewOutcome(r)})
+			},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer p.Close(ctx)
 
-		// 1. Before Add: skip the items the journal has finished.
-		var todo []Item
+		// Before Add: skip the items the journal has finished.
 		for _, it := range items {
 			d, err := journal.Digest(it.Input)
 			if err != nil {
@@ -56,32 +73,16 @@ func Example() {
 				fmt.Printf("%s: finished earlier: %q\n", r.ItemID, r.Output)
 				continue
 			}
-			todo = append(todo, it) // Unseen or Changed: send it
+			if err := p.Add(ctx, it); err != nil { // Unseen or Changed: send it
+				log.Fatal(err)
+			}
 		}
-
-		// 2. Journal every result before it is reported. PostProcess cannot
-		// return an error, so a failed append cancels the run.
-		ctx, cancel := context.WithCancelCause(context.Background())
-		defer cancel(nil)
-		cfg := batchllm.Config[batchllm.Prompt, string, string]{
-			PostProcess: func(ctx context.Context, r Result) {
-				rec := journal.Record[Outcome]{Kind: journal.KindResult, ID: r.ItemID, Digest: r.Context, Value: journal.NewOutcome(r)}
-				if err := j.Append(ctx, rec); err != nil {
-					cancel(fmt.Errorf("journal %s: %w", r.ItemID, err))
-				}
-			},
-		}
-
-		// A processor built with cfg calls PostProcess for every result
-		// before reporting it. To stay self-contained, this example plays the
-		// processor's part with made-up answers.
-		for _, it := range todo {
-			r := Result{ItemID: it.ID, Output: "answer to " + it.Input.Text(), Context: it.Context, Attempts: 1}
-			cfg.PostProcess(ctx, r)
-			fmt.Printf("%s: sent: %q\n", r.ItemID, r.Output)
-		}
-		if err := context.Cause(ctx); err != nil {
+		sum, err := p.Run(ctx)
+		if err != nil {
 			log.Fatal(err)
+		}
+		for _, r := range sum.Results {
+			fmt.Printf("%s: sent: %q\n", r.ItemID, r.Output)
 		}
 	}
 

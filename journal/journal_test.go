@@ -566,6 +566,7 @@ func TestOutcomeRoundTrip(t *testing.T) {
 	ok := batchllm.Result[string, meta]{
 		ItemID: "ok", Output: "answer", Context: meta{"a.jsonl"},
 		Usage: batchllm.Usage{InputTokens: 10, OutputTokens: 5, CachedInputTokens: 4}, Attempts: 2, Elapsed: 1234 * time.Millisecond,
+		Model: "gpt-4o-mini-2024-07-18", FinishReason: batchllm.FinishStop,
 	}
 	failed := batchllm.Result[string, meta]{
 		ItemID: "bad", Context: meta{"b.jsonl"},
@@ -578,7 +579,7 @@ func TestOutcomeRoundTrip(t *testing.T) {
 	}
 	closeT(t, j)
 	b, _ := os.ReadFile(path)
-	for _, want := range []string{`"ok":true,"output":"answer"`, `"error":{"class":"fatal_item","message":"400: context too long"}`, `"latency_ms":1234`, `"metadata":{"source":"a.jsonl"}`} {
+	for _, want := range []string{`"ok":true,"output":"answer"`, `"error":{"class":"fatal_item","message":"400: context too long"}`, `"latency_ms":1234`, `"model":"gpt-4o-mini-2024-07-18","finish_reason":"stop"`, `"metadata":{"source":"a.jsonl"}`} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("journal lacks %s:\n%s", want, b)
 		}

@@ -8,9 +8,10 @@ import (
 )
 
 // Outcome is a JSON form of a [batchllm.Result]: the payload a library user
-// journals with a Journal[Outcome[Out, C]]. Its fields and JSON names follow
-// the CLI's output lines. The item's ID and request digest are in the
-// enclosing [Record].
+// journals with a Journal[Outcome[Out, C]] (see package resume). Its fields
+// and JSON names are those of the batchllm command's output lines, which
+// that command journals, so that each reads the other's journals. The
+// item's ID and request digest are in the enclosing [Record].
 type Outcome[Out, C any] struct {
 	OK bool `json:"ok"`
 	// Output is the result's output; the zero value if the item failed.
@@ -24,6 +25,10 @@ type Outcome[Out, C any] struct {
 	Attempts int            `json:"attempts"`
 	// LatencyMS is the item's elapsed time in milliseconds (rounded down).
 	LatencyMS int64 `json:"latency_ms"`
+	// Model is the model that answered (see [batchllm.Result.Model]).
+	Model string `json:"model,omitempty"`
+	// FinishReason is why the last answer ended, normalised.
+	FinishReason batchllm.FinishReason `json:"finish_reason,omitempty"`
 	// Metadata is the item's Context, which must then survive a JSON round
 	// trip; use a Context type of struct{} to store nothing.
 	Metadata C `json:"metadata,omitzero"`
@@ -41,14 +46,16 @@ type OutcomeError struct {
 // item ID, class and attempts, which the Outcome holds already).
 func NewOutcome[Out, C any](r batchllm.Result[Out, C]) Outcome[Out, C] {
 	return Outcome[Out, C]{
-		OK:        r.OK(),
-		Output:    r.Output,
-		Error:     outcomeError(r.Err),
-		Recovered: outcomeError(r.Recovered),
-		Usage:     r.Usage,
-		Attempts:  r.Attempts,
-		LatencyMS: r.Elapsed.Milliseconds(),
-		Metadata:  r.Context,
+		OK:           r.OK(),
+		Output:       r.Output,
+		Error:        outcomeError(r.Err),
+		Recovered:    outcomeError(r.Recovered),
+		Usage:        r.Usage,
+		Attempts:     r.Attempts,
+		LatencyMS:    r.Elapsed.Milliseconds(),
+		Model:        r.Model,
+		FinishReason: r.FinishReason,
+		Metadata:     r.Context,
 	}
 }
 
@@ -73,12 +80,14 @@ func outcomeError(err error) *OutcomeError {
 // millisecond precision.
 func (o Outcome[Out, C]) Result(id string) batchllm.Result[Out, C] {
 	r := batchllm.Result[Out, C]{
-		ItemID:   id,
-		Output:   o.Output,
-		Context:  o.Metadata,
-		Usage:    o.Usage,
-		Attempts: o.Attempts,
-		Elapsed:  time.Duration(o.LatencyMS) * time.Millisecond,
+		ItemID:       id,
+		Output:       o.Output,
+		Context:      o.Metadata,
+		Usage:        o.Usage,
+		Attempts:     o.Attempts,
+		Elapsed:      time.Duration(o.LatencyMS) * time.Millisecond,
+		Model:        o.Model,
+		FinishReason: o.FinishReason,
 	}
 	if o.Error != nil {
 		r.Err = &batchllm.ItemError{ItemID: id, Class: o.Error.Class, Attempts: o.Attempts, Err: errors.New(o.Error.Message)}

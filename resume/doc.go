@@ -1,11 +1,12 @@
-// Package resume makes a batchllm run resumable from a [journal.Journal],
-// for library users; the batchllm CLI's --journal does the same for files.
+// Package resume makes a batchllm run resumable from a [journal.Journal]:
+// it is how library users resume, and how the batchllm command's --journal
+// does.
 //
 // A [Resumer] does the two halves of resuming:
 //
 //   - before an item is added, [Resumer.Add] looks it up in the journal by
 //     its ID and the digest of its request, and skips it if the journal
-//     holds its final result for the same request, returning that result;
+//     holds its final result for the same request, returning that record;
 //     an unknown item, or one whose request changed, is added;
 //   - [Resumer.Record], set as batchllm.Config.Record, appends each result
 //     to the journal, durably, on the worker that produced it and before
@@ -20,4 +21,13 @@
 // an exhausted quota or budget, and the items an aborted batch ended) are
 // not journaled, so that a rerun sends them again; other failures are final
 // unless [Options.RetryFailed] is set.
+//
+// # Records
+//
+// [New] keeps [journal.Outcome] records, the JSON form of a result.
+// [WithCodec] keeps records of any type, as a [Codec] says: the batchllm
+// command keeps its output lines, whose fields are those of an Outcome (plus
+// the item's ID and cost), so a library run and the command read each
+// other's journals when they digest requests alike ([ProviderDigest] is the
+// command's digest).
 package resume

@@ -34,7 +34,7 @@ func Example() {
 			log.Fatal(err)
 		}
 		defer j.Close()
-		r := resume.New[batchllm.Prompt, string, struct{}](j, nil)
+		r := resume.New(j, resume.Options[batchllm.Prompt]{})
 		p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
 			Strategy: echo, Workers: 4, Record: r.Record,
 		})
@@ -44,12 +44,12 @@ func Example() {
 		defer p.Close(context.Background())
 		ctx := context.Background()
 		for _, id := range []string{"a", "b"} {
-			res, done, err := r.Add(ctx, p, batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text(prompts[id])})
+			rec, done, err := r.Add(ctx, p, batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text(prompts[id])})
 			if err != nil {
 				log.Fatal(err)
 			}
 			if done {
-				fmt.Printf("%s: from the journal: %s\n", id, res.Output)
+				fmt.Printf("%s: from the journal: %s\n", id, rec.Output)
 			}
 		}
 		sum, err := p.Run(ctx)

@@ -10,10 +10,6 @@ import (
 	"github.com/batchllm/batchllm/journal"
 )
 
-// Journal is the journal a [Resumer] reads and writes: one whose records
-// hold a [journal.Outcome] of the batch's output and context types.
-type Journal[Out, C any] = journal.Journal[journal.Outcome[Out, C]]
-
 // Options configure a [Resumer]. The zero value is valid.
 type Options[In any] struct {
 	// Digest returns the digest of an item's request: everything that
@@ -21,68 +17,129 @@ type Options[In any] struct {
 	// whose digest differs from its journaled one is sent again. Default:
 	// journal.Digest of the item's Input, which suits a batchllm.Prompt;
 	// add the strategy's settings (its model, say) if they are not in the
-	// input.
+	// input. [ProviderDigest] is the batchllm command's.
 	Digest func(In) (string, error)
 	// RetryFailed sends again the items whose journaled result is a
 	// failure. By default a failure is final, like a success.
 	RetryFailed bool
 }
 
-// A Resumer makes a batch resumable with a journal: it skips the items the
-// journal has finished, and journals every result before the processor
-// reports it. Its methods are safe for concurrent use.
-type Resumer[In, Out, C any] struct {
-	j    *Journal[Out, C]
-	opts Options[In]
+// A Codec says how a [Resumer] keeps results in its journal: as records of
+// type T. [Outcomes] is the library's; the batchllm command journals its
+// output lines, which have the same JSON fields, so that the two read each
+// other's journals.
+type Codec[Out, C, T any] struct {
+	// Encode turns a result into the record to journal. An error stops the
+	// batch (see [Resumer.Record]).
+	Encode func(batchllm.Result[Out, C]) (T, error)
+	// OK reports whether a record holds a success, for
+	// [Options.RetryFailed].
+	OK func(T) bool
+	// Final reports whether a result is final and so journaled. Default
+	// [Final].
+	Final func(batchllm.Result[Out, C]) bool
+}
+
+// Outcomes is the codec of [journal.Outcome] records.
+func Outcomes[Out, C any]() Codec[Out, C, journal.Outcome[Out, C]] {
+	return Codec[Out, C, journal.Outcome[Out, C]]{
+		Encode: func(r batchllm.Result[Out, C]) (journal.Outcome[Out, C], error) { return journal.NewOutcome(r), nil },
+		OK:     func(o journal.Outcome[Out, C]) bool { return o.OK },
+	}
+}
+
+// Final is the default rule for which results are journaled: all but the
+// failures that do not belong to the item, those of class ClassFatalBatch
+// (a bad key, an exhausted quota or budget) and those of items the aborted
+// batch ended, so that a rerun sends them again.
+func Final[Out, C any](r batchllm.Result[Out, C]) bool {
+	return r.Class() != batchllm.ClassFatalBatch && !errors.Is(r.Err, batchllm.ErrBatchAborted)
+}
+
+// ProviderDigest returns the digest the batchllm command journals with: of
+// the prompt, with every parameter that reaches the provider filled in, and
+// of the provider's name. A library run whose Options.Digest is
+// ProviderDigest(name) resumes a journal of the command's, and the other
+// way round.
+func ProviderDigest(provider string) func(batchllm.Prompt) (string, error) {
+	return func(p batchllm.Prompt) (string, error) {
+		return journal.Digest(struct {
+			Provider string          `json:"provider"`
+			Prompt   batchllm.Prompt `json:"prompt"`
+		}{provider, p})
+	}
+}
+
+// A Resumer makes a batch resumable with a journal of records of type T:
+// it skips the items the journal has finished, and journals every result
+// before the processor reports it. Its methods are safe for concurrent use.
+type Resumer[In, Out, C, T any] struct {
+	j     *journal.Journal[T]
+	codec Codec[Out, C, T]
+	opts  Options[In]
 
 	mu      sync.Mutex
 	pending map[string]string // item ID -> digest, for items added and not yet recorded
 }
 
-// New returns a Resumer that reads and writes j. opts may be nil.
-func New[In, Out, C any](j *Journal[Out, C], opts *Options[In]) *Resumer[In, Out, C] {
-	r := &Resumer[In, Out, C]{j: j, pending: make(map[string]string)}
-	if opts != nil {
-		r.opts = *opts
+// New returns a Resumer that keeps [journal.Outcome] records in j.
+func New[In, Out, C any](j *journal.Journal[journal.Outcome[Out, C]], opts Options[In]) *Resumer[In, Out, C, journal.Outcome[Out, C]] {
+	return WithCodec[In](j, Outcomes[Out, C](), opts)
+}
+
+// WithCodec returns a Resumer that keeps records of type T in j, as codec
+// says. codec.Encode and codec.OK must be set.
+func WithCodec[In, Out, C, T any](j *journal.Journal[T], codec Codec[Out, C, T], opts Options[In]) *Resumer[In, Out, C, T] {
+	if codec.Final == nil {
+		codec.Final = Final[Out, C]
 	}
-	if r.opts.Digest == nil {
-		r.opts.Digest = func(in In) (string, error) { return journal.Digest(in) }
+	if opts.Digest == nil {
+		opts.Digest = func(in In) (string, error) { return journal.Digest(in) }
 	}
-	return r
+	return &Resumer[In, Out, C, T]{j: j, codec: codec, opts: opts, pending: make(map[string]string)}
+}
+
+// Lookup returns the journaled record of the item id whose input is in,
+// and true, if the journal holds its final result for the same request;
+// and the request's digest either way. An item that is unknown to the
+// journal, or whose request changed (see [Options.Digest]), is not
+// finished. Lookup adds nothing and journals nothing.
+func (r *Resumer[In, Out, C, T]) Lookup(id string, in In) (rec T, done bool, digest string, err error) {
+	d, err := r.opts.Digest(in)
+	if err != nil {
+		return rec, false, "", fmt.Errorf("resume: digest of item %q: %w", id, err)
+	}
+	jr, st, err := r.j.Lookup(id, d)
+	if err != nil {
+		return rec, false, d, fmt.Errorf("resume: item %q: %w", id, err)
+	}
+	if st == journal.Finished && (!r.opts.RetryFailed || r.codec.OK(jr.Value)) {
+		return jr.Value, true, d, nil
+	}
+	return rec, false, d, nil
 }
 
 // Add adds item to p, unless the journal holds its final result for the
-// same request: then it returns that result and true, and adds nothing.
-// An item that is unknown to the journal, or whose request changed (see
-// [Options.Digest]), is added. The error is that of the digest, the
-// journal's lookup, or p.Add.
-func (r *Resumer[In, Out, C]) Add(ctx context.Context, p *batchllm.Processor[In, Out, C], item batchllm.Item[In, Out, C]) (batchllm.Result[Out, C], bool, error) {
-	var zero batchllm.Result[Out, C]
-	d, err := r.opts.Digest(item.Input)
-	if err != nil {
-		return zero, false, fmt.Errorf("resume: digest of item %q: %w", item.ID, err)
-	}
-	rec, st, err := r.j.Lookup(item.ID, d)
-	if err != nil {
-		return zero, false, fmt.Errorf("resume: item %q: %w", item.ID, err)
-	}
-	if st == journal.Finished && (rec.Value.OK || !r.opts.RetryFailed) {
-		res := rec.Value.Result(item.ID)
-		res.Context = item.Context // the caller's current context, not the journaled one
-		return res, true, nil
+// same request: then it returns that record and true, and adds nothing
+// (with [Outcomes], rec.Result(item.ID) is the result). The error is that
+// of the digest, the journal's lookup, or p.Add.
+func (r *Resumer[In, Out, C, T]) Add(ctx context.Context, p *batchllm.Processor[In, Out, C], item batchllm.Item[In, Out, C]) (rec T, done bool, err error) {
+	rec, done, d, err := r.Lookup(item.ID, item.Input)
+	if err != nil || done {
+		return rec, done, err
 	}
 	r.mu.Lock()
 	r.pending[item.ID] = d
 	r.mu.Unlock()
 	if err := p.Add(ctx, item); err != nil {
 		r.forget(item.ID)
-		return zero, false, err
+		return rec, false, err
 	}
-	return zero, false, nil
+	return rec, false, nil
 }
 
 // forget drops an item that has no result to journal.
-func (r *Resumer[In, Out, C]) forget(id string) {
+func (r *Resumer[In, Out, C, T]) forget(id string) {
 	r.mu.Lock()
 	delete(r.pending, id)
 	r.mu.Unlock()
@@ -97,10 +154,8 @@ func (r *Resumer[In, Out, C]) forget(id string) {
 // with its error and does not report that result.
 //
 // Results of items not added through [Resumer.Add] are ignored, and so are
-// failures that are not final: those of class ClassFatalBatch and those of
-// items ended because the batch was aborted, so that a rerun sends them
-// again.
-func (r *Resumer[In, Out, C]) Record(ctx context.Context, res batchllm.Result[Out, C]) error {
+// the results that are not final (see [Codec.Final]).
+func (r *Resumer[In, Out, C, T]) Record(ctx context.Context, res batchllm.Result[Out, C]) error {
 	r.mu.Lock()
 	d, ok := r.pending[res.ItemID]
 	r.mu.Unlock()
@@ -108,10 +163,14 @@ func (r *Resumer[In, Out, C]) Record(ctx context.Context, res batchllm.Result[Ou
 		return nil
 	}
 	defer r.forget(res.ItemID)
-	if res.Class() == batchllm.ClassFatalBatch || errors.Is(res.Err, batchllm.ErrBatchAborted) {
+	if !r.codec.Final(res) {
 		return nil
 	}
-	rec := journal.Record[journal.Outcome[Out, C]]{Kind: journal.KindResult, ID: res.ItemID, Digest: d, Value: journal.NewOutcome(res)}
+	v, err := r.codec.Encode(res)
+	if err != nil {
+		return fmt.Errorf("resume: item %q: %w", res.ItemID, err)
+	}
+	rec := journal.Record[T]{Kind: journal.KindResult, ID: res.ItemID, Digest: d, Value: v}
 	if err := r.j.Append(ctx, rec); err != nil {
 		return fmt.Errorf("resume: journal item %q: %w", res.ItemID, err)
 	}

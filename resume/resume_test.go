@@ -25,7 +25,7 @@ type (
 // batch runs items through a processor with a Resumer over the journal at
 // path, with strategy s, and returns the results: the journaled ones first,
 // then the new ones.
-func batch(t *testing.T, path string, opts *Options[batchllm.Prompt], s batchllm.Strategy[batchllm.Prompt, string], items []item) []result {
+func batch(t *testing.T, path string, opts Options[batchllm.Prompt], s batchllm.Strategy[batchllm.Prompt, string], items []item) []result {
 	t.Helper()
 	j, err := journal.Open[journal.Outcome[string, int]](path)
 	if err != nil {
@@ -43,11 +43,13 @@ func batch(t *testing.T, path string, opts *Options[batchllm.Prompt], s batchllm
 	defer p.Close(context.Background())
 	var out []result
 	for _, it := range items {
-		res, done, err := r.Add(context.Background(), p, it)
+		rec, done, err := r.Add(context.Background(), p, it)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if done {
+			res := rec.Result(it.ID)
+			res.Context = it.Context // the caller's current context, not the journaled one
 			out = append(out, res)
 		}
 	}
@@ -98,11 +100,11 @@ func byID(rs []result) map[string]result {
 func TestResumeSkipsFinishedAndResendsChanged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	s := &counting{calls: map[string]int{}}
-	batch(t, path, nil, s, items("a", "b", "fail"))
+	batch(t, path, Options[batchllm.Prompt]{}, s, items("a", "b", "fail"))
 
 	its := items("a", "B", "fail", "d")
 	its[0].Context = 100 // a new context comes back on a journaled result
-	got := byID(batch(t, path, nil, s, its))
+	got := byID(batch(t, path, Options[batchllm.Prompt]{}, s, its))
 	want := map[string]int{"i0": 1, "i1": 2, "i2": 1, "i3": 1}
 	for id, n := range want {
 		if s.calls[id] != n {
@@ -120,7 +122,7 @@ func TestResumeSkipsFinishedAndResendsChanged(t *testing.T) {
 	}
 
 	// RetryFailed sends the failed item again, and only it.
-	batch(t, path, &Options[batchllm.Prompt]{RetryFailed: true}, s, items("a", "B", "fail", "d"))
+	batch(t, path, Options[batchllm.Prompt]{RetryFailed: true}, s, items("a", "B", "fail", "d"))
 	if s.calls["i2"] != 2 || s.calls["i0"] != 1 || s.calls["i1"] != 2 {
 		t.Errorf("calls after RetryFailed: %v", s.calls)
 	}
@@ -129,11 +131,11 @@ func TestResumeSkipsFinishedAndResendsChanged(t *testing.T) {
 func TestFatalBatchIsNotJournaled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	s := &counting{calls: map[string]int{}}
-	got := byID(batch(t, path, nil, s, items("abort")))
+	got := byID(batch(t, path, Options[batchllm.Prompt]{}, s, items("abort")))
 	if got["i0"].Class() != batchllm.ClassFatalBatch {
 		t.Fatalf("result %+v", got["i0"])
 	}
-	batch(t, path, nil, s, items("abort"))
+	batch(t, path, Options[batchllm.Prompt]{}, s, items("abort"))
 	if s.calls["i0"] != 2 {
 		t.Errorf("%d calls: a fatal batch error must not be final", s.calls["i0"])
 	}
@@ -144,7 +146,7 @@ func TestRecordErrorStopsTheBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New[batchllm.Prompt, string, int](j, nil)
+	r := New(j, Options[batchllm.Prompt]{})
 	s := &counting{calls: map[string]int{}}
 	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, int]{
 		Strategy: s, Workers: 1, Record: r.Record, Logger: slog.New(slog.DiscardHandler),

@@ -20,6 +20,7 @@ import (
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/anthropic"
 	"github.com/batchllm/batchllm/provider/openai"
+	"github.com/batchllm/batchllm/resume"
 )
 
 // batchFlags are the flags of `batchllm run --batch`.
@@ -116,10 +117,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	if f.dedupe {
 		return usageErr("--dedupe does not apply to --batch")
 	}
-	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim}
-	if !f.dryRun {
-		opts.APIKey, _ = r.prov.apiKey(f.baseURL)
-	}
+	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim, APIKey: r.apiKey}
 	r.format.batch = true
 	prov, release, err := r.batchProvider(opts)
 	if err != nil {
@@ -153,7 +151,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 
 	cfg := batchapi.Config[itemContext]{
 		Provider:     prov,
-		Digest:       func(p batchllm.Prompt) (string, error) { return requestDigest(r.prov.Name, p) },
+		Digest:       resume.ProviderDigest(r.prov.Name),
 		MaxAttempts:  f.maxAttempts,
 		PollInterval: f.batch.poll,
 		MaxRequests:  f.batch.maxRequests,
@@ -221,13 +219,12 @@ func (r *runner) batchItem(it item) (batchapi.Item[itemContext], bool, error) {
 	if err != nil {
 		return batchapi.Item[itemContext]{}, false, err
 	}
-	if r.jnl != nil {
-		rec, st, err := r.jnl.Lookup(it.ID, d)
+	if r.resumer != nil {
+		l, done, _, err := r.resumer.Lookup(it.ID, pr)
 		if err != nil {
 			return batchapi.Item[itemContext]{}, false, err
 		}
-		if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
-			l := rec.Value
+		if done {
 			l.ID, l.Metadata = it.ID, it.Metadata
 			r.tally.add(l, true)
 			return batchapi.Item[itemContext]{}, true, r.out.write(l)
@@ -262,7 +259,7 @@ func validateStructured(schema *jsonschema.Resolved, out string) error {
 
 // recordBatch journals a batch result before it is written out.
 func (r *runner) recordBatch(ctx context.Context, res result) error {
-	if r.jnl == nil || !journalWorthy(res) {
+	if r.jnl == nil || !resume.Final(res) {
 		return nil
 	}
 	line, err := r.batchLine(res)

@@ -72,7 +72,7 @@ from the model catalogue (Anthropic: 1024, the strategy's default).`,
 	fl.StringVar(&f.model, "model", "", "model (default: the provider's default); an input line's \"model\" overrides it")
 	fl.BoolVar(&f.allowUnknownModel, "allow-unknown-model", false, "accept models the price table does not know")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum output tokens per item (default: the model's maximum output, as run would allow); a line's \"max_tokens\" overrides it")
-	fl.IntVar(&f.workers, "workers", 16, "requests in flight at most")
+	fl.IntVar(&f.workers, "workers", batchllm.DefaultWorkers, "requests in flight at most")
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests-per-minute limit (0: none)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens-per-minute limit, input + max output (0: none)")
 	fl.DurationVar(&f.latency, "latency", 5*time.Second, "assumed duration of one call, for the time the workers imply")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/resume"
 )
 
 func TestParseItem(t *testing.T) {
@@ -86,7 +87,7 @@ func FuzzParseItem(f *testing.F) {
 		if strings.TrimSpace(it.ID) == "" || len(it.Prompt.Messages) == 0 || it.Prompt.Messages[len(it.Prompt.Messages)-1].Role != batchllm.RoleUser {
 			t.Fatalf("accepted an item without an ID or a user message: %+v", it)
 		}
-		if _, err := requestDigest("openai", it.Prompt); err != nil {
+		if _, err := resume.ProviderDigest("openai")(it.Prompt); err != nil {
 			t.Fatalf("digest of an accepted item: %v", err)
 		}
 	})

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/batchllm/batchllm"
 )
 
 // runFlags are the flags of `batchllm run`.
@@ -133,12 +135,13 @@ sent; 130 interrupted.`,
 	fl.BoolVar(&f.allowUnknownModel, "allow-unknown-model", false, "accept models the built-in price table does not know (no cost figures for them)")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum output tokens per item (default: the provider's); an input line's \"max_tokens\" overrides it")
 	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the provider's); an input line's \"temperature\" overrides it")
-	fl.IntVar(&f.workers, "workers", 16, "requests in flight at most")
+	fl.IntVar(&f.workers, "workers", batchllm.DefaultWorkers, "requests in flight at most")
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")
 	fl.BoolVar(&f.noAdapt, "no-adapt", false, "do not learn rate limits from the provider's headers and 429s; enforce only --rpm and --tpm")
-	fl.IntVar(&f.maxAttempts, "max-attempts", 3, "attempts per item, the first included (rate-limited attempts do not count)")
-	fl.DurationVar(&f.backoff, "backoff", time.Second, "wait before the second attempt of an item, doubled for each further one (with jitter, at most 30s)")
+	retry := batchllm.DefaultRetryPolicy()
+	fl.IntVar(&f.maxAttempts, "max-attempts", retry.MaxAttempts, "attempts per item, the first included (rate-limited attempts do not count)")
+	fl.DurationVar(&f.backoff, "backoff", retry.InitialWait, fmt.Sprintf("wait before the second attempt of an item, doubled for each further one (with jitter, at most %v)", retry.MaxWait))
 	fl.DurationVar(&f.attemptTimeout, "attempt-timeout", 2*time.Minute, "time limit of one call")
 	fl.DurationVar(&f.itemTimeout, "item-timeout", 0, "time limit of one item, all attempts and waits included (0: none)")
 	fl.BoolVar(&f.stream, "stream", false, "stream each answer, so that a stalled one is noticed (see --stall-timeout, --first-token-timeout)")

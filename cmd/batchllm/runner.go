@@ -24,6 +24,7 @@ import (
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/promobserve"
 	"github.com/batchllm/batchllm/ratelimit"
+	"github.com/batchllm/batchllm/resume"
 )
 
 // itemContext is what travels with an item through the processor.
@@ -46,6 +47,7 @@ type runner struct {
 	*env
 
 	prov       provider
+	apiKey     string // read once, by setup; "" in a dry run
 	model      string
 	prices     *cost.Table
 	schema     *batchllm.Schema
@@ -58,9 +60,12 @@ type runner struct {
 	in          *input
 	journalPath string // "" if none
 	jnl         *journal.Journal[outputLine]
-	earlier     cost.Amount // spent by earlier runs of the journal, with --budget
-	out         *lineWriter
-	closers     []func() error
+	// resumer skips the items jnl has finished and journals results; nil
+	// without a journal.
+	resumer *resume.Resumer[batchllm.Prompt, string, itemContext, outputLine]
+	earlier cost.Amount // spent by earlier runs of the journal, with --budget
+	out     *lineWriter
+	closers []func() error
 
 	stopping atomic.Bool // Ctrl-C: start no new call
 	stopped  context.Context
@@ -221,13 +226,12 @@ func (r *runner) setup(arg string) error {
 	if err := prov.checkModel(r.prices, r.model, f.allowUnknownModel); err != nil {
 		return usageErr("%v", err)
 	}
-	key := ""
 	if !f.dryRun {
-		if key, err = prov.apiKey(f.baseURL); err != nil {
+		if r.apiKey, err = prov.apiKey(f.baseURL); err != nil {
 			return usageErr("%v", err)
 		}
 	}
-	r.redact = redactor(key)
+	r.redact = redactor(r.apiKey)
 	if f.jsonSchema != "" {
 		if r.schema, r.resolved, err = loadSchema(f.jsonSchema); err != nil {
 			return usageErr("--json-schema: %v", err)
@@ -279,6 +283,11 @@ func (r *runner) setup(arg string) error {
 		}
 		r.jnl = j
 		r.closers = append(r.closers, j.Close)
+		r.resumer = resume.WithCodec(j, resume.Codec[string, itemContext, outputLine]{
+			Encode: func(res result) (outputLine, error) { return r.format.line(res) },
+			OK:     func(l outputLine) bool { return l.OK },
+			Final:  journaled,
+		}, resume.Options[batchllm.Prompt]{Digest: resume.ProviderDigest(prov.Name), RetryFailed: f.retryFailed})
 		if f.budget > 0 {
 			if r.earlier, err = earlierSpend(r.journalPath); err != nil {
 				return usageErr("--budget: read what earlier runs spent: %v", err)
@@ -294,29 +303,88 @@ func (r *runner) setup(arg string) error {
 	return nil
 }
 
-// execute runs the batch and reports it.
+// execute runs the batch and reports it: it builds the processor, opens
+// the output, and runs.
 func (r *runner) execute(ctx context.Context) error {
+	p, dd, budget, err := r.buildProcessor(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close(context.Background())
+	// The output is created last, so that a failed start leaves an earlier
+	// output as it was.
+	if err := r.openOutput(); err != nil {
+		return err
+	}
+	if r.f.ordered {
+		r.order = newReorderWindow(r.f.reorderWindow, r.out)
+	}
+	return r.runLive(ctx, p, dd, budget)
+}
+
+// buildProcessor builds the strategy, the gate, the middleware and the
+// observers, and the processor over them. dd is the --dedupe cache and
+// budget the --budget gate; each is nil without its flag.
+func (r *runner) buildProcessor(ctx context.Context) (p *processor, dd *dedupe.Deduper[batchllm.Prompt, string], budget *cost.Budget, err error) {
+	f := &r.f
+	strat, err := r.buildStrategy(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gate, budget, err := r.buildGate()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mw, dd := r.buildMiddleware()
+	observers, err := r.buildObservers(ctx, budget)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, err = batchllm.New(batchllm.Config[batchllm.Prompt, string, itemContext]{
+		Strategy:       strat,
+		Workers:        f.workers,
+		Retry:          retryPolicy(f.maxAttempts, f.backoff),
+		AttemptTimeout: f.attemptTimeout,
+		ItemTimeout:    f.itemTimeout,
+		Gate:           interruptibleGate{next: gate, stopped: r.stopped},
+		Middleware:     mw,
+		Record:         r.record(),
+		Observers:      observers,
+		DryRun:         f.dryRun,
+		Logger:         r.log,
+	})
+	if err != nil {
+		return nil, nil, nil, usageErr("%v", err)
+	}
+	return p, dd, budget, nil
+}
+
+// buildStrategy builds the provider's strategy.
+func (r *runner) buildStrategy(ctx context.Context) (strategy, error) {
 	f := &r.f
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
-		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI}
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI, APIKey: r.apiKey}
 	opts.Sim.stats = r.stderr
-	if !f.dryRun {
-		key, _ := r.prov.apiKey(f.baseURL)
-		opts.APIKey = key
-	}
 	strat, release, err := r.prov.Build(ctx, opts)
 	if err != nil {
-		return usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
+		return nil, usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
 	}
 	r.closers = append(r.closers, release)
+	return strat, nil
+}
 
+// buildGate builds the rate limiter, the telemetry that watches it, and the
+// --budget gate in front of it; the gate to use is the budget if there is
+// one, else the limiter.
+func (r *runner) buildGate() (batchllm.Gate, *cost.Budget, error) {
+	f := &r.f
 	store, err := r.sharedQuota()
 	if err != nil {
-		return usageErr("%v", err)
+		return nil, nil, usageErr("%v", err)
 	}
 	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
-		return usageErr("rate limits: %v", err)
+		return nil, nil, usageErr("rate limits: %v", err)
 	}
 	r.limiter = limiter
 	var gate batchllm.Gate = countingGate{limiter, &r.admissions.inLimiter}
@@ -324,81 +392,68 @@ func (r *runner) execute(ctx context.Context) error {
 	r.closers = append(r.closers, func() error { r.stop(); return nil })
 	tel, err := r.startTelemetry(limiter)
 	if err != nil {
-		return usageErr("--ui: %v", err)
+		return nil, nil, usageErr("--ui: %v", err)
 	}
 	r.tel = tel
 	r.closers = append(r.closers, tel.close)
-	var budget *cost.Budget
-	if f.budget > 0 {
-		limit, err := cost.Dollars(f.budget)
-		if err != nil {
-			return usageErr("--budget: %v", err)
-		}
-		maxOut := int64(f.maxTokens)
-		if maxOut == 0 {
-			maxOut = defaultBudgetMaxOutput
-		}
-		if r.earlier >= limit {
-			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
-		}
-		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
-		r.budget = budget
-		gate = countingGate{budget, &r.admissions.inBudget}
+	if f.budget <= 0 {
+		return gate, nil, nil
 	}
+	limit, err := cost.Dollars(f.budget)
+	if err != nil {
+		return nil, nil, usageErr("--budget: %v", err)
+	}
+	maxOut := int64(f.maxTokens)
+	if maxOut == 0 {
+		maxOut = defaultBudgetMaxOutput
+	}
+	if r.earlier >= limit {
+		return nil, nil, usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
+	}
+	budget := &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+	r.budget = budget
+	return countingGate{budget, &r.admissions.inBudget}, budget, nil
+}
 
-	var dd *dedupe.Deduper[batchllm.Prompt, string]
-	mw := []batchllm.Middleware[batchllm.Prompt, string]{r.drain}
-	if f.dedupe {
+// buildMiddleware returns the middleware, first the outermost: the Ctrl-C
+// drain, the --dedupe cache (dd, nil without the flag), the telemetry's,
+// and the --json-schema check.
+func (r *runner) buildMiddleware() (mw []batchllm.Middleware[batchllm.Prompt, string], dd *dedupe.Deduper[batchllm.Prompt, string]) {
+	mw = []batchllm.Middleware[batchllm.Prompt, string]{r.drain}
+	if r.f.dedupe {
 		dd = dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
 		mw = append(mw, dd.Middleware())
 	}
-	mw = append(mw, tel.middleware()...)
+	mw = append(mw, r.tel.middleware()...)
 	if r.structured {
 		mw = append(mw, validateOutput(r.resolved))
 	}
+	return mw, dd
+}
 
+// buildObservers returns the observers: the event log, the telemetry's, and
+// the --metrics-addr exporter, which it starts serving.
+func (r *runner) buildObservers(ctx context.Context, budget *cost.Budget) ([]batchllm.Observer, error) {
 	var observers []batchllm.Observer
 	if r.log.Enabled(ctx, slog.LevelInfo) {
 		observers = append(observers, eventLog{r.log})
 	}
-	observers = append(observers, tel.observers()...)
-	if f.metricsAddr != "" {
+	observers = append(observers, r.tel.observers()...)
+	if r.f.metricsAddr != "" {
 		col := promobserve.New(promobserve.Options{Prices: r.prices, Budget: budget})
-		stop, err := serveMetrics(f.metricsAddr, col, r.stderr)
+		stop, err := serveMetrics(r.f.metricsAddr, col, r.stderr)
 		if err != nil {
-			return usageErr("--metrics-addr: %v", err)
+			return nil, usageErr("--metrics-addr: %v", err)
 		}
 		r.closers = append(r.closers, stop)
 		observers = append(observers, col)
 	}
+	return observers, nil
+}
 
-	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, itemContext]{
-		Strategy:       strat,
-		Workers:        f.workers,
-		Retry:          batchllm.RetryPolicy{MaxAttempts: f.maxAttempts, InitialWait: f.backoff, MaxWait: max(30*time.Second, f.backoff)},
-		AttemptTimeout: f.attemptTimeout,
-		ItemTimeout:    f.itemTimeout,
-		Gate:           interruptibleGate{next: gate, stopped: r.stopped},
-		Middleware:     mw,
-		Record:         r.record,
-		Observers:      observers,
-		DryRun:         f.dryRun,
-		Logger:         r.log,
-	})
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	defer p.Close(context.Background())
-
-	// The output is created last, so that a failed start leaves an earlier
-	// output as it was.
-	if err := r.openOutput(); err != nil {
-		return err
-	}
-	if f.ordered {
-		r.order = newReorderWindow(f.reorderWindow, r.out)
-	}
-
+// runLive runs the built processor: it feeds it the input, writes out the
+// results, handles Ctrl-C, prints the summary and says how the run ended.
+func (r *runner) runLive(ctx context.Context, p *processor, dd *dedupe.Deduper[batchllm.Prompt, string], budget *cost.Budget) error {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.cancel = cancel
@@ -439,6 +494,16 @@ func (r *runner) execute(ctx context.Context) error {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// retryPolicy is the library's default policy with --max-attempts and
+// --backoff; the cap on waits stays the default's unless --backoff is
+// longer.
+func retryPolicy(maxAttempts int, backoff time.Duration) batchllm.RetryPolicy {
+	p := batchllm.DefaultRetryPolicy()
+	p.MaxAttempts, p.InitialWait = maxAttempts, backoff
+	p.MaxWait = max(p.MaxWait, backoff)
+	return p
 }
 
 // journalPath returns the journal's file name for the input arg: the one
@@ -488,21 +553,18 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 		if err != nil {
 			return err
 		}
-		if r.jnl != nil {
-			rec, st, err := r.jnl.Lookup(it.ID, d)
-			if err != nil {
-				return err
-			}
-			if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
-				l := rec.Value
+		add := batchllm.Item[batchllm.Prompt, string, itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, Seq: seq}}
+		if r.resumer == nil {
+			err = p.Add(ctx, add)
+		} else {
+			var l outputLine
+			var done bool
+			if l, done, err = r.resumer.Add(ctx, p, add); done {
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
 				return r.emit(seq, l)
 			}
 		}
-		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
-			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, Seq: seq},
-		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -530,42 +592,25 @@ func (r *runner) request(it item) (batchllm.Prompt, string, error) {
 		pr.Temperature = r.temperature
 	}
 	pr.Schema = r.schema
-	d, err := requestDigest(r.prov.Name, pr)
+	d, err := resume.ProviderDigest(r.prov.Name)(pr)
 	if err != nil {
 		return pr, "", fmt.Errorf("item %q: %w", it.ID, err)
 	}
 	return pr, d, nil
 }
 
-// requestDigest identifies an item's request for the journal: the provider
-// and the prompt with every parameter that reaches the provider.
-func requestDigest(provider string, p batchllm.Prompt) (string, error) {
-	return journal.Digest(struct {
-		Provider string          `json:"provider"`
-		Prompt   batchllm.Prompt `json:"prompt"`
-	}{provider, p})
-}
-
-// record is the processor's Config.Record: on the worker that produced a
-// result, before the result is reported, it appends the result to the
-// journal and waits until it is durable. Workers append concurrently, so
-// they share fsyncs (group commit). Since a worker records its result
-// before it takes another item, at most --workers items have been sent
-// without their result in the journal, which bounds what a crash re-sends.
-// An error stops the batch.
-func (r *runner) record(ctx context.Context, res result) error {
-	if r.jnl == nil || errors.Is(res.Err, errInterrupted) || !journalWorthy(res) {
+// record is the processor's Config.Record: the resumer's, which, on the
+// worker that produced a result and before the result is reported, appends
+// it to the journal and waits until it is durable. Workers append
+// concurrently, so they share fsyncs (group commit). Since a worker records
+// its result before it takes another item, at most --workers items have
+// been sent without their result in the journal, which bounds what a crash
+// re-sends. An error stops the batch. Without a journal there is none.
+func (r *runner) record() func(context.Context, result) error {
+	if r.resumer == nil {
 		return nil
 	}
-	line, err := r.format.line(res)
-	if err != nil {
-		return err
-	}
-	rec := journal.Record[outputLine]{Kind: journal.KindResult, ID: res.ItemID, Digest: res.Context.Digest, Value: line}
-	if err := r.jnl.Append(ctx, rec); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
+	return r.resumer.Record
 }
 
 // consume writes the processor's results out as they are reported, each
@@ -592,11 +637,11 @@ func (r *runner) consume(ctx context.Context, p *processor) {
 	}
 }
 
-// journalWorthy says whether a result is final: a failure that stopped the
-// whole batch (a bad key, an exhausted quota or budget) is not, so that a
-// rerun sends the item again.
-func journalWorthy(res result) bool {
-	return res.Class() != batchllm.ClassFatalBatch && !errors.Is(res.Err, batchllm.ErrBatchAborted)
+// journaled says whether a result is final, and so journaled: not if
+// Ctrl-C drained the item before its call, nor if it failed for a reason
+// that is not the item's (see resume.Final), so that a rerun sends it.
+func journaled(res result) bool {
+	return !errors.Is(res.Err, errInterrupted) && resume.Final(res)
 }
 
 // drain is the first middleware: after Ctrl-C it ends every attempt that

@@ -203,7 +203,7 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 	}
 	setup.Config = batchllm.Config[batchllm.Prompt, string, itemContext]{
 		Strategy:       strat,
-		Retry:          batchllm.RetryPolicy{MaxAttempts: c.MaxAttempts, InitialWait: c.Backoff, MaxWait: max(30*time.Second, c.Backoff)},
+		Retry:          retryPolicy(c.MaxAttempts, c.Backoff),
 		AttemptTimeout: c.AttemptTimeout,
 		ItemTimeout:    c.ItemTimeout,
 		Gate:           gate,
