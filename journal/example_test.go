@@ -48,6 +48,7 @@ func Example() {
 		// stops the batch, and the result is not reported.
 		p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, string]{
 			Strategy: answer,
+			Workers:  1, // one at a time, so that this example prints in a fixed order
 			Record: func(ctx context.Context, r Result) error {
 				return j.Append(ctx, journal.Record[Outcome]{Kind: journal.KindResult, ID: r.ItemID, Digest: r.Context, Value: journal.NewOutcome(r)})
 			},
