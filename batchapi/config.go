@@ -39,8 +39,9 @@ type Config[C any] struct {
 	// item whose batch expired, was cancelled or failed before it ran is
 	// submitted again in a new batch until then. Zero means 3.
 	MaxAttempts int
-	// PollInterval is the time between two polls of a batch. Zero means 30
-	// seconds.
+	// PollInterval is the longest time between two polls of a batch: the
+	// first poll comes a second after a batch is created, and the wait
+	// doubles from there up to PollInterval. Zero means 30 seconds.
 	PollInterval time.Duration
 	// Gate, if not nil, admits each item before its first batch is
 	// submitted, with the item's estimate, and is released with the

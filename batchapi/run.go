@@ -256,6 +256,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if adopt != nil {
 		r.mu.Lock()
 		p.batch = adopt
+		p.attempts = adopt.info.Attempt
 		adopt.items = append(adopt.items, p)
 		adopt.info.Requests++
 		r.pend[p.custom] = p
@@ -324,7 +325,7 @@ func (r *runner[C]) adopt(ref string, at time.Time) *tracked[C] {
 		return t
 	}
 	name, id := parseBatchRef(ref)
-	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: 1, Created: time.Now()}, journaled: at}
+	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: nameAttempt(name), Created: time.Now()}, journaled: at}
 	r.adopted[ref] = t
 	if id != "" {
 		r.active = append(r.active, t)
@@ -377,6 +378,16 @@ func (r *runner[C]) resolve(ctx context.Context) error {
 	return nil
 }
 
+// batchName names a batch: the run's prefix and id, the batch's number in
+// the run, the attempt its items are on and its number of requests
+// ("batchllm-5f0c9a12-3-a2-n500"). A rerun reads the attempt back, so that
+// items keep their count of attempts across runs, and the number of
+// requests, by which it recognizes a batch of a provider whose batches
+// have no name (Anthropic).
+func batchName(prefix, runID string, seq, attempt, n int) string {
+	return prefix + "-" + runID + "-" + strconv.Itoa(seq) + "-a" + strconv.Itoa(attempt) + "-n" + strconv.Itoa(n)
+}
+
 // nameCount returns the number of requests a batch name says its batch
 // has, or 0.
 func nameCount(name string) int {
@@ -388,21 +399,36 @@ func nameCount(name string) int {
 	return n
 }
 
+// nameAttempt returns the attempt a batch name says its items are on; 1
+// for a name without one.
+func nameAttempt(name string) int {
+	i := strings.LastIndex(name, "-a")
+	j := strings.LastIndex(name, "-n")
+	if i < 0 || j < i {
+		return 1
+	}
+	a, err := strconv.Atoi(name[i+2 : j])
+	if err != nil || a < 1 {
+		return 1
+	}
+	return a
+}
+
 // submit journals, creates and starts tracking one batch of items.
 func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
-	r.mu.Lock()
-	r.seq++
-	// The name says how many requests the batch has, for providers whose
-	// batches have no name (Anthropic): a rerun looks for a batch of that
-	// many requests.
-	name := r.cfg.Name + "-" + r.runID + "-" + strconv.Itoa(r.seq) + "-n" + strconv.Itoa(len(items))
-	r.mu.Unlock()
 	refs := make([]spoolRef, len(items))
 	subs := make([]Submission, len(items))
+	r.mu.Lock()
 	for i, p := range items {
 		refs[i] = p.entry
 		subs[i] = Submission{ID: p.id, Digest: p.digest}
+		// Items of a batch an earlier run journaled but never created
+		// keep the attempt they were on.
+		attempt = max(attempt, p.attempts)
 	}
+	r.seq++
+	name := batchName(r.cfg.Name, r.runID, r.seq, attempt, len(items))
+	r.mu.Unlock()
 	head, sep, tail := r.b.framing()
 	size := bodySize(refs, head, sep, tail)
 	t := &tracked[C]{items: items, info: BatchInfo{Name: name, Requests: len(items), Bytes: size, Attempt: attempt, Created: time.Now()}}
@@ -517,10 +543,17 @@ func (r *runner[C]) progress(info BatchInfo) {
 	}
 }
 
+// firstPoll is the wait before the first poll of a new batch; the wait
+// then doubles up to Config.PollInterval. A batch is checked soon after it
+// is created (a batch that fails validation says so within seconds), and
+// a long one is not polled more often than asked.
+const firstPoll = time.Second
+
 // poll polls the running batches until every item has a result.
 func (r *runner[C]) poll(ctx context.Context) error {
-	tick := time.NewTicker(r.cfg.PollInterval)
-	defer tick.Stop()
+	wait := min(firstPoll, r.cfg.PollInterval)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		r.mu.Lock()
 		done := r.inputDone
@@ -563,9 +596,13 @@ func (r *runner[C]) poll(ctx context.Context) error {
 		if r.dropEnded() {
 			continue
 		}
+		timer.Reset(wait)
 		select {
-		case <-tick.C:
+		case <-timer.C:
+			wait = min(2*wait, r.cfg.PollInterval)
 		case <-r.wake:
+			// A batch was created, or the input ended.
+			wait = min(firstPoll, r.cfg.PollInterval)
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}

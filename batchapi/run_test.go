@@ -1,6 +1,7 @@
 package batchapi
 
 import (
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -101,5 +102,104 @@ func TestExpiredItemsAreResubmitted(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Polls start a second after a batch is created and back off, doubling,
+// to PollInterval: a short batch is collected in seconds although
+// PollInterval is a minute, and no two polls are further apart than
+// PollInterval.
+func TestPollBacksOff(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: 200 * time.Second})
+				p := mk(t, s)
+				var polls []time.Time
+				start := time.Now()
+				var c collector
+				_, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Minute, Dir: t.TempDir(),
+					Progress: func(b BatchInfo) {
+						if b.State.Status != "" {
+							polls = append(polls, time.Now())
+						}
+					}}, seq(prompts(1)), c.emit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(c.res) != 1 || len(polls) < 5 {
+					t.Fatalf("%d results, %d polls", len(c.res), len(polls))
+				}
+				if d := polls[0].Sub(start); d > time.Second {
+					t.Errorf("first poll after %v, want 1s", d)
+				}
+				prev := time.Duration(0)
+				for i := 1; i < len(polls); i++ {
+					gap := polls[i].Sub(polls[i-1])
+					if gap > time.Minute || gap < prev {
+						t.Errorf("poll %d came %v after the one before (previous gap %v); want non-decreasing gaps up to 1m", i, gap, prev)
+					}
+					prev = gap
+				}
+				if prev != time.Minute {
+					t.Errorf("last gap %v, want PollInterval (1m)", prev)
+				}
+			})
+		})
+	}
+}
+
+// An item keeps its count of attempts across runs: the batch names carry
+// the attempt, so a rerun that collects a resubmission of an earlier run
+// does not give its items MaxAttempts more.
+func TestAttemptsCarryOverToRerun(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// Each batch runs 5 requests before its window ends.
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second, Window: 6500 * time.Millisecond})
+				p := mk(t, s)
+				path := tempJournal(t)
+				items := prompts(12)
+				cfg := Config[int]{Provider: p, MaxAttempts: 2, PollInterval: time.Second, Dir: t.TempDir()}
+				first := cfg
+				created := 0
+				first.hook = func(at string) error {
+					if at == "id-journaled" {
+						if created++; created == 2 { // the resubmission of the 7 expired items
+							return errors.New("kill -9")
+						}
+					}
+					return nil
+				}
+				var c1, c2 collector
+				if _, err := journaled(t, path, first, items, &c1); !errors.Is(err, errStop) {
+					t.Fatalf("first run: %v", err)
+				}
+				if _, err := journaled(t, path, cfg, items, &c2); err != nil {
+					t.Fatal(err)
+				}
+				out := finished(t, path)
+				ok, failed := 0, 0
+				for id, o := range out {
+					if o.OK {
+						ok++
+						continue
+					}
+					failed++
+					if o.Attempts != 2 {
+						t.Errorf("%s failed after %d attempts, want 2", id, o.Attempts)
+					}
+				}
+				if ok != 10 || failed != 2 {
+					t.Errorf("%d ok, %d failed; want 10 and 2", ok, failed)
+				}
+				for id, n := range s.BatchSubmissions(simName(prov)) {
+					if n > 2 {
+						t.Errorf("%s submitted %d times with MaxAttempts 2", id, n)
+					}
+				}
+			})
+		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/anthropic"
+	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -36,7 +37,7 @@ func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
 	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off (a rerun with the same journal collects the batches)")
 	fl.Lookup("batch").NoOptDefVal = "on"
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
-	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000)")
+	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini 20,000)")
 	fl.BoolVar(&b.cancelOnInterrupt, "cancel-on-interrupt", false, "with --batch, cancel the running batches on Ctrl-C instead of leaving them to finish for a rerun to collect")
 	fl.DurationVar(&b.simStep, "sim-batch-delay", time.Second, "--provider sim --batch: time a batch spends validating and finalizing")
 	fl.DurationVar(&b.simPerRequest, "sim-batch-per-request", time.Millisecond, "--provider sim --batch: time a batch spends on each request")
@@ -69,6 +70,9 @@ func (r *runner) batchProvider(o providerOptions) (*batchapi.Provider, func() er
 		return p, none, err
 	case "anthropic":
 		p, err := batchapi.Anthropic(anthropic.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens})
+		return p, none, err
+	case "gemini":
+		p, err := batchapi.Gemini(gemini.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens, Temperature: o.Temperature})
 		return p, none, err
 	case "sim":
 		sim, err := llmsim.Start(llmsim.Config{Seed: o.Sim.seed, Batch: llmsim.BatchConfig{StepDelay: r.f.batch.simStep, PerRequest: r.f.batch.simPerRequest}})
@@ -322,7 +326,12 @@ func batchLine(b batchapi.BatchInfo, dryRun bool) string {
 		sb.WriteString(", from an earlier run")
 	}
 	if s := b.State; s.Status != "" {
-		fmt.Fprintf(&sb, " | %s: %d/%d done, %d failed", s.Status, s.Succeeded+s.Failed, s.Total, s.Failed)
+		fmt.Fprintf(&sb, " | %s", s.Status)
+		// A batch still validating has no counts yet, and Gemini's
+		// report none: show counts only when there are some.
+		if s.Total > 0 {
+			fmt.Fprintf(&sb, ": %d/%d done, %d failed", s.Succeeded+s.Failed, s.Total, s.Failed)
+		}
 		if !b.ETA.IsZero() {
 			fmt.Fprintf(&sb, ", ETA %s", time.Until(b.ETA).Round(time.Second))
 		}
@@ -344,30 +353,11 @@ func bytesText(n int64) string {
 // (and submitting), leaving the batches running unless
 // --cancel-on-interrupt; the second exits at once.
 func (r *runner) watchBatchSignals(done <-chan struct{}, cancel context.CancelCauseFunc) *atomic.Bool {
-	var got atomic.Bool
-	if r.signals == nil {
-		return &got
+	notice := "stopping; the batches keep running at the provider"
+	if r.f.batch.cancelOnInterrupt {
+		notice = "cancelling the running batches"
 	}
-	go func() {
-		select {
-		case <-r.signals:
-		case <-done:
-			return
-		}
-		got.Store(true)
-		if r.f.batch.cancelOnInterrupt {
-			fmt.Fprintln(r.stderr, "\nbatchllm: interrupt: cancelling the running batches (Ctrl-C again to exit now)")
-		} else {
-			fmt.Fprintln(r.stderr, "\nbatchllm: interrupt: stopping; the batches keep running at the provider (Ctrl-C again to exit now)")
-		}
-		cancel(errors.New("interrupted"))
-		select {
-		case <-r.signals:
-			r.exitNow()
-		case <-done:
-		}
-	}()
-	return &got
+	return r.watchInterrupt(done, notice, func() { cancel(errInterruptedRun) }, r.exitNow)
 }
 
 // interruptedHint says what became of the batches and how to resume.
