@@ -214,6 +214,9 @@ type anthropicRun struct {
 	stop      string
 	invalid   bool
 	outTokens int
+	// inTokens is the prompt as the provider counts it (see
+	// ProviderConfig.TokenFactor), cache reads and writes included.
+	inTokens int
 }
 
 func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*anthropicRun, *failure) {
@@ -223,6 +226,7 @@ func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*an
 	}
 	a := &anthropicRun{ap: ap, prompt: ap.t.String(), stop: "end_turn"}
 	a.dig = digest(a.prompt)
+	a.inTokens = tokens(a.prompt)
 	var truncated bool
 	a.content, truncated, a.invalid = answer(fault, minOut, a.dig, ap.t.lastUser, ap.schema, false, ap.maxOut)
 	a.outTokens = tokens(a.content)
@@ -239,7 +243,7 @@ func (a *anthropicRun) message(id string, read, write int, tier string) anthropi
 		ID: id, Type: "message", Role: "assistant", Model: a.ap.req.Model,
 		Content: []anthropicContent{{Type: "text", Text: a.content}}, StopReason: a.stop,
 	}
-	resp.Usage = anthropicUsage{InputTokens: int64(tokens(a.prompt) - read - write), OutputTokens: int64(a.outTokens),
+	resp.Usage = anthropicUsage{InputTokens: int64(a.inTokens - read - write), OutputTokens: int64(a.outTokens),
 		CacheCreationInputTokens: int64(write), CacheReadInputTokens: int64(read), ServiceTier: tier}
 	if write > 0 {
 		if a.ap.ttls[len(a.ap.ttls)-1] == time.Hour {
@@ -285,7 +289,11 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	p := c.p
 	p.mu.Lock()
 	read, write := p.anthropicCacheLookup(ap, now)
-	total := tokens(a.prompt)
+	// Anthropic counts with its own tokenizer, for the usage and the
+	// limits alike (ProviderConfig.TokenFactor).
+	read, write = p.countTokens(read), p.countTokens(write)
+	total := max(p.countTokens(a.inTokens), read+write)
+	a.inTokens = total
 	uncached := total - read - write
 	reqWait, reqBig := p.rpm.wait(now, 1)
 	inWait, inBig := p.itpm.wait(now, float64(uncached+write))

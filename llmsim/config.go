@@ -101,8 +101,28 @@ type ProviderConfig struct {
 	// https://docs.anthropic.com/en/docs/build-with-claude/token-counting;
 	// OpenAI's rule of thumb of about 4 characters a token,
 	// https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them).
-	// Zero means 1.
+	// Zero means 1. OpenAI and Gemini charge their limits with their own
+	// count of the prompt (OpenAI: "your rate limit is calculated as the
+	// maximum of max_tokens and the estimated number of tokens based on
+	// the character count of your request",
+	// https://platform.openai.com/docs/guides/rate-limits; Gemini: the
+	// usageMetadata.promptTokenCount of its own tokenizer, which
+	// models.countTokens returns,
+	// https://ai.google.dev/gemini-api/docs/tokens), and Anthropic its
+	// own input_tokens, which /v1/messages/count_tokens estimates; so the
+	// factor scales the usage, the limits and the counting endpoints of
+	// all three alike.
 	TokenFactor float64
+	// StartUsed is the share, in [0, 1), of every limit already spent when
+	// the simulator starts, as when a run begins in a window that earlier
+	// work has used: the buckets start at (1 − StartUsed) of their
+	// capacity, Gemini's first windows with that share counted. It bounds
+	// the opening allowance, so that a long window (a day) can be
+	// simulated by a run that lasts seconds: with RPM 1,728,000 per
+	// 24-hour Window (20 a second) and StartUsed 0.9999, the bucket holds
+	// 172 requests and then refills at 20 a second, and every header says
+	// so in the day's terms. Zero starts full.
+	StartUsed float64
 	// OutputTokens, if positive, pads every answer to at least this many
 	// output tokens (before max_tokens truncation). Zero leaves the
 	// natural answer (see the package documentation).
@@ -229,6 +249,9 @@ func (c *Config) validate() error {
 	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
 		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.TokenFactor < 0 {
 			return fmt.Errorf("llmsim: %s: negative limit", name)
+		}
+		if !(p.StartUsed >= 0 && p.StartUsed < 1) {
+			return fmt.Errorf("llmsim: %s: StartUsed %v outside [0, 1)", name, p.StartUsed)
 		}
 		if err := p.Latency.validate(); err != nil {
 			return fmt.Errorf("llmsim: %s: %w", name, err)

@@ -168,6 +168,12 @@ func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*gemin
 // request's own, as promptTokenCount includes cachedContentTokenCount.
 func (gp *geminiPrompt) promptTokens() int { return gp.cachedTokens + gp.ownTokens }
 
+// countAs turns the simulator's counts into p's own (see
+// ProviderConfig.TokenFactor).
+func (gp *geminiPrompt) countAs(p *provider) {
+	gp.cachedTokens, gp.ownTokens = p.countTokens(gp.cachedTokens), p.countTokens(gp.ownTokens)
+}
+
 // geminiRun is a validated and answered generateContent request.
 type geminiRun struct {
 	gp        *geminiPrompt
@@ -252,6 +258,9 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 	if c.checkModel(model, g.gp.promptTokens(), 0) {
 		return
 	}
+	// Gemini counts with its own tokenizer, for the usage and the quotas
+	// alike (ProviderConfig.TokenFactor).
+	g.gp.countAs(c.p)
 	promptTokens := g.gp.promptTokens()
 	p := c.p
 	p.mu.Lock()
@@ -269,9 +278,9 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		c.countFault(FaultInvalid)
 	}
 	if wait > 0 {
-		q := quotaFailure("generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPerMinutePerProjectPerModel", p.cfg.RPM)
+		q := quotaFailure("generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPer"+p.quotaPeriod()+"PerProjectPerModel", p.cfg.RPM)
 		if tokWait > reqWait {
-			q = quotaFailure("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPerMinute", p.cfg.TPM)
+			q = quotaFailure("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPer"+p.quotaPeriod(), p.cfg.TPM)
 		}
 		help := map[string]any{"@type": "type.googleapis.com/google.rpc.Help", "links": []any{map[string]string{
 			"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}}}
@@ -290,6 +299,19 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 	}
 	c.usage(promptTokens, g.n*g.outTokens, g.gp.cachedTokens, 0)
 	c.respond(g.response(s.nextID(g.dig)))
+}
+
+// quotaPeriod names the window of p's quotas as Gemini's quotaIds do:
+// "Day" for a window of a day or more (GenerateRequestsPerDayPerProject…),
+// else "Minute", the window the simulator's Window stands for
+// (https://ai.google.dev/gemini-api/docs/rate-limits lists RPM, TPM and
+// RPD; the quotaIds appear in the 429s quoted in
+// github.com/google-gemini/gemini-cli/issues/1906).
+func (p *provider) quotaPeriod() string {
+	if p.window >= 24*time.Hour {
+		return "Day"
+	}
+	return "Minute"
 }
 
 // countTokens answers models/{model}:countTokens with the simulator's
@@ -317,6 +339,7 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, model strin
 		c.geminiError(status, msg, nil)
 		return
 	}
+	gp.countAs(c.p)
 	n := gp.promptTokens()
 	resp := map[string]any{"totalTokens": n, "promptTokensDetails": []modalityCount{{"TEXT", n}}}
 	if gp.cachedTokens > 0 {

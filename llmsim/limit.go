@@ -7,7 +7,16 @@ import (
 
 // bucket is a continuously refilled token bucket, the algorithm OpenAI and
 // Anthropic describe: capacity tokens per window, refilled at
-// capacity/window, starting full. A zero capacity means unlimited.
+// capacity/window, starting full (less ProviderConfig.StartUsed). A zero
+// capacity means unlimited. Sources: Anthropic, "we use the token bucket
+// algorithm … your capacity is continuously replenished up to your maximum
+// limit, rather than being reset at fixed intervals"
+// (https://docs.anthropic.com/en/api/rate-limits); OpenAI, whose
+// x-ratelimit-reset-* headers give "the time until the rate limit … resets
+// to its initial state" and are as short as 12 ms after one request at
+// thousands per minute, which only a continuous refill explains
+// (https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers;
+// https://community.openai.com/t/why-x-ratelimit-reset-requests-time-is-so-small-and-what-is-its-significance/535297).
 type bucket struct {
 	capacity float64
 	window   time.Duration
@@ -15,11 +24,13 @@ type bucket struct {
 	last     time.Time
 }
 
-func newBucket(capacity int64, window time.Duration, now time.Time) *bucket {
+// newBucket returns a bucket of capacity per window, a share used of it
+// already spent.
+func newBucket(capacity int64, window time.Duration, used float64, now time.Time) *bucket {
 	if capacity <= 0 {
 		return nil
 	}
-	return &bucket{capacity: float64(capacity), window: window, level: float64(capacity), last: now}
+	return &bucket{capacity: float64(capacity), window: window, level: float64(capacity) - math.Round(float64(capacity)*used), last: now}
 }
 
 func (b *bucket) refill(now time.Time) {
@@ -61,7 +72,13 @@ func (b *bucket) fullIn() time.Duration {
 func (b *bucket) remaining() int64 { return int64(math.Max(0, math.Floor(b.level))) }
 
 // fixedWindow is a quota counter that resets at window boundaries, as
-// Gemini's per-minute quotas do. A zero limit means unlimited.
+// Gemini's quotas do: "Requests per day (RPD) quotas reset at midnight
+// Pacific time", and per-minute quotas are counted per calendar minute
+// (https://ai.google.dev/gemini-api/docs/rate-limits; the 429 names the
+// quota with a quotaId such as GenerateRequestsPerMinutePerProjectPerModel
+// and gives a RetryInfo retryDelay until the reset,
+// https://ai.google.dev/gemini-api/docs/troubleshooting). A zero limit
+// means unlimited.
 type fixedWindow struct {
 	limit  int64
 	length time.Duration
@@ -69,11 +86,13 @@ type fixedWindow struct {
 	used   int64
 }
 
-func newFixedWindow(limit int64, length time.Duration, now time.Time) *fixedWindow {
+// newFixedWindow returns a window of limit per length, a share used of
+// its first window already spent.
+func newFixedWindow(limit int64, length time.Duration, used float64, now time.Time) *fixedWindow {
 	if limit <= 0 {
 		return nil
 	}
-	return &fixedWindow{limit: limit, length: length, start: now}
+	return &fixedWindow{limit: limit, length: length, start: now, used: int64(math.Round(float64(limit) * used))}
 }
 
 func (w *fixedWindow) roll(now time.Time) {
@@ -103,7 +122,8 @@ func (w *fixedWindow) take(n int64) {
 }
 
 // countTokens is the provider's own count of a prompt the simulator's
-// tokenizer counts as n (see ProviderConfig.TokenFactor).
+// tokenizer counts as n (see ProviderConfig.TokenFactor), for its usage,
+// its limits and its token-counting endpoint.
 func (p *provider) countTokens(n int) int {
 	if f := p.cfg.TokenFactor; f > 0 && f != 1 {
 		return int(math.Round(float64(n) * f))

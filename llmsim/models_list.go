@@ -104,7 +104,7 @@ func (s *Server) anthropicCountTokens(w http.ResponseWriter, r *http.Request) {
 		c.unknownModel(ap.req.Model)
 		return
 	}
-	c.ok(map[string]any{"input_tokens": tokens(ap.t.String())})
+	c.ok(map[string]any{"input_tokens": c.p.countTokens(tokens(ap.t.String()))})
 }
 
 // geminiModels serves GET /v1beta/models

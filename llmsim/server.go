@@ -274,14 +274,14 @@ func newProvider(k providerKind, pc ProviderConfig, cfg Config, now time.Time, s
 		cache: map[[32]byte]time.Time{},
 	}
 	if k == kindGemini {
-		p.wRPM = newFixedWindow(pc.RPM, cfg.Window, now)
-		p.wTPM = newFixedWindow(pc.TPM, cfg.Window, now)
+		p.wRPM = newFixedWindow(pc.RPM, cfg.Window, pc.StartUsed, now)
+		p.wTPM = newFixedWindow(pc.TPM, cfg.Window, pc.StartUsed, now)
 	} else {
-		p.rpm = newBucket(pc.RPM, cfg.Window, now)
-		p.tpm = newBucket(pc.TPM, cfg.Window, now)
+		p.rpm = newBucket(pc.RPM, cfg.Window, pc.StartUsed, now)
+		p.tpm = newBucket(pc.TPM, cfg.Window, pc.StartUsed, now)
 		if k == kindAnthropic {
-			p.itpm = newBucket(pc.InputTPM, cfg.Window, now)
-			p.otpm = newBucket(pc.OutputTPM, cfg.Window, now)
+			p.itpm = newBucket(pc.InputTPM, cfg.Window, pc.StartUsed, now)
+			p.otpm = newBucket(pc.OutputTPM, cfg.Window, pc.StartUsed, now)
 		}
 	}
 	return p

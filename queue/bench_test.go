@@ -59,7 +59,7 @@ func BenchmarkQueueNoop(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg := workerConfig(noop, nil)
-		cfg.Workers, cfg.Runs = 128, []string{id}
+		cfg.Workers, cfg.Runs = 256, []string{id}
 		w, err := queue.NewWorker(q, cfg)
 		if err != nil {
 			b.Fatal(err)

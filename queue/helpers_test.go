@@ -22,7 +22,15 @@ func testPool(t testing.TB) *pgxpool.Pool {
 	if url == "" {
 		t.Skip("set BATCHLLM_TEST_POSTGRES_URL to a Postgres database to run this test, e.g. BATCHLLM_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test (.ci/run sets it)")
 	}
-	pool, err := pgxpool.New(context.Background(), url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("BATCHLLM_TEST_POSTGRES_URL: %v", err)
+	}
+	// As the CLI does (see openQueue): River's notifier holds one
+	// connection, and its fetches and completions, the worker's and Follow
+	// need their own.
+	cfg.MaxConns = max(cfg.MaxConns, 16)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", url, err)
 	}

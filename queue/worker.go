@@ -85,7 +85,8 @@ type Worker[In, Out, C any] struct {
 	cfg WorkerConfig[In, Out, C]
 	log *slog.Logger
 
-	client *river.Client[pgx.Tx]
+	client    *river.Client[pgx.Tx]
+	completer *completer
 
 	mu     sync.Mutex
 	runs   map[string]*runWork[In, Out, C]
@@ -181,6 +182,7 @@ func NewWorker[In, Out, C any](q *Queue, cfg WorkerConfig[In, Out, C]) (*Worker[
 		return nil, fmt.Errorf("queue: river client: %w", err)
 	}
 	w.client = c
+	w.completer = newCompleter(q, cfg.ID, cfg.Logger)
 	return w, nil
 }
 
@@ -193,7 +195,9 @@ func (w *Worker[In, Out, C]) ID() string { return w.cfg.ID }
 // error if River cannot start.
 func (w *Worker[In, Out, C]) Run(ctx context.Context) error {
 	bg := context.WithoutCancel(ctx)
+	go w.completer.run()
 	if err := w.client.Start(bg); err != nil {
+		w.completer.close()
 		return fmt.Errorf("queue: start worker: %w", err)
 	}
 	w.poll(ctx)
@@ -216,6 +220,7 @@ loop:
 		w.client.StopAndCancel(cctx)
 		ccancel()
 	}
+	w.completer.close()
 	w.mu.Lock()
 	runs := w.runs
 	w.runs = map[string]*runWork[In, Out, C]{}
@@ -434,8 +439,9 @@ func (iw *itemWorker[In, Out, C]) Work(ctx context.Context, j *river.Job[itemArg
 	}
 }
 
-// record is the processor's Config.Record: it records the result and
-// completes the job in one transaction, and tells Work how it went. A
+// record is the processor's Config.Record: it hands the result to the
+// completer, which records it and completes its job in one transaction
+// (with other jobs' results and completions), and tells Work how it went. A
 // result of class ClassFatalBatch (a bad key here, an exhausted budget) is
 // not recorded: the job goes back to the queue, the worker leaves the run
 // for a while, and an exhausted budget stops the run for every worker.
@@ -465,35 +471,7 @@ func (w *Worker[In, Out, C]) record(rw *runWork[In, Out, C], res batchllm.Result
 		jc.reply <- fmt.Errorf("item %q: encode result: %w", user.ItemID, err)
 		return
 	}
-	jc.reply <- w.complete(jc.ctx, jc.job, rec)
-}
-
-// complete records an item's result and completes its job in one
-// transaction. If the item has a result already (its job was rescued from
-// a worker thought dead that was not), the first result stands.
-func (w *Worker[In, Out, C]) complete(ctx context.Context, j *river.Job[itemArgs], rec Record) error {
-	if len(rec.Value) == 0 {
-		rec.Value = json.RawMessage("null")
-	}
-	tx, err := w.q.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("item %q: record result: %w", j.Args.ID, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	_, err = tx.Exec(ctx, w.q.sql(`INSERT INTO {s}.batchllm_result
-		(run_id, item_id, ok, class, attempts, input_tokens, output_tokens, cost, worker, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, item_id) DO NOTHING`),
-		j.Args.Run, j.Args.ID, rec.OK, rec.Class.String(), rec.Attempts, rec.Usage.InputTokens, rec.Usage.OutputTokens, int64(rec.Cost), w.cfg.ID, string(rec.Value))
-	if err != nil {
-		return fmt.Errorf("item %q: record result: %w", j.Args.ID, err)
-	}
-	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, j); err != nil {
-		return fmt.Errorf("item %q: complete job: %w", j.Args.ID, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("item %q: record result: commit: %w", j.Args.ID, err)
-	}
-	return nil
+	w.completer.submit(completion{job: jc.job, rec: rec, reply: jc.reply})
 }
 
 // convertConfig turns the caller's processor configuration into the

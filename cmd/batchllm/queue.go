@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,6 +41,13 @@ func openQueue(ctx context.Context, q queueFlags, log *slog.Logger) (*queue.Queu
 	cfg, err := pgxpool.ParseConfig(q.url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--queue: %v", err)
+	}
+	// pgxpool's default (4 connections on 2 cores) starves a worker: River's
+	// notifier holds one, and its fetches, its completions, the worker's
+	// result batches and Follow each need their own. pool_max_conns in the
+	// URL still wins.
+	if !strings.Contains(q.url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, 12)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
