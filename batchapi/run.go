@@ -27,7 +27,6 @@ type pending[C any] struct {
 	attempts int
 	permit   batchllm.Permit
 	batch    *tracked[C]
-	start    time.Time
 	notRun   string // why the last batch did not run it
 }
 
@@ -67,6 +66,8 @@ type runner[C any] struct {
 	inputDone bool
 	stats     Stats
 	wake      chan struct{}
+	// models interns the items' model names, of which there are few.
+	models map[string]string
 }
 
 // errStop ends a run early: a crash injected by a test hook.
@@ -95,7 +96,7 @@ func Run[C any](ctx context.Context, cfg Config[C], items iter.Seq[Item[C]], emi
 	r := &runner[C]{
 		cfg: cfg, b: cfg.Provider.b, c: cfg.Provider.c, lim: cfg.Provider.b.limits(), emit: emit,
 		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[string]*chunk[C]{},
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), models: map[string]string{},
 	}
 	if cfg.MaxRequests > 0 && cfg.MaxRequests < r.lim.Requests {
 		r.lim.Requests = cfg.MaxRequests
@@ -207,7 +208,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if !validID(it.ID) {
 		return fmt.Errorf("batchapi: item %d has an empty ID", r.stats.Items+1)
 	}
-	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1, start: time.Now()}
+	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1}
 	r.mu.Lock()
 	r.stats.Items++
 	_, dup := r.pend[p.custom]
@@ -249,7 +250,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
-	p.model = model
+	p.model = r.intern(model)
 	if p.entry, err = r.sp.add(e); err != nil {
 		return err
 	}
@@ -265,6 +266,17 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		return nil
 	}
 	return r.enqueue(ctx, p, it.Input)
+}
+
+// intern returns the one copy of the model name the run keeps.
+func (r *runner[C]) intern(model string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.models[model]; ok {
+		return m
+	}
+	r.models[model] = model
+	return model
 }
 
 // enqueue admits a new item and adds it to the batch being filled for its
@@ -737,8 +749,13 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 
 // report turns an answer into the item's result, records it and emits it.
 func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Response[string], err error) error {
+	// Elapsed is the time the item spent in its last batch.
+	var elapsed time.Duration
+	if p.batch != nil {
+		elapsed = time.Since(p.batch.info.Created)
+	}
 	res := Result[C]{
-		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: time.Since(p.start),
+		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: elapsed,
 		Model: resp.Model, FinishReason: resp.FinishReason, RawFinishReason: resp.RawFinishReason,
 	}
 	class := batchllm.ClassNone
