@@ -68,6 +68,9 @@ type runner[C any] struct {
 	wake      chan struct{}
 	// models interns the items' model names, of which there are few.
 	models map[string]string
+	// cutoffDone is set once the batches running at Config.Cutoff were
+	// cancelled.
+	cutoffDone bool
 }
 
 // errStop ends a run early: a crash injected by a test hook.
@@ -197,11 +200,71 @@ func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error 
 	}
 	r.mu.Unlock()
 	for _, ch := range rest {
-		if err := r.submit(ctx, ch.model, ch.items, 1); err != nil {
+		if err := r.submitOrDivert(ctx, ch.model, ch.items, 1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pastCutoff reports whether Config.Cutoff has passed.
+func (r *runner[C]) pastCutoff() bool {
+	return !r.cfg.Cutoff.IsZero() && !time.Now().Before(r.cfg.Cutoff)
+}
+
+// submitOrDivert submits a batch of items, or diverts them once the
+// cutoff has passed.
+func (r *runner[C]) submitOrDivert(ctx context.Context, model string, items []*pending[C], attempt int) error {
+	if !r.pastCutoff() {
+		return r.submit(ctx, model, items, attempt)
+	}
+	for _, p := range items {
+		if err := r.divert(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// divert gives up on an item without a result, for the caller to send
+// live.
+func (r *runner[C]) divert(ctx context.Context, p *pending[C]) error {
+	if p.permit != nil {
+		p.permit.Release(batchllm.Outcome{Class: batchllm.ClassFatalItem})
+		p.permit = nil
+	}
+	r.mu.Lock()
+	if r.pend[p.custom] == p {
+		delete(r.pend, p.custom)
+	}
+	p.batch = nil
+	r.stats.Diverted++
+	r.mu.Unlock()
+	if r.cfg.Divert != nil {
+		if err := r.cfg.Divert(ctx, p.id, p.ctx); err != nil {
+			return fmt.Errorf("batchapi: divert item %q: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
+// cancelAtCutoff cancels the running batches once the cutoff has passed;
+// they end with what they ran, and the rest is diverted as they are
+// collected.
+func (r *runner[C]) cancelAtCutoff(ctx context.Context, live []*tracked[C]) {
+	if r.cutoffDone || !r.pastCutoff() {
+		return
+	}
+	r.cutoffDone = true
+	for _, t := range live {
+		if t.info.ID == "" {
+			continue
+		}
+		r.cfg.Logger.Info("batchapi: cutoff: cancelling a batch", "batch", t.info.ID)
+		if err := r.b.cancel(ctx, t.info.ID); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("batchapi: cancel failed", "batch", t.info.ID, "err", err)
+		}
+	}
 }
 
 func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
@@ -282,6 +345,9 @@ func (r *runner[C]) intern(model string) string {
 // enqueue admits a new item and adds it to the batch being filled for its
 // model, submitting that batch first if the item does not fit.
 func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchllm.Prompt) error {
+	if r.pastCutoff() {
+		return r.divert(ctx, p)
+	}
 	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
 		est := batchllm.Estimate{Model: p.model}
 		if len(input) > 0 {
@@ -317,7 +383,7 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 	ch.bytes += size
 	r.mu.Unlock()
 	if full != nil {
-		return r.submit(ctx, full.model, full.items, 1)
+		return r.submitOrDivert(ctx, full.model, full.items, 1)
 	}
 	return nil
 }
@@ -579,6 +645,7 @@ func (r *runner[C]) poll(ctx context.Context) error {
 		if done && len(live) == 0 {
 			return nil
 		}
+		r.cancelAtCutoff(ctx, live)
 		for _, t := range live {
 			st, err := r.b.state(ctx, t.info.ID)
 			if err != nil {
@@ -608,7 +675,11 @@ func (r *runner[C]) poll(ctx context.Context) error {
 		if r.dropEnded() {
 			continue
 		}
-		timer.Reset(wait)
+		next := wait
+		if !r.cfg.Cutoff.IsZero() && !r.cutoffDone {
+			next = max(min(next, time.Until(r.cfg.Cutoff)), 0)
+		}
+		timer.Reset(next)
 		select {
 		case <-timer.C:
 			wait = min(2*wait, r.cfg.PollInterval)
@@ -686,6 +757,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 	}
 	again := map[string][]*pending[C]{}
 	var order []string
+	var divert, failed []*pending[C]
 	r.mu.Lock()
 	for _, p := range t.items {
 		if r.pend[p.custom] != p || p.batch != t {
@@ -699,6 +771,11 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			why = "the batch ended with no answer for the request"
 		}
 		p.notRun = why
+		if r.cfg.DivertNotRun || r.pastCutoff() {
+			p.batch = nil
+			divert = append(divert, p)
+			continue
+		}
 		if p.attempts < r.cfg.MaxAttempts {
 			key := ""
 			if r.b.oneModel() {
@@ -710,16 +787,16 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			again[key] = append(again[key], p)
 		} else {
 			p.batch = nil
-		}
-	}
-	t.ended = true
-	var failed []*pending[C]
-	for _, p := range t.items {
-		if r.pend[p.custom] == p && p.batch == nil {
 			failed = append(failed, p)
 		}
 	}
+	t.ended = true
 	r.mu.Unlock()
+	for _, p := range divert {
+		if err := r.divert(ctx, p); err != nil {
+			return err
+		}
+	}
 	for _, p := range failed {
 		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, p.notRun), batchllm.ClassTransient, 0)
 		if err := r.report(ctx, p, batchllm.Response[string]{}, err); err != nil {
@@ -738,7 +815,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 					break
 				}
 			}
-			if err := r.submit(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
+			if err := r.submitOrDivert(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
 				return err
 			}
 			items = items[n:]

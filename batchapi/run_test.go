@@ -1,6 +1,7 @@
 package batchapi
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"testing/synctest"
@@ -201,5 +202,62 @@ func TestAttemptsCarryOverToRerun(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// At Cutoff the running batches are cancelled and what they did not run
+// is diverted, once each and never resubmitted; with DivertNotRun, the
+// items of an expired batch are diverted instead of resubmitted.
+func TestCutoffAndDivertNotRun(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pace llmsim.BatchConfig
+		cfg  func(*Config[int])
+		ok   int
+	}{
+		{"cutoff", llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second}, func(c *Config[int]) {
+			c.MaxRequests = 4
+			c.Cutoff = time.Now().Add(3500 * time.Millisecond)
+		}, 6}, // each of the 3 batches runs 2 requests (at 2s and 3s)
+		{"expired", llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second, Window: 6500 * time.Millisecond}, func(c *Config[int]) {
+			c.DivertNotRun = true
+		}, 5},
+	} {
+		for prov, mk := range providers {
+			t.Run(tc.name+"/"+prov, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					s := sim(t, tc.pace)
+					p := mk(t, s)
+					var c collector
+					diverted := map[string]bool{}
+					cfg := Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir(),
+						Divert: func(_ context.Context, id string, _ int) error {
+							if diverted[id] {
+								t.Errorf("%s diverted twice", id)
+							}
+							diverted[id] = true
+							return nil
+						}}
+					tc.cfg(&cfg)
+					st, err := Run(t.Context(), cfg, seq(prompts(12)), c.emit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if int(st.Succeeded) != tc.ok || st.Failed != 0 || int(st.Diverted) != 12-tc.ok || len(diverted) != 12-tc.ok || len(c.res) != tc.ok {
+						t.Fatalf("stats %+v, %d results, %d diverted; want %d ok and %d diverted", st, len(c.res), len(diverted), tc.ok, 12-tc.ok)
+					}
+					for id := range diverted {
+						if _, ok := c.res[id]; ok {
+							t.Errorf("%s both diverted and reported", id)
+						}
+					}
+					for id, n := range s.BatchSubmissions(simName(prov)) {
+						if n != 1 {
+							t.Errorf("%s submitted %d times", id, n)
+						}
+					}
+				})
+			})
+		}
 	}
 }
