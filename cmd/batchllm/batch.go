@@ -25,7 +25,9 @@ import (
 
 // batchFlags are the flags of `batchllm run --batch`.
 type batchFlags struct {
-	mode              string // "" or "off": live; "on": the provider's Batch API
+	mode              string // "" or "off": live; "on": the provider's Batch API; "auto": with deadline
+	deadline          time.Duration
+	notRun            string // "resubmit" or "live"
 	poll              time.Duration
 	maxRequests       int
 	cancelOnInterrupt bool
@@ -34,8 +36,10 @@ type batchFlags struct {
 }
 
 func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
-	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off (a rerun with the same journal collects the batches)")
+	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off, auto (with --deadline: the Batch API for what finishes in time, live calls for the rest; a rerun with the same journal collects the batches)")
 	fl.Lookup("batch").NoOptDefVal = "on"
+	fl.DurationVar(&b.deadline, "deadline", 0, "with --batch auto, when the run must be done: batches still running at three quarters of it are cancelled and what they did not run is sent live, as is anything not yet submitted")
+	fl.StringVar(&b.notRun, "batch-not-run", "resubmit", "with --batch, what becomes of the items a batch ended without running (expired, cancelled): resubmit (in a new batch, up to --max-attempts) or live")
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
 	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini 20,000)")
 	fl.BoolVar(&b.cancelOnInterrupt, "cancel-on-interrupt", false, "with --batch, cancel the running batches on Ctrl-C instead of leaving them to finish for a rerun to collect")
@@ -45,11 +49,31 @@ func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
 
 func (b batchFlags) enabled() bool { return b.mode != "" && b.mode != "off" }
 
+// mixed says that the run may send some items live after its batches.
+func (b batchFlags) mixed() bool { return b.mode == "auto" || b.notRun == "live" }
+
+// cutoff is when a --batch auto run stops waiting for batches: three
+// quarters into the deadline, leaving the last quarter for the live calls.
+func (b batchFlags) cutoff(start time.Time) time.Time {
+	if b.mode != "auto" {
+		return time.Time{}
+	}
+	return start.Add(b.deadline * 3 / 4)
+}
+
 func (b batchFlags) check() error {
 	switch b.mode {
-	case "", "off", "on":
+	case "", "off", "on", "auto":
 	default:
-		return fmt.Errorf("--batch is %q; it must be on or off", b.mode)
+		return fmt.Errorf("--batch is %q; it must be on, off or auto", b.mode)
+	}
+	switch {
+	case b.mode == "auto" && b.deadline <= 0:
+		return errors.New("--batch auto needs --deadline (how long the run may take)")
+	case b.mode != "auto" && b.deadline != 0:
+		return errors.New("--deadline applies to --batch auto only")
+	case b.notRun != "resubmit" && b.notRun != "live":
+		return fmt.Errorf("--batch-not-run is %q; it must be resubmit or live", b.notRun)
 	}
 	if b.poll <= 0 {
 		return errors.New("--batch-poll must be positive")
@@ -125,6 +149,9 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		opts.APIKey, _ = r.prov.apiKey(f.baseURL)
 	}
 	r.format.batch = true
+	if f.batch.mixed() {
+		r.format.via = "batch"
+	}
 	prov, release, err := r.batchProvider(opts)
 	if err != nil {
 		return usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
@@ -163,6 +190,8 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		MaxRequests:  f.batch.maxRequests,
 		DryRun:       f.dryRun,
 		CancelOnStop: f.batch.cancelOnInterrupt,
+		Cutoff:       f.batch.cutoff(r.start),
+		DivertNotRun: f.batch.notRun == "live",
 		Logger:       r.log,
 		Progress:     r.batchProgress(),
 		Record:       r.recordBatch,
@@ -200,6 +229,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		return r.out.write(line)
 	})
 	close(done)
+	r.diverted = st.Diverted
 	r.batchSummary(st, budget)
 	switch {
 	case inErr != nil:
@@ -215,10 +245,20 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	r.tally.mu.Lock()
 	failed := r.tally.failed
 	r.tally.mu.Unlock()
-	if failed > 0 {
+	if failed > 0 && r.diverted == 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// executeDiverted sends live, at the live price, the items the batch pass
+// left without a result: the input is read again, and what the journal
+// has a result for (written by the batch pass) is skipped.
+func (r *runner) executeDiverted(ctx context.Context) error {
+	fmt.Fprintf(r.stderr, "batchllm: sending %d item(s) live that the batches did not run in time\n", r.diverted)
+	r.format.batch = false
+	r.format.via = "live"
+	return r.execute(ctx)
 }
 
 // batchItem turns an input line into a batch item, or writes its journaled
@@ -389,6 +429,9 @@ func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
 	}
 	if st.Resumed > 0 {
 		fmt.Fprintf(w, "; %d collected from batches of an earlier run", st.Resumed)
+	}
+	if st.Diverted > 0 {
+		fmt.Fprintf(w, "; %d left for live calls", st.Diverted)
 	}
 	fmt.Fprintln(w)
 	what := "submitted"

@@ -34,6 +34,9 @@ type outputLine struct {
 	// the built-in prices; absent if the model is not priced.
 	CostUSD  *float64        `json:"cost_usd,omitempty"`
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// Via says how the item was sent when a run mixes the Batch API and
+	// live calls (--batch auto, --batch-not-run live): "batch" or "live".
+	Via string `json:"via,omitempty"`
 }
 
 // lineError is the error of a failed item.
@@ -52,6 +55,8 @@ type lineFormat struct {
 	prices *cost.Table
 	// batch prices usage at the Batch APIs' discount (run --batch).
 	batch bool
+	// via, if not empty, is written in each line's via field.
+	via string
 }
 
 // line converts a result. With structured output the model's text is a
@@ -66,6 +71,7 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 		Model:        cmp.Or(r.Model, r.Context.Model),
 		FinishReason: r.FinishReason,
 		Metadata:     r.Context.Metadata,
+		Via:          lf.via,
 	}
 	if c, ok := lf.price(r.Usage, r.Model, r.Context.Model); ok {
 		usd := c.Dollars()

@@ -40,7 +40,10 @@ type (
 
 // runner is one execution of `batchllm run`.
 type runner struct {
-	f           runFlags
+	f runFlags
+	// diverted counts the items a batch pass left for live calls (--batch
+	// auto, --batch-not-run live); a live pass follows if any.
+	diverted    int64
 	temperature *float64
 	*env
 
@@ -160,7 +163,11 @@ func (r *runner) run(ctx context.Context, arg string) error {
 		return r.executeQueued(ctx)
 	}
 	if r.f.batch.enabled() {
-		return r.executeBatch(ctx)
+		err := r.executeBatch(ctx)
+		if err != nil || r.diverted == 0 {
+			return err
+		}
+		return r.executeDiverted(ctx)
 	}
 	return r.execute(ctx)
 }
@@ -462,6 +469,10 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 				return err
 			}
 			if st == journal.Finished && (rec.Value.OK || !r.f.retryFailed) {
+				if r.diverted > 0 {
+					// The batch pass of this run wrote it already.
+					return nil
+				}
 				l := rec.Value
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
@@ -695,6 +706,9 @@ func (w redactWriter) Write(b []byte) (int, error) {
 // result lines to. Callers open it last, once nothing else can fail at
 // start, so that a failed start leaves an earlier output as it was.
 func (r *runner) openOutput() error {
+	if r.out != nil { // a live pass after a batch pass writes on
+		return nil
+	}
 	var w io.Writer = r.stdout
 	if r.f.output != "-" {
 		of, err := os.Create(r.f.output)
