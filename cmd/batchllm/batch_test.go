@@ -199,3 +199,46 @@ func TestBatchAutoDeadline(t *testing.T) {
 		t.Errorf("--batch auto without --deadline: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// --provider gemini --batch runs through Gemini batch mode: every item
+// answered once, at the batch price, each key submitted once.
+func TestBatchGemini(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Millisecond}})
+	const n = 9
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	cmd := command(t, "", "run", "--provider", "gemini", "--base-url", sim.GeminiBaseURL(), "--batch", "--batch-poll", "20ms",
+		"--batch-max-requests", "4", "--journal", jnl, "-o", out, in)
+	cmd.Env = append(cmd.Env, "GEMINI_API_KEY="+testKey)
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := parseOutput(t, string(b))
+	checkAnswers(t, lines, n)
+	prices := cost.Default()
+	for id, l := range lines {
+		want, err := prices.Cost(l.Model, l.Usage, true)
+		if err != nil || l.CostUSD == nil || *l.CostUSD != want.Dollars() {
+			t.Errorf("%s: cost_usd %v, want the batch price %v (%v)", id, l.CostUSD, want, err)
+		}
+	}
+	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| JOB_STATE_SUCCEEDED") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	subs := sim.BatchSubmissions("gemini")
+	if len(subs) != n {
+		t.Errorf("%d keys submitted, want %d", len(subs), n)
+	}
+	for k, c := range subs {
+		if c != 1 {
+			t.Errorf("key %s submitted %d times", k, c)
+		}
+	}
+}
