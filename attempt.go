@@ -65,6 +65,9 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		if it.est != nil {
 			e = it.est.Estimate(req)
 		}
+		if it.model == "" { // until a provider names the model that answered
+			it.model, it.res.Model = e.Model, e.Model
+		}
 		var waitStart time.Time
 		if p.emitting {
 			waitStart = time.Now()
@@ -148,38 +151,31 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 				p.log.Error("batchllm: strategy error hook panicked", "item", item.ID, "err", perr)
 			}
 		}
-		switch cls.Class {
-		case ClassRateLimited:
+		if cls.Class == ClassRateLimited {
 			p.rateLimited.Add(1)
 			p.emit(Event{Kind: EventRateLimited, WorkerID: wid, ItemID: item.ID, Attempt: attempt, Model: it.model, Scope: e.Scope, Err: err, Duration: cls.RetryAfter})
 			it.rateLimited++
-			if it.rateLimited > max(p.cfg.Retry.MaxRateLimitRetries, 0) {
-				return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
-			}
-			if cls.Evidence != EvidenceQuota {
-				// Not shown to be the shared quota: this item waits alone,
-				// parked off its worker, and the wait is not an attempt.
-				// The gate judges whether bare 429s add up to a quota.
-				return stepWaiting, p.rateLimitBackoff(it.rateLimited, cls.RetryAfter)
-			}
-			// Same attempt number: the gate holds the retry back until the
-			// cooldown ends.
-		case ClassInvalidOutput:
-			if attempt >= p.cfg.Retry.MaxAttempts {
-				return it.fail(cls.Class, err)
-			}
-			it.attempt++ // at once: a new answer, not a recovered server, is needed
-		case ClassTransient, ClassOverloaded:
-			if attempt >= p.cfg.Retry.MaxAttempts {
-				return it.fail(cls.Class, err)
-			}
-			it.attempt++
-			return stepWaiting, p.backoff(attempt, cls.RetryAfter)
-		case ClassFatalBatch:
+		}
+		d := decideRetry(cls, attempt, it.rateLimited, p.cfg.Retry, rand.N[time.Duration])
+		switch d.verdict {
+		case giveUp:
+			return it.fail(cls.Class, err)
+		case abortBatch:
 			p.abortBatch(err)
 			return it.fail(cls.Class, err)
-		default:
-			return it.fail(cls.Class, err)
+		case rateLimitsExhausted:
+			return it.fail(ClassRateLimited, fmt.Errorf("%w (%d): %w", ErrRateLimitRetriesExhausted, it.rateLimited, err))
+		case retryAfterWait:
+			it.attempt++
+			return stepWaiting, d.wait
+		case waitAlone:
+			// The gate judges whether bare 429s add up to a quota.
+			return stepWaiting, d.wait
+		case retryNow:
+			it.attempt++
+		case retryThroughGate:
+			// Same attempt number: the gate holds the retry back until the
+			// cooldown ends.
 		}
 	}
 }
@@ -203,38 +199,11 @@ func (p *Processor[In, Out, C]) release(permit Permit, o Outcome) {
 	}
 }
 
-// backoff is the wait after failed attempt number attempt: the policy's
-// exponential backoff with jitter, or the server's requested wait if that is
-// longer, capped at MaxWait.
-func (p *Processor[In, Out, C]) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	w := p.cfg.Retry.Backoff(attempt)
-	if !p.cfg.Retry.NoJitter && w > 1 {
-		w = w/2 + rand.N(w/2+1)
-	}
-	return min(max(w, retryAfter), p.cfg.Retry.MaxWait)
-}
-
-// rateLimitBackoff is the wait of an item refused n times by a rate limit
-// that is not shown to be the shared quota: the server's requested wait,
-// or the policy's backoff if it named none, spread over up to a quarter
-// more so that items refused together do not return together; capped at
-// MaxWait.
-func (p *Processor[In, Out, C]) rateLimitBackoff(n int, retryAfter time.Duration) time.Duration {
-	w := retryAfter
-	if w <= 0 {
-		w = p.cfg.Retry.Backoff(n)
-	}
-	if !p.cfg.Retry.NoJitter && w > 4 {
-		w += rand.N(w / 4)
-	}
-	return min(w, p.cfg.Retry.MaxWait)
-}
-
 // chain wraps s in the configured middleware, around a dry-run stand-in for
 // s in dry-run mode.
 func (p *Processor[In, Out, C]) chain(s Strategy[In, Out]) Strategy[In, Out] {
 	if p.cfg.DryRun {
-		s = dryRun[In, Out]{s}
+		s = dryRun[In, Out]{Wrapper[In, Out]{Next: s}}
 	}
 	for i := len(p.cfg.Middleware) - 1; i >= 0; i-- {
 		s = p.cfg.Middleware[i](s)
@@ -311,7 +280,7 @@ func (it *itemRun[In, Out, C]) fail(c ErrorClass, err error) (step, time.Duratio
 		}
 		if ok && perr == nil {
 			it.res.Output, it.res.Recovered = out, ie
-			ev.Reason = reasonFallback
+			ev.Kind = EventItemRecovered
 			p.emit(ev)
 			return stepFinished, 0
 		}
@@ -338,14 +307,12 @@ func (it *itemRun[In, Out, C]) interrupted(last error) (step, time.Duration) {
 	return it.fail(ClassTransient, te)
 }
 
-// dryRun stands in for a strategy in dry-run mode.
-type dryRun[In, Out any] struct{ s Strategy[In, Out] }
+// dryRun stands in for a strategy in dry-run mode: its Call is the
+// strategy's DryRun, or the zero Response.
+type dryRun[In, Out any] struct{ Wrapper[In, Out] }
 
 func (d dryRun[In, Out]) Call(ctx context.Context, req Request[In]) (Response[Out], error) {
-	if dr, ok := d.s.(DryRunner[In, Out]); ok {
-		return dr.DryRun(ctx, req)
-	}
-	return Response[Out]{}, nil
+	return d.DryRun(ctx, req)
 }
 
 // callSafely calls f, turning a panic into a *PanicError.

@@ -64,6 +64,11 @@ type Config[In, Out, C any] struct {
 	// error as its cause.
 	Record func(ctx context.Context, r Result[Out, C]) error
 
+	// Prices, if set, prices each finished item's usage by the model that
+	// answered it, into the cost of [Stats] (see [Ledger]). Package cost
+	// provides one: (*cost.Table).Pricer.
+	Prices Pricer
+
 	// Observers receive the run's events asynchronously (see [Observer]).
 	Observers []Observer
 	// ObserverBuffer is the number of events queued per observer before

@@ -87,8 +87,9 @@ the provider) and [Estimator] (tells the gate what an attempt may use).
 [Observer] values receive typed [Event] values asynchronously: a slow
 observer never stalls the workers. [Metrics] is a built-in observer with
 counts, errors by class, cooldown time, token usage and latency percentiles,
-exported as JSON or Prometheus text; package promobserve is a real
-Prometheus collector and package oteltrace opens a span per attempt.
+written as JSON; package promobserve is the Prometheus exporter and package
+oteltrace opens a span per attempt. An item a [Config.Fallback] recovered
+ends with its own [EventItemRecovered].
 [Config.Progress] reports progress every few items and at the end, and
 [Processor.Stats] is a live snapshot. Panics in strategies, middleware,
 observers and callbacks are recovered: the item fails, the batch goes on.
@@ -98,8 +99,11 @@ observers and callbacks are recovered: the item fails, the batch goes on.
 [Usage] has one convention for every provider: InputTokens counts all
 prompt tokens, and CachedInputTokens and CacheWriteTokens are subsets of
 it. Each result's usage sums all of its attempts, failed ones included, so
-totals match the bill. [Usage.CacheHitRate] and [Usage.EffectiveInputTokens]
-summarise caching.
+totals match the bill. [Usage.CacheHitRate] summarises caching. A [Ledger]
+totals the finished items, their tokens and, with [Config.Prices] (package
+cost prices every model), their cost, keyed by the model that answered;
+[Processor.Stats], [Metrics], package promobserve and the batchllm command
+all read one.
 
 # Testing code that uses batchllm
 

@@ -9,7 +9,7 @@ import (
 type EventKind int
 
 const (
-	// EventBatchStarted: a run began. WorkerID is the number of workers.
+	// EventBatchStarted: a run began. Workers is the number of workers.
 	EventBatchStarted EventKind = iota + 1
 	// EventBatchCompleted: a run ended. Duration is the run's wall time; Usage
 	// its total; Err the run's error, if any.
@@ -30,8 +30,8 @@ const (
 	EventItemCompleted
 	// EventItemFailed: an item failed for good, whatever the reason: retries
 	// exhausted, a fatal error, a deadline, a skip, an aborted batch. Usage
-	// is all of its attempts. If Config.Fallback replaced the failure with a
-	// success, Reason is "recovered by fallback".
+	// is all of its attempts. An item whose failure Config.Fallback replaced
+	// with a success ends with EventItemRecovered instead.
 	EventItemFailed
 	// EventRateLimited: an attempt was refused by a rate limit (HTTP 429).
 	EventRateLimited
@@ -40,10 +40,14 @@ const (
 	EventCooldownStarted
 	// EventCooldownEnded: admission resumed; Duration is the cooldown's length.
 	EventCooldownEnded
+	// EventItemRecovered: an item failed for good and Config.Fallback
+	// replaced the failure with a success. Class and Err are those of the
+	// failure it replaced; Duration and Usage as for EventItemCompleted.
+	EventItemRecovered
 )
 
 var eventNames = [...]string{"", "batch_started", "batch_completed", "worker_started", "worker_stopped",
-	"attempt_started", "attempt_failed", "item_completed", "item_failed", "rate_limited", "cooldown_started", "cooldown_ended"}
+	"attempt_started", "attempt_failed", "item_completed", "item_failed", "rate_limited", "cooldown_started", "cooldown_ended", "item_recovered"}
 
 func (k EventKind) String() string {
 	if k <= 0 || int(k) >= len(eventNames) {
@@ -57,9 +61,11 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind     EventKind
 	Time     time.Time
-	WorkerID int // 0-based; for EventBatchStarted the number of workers
-	ItemID   string
-	Attempt  int
+	WorkerID int // 0-based: the worker the event happened on
+	// Workers is the number of workers, for EventBatchStarted.
+	Workers int
+	ItemID  string
+	Attempt int
 	// Model is the model of the attempt: the one that answered if known,
 	// else the strategy's estimate (see [Estimator]).
 	Model string
@@ -94,7 +100,3 @@ type ObserverFunc func(Event)
 
 // OnEvent calls f(e).
 func (f ObserverFunc) OnEvent(e Event) { f(e) }
-
-// reasonFallback is the Reason of an EventItemFailed whose result
-// Config.Fallback replaced with a success.
-const reasonFallback = "recovered by fallback"

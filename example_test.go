@@ -142,7 +142,7 @@ func ExampleMiddleware() {
 }
 
 // Metrics is a built-in observer with counters, latency percentiles and
-// Prometheus and JSON exports.
+// a JSON export.
 func ExampleMetrics() {
 	ctx := context.Background()
 	m := &batchllm.Metrics{}

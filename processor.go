@@ -73,8 +73,10 @@ type Processor[In, Out, C any] struct {
 	unsubscribeGate func()
 	emitting        bool // observers or a gate subscriber exist
 
+	added  int64   // items accepted by Add; guarded by mu
+	ledger *Ledger // the finished items, fed by the result sink
+
 	statsMu  sync.Mutex
-	stats    Stats
 	runStart time.Time
 	runEnd   time.Time
 	runErr   error
@@ -103,6 +105,7 @@ func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error)
 		queue:   make(chan Item[In, Out, C], c.QueueSize),
 		ready:   make(chan *itemRun[In, Out, C]),
 		drained: make(chan struct{}),
+		ledger:  NewLedger(c.Prices),
 	}, nil
 }
 
@@ -132,7 +135,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: duplicate item ID", item.ID)
 	}
-	p.stats.Added++
+	p.added++
 	p.pending.Add(1) // counted before it reaches the queue, so no worker sees it drained early
 	if !p.started {
 		p.pre = append(p.pre, item)
@@ -164,7 +167,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	// The item was not queued: forget it, so that it may be added again.
 	p.mu.Lock()
 	p.ids.Remove(h)
-	p.stats.Added--
+	p.added--
 	p.pending.Add(-1)
 	p.mu.Unlock()
 	return fmt.Errorf("batchllm: add item %q: %w", item.ID, err)
@@ -312,14 +315,10 @@ func (p *Processor[In, Out, C]) Err() error {
 // Stats returns a snapshot of the run's counters, live during the run.
 func (p *Processor[In, Out, C]) Stats() Stats {
 	p.mu.Lock()
-	added := p.stats.Added
+	added := p.added
 	p.mu.Unlock()
+	s := Stats{Totals: p.ledger.Totals()}
 	p.statsMu.Lock()
-	s := p.stats
-	s.FailedByClass = make(map[ErrorClass]int64, len(p.stats.FailedByClass))
-	for k, v := range p.stats.FailedByClass {
-		s.FailedByClass[k] = v
-	}
 	switch {
 	case !p.runEnd.IsZero():
 		s.Elapsed = p.runEnd.Sub(p.runStart)
@@ -404,12 +403,11 @@ func (p *Processor[In, Out, C]) start(ctx context.Context) (context.Context, <-c
 
 	p.statsMu.Lock()
 	p.runStart = time.Now()
-	p.stats.FailedByClass = make(map[ErrorClass]int64)
 	p.statsMu.Unlock()
 
 	p.startObservers()
 	p.results = make(chan Result[Out, C], p.cfg.Workers)
-	p.emit(Event{Kind: EventBatchStarted, WorkerID: p.cfg.Workers})
+	p.emit(Event{Kind: EventBatchStarted, Workers: p.cfg.Workers})
 
 	go func() {
 		defer p.senders.Done()
@@ -453,8 +451,9 @@ func (p *Processor[In, Out, C]) end(runCtx context.Context) {
 	if p.runErr == nil {
 		p.runErr = err
 	}
-	usage, elapsed := p.stats.Usage, p.runEnd.Sub(p.runStart)
+	elapsed := p.runEnd.Sub(p.runStart)
 	p.statsMu.Unlock()
+	usage := p.ledger.Totals().Usage
 	p.emit(Event{Kind: EventBatchCompleted, Duration: elapsed, Usage: usage, Err: err})
 	p.stopObservers()
 }

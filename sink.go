@@ -11,6 +11,7 @@ type resultSink[In, Out, C any] struct {
 	p        *Processor[In, Out, C]
 	ctx      context.Context // never cancelled: results of a stopped run are still post-processed
 	lastID   string
+	done     int64 // results delivered
 	progress *progressReporter
 }
 
@@ -32,18 +33,9 @@ func (s *resultSink[In, Out, C]) deliver(r Result[Out, C]) Result[Out, C] {
 			p.log.Error("batchllm: post-processor panicked; the result stands", "item", r.ItemID, "err", perr)
 		}
 	}
-	p.statsMu.Lock()
-	st := &p.stats
-	st.Finished++
-	if r.Err == nil {
-		st.Succeeded++
-	} else {
-		st.Failed++
-		st.FailedByClass[r.Class()]++
-	}
-	st.Usage = st.Usage.Add(r.Usage)
-	done := st.Finished
-	p.statsMu.Unlock()
+	p.ledger.Add(r.Entry())
+	s.done++
+	done := s.done
 	s.lastID = r.ItemID
 	if s.progress != nil && done%int64(p.cfg.ProgressEvery) == 0 {
 		s.progress.report(s.snapshot(done, false))
@@ -57,15 +49,12 @@ func (s *resultSink[In, Out, C]) finish() {
 	if s.progress == nil {
 		return
 	}
-	s.p.statsMu.Lock()
-	done := s.p.stats.Finished
-	s.p.statsMu.Unlock()
-	s.progress.close(s.snapshot(done, true), s.p.cfg.DrainTimeout)
+	s.progress.close(s.snapshot(s.done, true), s.p.cfg.DrainTimeout)
 }
 
 func (s *resultSink[In, Out, C]) snapshot(done int64, final bool) Progress {
 	s.p.mu.Lock()
-	total := s.p.stats.Added
+	total := s.p.added
 	s.p.mu.Unlock()
 	return Progress{Done: done, Total: total, ItemID: s.lastID, Final: final}
 }

@@ -15,12 +15,12 @@ type Progress struct {
 	Final bool
 }
 
-// Stats is a snapshot of a run's counters.
+// Stats is a snapshot of a run's counters. The outcomes, tokens and cost
+// of the finished items are the [Totals] of the processor's [Ledger], and
+// Config.Prices prices them.
 type Stats struct {
-	Added     int64 // items accepted by Add
-	Finished  int64 // items with a result
-	Succeeded int64
-	Failed    int64
+	Added int64 // items accepted by Add
+	Totals
 	// Attempts counts every attempt started; Retries those after the first
 	// of their item (rate-limited retries included).
 	Attempts int64
@@ -29,22 +29,10 @@ type Stats struct {
 	RateLimited int64
 	// InFlight is the number of attempts running now.
 	InFlight int64
-	// FailedByClass counts failed items by the class of their error.
-	FailedByClass map[ErrorClass]int64
-	// Usage sums the usage of every finished item, failed attempts included.
-	Usage Usage
 	// EventsDropped counts events not delivered to a slow observer.
 	EventsDropped int64
 	// Elapsed is the time since the run started, or its length once it ended.
 	Elapsed time.Duration
-}
-
-// SuccessRate is Succeeded / Finished, or 0 before any item finished.
-func (s Stats) SuccessRate() float64 {
-	if s.Finished == 0 {
-		return 0
-	}
-	return float64(s.Succeeded) / float64(s.Finished)
 }
 
 // Summary is what [Processor.Run] returns: every result, in completion order,

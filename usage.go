@@ -45,26 +45,3 @@ func (u Usage) CacheHitRate() float64 {
 	}
 	return float64(u.CachedInputTokens) / float64(u.InputTokens)
 }
-
-// EffectiveInputTokens is the number of full-price input tokens that would
-// cost the same as u's input: uncached tokens count fully and cached tokens
-// count cachedRate each, where cachedRate is the provider's price of a cached
-// token relative to an uncached one (see [CachedRateGemini] and friends).
-// A cachedRate outside [0, 1] is clamped into it.
-func (u Usage) EffectiveInputTokens(cachedRate float64) float64 {
-	cachedRate = min(max(cachedRate, 0), 1)
-	return float64(u.InputTokens-u.CachedInputTokens) + float64(u.CachedInputTokens)*cachedRate
-}
-
-// Price of a cached input token relative to an uncached one, as the providers
-// published them in 2026. They vary by model; the cost package keeps a full
-// price table. These are the common cases.
-const (
-	// CachedRateGemini: Gemini 2.5 and later bill cached tokens at 10%.
-	CachedRateGemini = 0.10
-	// CachedRateAnthropic: Anthropic bills cache reads at 0.1× the input price.
-	CachedRateAnthropic = 0.10
-	// CachedRateOpenAI: the GPT-5 family bills cached input at 10%; GPT-4.1
-	// at 25% and GPT-4o and the o-series at 50%.
-	CachedRateOpenAI = 0.10
-)

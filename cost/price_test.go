@@ -394,3 +394,22 @@ func TestForecast(t *testing.T) {
 		t.Error("Forecast without prices accepted a request")
 	}
 }
+
+// TestPricerIsTableCost: a Ledger priced by the table's Pricer totals what
+// Cost says each item costs, at the batch price when asked, and counts a
+// model the table does not know as unpriced.
+func TestPricerIsTableCost(t *testing.T) {
+	tab := cost.Default()
+	u := batchllm.Usage{InputTokens: 1000, CachedInputTokens: 200, OutputTokens: 100}
+	for _, batch := range []bool{false, true} {
+		l := batchllm.NewLedger(tab.Pricer(batch))
+		l.Add(batchllm.LedgerEntry{Model: "gpt-4o-mini", Usage: u})
+		l.Add(batchllm.LedgerEntry{Model: "claude-sonnet-4-5", Usage: u, Class: batchllm.ClassTransient})
+		l.Add(batchllm.LedgerEntry{Model: "gpt-9", Usage: u})
+		want := mustCost(t, tab, "gpt-4o-mini", u, batch) + mustCost(t, tab, "claude-sonnet-4-5", u, batch)
+		got := l.Totals()
+		if cost.Amount(got.Cost) != want || got.Unpriced != 1 || got.ByModel["gpt-9"].Unpriced != 1 {
+			t.Errorf("batch %v: cost %v unpriced %d, want %v and 1", batch, cost.Amount(got.Cost), got.Unpriced, want)
+		}
+	}
+}

@@ -235,6 +235,16 @@ func (t *Table) Cost(model string, u batchllm.Usage, batch bool) (Amount, error)
 	return c, nil
 }
 
+// Pricer returns t's prices as a [batchllm.Pricer], for a
+// [batchllm.Ledger] or batchllm.Config.Prices: the cost of usage on a model
+// in picodollars, at the batch APIs' discount if batch is set.
+func (t *Table) Pricer(batch bool) batchllm.Pricer {
+	return func(model string, u batchllm.Usage) (int64, error) {
+		c, err := t.Cost(model, u, batch)
+		return int64(c), err
+	}
+}
+
 // normalize lower-cases a model name and drops a "models/" or "provider/"
 // prefix.
 func normalize(model string) string {

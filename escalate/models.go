@@ -56,21 +56,21 @@ func Level(st *batchllm.RetryState) int {
 	return n
 }
 
-func (l *Ladder[In, Out]) step(st *batchllm.RetryState) batchllm.Strategy[In, Out] {
-	return l.steps[min(Level(st), len(l.steps)-1)]
+// step returns the item's current step, wrapped to forward the optional
+// interfaces to it.
+func (l *Ladder[In, Out]) step(st *batchllm.RetryState) batchllm.Wrapper[In, Out] {
+	return batchllm.Wrapper[In, Out]{Next: l.steps[min(Level(st), len(l.steps)-1)]}
 }
 
 // Call calls the item's current step.
 func (l *Ladder[In, Out]) Call(ctx context.Context, req batchllm.Request[In]) (batchllm.Response[Out], error) {
-	return l.step(req.State).Call(ctx, req)
+	return l.step(req.State).Next.Call(ctx, req)
 }
 
 // OnError passes the hook to the step that failed, then moves the item one
 // step up if err is an invalid output.
 func (l *Ladder[In, Out]) OnError(ctx context.Context, req batchllm.Request[In], err error) {
-	if h, ok := l.step(req.State).(batchllm.ErrorHook[In]); ok {
-		h.OnError(ctx, req, err)
-	}
+	l.step(req.State).OnError(ctx, req, err)
 	if l.classifier.Classify(err).Class != batchllm.ClassInvalidOutput {
 		return
 	}
@@ -83,9 +83,7 @@ func (l *Ladder[In, Out]) OnError(ctx context.Context, req batchllm.Request[In],
 func (l *Ladder[In, Out]) Prepare(ctx context.Context) error {
 	var errs []error
 	for _, s := range l.steps {
-		if p, ok := s.(batchllm.Preparer); ok {
-			errs = append(errs, p.Prepare(ctx))
-		}
+		errs = append(errs, batchllm.Wrapper[In, Out]{Next: s}.Prepare(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -95,9 +93,7 @@ func (l *Ladder[In, Out]) Prepare(ctx context.Context) error {
 func (l *Ladder[In, Out]) Cleanup(ctx context.Context) error {
 	var errs []error
 	for _, s := range l.steps {
-		if c, ok := s.(batchllm.Cleaner); ok {
-			errs = append(errs, c.Cleanup(ctx))
-		}
+		errs = append(errs, batchllm.Wrapper[In, Out]{Next: s}.Cleanup(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -105,17 +101,11 @@ func (l *Ladder[In, Out]) Cleanup(ctx context.Context) error {
 // Estimate returns the current step's estimate, or the zero Estimate if it
 // is not an [batchllm.Estimator].
 func (l *Ladder[In, Out]) Estimate(req batchllm.Request[In]) batchllm.Estimate {
-	if e, ok := l.step(req.State).(batchllm.Estimator[In]); ok {
-		return e.Estimate(req)
-	}
-	return batchllm.Estimate{}
+	return l.step(req.State).Estimate(req)
 }
 
 // DryRun calls the current step's DryRun, or returns the zero response if
 // it is not a [batchllm.DryRunner].
 func (l *Ladder[In, Out]) DryRun(ctx context.Context, req batchllm.Request[In]) (batchllm.Response[Out], error) {
-	if d, ok := l.step(req.State).(batchllm.DryRunner[In, Out]); ok {
-		return d.DryRun(ctx, req)
-	}
-	return batchllm.Response[Out]{}, nil
+	return l.step(req.State).DryRun(ctx, req)
 }

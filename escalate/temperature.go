@@ -13,9 +13,10 @@ import (
 // sets its own Temperature is sent unchanged.
 //
 // Progressive passes Prepare, Cleanup, OnError, Estimate and DryRun on to
-// the strategy it wraps. It is safe for concurrent use if that strategy is.
+// the strategy it wraps (the last three with the attempt's temperature). It
+// is safe for concurrent use if that strategy is.
 type Progressive[Out any] struct {
-	next  batchllm.Strategy[batchllm.Prompt, Out]
+	batchllm.Wrapper[batchllm.Prompt, Out]
 	temps []float64
 }
 
@@ -25,7 +26,7 @@ func Temperatures[Out any](next batchllm.Strategy[batchllm.Prompt, Out], temps .
 	if next == nil || len(temps) == 0 {
 		panic("escalate: Temperatures needs a strategy and at least one temperature")
 	}
-	return &Progressive[Out]{next: next, temps: append([]float64(nil), temps...)}
+	return &Progressive[Out]{Wrapper: batchllm.Wrapper[batchllm.Prompt, Out]{Next: next}, temps: append([]float64(nil), temps...)}
 }
 
 // Temperature returns the temperature for the given attempt (1-based).
@@ -43,44 +44,20 @@ func (p *Progressive[Out]) with(req batchllm.Request[batchllm.Prompt]) batchllm.
 
 // Call calls the wrapped strategy with the attempt's temperature.
 func (p *Progressive[Out]) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[Out], error) {
-	return p.next.Call(ctx, p.with(req))
+	return p.Next.Call(ctx, p.with(req))
 }
 
-// OnError passes the hook on.
+// OnError passes the hook on, with the attempt's temperature.
 func (p *Progressive[Out]) OnError(ctx context.Context, req batchllm.Request[batchllm.Prompt], err error) {
-	if h, ok := p.next.(batchllm.ErrorHook[batchllm.Prompt]); ok {
-		h.OnError(ctx, p.with(req), err)
-	}
+	p.Wrapper.OnError(ctx, p.with(req), err)
 }
 
-// Prepare passes Prepare on.
-func (p *Progressive[Out]) Prepare(ctx context.Context) error {
-	if pr, ok := p.next.(batchllm.Preparer); ok {
-		return pr.Prepare(ctx)
-	}
-	return nil
-}
-
-// Cleanup passes Cleanup on.
-func (p *Progressive[Out]) Cleanup(ctx context.Context) error {
-	if c, ok := p.next.(batchllm.Cleaner); ok {
-		return c.Cleanup(ctx)
-	}
-	return nil
-}
-
-// Estimate passes Estimate on, or returns the zero Estimate.
+// Estimate passes Estimate on, with the attempt's temperature.
 func (p *Progressive[Out]) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	if e, ok := p.next.(batchllm.Estimator[batchllm.Prompt]); ok {
-		return e.Estimate(p.with(req))
-	}
-	return batchllm.Estimate{}
+	return p.Wrapper.Estimate(p.with(req))
 }
 
-// DryRun passes DryRun on, or returns the zero response.
+// DryRun passes DryRun on, with the attempt's temperature.
 func (p *Progressive[Out]) DryRun(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[Out], error) {
-	if d, ok := p.next.(batchllm.DryRunner[batchllm.Prompt, Out]); ok {
-		return d.DryRun(ctx, p.with(req))
-	}
-	return batchllm.Response[Out]{}, nil
+	return p.Wrapper.DryRun(ctx, p.with(req))
 }

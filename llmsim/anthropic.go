@@ -275,12 +275,12 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.ap.cacheMin = s.cacheMin(a.ap.req.Model, anthropicCacheMin)
-	if l, _ := s.modelInfo(a.ap.req.Model); l.ContextWindow > 0 {
+	if l, _ := s.modelInfo(a.ap.req.Model); l.contextWindow > 0 {
 		// An answer that would overflow the context window stops there,
 		// with stop_reason model_context_window_exceeded (anthropic-sdk-go
 		// v2 message.go StopReasonModelContextWindowExceeded; Anthropic's
 		// "Handling stop reasons" guide).
-		if room := int(l.ContextWindow) - tokens(a.prompt); a.outTokens > room {
+		if room := l.contextWindow - tokens(a.prompt); a.outTokens > room {
 			a.content, a.outTokens, a.stop = truncateUTF8(a.content, 4*room), room, "model_context_window_exceeded"
 		}
 	}
@@ -396,7 +396,10 @@ func (p *provider) anthropicCacheStore(ap *anthropicPrompt, now time.Time) {
 }
 
 // setAnthropicLimitHeaders writes anthropic-ratelimit-* for the configured
-// limits; resets are absolute RFC 3339 times. Callers hold p.mu.
+// limits; a reset is "the time when the … rate limit will be fully
+// replenished, provided in RFC 3339 format"
+// (https://docs.anthropic.com/en/api/rate-limits#response-headers), in
+// whole seconds, whatever the window. Callers hold p.mu.
 func setAnthropicLimitHeaders(h http.Header, p *provider, now time.Time) {
 	set := func(name string, limit int64, b *bucket) {
 		if b == nil {

@@ -36,10 +36,12 @@ type Config struct {
 	// RejectUnknownModels makes the simulator answer a request for a model
 	// it does not know as the real API does: OpenAI 404 model_not_found,
 	// Anthropic 404 not_found_error, Gemini 404 NOT_FOUND. It knows the
-	// models of batchllm's model catalogue (cost.Default()) and
-	// ExtraModels. Off by default, so that tests may name any model.
+	// models of its own table (each with its provider's documented context
+	// window, output limit and cache minimum) and ExtraModels. Off by
+	// default, so that tests may name any model.
 	RejectUnknownModels bool
-	// ExtraModels are models the simulator knows beside the catalogue's.
+	// ExtraModels are models the simulator knows beside its table's, with
+	// no limits.
 	ExtraModels []string
 
 	// Batch sets how fast batch jobs (OpenAI Batch, Anthropic Message
@@ -127,6 +129,15 @@ type ProviderConfig struct {
 	// output tokens (before max_tokens truncation). Zero leaves the
 	// natural answer (see the package documentation).
 	OutputTokens int
+	// ReasoningTokens, if positive, is how many tokens OpenAI's reasoning
+	// models (the o-series and gpt-5 families of the model table) think
+	// before they answer. They are billed as output
+	// (completion_tokens_details.reasoning_tokens,
+	// output_tokens_details.reasoning_tokens) and count against the
+	// output cap: a cap at or below them leaves an empty answer cut off
+	// by the limit. Zero: reasoning models answer at once. Other
+	// providers ignore it.
+	ReasoningTokens int
 }
 
 // Latency is a distribution of service times. The first non-zero of P50,
@@ -247,7 +258,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("llmsim: negative duration in BatchConfig %+v", c.Batch)
 	}
 	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
-		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.TokenFactor < 0 {
+		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.ReasoningTokens < 0 || p.TokenFactor < 0 {
 			return fmt.Errorf("llmsim: %s: negative limit", name)
 		}
 		if !(p.StartUsed >= 0 && p.StartUsed < 1) {

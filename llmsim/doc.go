@@ -30,7 +30,12 @@
 //		...
 //	})
 //
-// Endpoints: OpenAI POST /v1/chat/completions; Anthropic POST /v1/messages
+// Endpoints: OpenAI POST /v1/chat/completions and POST /v1/responses (the
+// Responses API: input as a string or message items, instructions,
+// max_output_tokens of at least 16, text.format json_schema; status
+// "incomplete" with incomplete_details for a cut-off answer; models that
+// only the Responses API serves, such as o3-pro, get chat completions'
+// 404); Anthropic POST /v1/messages
 // (anthropic-version 2023-06-01 and 2026-10-21, x-api-key or Bearer);
 // Gemini models/{m}:generateContent, models/{m}:countTokens and
 // cachedContents (create, get, list, patch, delete) under /v1beta/ and
@@ -54,12 +59,36 @@
 // content_block_start, ping, content_block_delta, content_block_stop,
 // message_delta with the stop reason and output usage, message_stop);
 // Gemini models/{m}:streamGenerateContent?alt=sse (GenerateContentResponse
-// chunks, the finish reason and whole usage in the last). The answer and usage are those of the same request
+// chunks, the finish reason and whole usage in the last); the Responses API
+// "stream": true (named events response.created, response.in_progress,
+// response.output_item.added, response.content_part.added,
+// response.output_text.delta, ..., then response.completed or
+// response.incomplete with the whole response and its usage). The answer and usage are those of the same request
 // unstreamed, sent in pieces of about four words, paced by
 // Latency.PerOutputToken after the rest of the sampled latency. Faults
 // strike mid-stream, after half of the pieces: FaultTruncate cuts the
 // connection, [FaultStall] stops sending and holds it open, FaultBadJSON
-// sends one event that is not JSON; FaultHang still sends nothing at all.
+// sends one event that is not JSON, [FaultStreamError] sends the
+// provider's in-stream error event (OpenAI's {"error": …} data line, the
+// Responses API's "error" event, Anthropic's overloaded_error event);
+// FaultHang still sends nothing at all. Usage: OpenAI sends it only at the
+// end of a stream (its usage chunk, response.completed), so a client of a
+// cut stream has none; Anthropic sends the input usage first, in
+// message_start.
+//
+// # Models
+//
+// The simulator knows the models of its own table (model_table.go), each
+// row with its provider's context window, output limit and cache minimum
+// and the URL they come from, and any dated snapshot of them
+// ("gpt-4o-2024-08-06"). Prompts beyond the window, output caps beyond
+// the limit and (for OpenAI reasoning models) a temperature other than 1
+// get each provider's own 400. OpenAI reasoning models think
+// ProviderConfig.ReasoningTokens before answering: billed as output, they
+// count against the cap, and a cap they use up leaves an empty answer cut
+// off by the limit. [FaultContentFilter] makes OpenAI withhold half an
+// answer with finish_reason content_filter (Responses: incomplete,
+// content_filter).
 //
 // # Deterministic answers and token counts
 //

@@ -64,6 +64,19 @@ const (
 	// FaultCapacityNoWait is FaultCapacity without a Retry-After or
 	// RetryInfo, as the Gemini reports above show it.
 	FaultCapacityNoWait Fault = "capacity_nowait"
+	// FaultContentFilter withholds the second half of an OpenAI answer as
+	// the content filter does: chat completions finish_reason
+	// "content_filter", Responses status "incomplete" with
+	// incomplete_details.reason "content_filter" (see openAIRun.filter for
+	// the sources). Anthropic and Gemini answers are unaffected.
+	FaultContentFilter Fault = "content_filter"
+	// FaultStreamError ends a streamed answer, after its first half, with
+	// the provider's own in-stream error event instead of the rest: OpenAI
+	// chat completions a data line {"error": {"type": "server_error", …}},
+	// the Responses API an "error" event, Anthropic an "error" event of
+	// type overloaded_error (see sse.streamError for the sources). Gemini
+	// streams and answers that are not streamed are unaffected.
+	FaultStreamError Fault = "stream_error"
 )
 
 // FaultHeader is the request header that forces one fault on one request,
@@ -75,7 +88,7 @@ const FaultHeader = "X-Sim-Fault"
 func ParseFault(s string) (Fault, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch Fault(s) {
-	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow, FaultStall, FaultCapacity, FaultCapacityNoWait:
+	case FaultReset, FaultTruncate, FaultBadJSON, FaultHang, FaultInvalid, FaultQuota, FaultSlow, FaultStall, FaultCapacity, FaultCapacityNoWait, FaultContentFilter, FaultStreamError:
 		return Fault(s), nil
 	}
 	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {

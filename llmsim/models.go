@@ -4,30 +4,27 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/batchllm/batchllm/cost"
 )
 
-// What the simulator knows of each model comes from batchllm's model
-// catalogue (cost.Default(), the file cost/prices.json), so that the
-// simulator and the strategies follow one record of the real limits. A
-// model the catalogue does not know has no limits here, and is accepted
-// unless Config.RejectUnknownModels is set.
+// What the simulator knows of each model comes from its own table
+// (model_table.go), each row citing its source. A model the table does not
+// know has no limits here, and is accepted unless
+// Config.RejectUnknownModels is set.
 
-// modelInfo returns the catalogue's limits of a model and whether the
-// simulator knows the model (the catalogue, or Config.ExtraModels).
-func (s *Server) modelInfo(name string) (cost.Limits, bool) {
-	l, err := s.catalogue.Limits(name)
-	if err == nil {
-		return l, true
+// modelInfo returns what the simulator knows of a model and whether it
+// knows the model (the table, or Config.ExtraModels, which have no
+// limits).
+func (s *Server) modelInfo(name string) (modelSpec, bool) {
+	if m, ok := lookupModel(name); ok {
+		return m, true
 	}
 	bare := strings.TrimPrefix(name, "models/")
 	for _, m := range s.cfg.ExtraModels {
 		if m == bare {
-			return cost.Limits{}, true
+			return modelSpec{}, true
 		}
 	}
-	return cost.Limits{}, false
+	return modelSpec{}, false
 }
 
 // checkModel answers, as the provider would, a request for a model it
@@ -41,7 +38,7 @@ func (c *call) checkModel(model string, prompt, maxOut int) bool {
 		c.unknownModel(model)
 		return true
 	}
-	win, top := int(l.ContextWindow), int(l.MaxOutput)
+	win, top := l.contextWindow, l.maxOutput
 	switch c.p.kind {
 	case kindOpenAI:
 		// OpenAI's 400s for a long prompt and a large max_tokens, as the
@@ -105,16 +102,16 @@ func (c *call) unknownModel(model string) {
 // temperature (OpenAI reasoning models).
 func (s *Server) fixedTemperature(model string) bool {
 	l, _ := s.modelInfo(model)
-	return l.FixedTemperature
+	return l.fixedTemperature
 }
 
-// cacheMin returns the shortest prefix model caches: the catalogue's
-// figure (Claude Haiku 4.5 and Opus 4.5 need 4,096 tokens, Sonnet 4.6
-// 2,048; Gemini 2.5 Pro 2,048, Flash 1,024: see the sources in
-// cost/prices.json), or fallback for a model it does not know.
+// cacheMin returns the shortest prefix model caches: the table's figure
+// (Claude Haiku 4.5 and Opus 4.5 need 4,096 tokens, Sonnet 4.6 2,048;
+// Gemini 2.5 Pro 2,048, Flash 1,024: see the sources in model_table.go),
+// or fallback for a model it does not know.
 func (s *Server) cacheMin(model string, fallback int) int {
-	if l, _ := s.modelInfo(model); l.CacheMinTokens > 0 {
-		return int(l.CacheMinTokens)
+	if l, _ := s.modelInfo(model); l.cacheMin > 0 {
+		return l.cacheMin
 	}
 	return fallback
 }

@@ -6,20 +6,8 @@ import (
 	"time"
 )
 
-// The models list endpoints answer with the catalogue's models of each
-// provider (cost/prices.json), in each API's shape.
-
-// catalogueModels returns the catalogue's models sold by provider ("openai",
-// "anthropic", "gemini"), sorted.
-func (s *Server) catalogueModels(provider string) []string {
-	var out []string
-	for _, m := range s.catalogue.Models() {
-		if p, err := s.catalogue.Lookup(m); err == nil && p.Provider == provider {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// The models list endpoints answer with the simulator's models of each
+// provider (model_table.go), in each API's shape.
 
 // modelsCreated is the creation time the lists report for every model.
 var modelsCreated = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -46,7 +34,7 @@ func (s *Server) openAIModels(w http.ResponseWriter, r *http.Request, id string)
 		return
 	}
 	data := []any{}
-	for _, m := range s.catalogueModels("openai") {
+	for _, m := range tableModels("openai") {
 		data = append(data, model(m))
 	}
 	c.ok(map[string]any{"object": "list", "data": data})
@@ -62,7 +50,7 @@ func (s *Server) anthropicModels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.end()
-	ids := s.catalogueModels("anthropic")
+	ids := tableModels("anthropic")
 	data := []any{}
 	for _, m := range ids {
 		data = append(data, map[string]any{"type": "model", "id": m, "display_name": m, "created_at": modelsCreated.Format(time.RFC3339)})
@@ -118,10 +106,10 @@ func (s *Server) geminiModels(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.end()
 	models := []any{}
-	for _, m := range s.catalogueModels("gemini") {
-		l, _ := s.modelInfo(m)
-		models = append(models, map[string]any{"name": "models/" + m, "displayName": m, "inputTokenLimit": l.ContextWindow,
-			"outputTokenLimit": l.MaxOutput, "supportedGenerationMethods": []string{"generateContent", "countTokens", "createCachedContent", "batchGenerateContent"}})
+	for _, m := range tableModels("gemini") {
+		l := modelTable[m]
+		models = append(models, map[string]any{"name": "models/" + m, "displayName": m, "inputTokenLimit": l.contextWindow,
+			"outputTokenLimit": l.maxOutput, "supportedGenerationMethods": []string{"generateContent", "countTokens", "createCachedContent", "batchGenerateContent"}})
 	}
 	c.ok(map[string]any{"models": models})
 }

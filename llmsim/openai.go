@@ -22,6 +22,8 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, rest string
 	switch {
 	case rest == "/chat/completions" && r.Method == http.MethodPost:
 		s.chatCompletions(w, r)
+	case rest == "/responses" && r.Method == http.MethodPost:
+		s.responses(w, r)
 	case (rest == "/models" || strings.HasPrefix(rest, "/models/")) && r.Method == http.MethodGet:
 		s.openAIModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "/models"), "/"))
 	default:
@@ -133,7 +135,17 @@ type openAIUsage struct {
 type failure struct {
 	status int
 	param  string // OpenAI's error.param; empty for the others
+	code   string // OpenAI's error.code; empty for the default
 	msg    string
+}
+
+// failure answers f.
+func (c *call) failure(f *failure) {
+	if f.code != "" && c.p.kind == kindOpenAI {
+		c.openAIError(f.status, "invalid_request_error", f.code, f.param, f.msg)
+		return
+	}
+	c.fail(f.status, f.param, f.msg)
 }
 
 func badRequest(param, msg string) *failure {
@@ -143,12 +155,18 @@ func badRequest(param, msg string) *failure {
 // openAIRun is a validated and answered chat completion, before limits
 // and caches are applied.
 type openAIRun struct {
-	model        string
-	cacheKey     string
-	prompt       string
-	dig          string
-	content      string
-	finish       string
+	model    string
+	cacheKey string
+	prompt   string
+	dig      string
+	content  string
+	finish   string
+	// reasoningTokens are the tokens a reasoning model spent thinking
+	// (see think); they count in outTokens.
+	reasoningTokens int
+	// cached is the prompt's tokens read from the prefix cache, set when
+	// the request is admitted (admitOpenAI).
+	cached       int
 	invalid      bool // FaultInvalid made the structured output invalid
 	stream       bool // answer as chat.completion.chunk events (stream.go)
 	includeUsage bool // stream_options.include_usage
@@ -220,27 +238,49 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 	var schema map[string]any
 	jsonMode := false
 	if rf := req.ResponseFormat; rf != nil {
-		switch rf.Type {
-		case "json_schema":
-			if rf.JSONSchema == nil || !schemaName.MatchString(rf.JSONSchema.Name) {
-				return nil, badRequest("response_format.json_schema.name", "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
-			}
-			schema = parseSchema(rf.JSONSchema.Schema)
-		case "json_object":
-			jsonMode = true
-		case "text", "":
-		default:
-			return nil, badRequest("response_format.type", "Invalid value: '"+rf.Type+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+		var name string
+		var raw json.RawMessage
+		if js := rf.JSONSchema; js != nil {
+			name, raw = js.Name, js.Schema
+		}
+		var f *failure
+		if schema, jsonMode, f = outputFormat(rf.Type, name, raw, "response_format", "response_format.json_schema"); f != nil {
+			return nil, f
 		}
 	}
+	o.answer(fault, minOut, t.lastUser, schema, jsonMode)
+	return o, nil
+}
+
+// outputFormat reads a structured-output format, chat completions'
+// response_format or the Responses API's text.format: its type, the
+// json_schema's name and schema. at and schemaAt name the fields in
+// errors. It returns the parsed schema or json_object mode.
+func outputFormat(typ, name string, schema json.RawMessage, at, schemaAt string) (map[string]any, bool, *failure) {
+	switch typ {
+	case "json_schema":
+		if !schemaName.MatchString(name) {
+			return nil, false, badRequest(schemaAt+".name", "Invalid '"+schemaAt+".name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.")
+		}
+		return parseSchema(schema), false, nil
+	case "json_object":
+		return nil, true, nil
+	case "text", "":
+		return nil, false, nil
+	}
+	return nil, false, badRequest(at+".type", "Invalid value: '"+typ+"'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+}
+
+// answer computes the run's answer (see the function answer), its output
+// tokens and its finish reason, "length" if max_tokens cut it.
+func (o *openAIRun) answer(fault Fault, minOut int, lastUser string, schema map[string]any, jsonMode bool) {
 	var truncated bool
-	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, t.lastUser, schema, jsonMode, o.maxOut)
+	o.content, truncated, o.invalid = answer(fault, minOut, o.dig, lastUser, schema, jsonMode, o.maxOut)
 	o.outTokens = tokens(o.content)
 	o.finish = "stop"
 	if truncated {
 		o.finish = "length"
 	}
-	return o, nil
 }
 
 // completion is the chat.completion object of a run.
@@ -258,6 +298,7 @@ func (o *openAIRun) completion(id string, cached int, now time.Time) openAICompl
 	resp.Usage.CompletionTokens = int64(o.n * o.outTokens)
 	resp.Usage.TotalTokens = int64(o.promptTokens + o.n*o.outTokens)
 	resp.Usage.PromptTokensDetails.CachedTokens = int64(cached)
+	resp.Usage.CompletionTokensDetails.ReasoningTokens = int64(o.n * o.reasoningTokens)
 	return resp
 }
 
@@ -269,19 +310,55 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	defer c.end()
 	o, f := prepareOpenAI(c.body, c.fault, c.p.cfg.OutputTokens)
 	if f != nil {
-		c.fail(f.status, f.param, f.msg)
+		c.failure(f)
 		return
 	}
+	if m, _ := s.modelInfo(o.model); m.responsesOnly {
+		c.responsesOnlyError()
+		return
+	}
+	if !c.admitOpenAI(o) {
+		return
+	}
+	now := time.Now()
+	if o.stream {
+		c.served(o)
+		c.streamOpenAI(o.completion(s.nextID("chatcmpl-"+o.dig), o.cached, now), o.includeUsage)
+		return
+	}
+	if !c.sleep(o.n * o.outTokens) {
+		return
+	}
+	c.served(o)
+	c.respond(o.completion(s.nextID("chatcmpl-"+o.dig), o.cached, now))
+}
+
+// admitOpenAI does what chat completions and Responses share once a
+// request is valid: it counts the prompt as the provider does, refuses a
+// temperature, model or size the model does not take, lets a reasoning
+// model think and the content filter strike, then applies the rate limits
+// (a 429 if they refuse) and the prompt cache. It
+// reports whether the request goes on to be answered; if not, it has been
+// answered already.
+func (c *call) admitOpenAI(o *openAIRun) bool {
+	s := c.s
 	o.promptTokens = c.p.countTokens(o.promptTokens)
 	if t := o.temperature; t != nil && *t != 1 && s.fixedTemperature(o.model) {
 		// Reasoning models accept only the default temperature; the body
 		// as the API sends it (openai-python issue #2072 quotes it).
 		c.openAIError(http.StatusBadRequest, "invalid_request_error", "unsupported_value", "temperature",
 			fmt.Sprintf("Unsupported value: 'temperature' does not support %g with this model. Only the default (1) value is supported.", *t))
-		return
+		return false
 	}
 	if c.checkModel(o.model, o.promptTokens, o.maxOut) {
-		return
+		return false
+	}
+	if m, _ := s.modelInfo(o.model); m.fixedTemperature {
+		o.think(c.p.cfg.ReasoningTokens)
+	}
+	if c.fault == FaultContentFilter {
+		c.countFault(c.fault)
+		o.filter()
 	}
 	charge := o.charge()
 	now := time.Now()
@@ -290,15 +367,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	reqWait, reqBig := p.rpm.wait(now, 1)
 	tokWait, tokBig := p.tpm.wait(now, float64(charge))
 	limited := reqWait > 0 || tokWait > 0
-	var cached int
 	if !limited {
 		p.rpm.take(1)
 		p.tpm.take(float64(charge))
-		cached = p.openAIPrefixCache(o.prompt, o.model, o.cacheKey, now)
+		o.cached = p.openAIPrefixCache(o.prompt, o.model, o.cacheKey, now)
 	} else {
 		p.c.rateLimited++
 	}
-	h := w.Header()
+	h := c.w.Header()
 	setOpenAILimitHeaders(h, p)
 	p.mu.Unlock()
 	if o.invalid {
@@ -317,20 +393,55 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			msg = fmt.Sprintf("Request too large for %s in organization org-llmsim on %s: Limit %d, Requested %d.", o.model, what, limit, charge)
 		}
 		c.openAIError(http.StatusTooManyRequests, typ, "rate_limit_exceeded", "", msg)
+		return false
+	}
+	return true
+}
+
+// served counts the usage of an admitted request that is about to be
+// answered, and names the answer with an x-request-id.
+func (c *call) served(o *openAIRun) {
+	c.usage(o.promptTokens, o.n*o.outTokens, o.cached, 0)
+	c.w.Header().Set("x-request-id", c.s.nextID("req_"))
+}
+
+// think lets a reasoning model spend budget tokens thinking before its
+// answer. Reasoning tokens are billed as output and count against
+// max_completion_tokens / max_output_tokens; when the cap leaves no room
+// after them the answer is empty and cut off ("length", or status
+// incomplete), as OpenAI's reasoning guide warns: "If the generated tokens
+// reach the context window limit or the max_output_tokens value you've
+// set, you'll receive a response with ... reason set to max_output_tokens.
+// This might occur before any visible output tokens are produced"
+// (https://platform.openai.com/docs/guides/reasoning#allocating-space-for-reasoning;
+// for chat completions, an empty content with finish_reason "length":
+// community.openai.com "o1/o3-mini returns empty content" threads).
+func (o *openAIRun) think(budget int) {
+	if budget <= 0 {
 		return
 	}
-	if o.stream {
-		c.usage(o.promptTokens, o.n*o.outTokens, cached, 0)
-		h.Set("x-request-id", s.nextID("req_"))
-		c.streamOpenAI(o.completion(s.nextID("chatcmpl-"+o.dig), cached, now), o.includeUsage)
-		return
+	o.reasoningTokens = budget
+	if o.maxOut > 0 {
+		o.reasoningTokens = min(budget, o.maxOut)
+		if room := o.maxOut - o.reasoningTokens; tokens(o.content) > room {
+			// The answer was made for the whole cap; what reasoning left
+			// of it is a prefix, as the answer is built to be.
+			o.content, o.finish = truncateUTF8(o.content, 4*room), "length"
+		}
 	}
-	if !c.sleep(o.n * o.outTokens) {
-		return
-	}
-	c.usage(o.promptTokens, o.n*o.outTokens, cached, 0)
-	h.Set("x-request-id", s.nextID("req_"))
-	c.respond(o.completion(s.nextID("chatcmpl-"+o.dig), cached, now))
+	o.outTokens = tokens(o.content) + o.reasoningTokens
+}
+
+// filter withholds the second half of the answer as OpenAI's content
+// filter does: finish_reason "content_filter", "if content was omitted due
+// to a flag from our content filters"
+// (https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices),
+// or, on the Responses API, status incomplete with incomplete_details
+// reason "content_filter" (https://platform.openai.com/docs/api-reference/responses/object).
+func (o *openAIRun) filter() {
+	o.content = truncateUTF8(o.content, len(o.content)/2)
+	o.finish = "content_filter"
+	o.outTokens = tokens(o.content) + o.reasoningTokens
 }
 
 // answer builds the content of a reply: a JSON value for a schema (an
@@ -389,7 +500,10 @@ func (p *provider) openAIPrefixCache(prompt, model, key string, now time.Time) i
 }
 
 // setOpenAILimitHeaders writes x-ratelimit-* for the configured limits.
-// Callers hold p.mu.
+// The reset is "the time until the rate limit … resets to its initial
+// state" as a Go-style duration ("1s", "6m0s", "20ms" in OpenAI's table,
+// https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers),
+// whatever the window: a day's limit reads "12h0m1s". Callers hold p.mu.
 func setOpenAILimitHeaders(h http.Header, p *provider) {
 	if b := p.rpm; b != nil {
 		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(p.cfg.RPM, 10))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/cost"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -52,8 +51,6 @@ type Server struct {
 	serveErr error
 
 	gcache geminiCaches
-
-	catalogue *cost.Table // each model's limits (models.go)
 }
 
 // New returns a simulator that is not listening; use it as an http.Handler
@@ -72,7 +69,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.FaultRetryAfter = time.Second
 	}
 	now := time.Now()
-	s := &Server{cfg: cfg, window: cfg.Window, done: make(chan struct{}), catalogue: cost.Default()}
+	s := &Server{cfg: cfg, window: cfg.Window, done: make(chan struct{})}
 	s.openai = newProvider(kindOpenAI, cfg.OpenAI, cfg, now, 1)
 	s.anthropic = newProvider(kindAnthropic, cfg.Anthropic, cfg, now, 2)
 	s.gemini = newProvider(kindGemini, cfg.Gemini, cfg, now, 3)

@@ -24,6 +24,10 @@ type sse struct {
 	deltas  int // delta events sent so far
 	faultAt int // the delta before which the fault strikes; 0 for none
 	ok      bool
+	// errEvent, if set, is the provider's in-stream error (its event name
+	// and data) that FaultStreamError sends; without it the fault does not
+	// strike.
+	errEvent func() (string, any)
 }
 
 // startSSE writes the 200 and the event-stream headers. nDeltas is the
@@ -33,7 +37,7 @@ func (c *call) startSSE(nDeltas int) *sse {
 	s := &sse{c: c, ok: true}
 	s.fl, _ = c.w.(http.Flusher)
 	switch c.fault {
-	case FaultTruncate, FaultStall, FaultBadJSON:
+	case FaultTruncate, FaultStall, FaultBadJSON, FaultStreamError:
 		s.faultAt = max(1, (nDeltas+1)/2) + 1
 	}
 	c.record(http.StatusOK)
@@ -89,8 +93,16 @@ func (s *sse) end(name string, v any) bool {
 // it reports whether the stream goes on (only after a bad event).
 func (s *sse) strike(name string) bool {
 	c := s.c
+	if c.fault == FaultStreamError && s.errEvent == nil {
+		return true
+	}
 	c.countFault(c.fault)
 	switch c.fault {
+	case FaultStreamError:
+		name, v := s.errEvent()
+		s.event(name, v)
+		s.ok = false
+		return false
 	case FaultTruncate:
 		s.ok = false
 		s.flush()

@@ -35,6 +35,12 @@ func (c *call) streamAnthropic(msg anthropicMessage) {
 		n += len(pieces[len(pieces)-1])
 	}
 	s := c.startSSE(n)
+	// An error mid-stream is an "error" event, such as overloaded_error
+	// "during periods of high usage"
+	// (https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events).
+	s.errEvent = func() (string, any) {
+		return "error", map[string]any{"type": "error", "error": map[string]string{"type": "overloaded_error", "message": "Overloaded"}}
+	}
 	start := anthropicStreamStart{anthropicMessage: msg, Content: []anthropicContent{}}
 	start.Usage.OutputTokens = 1
 	if !s.event("message_start", map[string]any{"type": "message_start", "message": start}) {

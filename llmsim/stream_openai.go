@@ -63,6 +63,14 @@ func (c *call) streamOpenAI(full openAICompletion, includeUsage bool) {
 		n += len(pieces[i])
 	}
 	s := c.startSSE(n)
+	// A server error mid-stream is a data line holding only an error
+	// object, the stream left without [DONE] (a recorded OpenAI stream:
+	// coder/coder aibridge/fixtures/openai/chatcompletions/stream_error.txtar);
+	// openai-go's ssestream turns any event with a top-level "error" into a
+	// stream error.
+	s.errEvent = func() (string, any) {
+		return "", map[string]any{"error": map[string]any{"message": "The server had an error while processing your request. Sorry about that!", "type": "server_error", "param": nil, "code": nil}}
+	}
 	chunk := func(choices ...openAIChunkChoice) any {
 		ch := openAIChunk{ID: full.ID, Object: "chat.completion.chunk", Created: full.Created, Model: full.Model,
 			ServiceTier: full.ServiceTier, SystemFingerprint: full.SystemFingerprint, Choices: choices}

@@ -18,7 +18,7 @@ type Options struct {
 	// jobs apart.
 	ConstLabels prometheus.Labels
 	// Prices, if set, turns on the cost metrics: each finished item's usage
-	// is priced by the model of its event.
+	// is priced by the model that answered it (the Model of its event).
 	Prices *cost.Table
 	// Batch prices usage at the batch APIs' discount.
 	Batch bool
@@ -40,7 +40,7 @@ type Options struct {
 //
 // The metrics, with the default namespace:
 //
-//	batchllm_items_total{status, class}       items finished: status "succeeded" or "failed", class the error class ("none" on success)
+//	batchllm_items_total{status, class}       items finished: status "succeeded", "recovered" (by a fallback) or "failed", class the error class ("none" unless failed)
 //	batchllm_attempts_total                   attempts started
 //	batchllm_attempt_failures_total{class}    attempts failed, by class
 //	batchllm_retries_total{class}             attempts started after a failed attempt of the same item, by that failure's class
@@ -56,9 +56,10 @@ type Options struct {
 //	batchllm_budget_limit_usd, batchllm_budget_spent_usd, batchllm_budget_reserved_usd  the budget's state (with Options.Budget)
 //	batchllm_events_total{kind}               every event received, by kind
 //
-// Tokens and cost are counted once per item, from its final event
-// (item_completed or item_failed), whose Usage sums all its attempts, failed
-// ones and validation re-asks included.
+// Items, tokens and cost are counted once per item, by a batchllm.Ledger fed
+// the item's final event (item_completed, item_recovered or item_failed),
+// whose Usage sums all its attempts, failed ones and validation re-asks
+// included: the same ledger that totals a processor's Stats.
 //
 // A Collector may observe several processors, one after the other or at
 // once; its metrics add up across them (item IDs should then be unique
@@ -68,10 +69,12 @@ type Options struct {
 // from them, and can leave the in-flight gauge off by one; give the
 // processor an ObserverBuffer large enough for its bursts.
 type Collector struct {
-	prices *cost.Table
-	batch  bool
+	ledger *batchllm.Ledger // items, tokens and cost
 
-	items           *prometheus.CounterVec
+	items           *prometheus.Desc
+	tokens          *prometheus.Desc
+	costUSD         *prometheus.Desc // nil without prices
+	unpriced        *prometheus.Desc // nil without prices
 	attempts        prometheus.Counter
 	attemptFailures *prometheus.CounterVec
 	retries         *prometheus.CounterVec
@@ -81,9 +84,6 @@ type Collector struct {
 	admissionWait   prometheus.Histogram
 	inFlight        prometheus.Gauge
 	attemptDuration *prometheus.HistogramVec
-	tokens          *prometheus.CounterVec
-	costUSD         prometheus.Counter
-	unpriced        prometheus.Counter
 	events          *prometheus.CounterVec
 	budget          []prometheus.Collector
 
@@ -112,10 +112,17 @@ func New(o Options) *Collector {
 	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help, ConstLabels: o.ConstLabels}, labels)
 	}
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labels, o.ConstLabels)
+	}
+	var price batchllm.Pricer
+	if o.Prices != nil {
+		price = o.Prices.Pricer(o.Batch)
+	}
 	c := &Collector{
-		prices:          o.Prices,
-		batch:           o.Batch,
-		items:           counterVec("items_total", "Items finished, by status and error class.", "status", "class"),
+		ledger:          batchllm.NewLedger(price),
+		items:           desc("items_total", "Items finished, by status and error class.", "status", "class"),
+		tokens:          desc("tokens_total", "Tokens of finished items, all attempts included, by kind.", "kind"),
 		attempts:        counter("attempts_total", "Attempts started."),
 		attemptFailures: counterVec("attempt_failures_total", "Attempts failed, by error class.", "class"),
 		retries:         counterVec("retries_total", "Attempts started after a failed attempt of the same item, by the class of that failure.", "class"),
@@ -128,15 +135,14 @@ func New(o Options) *Collector {
 			Help: "Attempts running: started minus failed minus completed.", ConstLabels: o.ConstLabels}),
 		attemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "attempt_duration_seconds",
 			Help: "Latency of attempts, by outcome.", Buckets: buckets, ConstLabels: o.ConstLabels}, []string{"outcome"}),
-		tokens: counterVec("tokens_total", "Tokens of finished items, all attempts included, by kind.", "kind"),
 		events: counterVec("events_total", "Events received, by kind.", "kind"),
 
 		started:     make(map[string]time.Time),
 		lastFailure: make(map[string]batchllm.ErrorClass),
 	}
 	if o.Prices != nil {
-		c.costUSD = counter("cost_usd_total", "Cost in US dollars of finished items, all attempts included.")
-		c.unpriced = counter("unpriced_items_total", "Finished items whose model has no price, left out of the cost.")
+		c.costUSD = desc("cost_usd_total", "Cost in US dollars of finished items, all attempts included.")
+		c.unpriced = desc("unpriced_items_total", "Finished items whose model has no price, left out of the cost.")
 	}
 	if b := o.Budget; b != nil {
 		gauge := func(name, help string, f func() cost.Amount) prometheus.Collector {
@@ -153,16 +159,19 @@ func New(o Options) *Collector {
 }
 
 func (c *Collector) collectors() []prometheus.Collector {
-	cs := []prometheus.Collector{c.items, c.attempts, c.attemptFailures, c.retries, c.rateLimited, c.cooldowns,
-		c.cooldownSeconds, c.admissionWait, c.inFlight, c.attemptDuration, c.tokens, c.events}
-	if c.costUSD != nil {
-		cs = append(cs, c.costUSD, c.unpriced)
-	}
+	cs := []prometheus.Collector{c.attempts, c.attemptFailures, c.retries, c.rateLimited, c.cooldowns,
+		c.cooldownSeconds, c.admissionWait, c.inFlight, c.attemptDuration, c.events}
 	return append(cs, c.budget...)
 }
 
 // Describe implements [prometheus.Collector].
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.items
+	ch <- c.tokens
+	if c.costUSD != nil {
+		ch <- c.costUSD
+		ch <- c.unpriced
+	}
 	for _, m := range c.collectors() {
 		m.Describe(ch)
 	}
@@ -170,14 +179,44 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements [prometheus.Collector].
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.collectLedger(ch)
 	for _, m := range c.collectors() {
 		m.Collect(ch)
+	}
+}
+
+// collectLedger exports the ledger's totals: items by status and class,
+// tokens by kind and, with prices, the cost.
+func (c *Collector) collectLedger(ch chan<- prometheus.Metric) {
+	t := c.ledger.Totals()
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	none := batchllm.ClassNone.String()
+	if n := t.Succeeded - t.Recovered; n > 0 {
+		counter(c.items, n, "succeeded", none)
+	}
+	if t.Recovered > 0 {
+		counter(c.items, t.Recovered, "recovered", none)
+	}
+	for class, n := range t.FailedByClass {
+		counter(c.items, n, "failed", class.String())
+	}
+	u := t.Usage
+	counter(c.tokens, u.InputTokens, "input")
+	counter(c.tokens, u.OutputTokens, "output")
+	counter(c.tokens, u.CachedInputTokens, "cached_input")
+	counter(c.tokens, u.CacheWriteTokens, "cache_write")
+	if c.costUSD != nil {
+		ch <- prometheus.MustNewConstMetric(c.costUSD, prometheus.CounterValue, cost.Amount(t.Cost).Dollars())
+		counter(c.unpriced, t.Unpriced)
 	}
 }
 
 // OnEvent implements [batchllm.Observer].
 func (c *Collector) OnEvent(e batchllm.Event) {
 	c.events.WithLabelValues(e.Kind.String()).Inc()
+	c.ledger.OnEvent(e)
 	switch e.Kind {
 	case batchllm.EventAttemptStarted:
 		c.attempts.Inc()
@@ -209,15 +248,11 @@ func (c *Collector) OnEvent(e batchllm.Event) {
 		if ok && !e.Time.Before(start) {
 			c.attemptDuration.WithLabelValues("success").Observe(e.Time.Sub(start).Seconds())
 		}
-		c.items.WithLabelValues("succeeded", batchllm.ClassNone.String()).Inc()
-		c.addUsage(e)
-	case batchllm.EventItemFailed:
+	case batchllm.EventItemFailed, batchllm.EventItemRecovered:
 		c.mu.Lock()
 		delete(c.started, e.ItemID)
 		delete(c.lastFailure, e.ItemID)
 		c.mu.Unlock()
-		c.items.WithLabelValues("failed", e.Class.String()).Inc()
-		c.addUsage(e)
 	case batchllm.EventRateLimited:
 		c.rateLimited.Inc()
 	case batchllm.EventCooldownStarted:
@@ -225,22 +260,4 @@ func (c *Collector) OnEvent(e batchllm.Event) {
 	case batchllm.EventCooldownEnded:
 		c.cooldownSeconds.Add(e.Duration.Seconds())
 	}
-}
-
-// addUsage counts the tokens and cost of a finished item.
-func (c *Collector) addUsage(e batchllm.Event) {
-	u := e.Usage
-	c.tokens.WithLabelValues("input").Add(float64(u.InputTokens))
-	c.tokens.WithLabelValues("output").Add(float64(u.OutputTokens))
-	c.tokens.WithLabelValues("cached_input").Add(float64(u.CachedInputTokens))
-	c.tokens.WithLabelValues("cache_write").Add(float64(u.CacheWriteTokens))
-	if c.prices == nil || u.IsZero() {
-		return
-	}
-	amount, err := c.prices.Cost(e.Model, u, c.batch)
-	if err != nil {
-		c.unpriced.Inc()
-		return
-	}
-	c.costUSD.Add(amount.Dollars())
 }

@@ -34,7 +34,7 @@ func run(t0 time.Time) (first, rest []batchllm.Event) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	s := time.Second
 	first = []batchllm.Event{
-		{Kind: batchllm.EventBatchStarted, Time: at(0), WorkerID: 2},
+		{Kind: batchllm.EventBatchStarted, Time: at(0), Workers: 2},
 		{Kind: batchllm.EventAttemptStarted, Time: at(1 * s), ItemID: "a", Attempt: 1, Model: "gpt-4o-mini", Duration: s / 2},
 		{Kind: batchllm.EventAttemptStarted, Time: at(1 * s), ItemID: "b", Attempt: 1, Model: "claude-haiku-4-5"},
 	}
@@ -268,4 +268,43 @@ batchllm_budget_spent_usd ` + spent + "\n"
 	want("0", "0.6")
 	p.Release(batchllm.Outcome{Usage: batchllm.Usage{OutputTokens: 500_000}})
 	want("0.3", "0")
+}
+
+// TestRecoveredItemsHaveTheirOwnStatus: an item a fallback recovered is
+// counted under status "recovered", not as a plain success nor a failure,
+// and its tokens and cost count like any other item's.
+func TestRecoveredItemsHaveTheirOwnStatus(t *testing.T) {
+	c := promobserve.New(promobserve.Options{Prices: cost.Default()})
+	u := batchllm.Usage{InputTokens: 1000, OutputTokens: 100}
+	c.OnEvent(batchllm.Event{Kind: batchllm.EventItemCompleted, ItemID: "a", Model: "gpt-4o-mini", Usage: u})
+	c.OnEvent(batchllm.Event{Kind: batchllm.EventItemRecovered, ItemID: "b", Model: "gpt-4o-mini", Class: batchllm.ClassFatalItem, Usage: u})
+	exp := `
+# HELP batchllm_items_total Items finished, by status and error class.
+# TYPE batchllm_items_total counter
+batchllm_items_total{class="none",status="recovered"} 1
+batchllm_items_total{class="none",status="succeeded"} 1
+# HELP batchllm_tokens_total Tokens of finished items, all attempts included, by kind.
+# TYPE batchllm_tokens_total counter
+batchllm_tokens_total{kind="cache_write"} 0
+batchllm_tokens_total{kind="cached_input"} 0
+batchllm_tokens_total{kind="input"} 2000
+batchllm_tokens_total{kind="output"} 200
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(exp), "batchllm_items_total", "batchllm_tokens_total"); err != nil {
+		t.Error(err)
+	}
+	// 2 × (1000×0.15 + 100×0.60) µ$ = 420 µ$.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		mf[f.GetName()] = f
+	}
+	if got := value(mf, "batchllm_cost_usd_total"); math.Abs(got-0.00042) > 1e-12 {
+		t.Errorf("cost = %v, want 0.00042", got)
+	}
 }

@@ -93,6 +93,14 @@
 //
 // # Slow start
 //
+// A scope that knows no limit (none configured) starts slow with the
+// default [AIMD] ramp: one attempt in flight, one more for each success
+// (twice as many every round trip), until the first answer reports a limit
+// or a quota refusal hands over to the ramp; without this every worker
+// would start before any answer could say what the limit is, and against
+// a limit below the number of workers the excess of that first wave would
+// be refused.
+//
 // After a cooldown, admission ramps back up. By default ([AIMD]) the scope
 // halves its attempts in flight and then adds one per window of successes.
 // [LinearRamp] is the Python library's fixed ramp, enforced for all workers
@@ -120,7 +128,10 @@
 //     less what was admitted after the attempt the reading came with. That
 //     may be more than the burst (the provider's opening allowance, a full
 //     window at the start of a run), unless a configured limit below the
-//     provider's is in force.
+//     provider's is in force. A reading that raises the level is lowered
+//     by what the attempts admitted before its own and still in flight
+//     reserved: under load a request can reach the provider after one
+//     admitted later, and the reading does not count it yet.
 //
 // With no limits configured at all the Limiter thus learns them from the
 // first responses, and runs near them. A provider

@@ -211,7 +211,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 				s.admit(now, cost)
 				s.waited += now.Sub(start)
 				s.passHead()
-				p := &permit{s: s, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum, calib: calib, estIn: estIn}
+				p := &permit{s: s, n: s.admitted, cost: cost, generation: r.Cooldown.Generation, consecutive: r.Cooldown.Consecutive, cooldowns: s.cooldowns, cumAt: s.cum, calib: calib, estIn: estIn}
 				learned := s.dirty != [NumDims]bool{}
 				s.mu.Unlock()
 				if learned {
@@ -259,6 +259,9 @@ func (l *Limiter) scope(ctx context.Context, name string) (*scope, error) {
 		conf:         lim.array(),
 		kick:         make(chan struct{}, 1),
 	}
+	if l.aimd != nil && !l.cfg.NoAdapt && s.conf == (Amounts{}) {
+		s.probe = 1
+	}
 	now := time.Now()
 	for d, v := range s.conf {
 		if v > 0 {
@@ -298,7 +301,9 @@ type scope struct {
 	refuted       [NumDims]bool
 	// cum is the cost admitted so far, to tell what a reading of the
 	// provider's remaining count does not yet include.
-	cum      Amounts
+	cum Amounts
+	// live holds the attempts in flight, by admission number (unseen.go).
+	live     []liveAttempt
 	head     bool      // an attempt is at the head of the queue
 	queue    []*waiter // attempts behind the head, in arrival order
 	inflight int
@@ -309,6 +314,9 @@ type scope struct {
 	rampLast time.Time
 	// AIMD concurrency limit; 0 means none.
 	cwnd float64
+	// probe is the limit of attempts in flight while the scope probes for
+	// its limits (probe.go); 0 when it does not.
+	probe int
 	// recent counts admissions in the last window; inferred says that the
 	// requests limit was inferred from rate limits (see inferOnCooldown),
 	// last changed at inferredAt.
@@ -365,14 +373,15 @@ func (s *scope) waitErr(ctx context.Context) error {
 
 // localWait returns how long the head attempt must wait at now for this
 // Limiter's own slow start, or blocked if it must wait for an attempt to
-// end (the AIMD limit). s.mu is held.
+// end (the AIMD limit, or the probe of a scope that knows no limit). s.mu
+// is held.
 func (s *scope) localWait(now time.Time) (d time.Duration, blocked bool) {
 	if s.rampOn {
 		if next := s.rampLast.Add(s.l.linear.delay(s.rampK)); next.After(now) {
 			d = next.Sub(now)
 		}
 	}
-	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) {
+	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) || s.probeWait() {
 		blocked = true
 	}
 	return d, blocked
@@ -384,6 +393,7 @@ func (s *scope) admit(now time.Time, cost Amounts) {
 		s.cum[d] += cost[d]
 	}
 	s.inflight++
+	s.addLive(s.admitted+1, cost)
 	if s.admitted == 0 {
 		s.firstAdmit = now
 	}

@@ -13,6 +13,7 @@ import (
 // permit is one admitted attempt's reservation.
 type permit struct {
 	s    *scope
+	n    int64 // the scope's admissions when this one was admitted, itself included
 	cost Amounts
 	// generation and consecutive are the scope's cooldown state at
 	// admission; cooldowns is this Limiter's count of the scope's
@@ -48,12 +49,16 @@ func (p *permit) Release(o batchllm.Outcome) {
 	s.mu.Lock()
 	inflight := s.inflight
 	s.inflight--
+	earlier := s.removeLive(p.n)
 	quota := false
 	switch o.Class {
 	case batchllm.ClassNone:
 		s.refusals.Add(false)
 	case batchllm.ClassRateLimited:
 		quota = o.Evidence == batchllm.EvidenceQuota || o.Evidence == batchllm.EvidenceNone && s.refusals.Add(true)
+	}
+	if !s.l.cfg.NoAdapt {
+		s.probeOutcome(o, quota)
 	}
 	succeeded := o.Class == batchllm.ClassNone && (p.consecutive > 0 || s.cooldowns != p.cooldowns)
 	if a := s.l.aimd; a != nil && o.Class == batchllm.ClassNone && s.cwnd > 0 && float64(inflight) >= math.Floor(s.cwnd) {
@@ -99,7 +104,7 @@ func (p *permit) Release(o batchllm.Outcome) {
 		}
 	}
 	if o.Limits != nil && !s.l.cfg.NoAdapt {
-		s.adapt(ctx, now, o.Limits, p.cumAt)
+		s.adapt(ctx, now, o.Limits, p.cumAt, earlier)
 	}
 	s.wake()
 }
@@ -140,8 +145,9 @@ func windows(li *batchllm.LimitInfo) [NumDims]batchllm.LimitWindow {
 // remains, less what this Limiter admitted after the attempt the reading
 // came with; it may rise above the burst when the provider's own bucket
 // holds more, its opening allowance, unless a configured limit below the
-// provider's is in force.
-func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo, cumAt Amounts) {
+// provider's is in force; a level raised so is lowered by what earlier
+// attempts still in flight cost (see unseen.go).
+func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo, cumAt, earlier Amounts) {
 	ws := windows(li)
 	var level Amounts
 	var raise, known [NumDims]bool
@@ -166,7 +172,11 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 		known[d] = true
 		level[d] = w.Remaining - (s.cum[d] - cumAt[d])
 		raise[d] = rate.perSecond() >= rep.perSecond()
+		if raise[d] {
+			level[d] -= earlier[d]
+		}
 	}
+	cumSet := s.cum
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
 	for d := range known {
@@ -174,6 +184,24 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 			if err := s.store.SetLevel(ctx, now, Dim(d), level[d], raise[d]); err != nil {
 				s.countStoreError()
 			}
+		}
+	}
+	// A raised level is set, not lowered: attempts that reserved while it
+	// was being set took their share from the level it replaced, so take
+	// it again. An attempt counts in s.cum once its reservation is made,
+	// so this catches all of them, and takes twice the few that reserved
+	// after the level was set (cautious, and made up by the next reading).
+	s.mu.Lock()
+	var again Amounts
+	for d := range again {
+		if raise[d] && known[d] {
+			again[d] = cumSet[d] - s.cum[d]
+		}
+	}
+	s.mu.Unlock()
+	if again != (Amounts{}) {
+		if err := s.store.Refund(ctx, now, again); err != nil {
+			s.countStoreError()
 		}
 	}
 }

@@ -19,9 +19,12 @@ import (
 // [batchllm.Estimator], [batchllm.Preparer] and [batchllm.Cleaner] (all
 // three delegated to the inner strategy when it implements them, with the
 // prompt the attempt really sends), and [batchllm.ErrorHook] (forwarded
-// likewise).
+// likewise). The processor prepares each Strategy once; an inner strategy
+// shared by several Strategy values is prepared once by each, so its
+// Prepare should tolerate that (or share one Strategy).
 type Strategy[T any] struct {
-	inner  batchllm.Strategy[batchllm.Prompt, string]
+	// Wrapper forwards Prepare and Cleanup to the inner strategy, Next.
+	batchllm.Wrapper[batchllm.Prompt, string]
 	opts   options
 	name   string
 	schema *schema
@@ -84,7 +87,7 @@ func New[T any](inner batchllm.Strategy[batchllm.Prompt, string], opts ...Option
 	if err != nil {
 		return nil, err
 	}
-	return &Strategy[T]{inner: inner, opts: o, name: name, schema: sch}, nil
+	return &Strategy[T]{Wrapper: batchllm.Wrapper[batchllm.Prompt, string]{Next: inner}, opts: o, name: name, schema: sch}, nil
 }
 
 // Schema returns the schema that a first attempt sends, as
@@ -110,7 +113,7 @@ func (s *Strategy[T]) Call(ctx context.Context, req batchllm.Request[batchllm.Pr
 		return batchllm.Response[T]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
 	}
 	st.sent = at.prompt
-	resp, err := s.inner.Call(ctx, s.innerRequest(req, at.prompt))
+	resp, err := s.Next.Call(ctx, s.innerRequest(req, at.prompt))
 	out := batchllm.Response[T]{Usage: resp.Usage, Limits: resp.Limits, Model: resp.Model}
 	if err != nil {
 		return out, err
@@ -172,30 +175,10 @@ func (s *Strategy[T]) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.E
 		// Call fails the same way, before any request is sent.
 		return batchllm.Estimate{}
 	}
-	if e, ok := s.inner.(batchllm.Estimator[batchllm.Prompt]); ok {
-		return e.Estimate(s.innerRequest(req, at.prompt))
+	if _, ok := s.Next.(batchllm.Estimator[batchllm.Prompt]); ok {
+		return s.Wrapper.Estimate(s.innerRequest(req, at.prompt))
 	}
 	return batchllm.Estimate{Model: at.prompt.Model}
-}
-
-// Prepare implements [batchllm.Preparer] by preparing the inner strategy,
-// if it is a Preparer. The processor prepares each Strategy once; an inner
-// strategy shared by several Strategy values is prepared once by each, so
-// its Prepare should tolerate that (or share one Strategy).
-func (s *Strategy[T]) Prepare(ctx context.Context) error {
-	if p, ok := s.inner.(batchllm.Preparer); ok {
-		return p.Prepare(ctx)
-	}
-	return nil
-}
-
-// Cleanup implements [batchllm.Cleaner] by cleaning up the inner strategy,
-// if it is a Cleaner.
-func (s *Strategy[T]) Cleanup(ctx context.Context) error {
-	if c, ok := s.inner.(batchllm.Cleaner); ok {
-		return c.Cleanup(ctx)
-	}
-	return nil
 }
 
 // OnError implements [batchllm.ErrorHook] by forwarding the failed attempt to
@@ -203,9 +186,5 @@ func (s *Strategy[T]) Cleanup(ctx context.Context) error {
 // sent. The Strategy itself records validation failures in Call, so that
 // it works without the hook too.
 func (s *Strategy[T]) OnError(ctx context.Context, req batchllm.Request[batchllm.Prompt], err error) {
-	h, ok := s.inner.(batchllm.ErrorHook[batchllm.Prompt])
-	if !ok {
-		return
-	}
-	h.OnError(ctx, s.innerRequest(req, stateOf(req.State).sent), err)
+	s.Wrapper.OnError(ctx, s.innerRequest(req, stateOf(req.State).sent), err)
 }

@@ -242,10 +242,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	case err != nil:
 		return &exitError{code: exitFailed, err: errors.New(r.redact(err.Error()))}
 	}
-	r.tally.mu.Lock()
-	failed := r.tally.failed
-	r.tally.mu.Unlock()
-	if failed > 0 && r.diverted == 0 {
+	if r.tally.totals().Failed > 0 && r.diverted == 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
@@ -280,7 +277,7 @@ func (r *runner) batchItem(it item) (batchapi.Item[itemContext], bool, error) {
 			return batchapi.Item[itemContext]{}, true, r.out.write(l)
 		}
 	}
-	return batchapi.Item[itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata}}, false, nil
+	return batchapi.Item[itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata}}, false, nil
 }
 
 // batchLine is the output line of a batch result: with --json-schema, an
@@ -419,13 +416,11 @@ func (r *runner) interruptedHint(st batchapi.Stats) {
 
 // batchSummary prints the run's totals, the cost at the batch price.
 func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
-	t := &r.tally
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t := r.tally.totals()
 	w := r.stderr
-	fmt.Fprintf(w, "batchllm: %d item(s): %d ok, %d failed", r.in.checked.Valid, t.ok, t.failed)
-	if t.resumed > 0 {
-		fmt.Fprintf(w, "; %d from the journal", t.resumed)
+	fmt.Fprintf(w, "batchllm: %d item(s): %d ok, %d failed", r.in.checked.Valid, t.Succeeded, t.Failed)
+	if t.Resumed > 0 {
+		fmt.Fprintf(w, "; %d from the journal", t.Resumed)
 	}
 	if st.Resumed > 0 {
 		fmt.Fprintf(w, "; %d collected from batches of an earlier run", st.Resumed)
@@ -440,12 +435,12 @@ func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
 	}
 	fmt.Fprintf(w, "batchllm: %s %d request(s) in %d batch(es)", what, st.Submitted, st.Batches)
 	if !r.f.dryRun {
-		u := t.usage
+		u := t.Usage
 		fmt.Fprintf(w, "; tokens: %d in, %d out", u.InputTokens, u.OutputTokens)
-		if t.unpriced == 0 {
-			fmt.Fprintf(w, "; cost %s at the batch price", t.cost)
+		if c, ok := runCost(t); ok {
+			fmt.Fprintf(w, "; cost %s at the batch price", c)
 		} else {
-			fmt.Fprintf(w, "; cost unknown (%d item(s) not priced)", t.unpriced)
+			fmt.Fprintf(w, "; cost unknown (%d item(s) not priced)", t.Unpriced)
 		}
 		if budget != nil {
 			fmt.Fprintf(w, " of a %s budget", budget.Limit)

@@ -36,7 +36,7 @@ type eventLog struct{ log *slog.Logger }
 func (l eventLog) OnEvent(e batchllm.Event) {
 	switch e.Kind {
 	case batchllm.EventBatchStarted:
-		l.log.Info("batchllm: batch started", "workers", e.WorkerID)
+		l.log.Info("batchllm: batch started", "workers", e.Workers)
 	case batchllm.EventBatchCompleted:
 		args := []any{"duration", e.Duration, "input_tokens", e.Usage.InputTokens, "output_tokens", e.Usage.OutputTokens}
 		if e.Err != nil {
@@ -53,7 +53,9 @@ func (l eventLog) OnEvent(e batchllm.Event) {
 		l.log.Debug("batchllm: item succeeded", "item", e.ItemID, "attempts", e.Attempt, "model", e.Model, "duration", e.Duration,
 			"input_tokens", e.Usage.InputTokens, "output_tokens", e.Usage.OutputTokens)
 	case batchllm.EventItemFailed:
-		l.log.Info("batchllm: item failed", "item", e.ItemID, "attempts", e.Attempt, "class", e.Class, "reason", e.Reason, "err", e.Err)
+		l.log.Info("batchllm: item failed", "item", e.ItemID, "attempts", e.Attempt, "class", e.Class, "err", e.Err)
+	case batchllm.EventItemRecovered:
+		l.log.Info("batchllm: item recovered by the fallback", "item", e.ItemID, "attempts", e.Attempt, "class", e.Class, "err", e.Err)
 	case batchllm.EventCooldownStarted:
 		l.log.Info("batchllm: cooldown started", "scope", e.Scope, "duration", e.Duration, "reason", e.Reason)
 	case batchllm.EventCooldownEnded:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,12 +67,12 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 		Usage:        r.Usage,
 		Attempts:     r.Attempts,
 		LatencyMS:    r.Elapsed.Milliseconds(),
-		Model:        cmp.Or(r.Model, r.Context.Model),
+		Model:        r.Model,
 		FinishReason: r.FinishReason,
 		Metadata:     r.Context.Metadata,
 		Via:          lf.via,
 	}
-	if c, ok := lf.price(r.Usage, r.Model, r.Context.Model); ok {
+	if c, ok := lf.price(r.Model, r.Usage); ok {
 		usd := c.Dollars()
 		l.CostUSD = &usd
 	}
@@ -104,25 +103,18 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 	return l, nil
 }
 
-// price returns the cost of u on the first of the models that is priced:
-// the answering model, else the one asked for. Usage of zero costs nothing
-// whatever the model.
-func (lf lineFormat) price(u batchllm.Usage, models ...string) (cost.Amount, bool) {
-	if u == (batchllm.Usage{}) {
+// price returns the cost of u on model, the one that answered (see
+// batchllm.Result.Model), as a batchllm.Ledger prices it. Usage of zero
+// costs nothing whatever the model.
+func (lf lineFormat) price(model string, u batchllm.Usage) (cost.Amount, bool) {
+	if u.IsZero() {
 		return 0, true
 	}
 	if lf.prices == nil {
 		return 0, false
 	}
-	for _, m := range models {
-		if m == "" {
-			continue
-		}
-		if c, err := lf.prices.Cost(m, u, lf.batch); err == nil {
-			return c, true
-		}
-	}
-	return 0, false
+	c, err := lf.prices.Cost(model, u, lf.batch)
+	return c, err == nil
 }
 
 // lineWriter writes whole lines to an io.Writer, each with a single Write

@@ -61,18 +61,13 @@ func TestOutputLineModelFinishReasonCost(t *testing.T) {
 	u := batchllm.Usage{InputTokens: 1_000_000, OutputTokens: 1_000_000}
 	lf := lineFormat{prices: cost.Default()}
 	// The answering model, a dated snapshot, is priced as its model.
-	l, err := lf.line(result{ItemID: "a", Output: "x", Usage: u, Model: "gpt-4o-mini-2024-07-18", FinishReason: batchllm.FinishLength, Context: itemContext{Model: "gpt-4o-mini"}})
+	l, err := lf.line(result{ItemID: "a", Output: "x", Usage: u, Model: "gpt-4o-mini-2024-07-18", FinishReason: batchllm.FinishLength})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := cost.Default().Cost("gpt-4o-mini", u, false)
 	if l.Model != "gpt-4o-mini-2024-07-18" || l.FinishReason != batchllm.FinishLength || l.CostUSD == nil || *l.CostUSD != want.Dollars() || want == 0 {
 		t.Errorf("line %+v (cost %v), want the snapshot's name, length, %v", l, l.CostUSD, want.Dollars())
-	}
-	// No answering model: the one asked for names and prices it.
-	l, _ = lf.line(result{ItemID: "a", Output: "x", Usage: u, Context: itemContext{Model: "gpt-4o-mini"}})
-	if l.Model != "gpt-4o-mini" || l.CostUSD == nil || *l.CostUSD != want.Dollars() {
-		t.Errorf("line %+v, want the requested model and its cost", l)
 	}
 	// An unpriced model has no cost rather than a false zero.
 	l, _ = lf.line(result{ItemID: "a", Output: "x", Usage: u, Model: "my-finetune"})

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -61,10 +60,9 @@ func (r *runner) startProgress(p *processor, done <-chan struct{}) *sync.WaitGro
 // progressLine says how far the run is: done/total, rate, ETA, tokens,
 // 429s and retries.
 func (r *runner) progressLine(s batchllm.Stats) string {
-	r.tally.mu.Lock()
-	done := r.tally.ok + r.tally.failed + r.tally.interrupted
-	resumed, failed := r.tally.resumed, r.tally.failed
-	r.tally.mu.Unlock()
+	t := r.tally.totals()
+	done := t.Finished + r.tally.interrupted.Load()
+	resumed, failed := t.Resumed, t.Failed
 	total := int64(r.in.checked.Valid)
 	elapsed := time.Since(r.start)
 	sent := done - resumed
@@ -96,42 +94,41 @@ func count(n int64) string {
 
 // summary prints the run's totals on stderr.
 func (r *runner) summary(s batchllm.Stats, dedupeShared int64, budget *cost.Budget) {
-	t := &r.tally
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t := r.tally.totals()
 	w := r.stderr
 	wall := time.Since(r.start)
 	total := r.in.checked.Valid
-	fmt.Fprintf(w, "batchllm: %d item(s): %d ok, %d failed", total, t.ok, t.failed)
-	if len(t.byClass) > 0 {
+	fmt.Fprintf(w, "batchllm: %d item(s): %d ok, %d failed", total, t.Succeeded, t.Failed)
+	if len(t.FailedByClass) > 0 {
 		var parts []string
-		for _, c := range slices.Sorted(maps.Keys(t.byClass)) {
-			parts = append(parts, fmt.Sprintf("%s %d", c, t.byClass[c]))
+		for c, n := range t.FailedByClass {
+			parts = append(parts, fmt.Sprintf("%s %d", c, n))
 		}
+		slices.Sort(parts)
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
 	}
-	if t.resumed > 0 {
-		fmt.Fprintf(w, "; %d from the journal", t.resumed)
+	if t.Resumed > 0 {
+		fmt.Fprintf(w, "; %d from the journal", t.Resumed)
 	}
-	if n := int64(total) - t.ok - t.failed; n > 0 {
+	if n := int64(total) - t.Finished; n > 0 {
 		fmt.Fprintf(w, "; %d not finished", n)
 	}
 	if n := len(r.in.checked.Rejected); n > 0 {
 		fmt.Fprintf(w, "; %d rejected", n)
 	}
 	fmt.Fprintln(w)
-	u := t.usage
+	u := t.Usage
 	fmt.Fprintf(w, "batchllm: tokens: %d in (%d cached, cache hit rate %.1f%%), %d out", u.InputTokens, u.CachedInputTokens, 100*u.CacheHitRate(), u.OutputTokens)
 	if r.f.dryRun {
 		fmt.Fprint(w, " (dry run: estimates)")
-	} else if c, ok := r.cost(); ok {
+	} else if c, ok := runCost(t); ok {
 		fmt.Fprintf(w, "; cost %s this run", c)
 	} else {
 		fmt.Fprint(w, "; cost unknown (model not priced)")
 	}
 	if budget != nil {
 		if r.earlier > 0 {
-			c, _ := r.cost()
+			c, _ := runCost(t)
 			fmt.Fprintf(w, ", %s in total with earlier runs", r.earlier+c)
 		}
 		fmt.Fprintf(w, " of a %s budget", budget.Limit+r.earlier)
@@ -141,17 +138,10 @@ func (r *runner) summary(s batchllm.Stats, dedupeShared int64, budget *cost.Budg
 	if r.f.dedupe {
 		fmt.Fprintf(w, ", %d shared by --dedupe", dedupeShared)
 	}
-	sent := t.ok + t.failed - t.resumed
+	sent := t.Finished - t.Resumed
 	fmt.Fprintf(w, "; wall time %v", wall.Round(time.Millisecond))
 	if sec := wall.Seconds(); sec > 0 && sent > 0 && s.Attempts > 0 {
 		fmt.Fprintf(w, " (%.1f items/s)", float64(sent)/sec)
 	}
 	fmt.Fprintln(w)
-}
-
-// cost is this run's cost (journaled results excluded: they were paid for
-// by an earlier run), and whether it is known. It must be called with
-// r.tally.mu held.
-func (r *runner) cost() (cost.Amount, bool) {
-	return r.tally.cost, r.tally.unpriced == 0
 }

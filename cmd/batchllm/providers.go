@@ -14,6 +14,7 @@ import (
 	"github.com/batchllm/batchllm/provider/anthropic"
 	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
+	"github.com/spf13/pflag"
 )
 
 // strategy is what every provider of the CLI builds: a chat strategy from a
@@ -32,6 +33,14 @@ type providerOptions struct {
 	// limits.
 	Stream                          bool
 	FirstTokenTimeout, StallTimeout time.Duration
+	// OpenAIAPI is --openai-api: "auto" (or ""), "chat" or "responses".
+	OpenAIAPI string
+}
+
+// addOpenAIAPIFlag registers --openai-api, the endpoint of the OpenAI
+// strategy (openai.Config.API).
+func addOpenAIAPIFlag(fl *pflag.FlagSet, dst *string) {
+	fl.StringVar(dst, "openai-api", "auto", "--provider openai or sim: the endpoint, chat (chat completions), responses (the Responses API) or auto (the Responses API for the models only it serves, such as o3-pro; chat completions for the others)")
 }
 
 // provider is one entry of the CLI's provider registry.
@@ -126,7 +135,12 @@ func buildGemini(_ context.Context, o providerOptions) (strategy, func() error, 
 }
 
 func buildOpenAI(_ context.Context, o providerOptions) (strategy, func() error, error) {
+	api, err := openai.ParseAPI(o.OpenAIAPI)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--openai-api: %w", err)
+	}
 	s, err := openai.New(openai.Config{
+		API:         api,
 		APIKey:      o.APIKey,
 		BaseURL:     o.BaseURL,
 		Model:       o.Model,

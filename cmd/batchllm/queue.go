@@ -134,7 +134,6 @@ type queuedItem struct {
 // without metadata must come back without, not with a JSON null.
 type queuedContext struct {
 	Digest   string
-	Model    string
 	Metadata json.RawMessage `json:",omitempty"`
 }
 
@@ -145,7 +144,7 @@ func (r *runner) queuedItems(yield func(queuedItem) error) error {
 		if err != nil {
 			return err
 		}
-		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata}})
+		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Metadata: it.Metadata}})
 	})
 }
 
@@ -300,10 +299,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 	case followErr != nil:
 		return &exitError{code: exitFailed, err: fmt.Errorf("run %s: %s", id, r.redact(followErr.Error()))}
 	}
-	r.tally.mu.Lock()
-	failed := r.tally.failed
-	r.tally.mu.Unlock()
-	if failed > 0 {
+	if r.tally.totals().Failed > 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
@@ -311,17 +307,15 @@ func (r *runner) executeQueued(ctx context.Context) error {
 
 // queueSummary reports a queued run's results on stderr.
 func (r *runner) queueSummary(id string) {
-	t := &r.tally
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t := r.tally.totals()
 	wall := time.Since(r.start)
-	fmt.Fprintf(r.stderr, "batchllm: run %s: %d item(s): %d ok, %d failed", id, r.in.checked.Valid, t.ok, t.failed)
-	if n := int64(r.in.checked.Valid) - t.ok - t.failed; n > 0 {
+	fmt.Fprintf(r.stderr, "batchllm: run %s: %d item(s): %d ok, %d failed", id, r.in.checked.Valid, t.Succeeded, t.Failed)
+	if n := int64(r.in.checked.Valid) - t.Finished; n > 0 {
 		fmt.Fprintf(r.stderr, "; %d not finished", n)
 	}
-	u := t.usage
+	u := t.Usage
 	fmt.Fprintf(r.stderr, "\nbatchllm: tokens: %d in, %d out", u.InputTokens, u.OutputTokens)
-	if c, ok := r.cost(); ok {
+	if c, ok := runCost(t); ok {
 		fmt.Fprintf(r.stderr, "; cost %s", c)
 	}
 	fmt.Fprintf(r.stderr, "; wall time %v\n", wall.Round(time.Millisecond))

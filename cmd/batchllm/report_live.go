@@ -184,7 +184,7 @@ func (t *telemetry) result(res result, l outputLine) {
 		return
 	}
 	rr := report.Result{OK: l.OK, Usage: l.Usage, Attempts: l.Attempts, LatencyMS: l.LatencyMS,
-		Model: cmp.Or(l.Model, res.Context.Model), FinishReason: string(l.FinishReason), CostUSD: l.CostUSD}
+		Model: l.Model, FinishReason: string(l.FinishReason), CostUSD: l.CostUSD}
 	if l.Error != nil {
 		rr.Error = &report.ResultError{Class: l.Error.Class, Message: l.Error.Message}
 	}

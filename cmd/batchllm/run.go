@@ -32,6 +32,7 @@ type runFlags struct {
 	stream            bool
 	firstTokenTimeout time.Duration
 	stallTimeout      time.Duration
+	openAIAPI         string
 	journal           string
 	noJournal         bool
 	retryFailed       bool
@@ -140,6 +141,7 @@ sent; 130 interrupted.`,
 	fl.BoolVar(&f.stream, "stream", false, "stream each answer, so that a stalled one is noticed (see --stall-timeout, --first-token-timeout)")
 	fl.DurationVar(&f.firstTokenTimeout, "first-token-timeout", 0, "with --stream, time limit from sending a request to the first token (0: only --attempt-timeout)")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", 0, "with --stream, longest silence between two tokens before the attempt fails as transient (0: none)")
+	addOpenAIAPIFlag(fl, &f.openAIAPI)
 	fl.StringVar(&f.journal, "journal", "", "journal file: record each result durably and resume from it on a rerun (default: the output's name + \".journal\", or the input's when the output is standard output)")
 	fl.BoolVar(&f.noJournal, "no-journal", false, "keep no journal: a rerun sends every item again")
 	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")

@@ -29,7 +29,6 @@ import (
 // itemContext is what travels with an item through the processor.
 type itemContext struct {
 	Digest   string
-	Model    string
 	Metadata json.RawMessage
 }
 
@@ -76,44 +75,44 @@ type runner struct {
 	tel   *telemetry // what the report and the --ui live view show; nil if neither is kept
 }
 
-// tally counts the items of a run by outcome.
+// tally counts the items of a run: their outcomes, tokens and cost in a
+// batchllm.Ledger, the library's one totaller, which prices each item by
+// the model that answered it; and the items Ctrl-C drained, which have no
+// result.
 type tally struct {
-	mu          sync.Mutex
-	ok, failed  int64
-	resumed     int64 // results taken from the journal
-	interrupted int64 // items drained by Ctrl-C
-	byClass     map[string]int64
-	usage       batchllm.Usage // new results only
-	cost        cost.Amount    // of the new results' priced lines
-	unpriced    int64          // new results whose cost is unknown
+	ledger      *batchllm.Ledger
+	interrupted atomic.Int64
 }
 
+// newTally returns a tally that prices usage with prices, at the batch
+// APIs' discount if batch is set.
+func newTally(prices *cost.Table, batch bool) tally {
+	return tally{ledger: batchllm.NewLedger(prices.Pricer(batch))}
+}
+
+// add counts an output line: a new result, or one resumed from the journal,
+// whose tokens and cost an earlier run spent.
 func (t *tally) add(l outputLine, resumed bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if l.OK {
-		t.ok++
-	} else {
-		t.failed++
-		if t.byClass == nil {
-			t.byClass = map[string]int64{}
-		}
-		class := "unknown"
+	class := batchllm.ClassNone
+	if !l.OK {
+		class = batchllm.ClassFatalItem
 		if l.Error != nil {
-			class = l.Error.Class
+			if c, err := batchllm.ParseErrorClass(l.Error.Class); err == nil {
+				class = c
+			}
 		}
-		t.byClass[class]++
 	}
-	if resumed {
-		t.resumed++
-		return
-	}
-	t.usage = t.usage.Add(l.Usage)
-	if l.CostUSD == nil {
-		t.unpriced++
-	} else if c, err := cost.Dollars(*l.CostUSD); err == nil {
-		t.cost += c
-	}
+	t.ledger.Add(batchllm.LedgerEntry{Model: l.Model, Usage: l.Usage, Class: class, Resumed: resumed})
+}
+
+// totals returns what the tally has counted.
+func (t *tally) totals() batchllm.Totals { return t.ledger.Totals() }
+
+// runCost is the cost of a run's new results (journaled results excluded:
+// an earlier run paid for them), and whether it is known: false if a model
+// has no price.
+func runCost(t batchllm.Totals) (cost.Amount, bool) {
+	return cost.Amount(t.Cost), t.Unpriced == 0
 }
 
 func (r *runner) setFatal(err error) {
@@ -204,6 +203,7 @@ func (r *runner) setup(arg string) error {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
 	}
 	r.prices = cost.Default()
+	r.tally = newTally(r.prices, f.batch.enabled())
 	r.model = f.model
 	if r.model == "" {
 		r.model = prov.DefaultModel
@@ -288,7 +288,7 @@ func (r *runner) setup(arg string) error {
 func (r *runner) execute(ctx context.Context) error {
 	f := &r.f
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim,
-		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout}
+		Stream: f.stream, FirstTokenTimeout: f.firstTokenTimeout, StallTimeout: f.stallTimeout, OpenAIAPI: f.openAIAPI}
 	opts.Sim.stats = r.stderr
 	if !f.dryRun {
 		key, _ := r.prov.apiKey(f.baseURL)
@@ -411,9 +411,8 @@ func (r *runner) execute(ctx context.Context) error {
 	case p.Err() != nil:
 		return &exitError{code: exitFailed, err: errors.New(r.redact(p.Err().Error()))}
 	}
-	r.tally.mu.Lock()
-	failed, finished := r.tally.failed, r.tally.ok+r.tally.failed
-	r.tally.mu.Unlock()
+	t := r.tally.totals()
+	failed, finished := t.Failed, t.Finished
 	if unfinished := int64(r.in.checked.Valid) - finished; unfinished > 0 {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%d item(s) not finished; %s", unfinished, r.resumeHint())}
 	}
@@ -480,7 +479,7 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 			}
 		}
 		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
-			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Model: pr.Model, Metadata: it.Metadata},
+			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -552,9 +551,7 @@ func (r *runner) record(ctx context.Context, res result) error {
 func (r *runner) consume(ctx context.Context, p *processor) {
 	for res := range p.Results(ctx) {
 		if errors.Is(res.Err, errInterrupted) {
-			r.tally.mu.Lock()
-			r.tally.interrupted++
-			r.tally.mu.Unlock()
+			r.tally.interrupted.Add(1)
 			continue
 		}
 		line, err := r.format.line(res)

@@ -208,7 +208,7 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		if err != nil {
 			return queue.Record{}, err
 		}
-		spent, _ := lf.price(res.Usage, res.Model, res.Context.Model) // unpriced models count as free, as in the summary
+		spent, _ := lf.price(res.Model, res.Usage) // unpriced models count as free, as in the summary
 		return queue.Record{OK: res.OK(), Class: res.Class(), Attempts: res.Attempts, Usage: res.Usage, Cost: spent, Value: v}, nil
 	}
 	setup.Close = func() {

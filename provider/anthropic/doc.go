@@ -57,7 +57,10 @@
 // stream that breaks either is cancelled and the attempt fails as
 // transient, as does a stream cut before message_stop. An error event in
 // the stream has the class its error type has as an HTTP status
-// (overloaded_error is overloaded, like a 529).
+// (overloaded_error is overloaded, like a 529). A stream that fails after
+// message_start still reports the usage message_start announced (the
+// input and cache tokens, which are billed) with its error, so that the
+// batch's token counts and budget see them.
 //
 // # Errors
 //

@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -16,12 +15,7 @@ import (
 func TestSimUnknownModelStopsBatch(t *testing.T) {
 	sim := startSim(t, llmsim.Config{RejectUnknownModels: true})
 	s := simStrategy(t, sim, "", func(c *Config) { c.Model = "claude-haiku-4-6" })
-	_, err := s.Call(t.Context(), req(batchllm.Text("q")))
-	if mw, ok := errors.AsType[*batchllm.ModelWideError](err); !ok || !strings.Contains(mw.Cause, "unknown model") || !strings.Contains(err.Error(), "model: claude-haiku-4-6") {
-		t.Fatalf("err %v", err)
-	}
-	sim.ResetStats()
-	simtest.ModelWideStop(t, s, func() int64 { return sim.Stats().Anthropic.Requests })
+	simtest.UnknownModel(t, s, "model: claude-haiku-4-6", func() int64 { return sim.Stats().Anthropic.Requests }, sim.ResetStats)
 }
 
 // TestSimModelLimits: the simulator's per-model context window, output

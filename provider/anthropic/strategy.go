@@ -303,19 +303,16 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		if ae, ok := errors.AsType[*ant.Error](err); ok && ae.Response != nil {
 			resp.Limits = ratehdr.Anthropic(ae.Response.Header, s.now())
 		}
+		if msg != nil {
+			// A stream that failed after message_start: the usage it
+			// reported so far (the input, which is billed).
+			resp.Usage = usage(msg.Usage)
+		}
 		return resp, s.classify(err)
 	}
 	u := msg.Usage
 	resp := batchllm.Response[string]{
-		Usage: batchllm.Usage{
-			InputTokens:       u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
-			OutputTokens:      u.OutputTokens,
-			CachedInputTokens: u.CacheReadInputTokens,
-			CacheWriteTokens:  u.CacheCreationInputTokens,
-			// The 1h part, billed at 2× input instead of 1.25×; at most
-			// all of the writes, whatever a server reports.
-			CacheWrite1hTokens: min(u.CacheCreation.Ephemeral1hInputTokens, u.CacheCreationInputTokens),
-		},
+		Usage:           usage(u),
 		Model:           string(msg.Model),
 		FinishReason:    FinishReason(msg.StopReason),
 		RawFinishReason: string(msg.StopReason),
@@ -389,4 +386,18 @@ func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Esti
 // tokens.
 func (s *Strategy) DryRun(_ context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
 	return s.call.DryRun(s.Estimate(req)), nil
+}
+
+// usage is u in batchllm's convention: InputTokens counts the cache reads
+// and writes too.
+func usage(u ant.Usage) batchllm.Usage {
+	return batchllm.Usage{
+		InputTokens:       u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+		OutputTokens:      u.OutputTokens,
+		CachedInputTokens: u.CacheReadInputTokens,
+		CacheWriteTokens:  u.CacheCreationInputTokens,
+		// The 1h part, billed at 2× input instead of 1.25×; at most all of
+		// the writes, whatever a server reports.
+		CacheWrite1hTokens: min(u.CacheCreation.Ephemeral1hInputTokens, u.CacheCreationInputTokens),
+	}
 }

@@ -33,31 +33,45 @@ func (s *Strategy) limits() streamwatch.Limits {
 // longer than the Config's limits; that error, a cut connection and a
 // stream that ends before message_stop are transient. An error event in
 // the stream has the class of its type, as the same error would have as
-// an HTTP status (overloaded_error is overloaded).
+// an HTTP status (overloaded_error is overloaded). When the stream fails
+// after message_start, the message so far is returned with the error, so
+// that the caller can report the usage message_start announced (the
+// input, cache reads and writes, which are billed, and the output so far)
+// rather than none.
 func (s *Strategy) messageStream(ctx context.Context, params ant.MessageNewParams, opts []option.RequestOption) (*ant.Message, error) {
 	wctx, watch := streamwatch.Start(ctx, s.limits())
 	defer watch.Stop()
 	stream := s.client.Messages.NewStreaming(wctx, params, opts...)
 	defer stream.Close()
 	var msg ant.Message
-	stopped := false
+	started, stopped := false, false
+	// sofar is the message so far for a failed stream: nil before
+	// message_start.
+	sofar := func() *ant.Message {
+		if started {
+			return &msg
+		}
+		return nil
+	}
 	for stream.Next() {
 		ev := stream.Current()
 		switch ev.Type {
+		case "message_start":
+			started = true
 		case "content_block_delta", "message_delta":
 			watch.Token()
 		case "message_stop":
 			stopped = true
 		}
 		if err := msg.Accumulate(ev); err != nil {
-			return nil, batchllm.Classified(fmt.Errorf("stream event out of order: %w", err), batchllm.ClassTransient, 0)
+			return sofar(), batchllm.Classified(fmt.Errorf("stream event out of order: %w", err), batchllm.ClassTransient, 0)
 		}
 	}
 	if err := stream.Err(); err != nil || watch.Fired() {
-		return nil, watch.Err(streamEventError(err))
+		return sofar(), watch.Err(streamEventError(err))
 	}
 	if !stopped {
-		return nil, batchllm.Classified(errStreamCut, batchllm.ClassTransient, 0)
+		return sofar(), batchllm.Classified(errStreamCut, batchllm.ClassTransient, 0)
 	}
 	return &msg, nil
 }

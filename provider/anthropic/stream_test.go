@@ -107,3 +107,31 @@ func TestNewRejectsNegativeStreamLimits(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestStreamFailureReportsUsageSoFar: a stream that fails after
+// message_start (cut, stalled, or ended by an overloaded_error event)
+// reports the input usage message_start announced, which is billed, not
+// zero; a stream that never started reports none.
+func TestStreamFailureReportsUsageSoFar(t *testing.T) {
+	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{OutputTokens: 40}})
+	p := batchllm.Text("tell me a long story")
+	whole, err := streamed(t, sim, "", time.Minute, time.Minute, nil).Call(t.Context(), req(p))
+	if err != nil || whole.Usage.InputTokens == 0 {
+		t.Fatalf("%+v %v", whole, err)
+	}
+	for fault, class := range map[llmsim.Fault]batchllm.ErrorClass{
+		llmsim.FaultTruncate: batchllm.ClassTransient, llmsim.FaultStreamError: batchllm.ClassOverloaded, llmsim.FaultStall: batchllm.ClassTransient,
+	} {
+		resp, err := streamed(t, sim, fault, time.Minute, 100*time.Millisecond, nil).Call(t.Context(), req(p))
+		if c := batchllm.DefaultClassifier.Classify(err).Class; c != class {
+			t.Errorf("%s: class %v, want %v (err %v)", fault, c, class, err)
+		}
+		if resp.Usage.InputTokens != whole.Usage.InputTokens || resp.Usage.OutputTokens >= whole.Usage.OutputTokens {
+			t.Errorf("%s: usage %+v, want the input %d and less output than %d", fault, resp.Usage, whole.Usage.InputTokens, whole.Usage.OutputTokens)
+		}
+	}
+	resp, err := streamed(t, sim, "503", time.Minute, time.Minute, nil).Call(t.Context(), req(p))
+	if err == nil || !resp.Usage.IsZero() {
+		t.Errorf("refused before streaming: usage %+v, err %v", resp.Usage, err)
+	}
+}

@@ -26,11 +26,9 @@ type Response struct {
 	Raw *genai.GenerateContentResponse
 }
 
-// generator is what Detailed wraps: a plain or cached strategy.
+// generator is what Detailed calls: a plain or cached strategy.
 type generator interface {
 	generate(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (*genai.GenerateContentResponse, batchllm.Response[string], error)
-	Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate
-	DryRun(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error)
 }
 
 // plain adapts *Strategy to generator (its generate takes a cache name).
@@ -46,6 +44,9 @@ func (p plain) generate(ctx context.Context, req batchllm.Request[batchllm.Promp
 // Build one with [Strategy.Detailed] or [CachedStrategy.Detailed]. It
 // forwards Prepare, Cleanup, Estimate and DryRun to the strategy it wraps.
 type Detailed struct {
+	// Wrapper forwards Prepare, Cleanup and Estimate to the wrapped
+	// strategy, Next.
+	batchllm.Wrapper[batchllm.Prompt, string]
 	g generator
 }
 
@@ -58,11 +59,15 @@ var (
 )
 
 // Detailed returns a strategy that calls s and outputs a [Response].
-func (s *Strategy) Detailed() *Detailed { return &Detailed{g: plain{s}} }
+func (s *Strategy) Detailed() *Detailed {
+	return &Detailed{Wrapper: batchllm.Wrapper[batchllm.Prompt, string]{Next: s}, g: plain{s}}
+}
 
 // Detailed returns a strategy that calls c and outputs a [Response]. It
 // shares c's cache.
-func (c *CachedStrategy) Detailed() *Detailed { return &Detailed{g: c} }
+func (c *CachedStrategy) Detailed() *Detailed {
+	return &Detailed{Wrapper: batchllm.Wrapper[batchllm.Prompt, string]{Next: c}, g: c}
+}
 
 // Call implements [batchllm.Strategy].
 func (d *Detailed) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[Response], error) {
@@ -85,31 +90,10 @@ func (d *Detailed) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	return out, nil
 }
 
-// Prepare calls the wrapped strategy's Prepare, if it has one.
-func (d *Detailed) Prepare(ctx context.Context) error {
-	if p, ok := d.g.(batchllm.Preparer); ok {
-		return p.Prepare(ctx)
-	}
-	return nil
-}
-
-// Cleanup calls the wrapped strategy's Cleanup, if it has one.
-func (d *Detailed) Cleanup(ctx context.Context) error {
-	if c, ok := d.g.(batchllm.Cleaner); ok {
-		return c.Cleanup(ctx)
-	}
-	return nil
-}
-
-// Estimate implements [batchllm.Estimator].
-func (d *Detailed) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	return d.g.Estimate(req)
-}
-
 // DryRun implements [batchllm.DryRunner]: the wrapped strategy's placeholder
 // as Text, with FinishReason STOP.
 func (d *Detailed) DryRun(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[Response], error) {
-	r, err := d.g.DryRun(ctx, req)
+	r, err := d.Wrapper.DryRun(ctx, req)
 	return batchllm.Response[Response]{
 		Output: Response{Text: r.Output, FinishReason: genai.FinishReasonStop},
 		Usage:  r.Usage, Limits: r.Limits, Model: r.Model,

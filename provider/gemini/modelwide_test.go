@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -17,13 +16,7 @@ func TestSimUnknownModelStopsBatch(t *testing.T) {
 	sim := startSim(t, llmsim.Config{RejectUnknownModels: true})
 	cfg := simConfig(sim, "")
 	cfg.Model = "gemini-2.5-flahs"
-	s := newStrategy(t, cfg)
-	_, err := s.Call(t.Context(), req(batchllm.Text("q")))
-	if mw, ok := errors.AsType[*batchllm.ModelWideError](err); !ok || !strings.Contains(mw.Cause, "unknown model") || !strings.Contains(err.Error(), "models/gemini-2.5-flahs is not found") {
-		t.Fatalf("err %v", err)
-	}
-	sim.ResetStats()
-	simtest.ModelWideStop(t, s, func() int64 { return sim.Stats().Gemini.Requests })
+	simtest.UnknownModel(t, newStrategy(t, cfg), "models/gemini-2.5-flahs is not found", func() int64 { return sim.Stats().Gemini.Requests }, sim.ResetStats)
 }
 
 // TestSimContextWindow: the simulator's per-model context window, with

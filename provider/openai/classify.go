@@ -117,6 +117,10 @@ func (s *Strategy) classify(err error) error {
 // [batchllm.ModelWideReporter]).
 func ModelWideCause(oe *oai.Error) string {
 	switch {
+	case oe.StatusCode == http.StatusNotFound && strings.Contains(oe.Message, "v1/responses"):
+		// "This model is only supported in v1/responses and not in
+		// v1/chat/completions."
+		return "model served only by the Responses API (set openai.Config.API to auto or responses)"
 	case oe.StatusCode == http.StatusNotFound:
 		return "unknown model (404 " + oe.Code + ")"
 	case oe.StatusCode == http.StatusBadRequest && (oe.Code == "unsupported_value" || oe.Code == "unsupported_parameter"):

@@ -1,5 +1,5 @@
 // Package openai is a batchllm strategy for OpenAI's chat completions API
-// and the many servers that speak it, on the official SDK
+// and the many servers that speak it, and for OpenAI's Responses API, on the official SDK
 // (github.com/openai/openai-go/v3) with the SDK's own retries turned off:
 // batchllm's processor owns retries, backoff and cooldowns.
 //
@@ -13,6 +13,26 @@
 // json_schema, strict: true) and the answer is the JSON text. Config.Extra
 // sets any other request field ("seed", "reasoning_effort",
 // "prompt_cache_key", "service_tier").
+//
+// # Responses API
+//
+// Config.API chooses the endpoint. The default, [APIAuto], calls the
+// Responses API (POST /responses, the SDK's responses package) for the
+// models the model catalogue marks as served only by it (o3-pro,
+// gpt-5-pro: cost.Limits.API) and chat completions for every other model;
+// [APIChat] and [APIResponses] choose one for every model. Through the
+// Responses API the system prompt is sent as instructions, the turns as
+// input messages, the cap as max_output_tokens (at least 16), a Schema as
+// text.format json_schema (strict), and store is false. The answer is the
+// text of the output messages; the finish reason comes from status and
+// incomplete_details.reason ("max_output_tokens" → length,
+// "content_filter" → content_filter), the usage from input_tokens (cached
+// tokens included, as in chat completions) and output_tokens (reasoning
+// included). A failed response, or an "error" event in a stream, is
+// classified by its code (rate_limit_exceeded, server_error, or the
+// item's own). The Responses API has no stop sequences: Config.Stop with
+// it fails at New. On both APIs an error for a cut-off answer says how
+// many output tokens reasoning used.
 //
 // # Streaming
 //

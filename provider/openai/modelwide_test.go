@@ -16,14 +16,7 @@ import (
 func TestSimUnknownModelStopsBatch(t *testing.T) {
 	sim := startSim(t, llmsim.Config{RejectUnknownModels: true})
 	s := simStrategy(t, sim, "", func(c *Config) { c.Model = "gpt-4o-mni" })
-	_, err := s.Call(t.Context(), req(batchllm.Text("q")))
-	mw, ok := errors.AsType[*batchllm.ModelWideError](err)
-	if !ok || !strings.Contains(mw.Cause, "unknown model") || batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem ||
-		!strings.Contains(err.Error(), "The model `gpt-4o-mni` does not exist") {
-		t.Fatalf("err %v", err)
-	}
-	sim.ResetStats()
-	simtest.ModelWideStop(t, s, func() int64 { return sim.Stats().OpenAI.Requests })
+	simtest.UnknownModel(t, s, "The model `gpt-4o-mni` does not exist", func() int64 { return sim.Stats().OpenAI.Requests }, sim.ResetStats)
 }
 
 // TestSimModelLimits: the simulator refuses, with OpenAI's own bodies, a

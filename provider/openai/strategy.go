@@ -86,19 +86,27 @@ type Config struct {
 	// [batchllm.TruncatedFail], fails the attempt with class
 	// [batchllm.ClassTruncated].
 	OnTruncated batchllm.OnTruncated
+	// API chooses the endpoint: [APIAuto] (the default, "") the Responses
+	// API for the models the catalogue says only it serves and chat
+	// completions for the others; [APIChat] or [APIResponses] one of them
+	// for every model. The Responses API takes no Stop or LegacyMaxTokens
+	// and no output cap below 16 tokens.
+	API API
 	// Catalogue is the model catalogue that gives each model's context
-	// window, maximum output and temperature rule; nil means cost.Default().
+	// window, maximum output, temperature rule and API; nil means
+	// cost.Default().
 	// A prompt longer than the context window, or a temperature a reasoning
 	// model rejects, fails its item before anything is sent.
 	Catalogue *cost.Table
 }
 
 // Strategy calls OpenAI's chat completions endpoint, or that of a compatible
-// server. It implements [batchllm.Strategy] for [batchllm.Prompt] and
+// server, or OpenAI's Responses API (see [Config.API]). It implements [batchllm.Strategy] for [batchllm.Prompt] and
 // string, [batchllm.Estimator] and [batchllm.DryRunner]. It is safe for
 // concurrent use.
 type Strategy struct {
 	cfg    Config
+	api    API
 	call   calls.Defaults // the settings a Prompt may override
 	client *oai.Client
 	key    string // for redaction only
@@ -125,6 +133,16 @@ func New(cfg Config) (*Strategy, error) {
 	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
 		return nil, fmt.Errorf("Config.Temperature: %w", err)
 	}
+	api, err := ParseAPI(string(cfg.API))
+	if err != nil {
+		return nil, err
+	}
+	s := &Strategy{cfg: cfg, api: api, call: call}
+	if s.apiFor(cfg.Model) == APIResponses {
+		if err := checkResponses(cfg.Stop, cfg.LegacyMaxTokens, cfg.MaxTokens, "Config for "+cfg.Model); err != nil {
+			return nil, err
+		}
+	}
 	key := cfg.APIKey
 	if key == "" {
 		key = os.Getenv("OPENAI_API_KEY")
@@ -141,7 +159,8 @@ func New(cfg Config) (*Strategy, error) {
 		c := oai.NewClient(opts...)
 		client = &c
 	}
-	return &Strategy{cfg: cfg, call: call, client: client, key: key, now: time.Now}, nil
+	s.client, s.key, s.now = client, key, time.Now
+	return s, nil
 }
 
 // Model returns the strategy's default model.
@@ -211,7 +230,9 @@ func schemaName(name string) string {
 	return name
 }
 
-// Call sends one chat completion and returns the first choice's content.
+// Call sends one chat completion and returns the first choice's content,
+// or, when the model's API is the Responses API (see [Config.API]), one
+// response and its output text.
 // Usage follows batchllm's convention as OpenAI reports it: prompt_tokens
 // includes cached_tokens. Limits come from the x-ratelimit-* headers of the
 // response, successful or not. The finish reason is reported in the
@@ -226,11 +247,15 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	maxTokens := s.call.MaxTokensAt(p, req.State)
 	var httpResp *http.Response
 	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
-	opts = append(opts, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
+	opts = append(opts, option.WithMaxRetries(0))
 	for k, v := range s.cfg.Extra {
 		opts = append(opts, option.WithJSONSet(k, v))
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
+	if s.apiFor(s.model(p)) == APIResponses {
+		return s.callResponses(ctx, req, maxTokens, opts)
+	}
+	opts = append(opts, option.WithResponseInto(&httpResp))
 
 	var cc *oai.ChatCompletion
 	var err error
@@ -266,7 +291,9 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	msg := choice.Message
 	resp.RawFinishReason = choice.FinishReason
 	resp.FinishReason = FinishReason(choice.FinishReason)
-	a := calls.Answer{Raw: choice.FinishReason, Empty: msg.Content == "" && len(msg.ToolCalls) == 0, MaxTokens: maxTokens, OutputTokens: cc.Usage.CompletionTokens}
+	empty := msg.Content == "" && len(msg.ToolCalls) == 0
+	a := calls.Answer{Raw: choice.FinishReason, Empty: empty, MaxTokens: maxTokens, OutputTokens: cc.Usage.CompletionTokens,
+		Detail: reasoningDetail(cc.Usage.CompletionTokensDetails.ReasoningTokens, cc.Usage.CompletionTokens, empty)}
 	if msg.Refusal != "" {
 		// The model refused on policy grounds; asking again gets the same.
 		resp.FinishReason = batchllm.FinishRefusal

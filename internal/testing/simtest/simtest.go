@@ -80,6 +80,22 @@ func ErrorClasses(t *testing.T, cases []FaultCase, keyPrefix string,
 	}
 }
 
+// UnknownModel checks a strategy s whose model the simulator does not
+// know (Config.RejectUnknownModels): one call fails with an error marked
+// model-wide for an unknown model, whose text contains want (the
+// provider's own 404 message); then, the simulator's counts reset, a batch
+// of such items stops after the model-wide probes ([ModelWideStop]).
+func UnknownModel(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], want string, requests func() int64, reset func()) {
+	t.Helper()
+	_, err := s.Call(t.Context(), Request(batchllm.Text("q")))
+	mw, ok := errors.AsType[*batchllm.ModelWideError](err)
+	if !ok || !strings.Contains(mw.Cause, "unknown model") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err %v, want it model-wide (unknown model) and to say %q", err, want)
+	}
+	reset()
+	ModelWideStop(t, s, requests)
+}
+
 // ModelWideStop runs 200 items through s with 8 workers, where s calls a
 // model the simulator does not know, and checks that the batch stopped as
 // fatal_batch naming the cause after exactly [batchllm.ModelWideProbes]
