@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/batchllm/batchllm"
 )
@@ -77,6 +78,13 @@ func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 // Set the fields before first use and do not change them afterwards. A
 // Budget may be shared by several processors, which then share its cap; its
 // totals are never reset.
+//
+// Several processes share one cap through a [Ledger] (in Redis, in the
+// queue's Postgres): admission is then decided on the ledger's totals, the
+// same way, and an attempt that waits for room looks again every 100 ms,
+// since what makes room may be another process's attempt ending. The
+// overshoot stays zero under the same proviso; a process that dies holding
+// reservations leaves them counted as spent in full.
 type Budget struct {
 	// Limit is the cap. It must be > 0.
 	Limit Amount
@@ -95,6 +103,11 @@ type Budget struct {
 	// reserves for 10% more prompt tokens than estimated. Negative values
 	// count as 0.
 	InputMargin float64
+	// Ledger, if set, keeps the spent and reserved totals that admission
+	// is decided on, shared by the Budgets of several processes (with the
+	// same Limit). Spent, Reserved, Remaining and Overrun still tell this
+	// Budget's own share.
+	Ledger Ledger
 
 	init     sync.Once
 	initErr  error
@@ -154,6 +167,9 @@ func (b *Budget) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Permi
 	if err != nil {
 		return nil, err
 	}
+	if b.Ledger != nil {
+		return b.admitShared(ctx, e, need)
+	}
 	for {
 		b.mu.Lock()
 		switch {
@@ -164,12 +180,7 @@ func (b *Budget) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Permi
 		case need <= b.Limit-b.spent-b.reserved:
 			b.reserved += need
 			b.mu.Unlock()
-			p, err := b.next.Admit(ctx, e)
-			if err != nil {
-				b.settle(need, 0, false)
-				return nil, err
-			}
-			return &budgetPermit{b: b, next: p, model: e.Model, reserved: need}, nil
+			return b.admitNext(ctx, e, need, nil)
 		}
 		// It would fit if the attempts in flight cost less than their worst
 		// case: wait for one of them to end.
@@ -183,8 +194,66 @@ func (b *Budget) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Permi
 	}
 }
 
-// settle releases a reservation and, if charge, adds cost to what is spent.
-func (b *Budget) settle(reserved, cost Amount, charge bool) {
+// admitShared is Admit with a Ledger: the same decision, on the totals of
+// every process that shares it.
+func (b *Budget) admitShared(ctx context.Context, e batchllm.Estimate, need Amount) (batchllm.Permit, error) {
+	for {
+		b.mu.Lock()
+		changed := b.changed
+		b.mu.Unlock()
+		tot, shared, err := b.Ledger.Reserve(ctx, b.Limit, need)
+		if err != nil {
+			return nil, fmt.Errorf("cost: budget: %w", err)
+		}
+		switch {
+		case shared != nil:
+			b.mu.Lock()
+			b.reserved += need
+			b.mu.Unlock()
+			return b.admitNext(ctx, e, need, shared)
+		case need > b.Limit-tot.Spent:
+			be := &BudgetError{Limit: b.Limit, Spent: tot.Spent, Reserved: tot.Reserved, Need: need, Model: e.Model}
+			return nil, batchllm.Classified(be, batchllm.ClassFatalBatch, 0)
+		}
+		// Attempts in flight, here or elsewhere, may cost less than their
+		// worst case: look again when one of ours ends, or soon.
+		t := time.NewTimer(ledgerPoll)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, context.Cause(ctx)
+		}
+		t.Stop()
+	}
+}
+
+// admitNext asks Next once need is reserved (in the Ledger too, if shared
+// is not nil), and releases the reservation if Next refuses.
+func (b *Budget) admitNext(ctx context.Context, e batchllm.Estimate, need Amount, shared func(context.Context, Amount) error) (batchllm.Permit, error) {
+	p, err := b.next.Admit(ctx, e)
+	if err != nil {
+		b.settle(need, 0, false, shared)
+		return nil, err
+	}
+	return &budgetPermit{b: b, next: p, model: e.Model, reserved: need, shared: shared}, nil
+}
+
+// settle releases a reservation and, if charge, adds cost to what is spent,
+// in the Ledger too if shared is its reservation. A Ledger that cannot be
+// told keeps the reservation until it counts it as spent: the cap errs on
+// the safe side.
+func (b *Budget) settle(reserved, cost Amount, charge bool, shared func(context.Context, Amount) error) {
+	if shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		var c Amount
+		if charge {
+			c = cost
+		}
+		shared(ctx, c)
+		cancel()
+	}
 	b.mu.Lock()
 	b.reserved -= reserved
 	if charge {
@@ -244,6 +313,7 @@ type budgetPermit struct {
 	next     batchllm.Permit
 	model    string
 	reserved Amount
+	shared   func(context.Context, Amount) error // the Ledger's reservation, or nil
 	once     sync.Once
 }
 
@@ -257,7 +327,7 @@ func (p *budgetPermit) Release(o batchllm.Outcome) {
 		if err != nil {
 			c = p.reserved
 		}
-		p.b.settle(p.reserved, c, true)
+		p.b.settle(p.reserved, c, true, p.shared)
 		p.next.Release(o)
 	})
 }

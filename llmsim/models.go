@@ -83,16 +83,24 @@ func (c *call) unknownModel(model string) {
 	switch c.p.kind {
 	case kindOpenAI:
 		// https://platform.openai.com/docs/guides/error-codes; the body as
-		// the API sends it (openai-python issue #2003 quotes it).
+		// the API sends it (github.com/openai/openai-python/issues/2003
+		// quotes it): {"error": {"message": "The model `x` does not exist
+		// or you do not have access to it.", "type":
+		// "invalid_request_error", "param": null, "code":
+		// "model_not_found"}}.
 		c.openAIError(http.StatusNotFound, "invalid_request_error", "model_not_found", "",
 			fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model))
 	case kindAnthropic:
-		// https://docs.claude.com/en/api/errors: 404 not_found_error,
-		// message "model: <name>".
+		// https://docs.claude.com/en/api/errors: the error shape {"type":
+		// "error", "error": {"type": "not_found_error", "message": "model:
+		// <name>"}, "request_id": …} with a 404.
 		c.anthropicError(http.StatusNotFound, "not_found_error", "model: "+model, "")
 	case kindGemini:
-		// The Gemini API's 404 (google-gemini/generative-ai-python issue
-		// #445 quotes it).
+		// The Gemini API's 404 in Google's error shape {"error": {"code":
+		// 404, "message": …, "status": "NOT_FOUND"}}
+		// (https://ai.google.dev/api/rest/v1beta/Status;
+		// github.com/google-gemini/generative-ai-python/issues/445 quotes
+		// the message).
 		name := "models/" + strings.TrimPrefix(model, "models/")
 		c.geminiError(http.StatusNotFound, name+" is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", nil)
 	}

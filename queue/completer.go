@@ -114,12 +114,17 @@ func (c *completer) close() {
 // flush records a batch and answers each of its results. If the batch's
 // transaction fails, each result is tried in a transaction of its own, so
 // that one bad job (deleted with its run, say) does not fail the others.
+//
+// Both share one deadline: if the database does not answer, every result
+// of the batch fails soon, and River tries its job again later.
 func (c *completer) flush(batch []completion) {
-	err := c.complete(batch)
-	if err != nil && len(batch) > 1 {
+	ctx, cancel := context.WithTimeout(context.Background(), completeTimeout)
+	defer cancel()
+	err := c.complete(ctx, batch)
+	if err != nil && len(batch) > 1 && ctx.Err() == nil {
 		c.log.Debug("queue: batch completion failed; completing its jobs one by one", "jobs", len(batch), "err", err)
 		for _, x := range batch {
-			x.reply <- c.complete([]completion{x})
+			x.reply <- c.complete(ctx, []completion{x})
 		}
 		return
 	}
@@ -128,20 +133,18 @@ func (c *completer) flush(batch []completion) {
 	}
 }
 
-// completeTimeout bounds one batch's transaction: a job has recordMargin
-// beyond its item's timeout to be recorded.
+// completeTimeout bounds the recording of one batch: a job has
+// recordMargin beyond its item's timeout to be recorded.
 const completeTimeout = recordMargin
 
 // complete records the results of batch and completes their jobs in one
 // transaction. An item that has a result already (its job was rescued
 // from a worker thought dead that was not) keeps its first one.
-func (c *completer) complete(batch []completion) error {
+func (c *completer) complete(ctx context.Context, batch []completion) error {
 	what := fmt.Sprintf("%d items", len(batch))
 	if len(batch) == 1 {
 		what = fmt.Sprintf("item %q", batch[0].job.Args.ID)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), completeTimeout)
-	defer cancel()
 	n := len(batch)
 	var (
 		runs, items, classes, records = make([]string, n), make([]string, n), make([]string, n), make([]string, n)

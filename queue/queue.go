@@ -37,7 +37,10 @@ var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Open migrates the schema (River's migrations, then this package's tables)
 // and returns a Queue on pool. Several processes may call Open at once: the
-// migrations take a lock.
+// migrations take a lock. Give a worker's pool a dozen connections or so
+// (pgxpool's default is 4 on 2 cores): River's notifier holds one, and its
+// fetches, its completions and the worker's result batches (up to three at
+// once) each need one.
 func Open(ctx context.Context, pool *pgxpool.Pool, o Options) (*Queue, error) {
 	if o.Schema == "" {
 		o.Schema = "public"

@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS {s}.batchllm_result (
 	PRIMARY KEY (run_id, item_id)
 );
 CREATE INDEX IF NOT EXISTS batchllm_result_run_txid ON {s}.batchllm_result (run_id, txid, seq);
+CREATE TABLE IF NOT EXISTS {s}.batchllm_budget (
+	id    text PRIMARY KEY,
+	spent bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS {s}.batchllm_budget_lease (
+	budget     text NOT NULL REFERENCES {s}.batchllm_budget (id) ON DELETE CASCADE,
+	lease      text NOT NULL,
+	reserved   bigint NOT NULL DEFAULT 0,
+	lapsed     boolean NOT NULL DEFAULT false,
+	expires_at timestamptz NOT NULL,
+	PRIMARY KEY (budget, lease)
+);
 CREATE TABLE IF NOT EXISTS {s}.batchllm_worker (
 	id         text PRIMARY KEY,
 	host       text NOT NULL,

@@ -95,11 +95,12 @@
 //
 // A scope that knows no limit (none configured) starts slow with the
 // default [AIMD] ramp: one attempt in flight, one more for each success
-// (twice as many every round trip), until the first answer reports a limit
-// or a quota refusal hands over to the ramp; without this every worker
-// would start before any answer could say what the limit is, and against
-// a limit below the number of workers the excess of that first wave would
-// be refused.
+// (twice as many every round trip), until the first answer reports a
+// limit, a quota refusal hands over to the ramp, or a second has passed
+// (an LLM call may take a minute, and the workers must not idle for
+// several). Without it every worker would start before any answer could
+// say what the limit is, and against a limit below the number of workers
+// the excess of that first wave would be refused.
 //
 // After a cooldown, admission ramps back up. By default ([AIMD]) the scope
 // halves its attempts in flight and then adds one per window of successes.

@@ -381,9 +381,11 @@ func (s *scope) localWait(now time.Time) (d time.Duration, blocked bool) {
 			d = next.Sub(now)
 		}
 	}
-	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) || s.probeWait() {
+	if s.cwnd > 0 && float64(s.inflight) >= math.Floor(s.cwnd) {
 		blocked = true
 	}
+	// The probe waits for an attempt to end (a kick), or for its end.
+	d = max(d, s.probeWait(now))
 	return d, blocked
 }
 

@@ -172,8 +172,10 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 		known[d] = true
 		level[d] = w.Remaining - (s.cum[d] - cumAt[d])
 		raise[d] = rate.perSecond() >= rep.perSecond()
-		if raise[d] {
-			level[d] -= earlier[d]
+		if raise[d] && level[d] > 0 {
+			// Never into debt: a reading of nothing left (a quota
+			// refusal) already counts the attempts before it.
+			level[d] = max(level[d]-earlier[d], 0)
 		}
 	}
 	cumSet := s.cum

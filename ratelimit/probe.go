@@ -1,6 +1,10 @@
 package ratelimit
 
-import "github.com/batchllm/batchllm"
+import (
+	"time"
+
+	"github.com/batchllm/batchllm"
+)
 
 // A scope that knows no limit at all (none configured) starts by probing,
 // the way TCP's slow start does: one attempt in flight, and one more for
@@ -12,13 +16,29 @@ import "github.com/batchllm/batchllm"
 // limit ends the probe (the buckets then govern), as does a quota refusal
 // (the Ramp then governs), and so does reaching probeEnd attempts in
 // flight. A provider that reports nothing (Gemini) costs a few round trips
-// at the start: 64 workers are all busy after about six.
-const probeEnd = 1024
+// at the start: 64 workers are all busy after about six. The probe lasts at
+// most probeFor from the first admission: an LLM call can take a minute,
+// and a run must not wait several of them before it uses its workers.
+const (
+	probeEnd = 1024
+	probeFor = time.Second
+)
 
-// probeWait reports whether the head attempt must wait for an attempt to
-// end because the scope is probing. s.mu is held.
-func (s *scope) probeWait() bool {
-	return s.probe > 0 && s.inflight >= s.probe
+// probeWait returns how long the head attempt must wait, at most, for an
+// attempt to end because the scope is probing: 0 when it need not. s.mu is
+// held.
+func (s *scope) probeWait(now time.Time) time.Duration {
+	if s.probe == 0 || s.admitted == 0 {
+		return 0
+	}
+	if !now.Before(s.firstAdmit.Add(probeFor)) {
+		s.probe = 0
+		return 0
+	}
+	if s.inflight < s.probe {
+		return 0
+	}
+	return s.firstAdmit.Add(probeFor).Sub(now)
 }
 
 // probeOutcome moves the probe on for one outcome. s.mu is held.

@@ -106,3 +106,22 @@ func TestNoProbe(t *testing.T) {
 		})
 	}
 }
+
+// The probe lasts at most probeFor: answers that take an hour do not hold
+// the other workers back longer.
+func TestProbeEndsAfterProbeFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{})
+		start := time.Now()
+		held := []batchllm.Permit{admit(t, l, est(0, 0))}
+		for range 10 {
+			held = append(held, admit(t, l, est(0, 0)))
+		}
+		if d := time.Since(start); d != probeFor {
+			t.Errorf("the second attempt waited %v with the first in flight, want the probe's %v", d, probeFor)
+		}
+		for _, p := range held {
+			p.Release(batchllm.Outcome{})
+		}
+	})
+}

@@ -11,8 +11,10 @@ import "slices"
 // therefore lowered by what the attempts admitted earlier and still in
 // flight cost, lest their reservations be spent twice. That is cautious by
 // at most those attempts, most of which the provider had in fact seen; the
-// next readings make it up. A reading that lowers the level is taken as
-// it is.
+// next readings make it up. The discount never takes the level below
+// zero: a reading of nothing left (Gemini's quota refusals, a 429's
+// headers) is exhausted already, and pushing it into debt would idle the
+// scope for a share of the window after every refusal.
 
 // liveAttempt is an attempt in flight: its admission number and cost.
 type liveAttempt struct {

@@ -79,3 +79,18 @@ func TestReadingKeepsAttemptsAdmittedMeanwhile(t *testing.T) {
 		b.Release(batchllm.Outcome{})
 	})
 }
+
+// The discount for earlier attempts never takes a reading into debt: a
+// reading of nothing left counts them already.
+func TestReadingOfNothingLeftIsNotDiscounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Default: Limits{Requests: 600}})
+		a, b, c := admit(t, l, est(0, 0)), admit(t, l, est(0, 0)), admit(t, l, est(0, 0))
+		c.Release(batchllm.Outcome{Limits: &batchllm.LimitInfo{Requests: batchllm.LimitWindow{Limit: 600, Remaining: 0}}})
+		if st, _ := l.Stats().Scope("s"); st.Requests.Available != 0 {
+			t.Fatalf("available %d after a reading of 0 with two earlier attempts in flight, want 0", st.Requests.Available)
+		}
+		a.Release(batchllm.Outcome{})
+		b.Release(batchllm.Outcome{})
+	})
+}

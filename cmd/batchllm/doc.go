@@ -24,7 +24,11 @@
 // the line number, the reason and the line, and the rest is sent.
 //
 // Each output line is {"id", "ok", "output", "error": {"class", "message"},
-// "usage", "attempts", "latency_ms", "metadata"}, in completion order.
+// "usage", "attempts", "latency_ms", "model", "finish_reason", "cost_usd",
+// "metadata"}, in completion order, or in input order with --ordered: a
+// window of at most --reorder-window finished results waits for an
+// earlier unfinished one, and when it is full no new item is taken from
+// the input (nothing is spilled to disk), which bounds the memory.
 // "output" is the answer's text, or with --json-schema the JSON value the
 // answer holds (validated against the schema; an answer that does not
 // validate is retried). Every line is written with a single write call by
@@ -62,17 +66,22 @@
 //
 // # Logs
 //
-// Standard error carries the progress, the summary and a log in the
-// log/slog text format. --log-level sets how much it logs: error; warn (the
-// default: doubtful settings, a batch aborted); info (also each failed item
-// with its error class and message, cooldowns, the batch's start and end);
-// debug (also every attempt: item id, attempt number, model, admission
-// wait, and for a failed attempt its class, duration and error). Prompts
-// and answers are never logged. API keys appear nowhere: not in the log,
-// the output, the journal, the rejects file or the metrics; the providers
-// remove the key from every error message, even when a server or proxy
-// quotes it back, and the CLI removes it again from every error message and
-// log line it writes.
+// Standard error carries the progress, the summary and a log. The progress
+// is a line fitted to the terminal's width (done/total, why the run waits if
+// it does: a 429 cooldown, the budget or a rate limit; the ETA, the cost so
+// far, the budget left, the projected total cost, the limits in force, the
+// rate and counters; the least important dropped first when narrow), or,
+// when standard error is not a terminal, the same as a plain log line every
+// --progress-interval. The log is in the log/slog text format. --log-level
+// sets how much it logs: error; warn (the default: doubtful settings, a
+// batch aborted); info (also each failed item with its error class and
+// message, cooldowns, the batch's start and end); debug (also every attempt:
+// item id, attempt number, model, admission wait, and for a failed attempt
+// its class, duration and error). Prompts and answers are never logged. API
+// keys appear nowhere: not in the log, the output, the journal, the rejects
+// file or the metrics; the providers remove the key from every error
+// message, even when a server or proxy quotes it back, and the CLI removes
+// it again from every error message and log line it writes.
 //
 // # Exit status
 //

@@ -91,3 +91,29 @@ func TestEstimateTooLongAndDefaultOutput(t *testing.T) {
 		t.Errorf("a short prompt is listed as too long:\n%s", r.stdout)
 	}
 }
+
+// TestRunDryRunCountsDefaultOutput is defect 9 of issue 13: a dry run
+// counted 0 output tokens for an OpenAI item without max_tokens. Such an
+// item counts the most the model may write (gpt-4o-mini: 16,384; Anthropic
+// requires max_tokens and the strategy sends 1,024), and an item's own
+// max_tokens is counted as given.
+func TestRunDryRunCountsDefaultOutput(t *testing.T) {
+	t.Parallel()
+	in := `{"id":"a","prompt":"hello there"}` + "\n" + `{"id":"b","prompt":"bye","max_tokens":100}` + "\n"
+	for provider, want := range map[string]int64{"openai": 16_384, "anthropic": 1_024} {
+		r := runCLI(t, in, "run", "--provider", provider, "--dry-run", "--no-journal", "-")
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", provider, r.code, r.stderr)
+		}
+		lines := parseOutput(t, r.stdout)
+		if got := lines["a"].Usage.OutputTokens; got != want {
+			t.Errorf("%s: item without max_tokens counts %d output tokens, want %d", provider, got, want)
+		}
+		if got := lines["b"].Usage.OutputTokens; got != 100 {
+			t.Errorf("%s: item with max_tokens 100 counts %d output tokens", provider, got)
+		}
+		if s := fmt.Sprintf("%d out (dry run: estimates)", want+100); !strings.Contains(r.stderr, s) {
+			t.Errorf("%s: summary lacks %q:\n%s", provider, s, r.stderr)
+		}
+	}
+}

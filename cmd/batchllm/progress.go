@@ -21,9 +21,22 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// startProgress reports progress on stderr until done is closed: a line
-// redrawn four times a second on a terminal, else a plain log line every
-// --progress-interval (for CI logs and batch schedulers).
+// terminalWidth returns the number of columns of the terminal w, read
+// afresh on every call so that a resized window is followed at the next
+// redraw, or 80 if it cannot be read.
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	return 80
+}
+
+// startProgress reports progress on stderr until done is closed: on a
+// terminal, a line redrawn four times a second and fitted to the window's
+// width (read again at each redraw); else a plain log line with every field
+// each --progress-interval (for CI logs and batch schedulers).
 func (r *runner) startProgress(p *processor, done <-chan struct{}) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	tty := isTerminal(r.stderr)
@@ -45,38 +58,18 @@ func (r *runner) startProgress(p *processor, done <-chan struct{}) *sync.WaitGro
 				}
 				return
 			case <-t.C:
-				line := r.progressLine(p.Stats())
+				snap := r.progressSnapshot(p.Stats())
 				if tty {
-					fmt.Fprint(r.stderr, "\r\033[K"+line)
+					// One column less than the window: a line that fills the
+					// last column makes some terminals wrap.
+					fmt.Fprint(r.stderr, "\r\033[K"+renderProgress(snap, terminalWidth(r.stderr)-1))
 				} else {
-					fmt.Fprintln(r.stderr, "batchllm: "+line)
+					fmt.Fprintln(r.stderr, "batchllm: "+renderProgress(snap, 0))
 				}
 			}
 		}
 	})
 	return &wg
-}
-
-// progressLine says how far the run is: done/total, rate, ETA, tokens,
-// 429s and retries.
-func (r *runner) progressLine(s batchllm.Stats) string {
-	t := r.tally.totals()
-	done := t.Finished + r.tally.interrupted.Load()
-	resumed, failed := t.Resumed, t.Failed
-	total := int64(r.in.checked.Valid)
-	elapsed := time.Since(r.start)
-	sent := done - resumed
-	rate := float64(sent) / elapsed.Seconds()
-	eta := "?"
-	if rate > 0 {
-		eta = (time.Duration(float64(total-done) / rate * float64(time.Second))).Round(time.Second).String()
-	}
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
-	}
-	return fmt.Sprintf("%d/%d (%.0f%%) %.1f items/s ETA %s | %d failed | %s tokens | %d in flight | %d retries | %d × 429",
-		done, total, pct, rate, eta, failed, count(s.Usage.TotalTokens()), s.InFlight, s.Retries, s.RateLimited)
 }
 
 // count writes n with a k/M suffix.

@@ -31,7 +31,7 @@ func addQueueFlags(fl *pflag.FlagSet, q *queueFlags, work bool) {
 	fl.StringVar(&q.url, "queue", "", "Postgres URL of the work queue (postgres://user@host:5432/db): the run's items and results live there, and 'batchllm worker' processes on any machine help")
 	fl.StringVar(&q.schema, "queue-schema", "batchllm", "Postgres schema of the work queue's tables")
 	if work {
-		fl.StringVar(&q.limiter, "limiter", "", "with --queue: Redis URL (redis://host:6379/0) of the rate limiter shared by every process on the same API key; give every run and worker the same (default: each process limits itself)")
+		fl.StringVar(&q.limiter, "limiter", "", "Redis URL (redis://host:6379/0) of the rate limiter shared by every process on the same API key, queued or not; give every run and worker the same (default: each process limits itself)")
 		fl.DurationVar(&q.rescueAfter, "rescue-after", 0, "with --queue: how long an item may be in a worker's hands before it is presumed dead and its item sent again (default: the item timeout + 1m; give every process the same)")
 	}
 }
@@ -61,6 +61,38 @@ func openQueue(ctx context.Context, q queueFlags, log *slog.Logger) (*queue.Queu
 		return nil, nil, fmt.Errorf("--queue: %v", err)
 	}
 	return qu, pool.Close, nil
+}
+
+// checkFleetFlags refuses the combinations of flags that --queue and
+// --limiter cannot honour, before anything is read or sent.
+func checkFleetFlags(f *runFlags) error {
+	q := &f.queue
+	if q.url == "" {
+		switch {
+		case q.rescueAfter != 0:
+			return usageErr("--rescue-after needs --queue")
+		case q.limiter != "" && f.batch.enabled():
+			return usageErr("--limiter and --batch exclude each other: a Batch API job is not rate limited by batchllm")
+		}
+		return nil
+	}
+	switch {
+	case f.batch.enabled():
+		return usageErr("--batch and --queue exclude each other: a Batch API job is one upload that the provider runs; run it without --queue")
+	case f.journal != "":
+		return usageErr("--journal and --queue exclude each other: with --queue, Postgres holds the results")
+	case f.retryFailed:
+		return usageErr("--retry-failed and --queue exclude each other: a queued run keeps its failures; give the failed items to a new run")
+	case f.dryRun:
+		return usageErr("--dry-run and --queue exclude each other")
+	case f.metricsAddr != "":
+		return usageErr("--metrics-addr and --queue exclude each other (not supported yet): watch the run with 'batchllm status --queue'")
+	case f.ui != "":
+		return usageErr("--ui and --queue exclude each other (not supported yet): watch the run with 'batchllm status --queue'")
+	case f.stream:
+		return usageErr("--stream and --queue exclude each other (not supported yet)")
+	}
+	return nil
 }
 
 // queuedRun is a run's configuration as the queue stores it: what a worker
@@ -170,14 +202,6 @@ func (r *runner) runID(config []byte) (string, error) {
 // writes the whole output again.
 func (r *runner) executeQueued(ctx context.Context) error {
 	f := &r.f
-	switch {
-	case f.journal != "":
-		return usageErr("--journal and --queue exclude each other: with --queue, Postgres holds the results")
-	case f.dryRun:
-		return usageErr("--dry-run and --queue exclude each other")
-	case f.metricsAddr != "":
-		return usageErr("--metrics-addr is not supported with --queue yet")
-	}
 	config, err := json.Marshal(r.queuedRun())
 	if err != nil {
 		return err
@@ -199,7 +223,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c, err := json.Marshal(queuedContext(it.ctx))
+			c, err := json.Marshal(queuedContext{Digest: it.ctx.Digest, Metadata: it.ctx.Metadata})
 			if err != nil {
 				return err
 			}
@@ -238,7 +262,7 @@ func (r *runner) executeQueued(ctx context.Context) error {
 	// This process works on its own run beside any worker.
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
-	opener := &runOpener{providers: r.providers, log: r.log, stderr: r.stderr}
+	opener := &runOpener{providers: r.providers, queue: q, log: r.log, stderr: r.stderr}
 	if opener.redis, err = openLimiter(f.queue.limiter); err != nil {
 		return usageErr("%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -104,13 +105,25 @@ func TestQueuedRunUsageErrors(t *testing.T) {
 	t.Parallel()
 	in := writeFile(t, "in.jsonl", prompts(1))
 	for name, args := range map[string][]string{
-		"journal": {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--journal", "j", in},
-		"dry run": {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--dry-run", in},
-		"worker":  {"worker"},
-		"status":  {"status"},
+		"journal":       {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--journal", "j", in},
+		"dry run":       {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--dry-run", in},
+		"batch":         {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--batch=on", in},
+		"retry failed":  {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--retry-failed", in},
+		"metrics":       {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--metrics-addr", "127.0.0.1:0", in},
+		"ui":            {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--ui", "127.0.0.1:0", in},
+		"stream":        {"run", "--provider", "sim", "--queue", "postgres://127.0.0.1:1/x", "--stream", in},
+		"rescue alone":  {"run", "--provider", "sim", "--rescue-after", "5m", in},
+		"limiter batch": {"run", "--provider", "sim", "--limiter", "redis://127.0.0.1:1/0", "--batch=on", in},
+		"worker":        {"worker"},
+		"status":        {"status"},
 	} {
-		if r := runCLI(t, "", args...); r.code != exitUsage {
+		r := runCLI(t, "", args...)
+		if r.code != exitUsage {
 			t.Errorf("%s: exit %d; want %d\n%s", name, r.code, exitUsage, r.stderr)
+		}
+		// The message names the flags at fault.
+		if len(args) > 1 && !strings.Contains(r.stderr, " exclude each other") && !strings.Contains(r.stderr, "needs --queue") && !strings.Contains(r.stderr, "is required") {
+			t.Errorf("%s: the message does not say which flags clash:\n%s", name, r.stderr)
 		}
 	}
 }
@@ -167,5 +180,52 @@ func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
 	}
 	if code := w.wait(t); code != 0 {
 		t.Errorf("worker: exit %d\n%s", code, w.stderr.String())
+	}
+}
+
+// Two plain runs (no queue) on one API key, with the same --limiter, share
+// the quota in Redis: together they stay under the simulator's limit.
+func TestPlainRunsShareTheLimiterInRedis(t *testing.T) {
+	t.Parallel()
+	rurl := os.Getenv("BATCHLLM_TEST_REDIS_URL")
+	if rurl == "" {
+		t.Skip("set BATCHLLM_TEST_REDIS_URL to a Redis server to run this test, e.g. BATCHLLM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (.ci/run sets it)")
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	key := "sk-plain-" + hex.EncodeToString(b[:])
+	rc, err := openLimiter(rurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	prefix := quotaPrefix("openai", key)
+	t.Cleanup(func() {
+		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			rc.Del(context.Background(), keys...)
+		}
+	})
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 600}})
+	const n = 15
+	var procs []*proc
+	for i := range 2 {
+		in := writeFile(t, fmt.Sprintf("in%d.jsonl", i), prompts(n))
+		cmd := command(t, "", simArgs(sim, "--rpm", "600", "--no-adapt", "--workers", "8", "--limiter", rurl, "--no-journal", "-o", in+".out", in)...)
+		cmd.Env = append(cmd.Env, "OPENAI_API_KEY="+key)
+		procs = append(procs, lineProc(t, cmd))
+	}
+	for i, p := range procs {
+		if code := p.wait(t); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i, code, p.stderr.String())
+		}
+	}
+	st := sim.Stats().OpenAI
+	if st.RateLimited != 0 || st.Requests != 2*n {
+		t.Errorf("%d of %d requests rate limited; want 0 of %d", st.RateLimited, st.Requests, 2*n)
+	}
+	keys, err := rc.Keys(t.Context(), prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Errorf("no limiter state under %s in Redis (%v)", prefix, err)
 	}
 }

@@ -37,6 +37,8 @@ type runFlags struct {
 	noJournal         bool
 	retryFailed       bool
 	output            string
+	ordered           bool
+	reorderWindow     int
 	dryRun            bool
 	jsonSchema        string
 	dedupe            bool
@@ -88,7 +90,8 @@ func newRunCmdEnv(mkEnv func(*cobra.Command) *env) *cobra.Command {
 		Long: `Run sends every item of INPUT.jsonl ("-" for standard input) to an LLM provider,
 within its rate limits and your budget, retrying what is worth retrying, and
 writes one JSON line per item (id, ok, output, error, usage, attempts,
-latency_ms, metadata) to the output, in completion order.
+latency_ms, model, finish_reason, cost_usd, metadata) to the output, in completion
+order, or in input order with --ordered.
 
 Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
 with optional "system", "model", "max_tokens", "temperature" and "metadata"
@@ -146,6 +149,8 @@ sent; 130 interrupted.`,
 	fl.BoolVar(&f.noJournal, "no-journal", false, "keep no journal: a rerun sends every item again")
 	fl.BoolVar(&f.retryFailed, "retry-failed", false, "with --journal, send again the items whose journaled result is a failure")
 	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
+	fl.BoolVar(&f.ordered, "ordered", false, "write the result lines in input order instead of completion order (see --reorder-window)")
+	fl.IntVar(&f.reorderWindow, "reorder-window", 1000, "with --ordered, the most finished results held back for an earlier unfinished one; when the window is full no new item is taken from the input until the oldest unfinished one ends (nothing is spilled), so it also bounds the calls in flight")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
 	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
 	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")
@@ -155,7 +160,7 @@ sent; 130 interrupted.`,
 	fl.StringVar(&f.ui, "ui", "", "serve a live view of the run (the page of 'batchllm report', updated every 2s) on this address, e.g. 127.0.0.1:8080; a bare port is served on loopback")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "on Ctrl-C, how long calls in flight may take to finish")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log on standard error from this level up: debug (every attempt), info (failed items, cooldowns), warn or error")
-	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log progress this often (0: never)")
+	fl.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when standard error is not a terminal, log the progress line (done/total, why it waits, ETA, cost, budget left, projected cost, limits) this often (0: never); on a terminal it is redrawn 4 times a second, fitted to the width")
 	addSimFlags(fl, &f.sim)
 	addQueueFlags(fl, &f.queue, true)
 	addBatchFlags(fl, &f.batch)

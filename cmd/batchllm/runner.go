@@ -30,6 +30,8 @@ import (
 type itemContext struct {
 	Digest   string
 	Metadata json.RawMessage
+	// Seq numbers the items of a live run in input order, for --ordered.
+	Seq int64 `json:"-"`
 }
 
 type (
@@ -73,6 +75,14 @@ type runner struct {
 	tally tally
 	start time.Time
 	tel   *telemetry // what the report and the --ui live view show; nil if neither is kept
+
+	// limiter, budget (nil without --budget) and admissions are read by
+	// the progress line.
+	limiter    *ratelimit.Limiter
+	budget     *cost.Budget
+	admissions admissions
+
+	order *reorderWindow // --ordered; nil: lines in completion order
 }
 
 // tally counts the items of a run: their outcomes, tokens and cost in a
@@ -155,6 +165,9 @@ func (r *runner) run(ctx context.Context, arg string) error {
 	logOut := redactWriter{r.stderr, func(s string) string { return r.redact(s) }}
 	r.log = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	defer r.close()
+	if err := checkFleetFlags(&r.f); err != nil {
+		return err
+	}
 	if err := r.setup(arg); err != nil {
 		return err
 	}
@@ -198,6 +211,10 @@ func (r *runner) setup(arg string) error {
 		return usageErr("--journal and --no-journal contradict each other; give one")
 	case f.retryFailed && f.noJournal:
 		return usageErr("--retry-failed needs a journal; drop --no-journal")
+	case f.ordered && f.reorderWindow < 1:
+		return usageErr("--reorder-window is %d; it must be at least 1", f.reorderWindow)
+	case f.ordered && (f.batch.enabled() || f.queue.url != ""):
+		return usageErr("--ordered is for live runs; it does not work with --batch or --queue")
 	}
 	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
@@ -300,11 +317,16 @@ func (r *runner) execute(ctx context.Context) error {
 	}
 	r.closers = append(r.closers, release)
 
-	limiter, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
+	store, err := r.sharedQuota()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return usageErr("rate limits: %v", err)
 	}
-	var gate batchllm.Gate = limiter
+	r.limiter = limiter
+	var gate batchllm.Gate = countingGate{limiter, &r.admissions.inLimiter}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.closers = append(r.closers, func() error { r.stop(); return nil })
 	tel, err := r.startTelemetry(limiter)
@@ -326,8 +348,9 @@ func (r *runner) execute(ctx context.Context) error {
 		if r.earlier >= limit {
 			return usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
 		}
-		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
-		gate = budget
+		budget = &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		r.budget = budget
+		gate = countingGate{budget, &r.admissions.inBudget}
 	}
 
 	var dd *dedupe.Deduper[batchllm.Prompt, string]
@@ -378,6 +401,9 @@ func (r *runner) execute(ctx context.Context) error {
 	// output as it was.
 	if err := r.openOutput(); err != nil {
 		return err
+	}
+	if f.ordered {
+		r.order = newReorderWindow(f.reorderWindow, r.out)
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -454,9 +480,16 @@ func (r *runner) resumeHint() string {
 // produce adds the items to the processor, or writes their journaled result.
 func (r *runner) produce(ctx context.Context, p *processor) {
 	defer p.Finish()
+	seq := int64(-1)
 	err := r.in.items(func(it item) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		seq++
+		if r.order != nil {
+			if err := r.order.admit(ctx, seq); err != nil {
+				return err
+			}
 		}
 		pr, d, err := r.request(it)
 		if err != nil {
@@ -475,11 +508,11 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 				l := rec.Value
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
-				return r.out.write(l)
+				return r.emit(seq, l)
 			}
 		}
 		err = p.Add(ctx, batchllm.Item[batchllm.Prompt, string, itemContext]{
-			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata},
+			ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, Seq: seq},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -552,16 +585,21 @@ func (r *runner) consume(ctx context.Context, p *processor) {
 	for res := range p.Results(ctx) {
 		if errors.Is(res.Err, errInterrupted) {
 			r.tally.interrupted.Add(1)
+			r.skip(res.Context.Seq)
 			continue
 		}
 		line, err := r.format.line(res)
 		if err != nil {
 			r.setFatal(err)
+			r.skip(res.Context.Seq)
 			continue
 		}
 		r.tally.add(line, false)
 		r.tel.result(res, line)
-		r.out.write(line)
+		r.emit(res.Context.Seq, line)
+	}
+	if r.order != nil {
+		r.order.flush()
 	}
 }
 

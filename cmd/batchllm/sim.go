@@ -36,10 +36,14 @@ func newSimCommand() *cobra.Command {
 		Short: "Serve a local OpenAI, Anthropic and Gemini simulator",
 		Long: `sim serves the llmsim provider simulator until SIGINT or SIGTERM.
 
-On start it prints one line each:
+On start it prints one line each on standard output:
   openai_base_url=URL      (for openai-go option.WithBaseURL)
   anthropic_base_url=URL   (for anthropic-sdk-go option.WithBaseURL)
   gemini_base_url=URL      (for genai HTTPOptions.BaseURL)
+and on standard error, for each provider, a ready "batchllm run" command
+line with the fake API key the provider's client needs and --base-url, e.g.
+  OPENAI_API_KEY=sim-key batchllm run --provider openai --base-url URL INPUT.jsonl
+The simulator takes any key.
 
 --latency takes a Go duration ("50ms", fixed), "min..max" (uniform), or
 key=duration pairs: p50, p99 (log-normal), min, max, fixed, per_token,
@@ -51,7 +55,7 @@ e.g. "p50=200ms,p99=2s,per_token=1ms".
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runSim(ctx, o, cmd.OutOrStdout())
+			return runSim(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -70,8 +74,9 @@ e.g. "p50=200ms,p99=2s,per_token=1ms".
 	return cmd
 }
 
-// runSim serves until ctx is done.
-func runSim(ctx context.Context, o simOptions, out io.Writer) error {
+// runSim serves until ctx is done. It prints the base URLs on out and the
+// run command lines on hints.
+func runSim(ctx context.Context, o simOptions, out, hints io.Writer) error {
 	if err := checkLoopback(o.addr, o.allowRemote); err != nil {
 		return err
 	}
@@ -95,6 +100,10 @@ func runSim(ctx context.Context, o simOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "openai_base_url=%s\nanthropic_base_url=%s\ngemini_base_url=%s\n",
 		sim.OpenAIBaseURL(), sim.AnthropicBaseURL(), sim.GeminiBaseURL())
+	fmt.Fprintln(hints, "batchllm sim: serving; run a file of prompts against it with one of:")
+	for _, c := range simRunCommands(sim) {
+		fmt.Fprintln(hints, "  "+c)
+	}
 	<-ctx.Done()
 	if err := sim.Close(); err != nil {
 		return fmt.Errorf("sim: close: %w", err)
@@ -119,4 +128,19 @@ func checkLoopback(addr string, allowRemote bool) error {
 		return nil
 	}
 	return fmt.Errorf("sim: --addr %q is not a loopback address; pass --allow-remote to serve it anyway", addr)
+}
+
+// simRunCommands returns, for each provider the simulator serves, a
+// "batchllm run" command line against it: the clients refuse to send a
+// request without a key, so each line sets the provider's key variable to
+// a fake one, which the simulator accepts.
+func simRunCommands(sim *llmsim.Server) []string {
+	line := func(keyEnv, provider, baseURL string) string {
+		return fmt.Sprintf("%s=sim-key batchllm run --provider %s --base-url %s INPUT.jsonl", keyEnv, provider, baseURL)
+	}
+	return []string{
+		line("OPENAI_API_KEY", "openai", sim.OpenAIBaseURL()),
+		line("ANTHROPIC_API_KEY", "anthropic", sim.AnthropicBaseURL()),
+		line("GEMINI_API_KEY", "gemini", sim.GeminiBaseURL()),
+	}
 }

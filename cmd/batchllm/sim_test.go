@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -100,6 +102,63 @@ func TestSimBadFlags(t *testing.T) {
 		cmd.SetErr(io.Discard)
 		if err := cmd.Execute(); err == nil {
 			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+// TestSimPrintsRunCommands runs "batchllm sim", takes the "batchllm run"
+// command line it prints for each provider, and runs each one, as printed
+// (its key variable set, its flags), on the sample input: each must send
+// every item to the simulator and succeed.
+// (The sample input sets temperatures, which claude-haiku-4-5 refuses.)
+func TestSimPrintsRunCommands(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sim := exec.CommandContext(ctx, bin, "sim", "--latency", "1ms")
+	sim.Stdout = io.Discard
+	stderr, err := sim.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sim.Process.Signal(syscall.SIGTERM)
+		sim.Wait()
+	}()
+	var lines []string
+	sc := bufio.NewScanner(stderr)
+	for len(lines) < 3 && sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); strings.Contains(l, " batchllm run ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("got %d run command lines, want 3: %q", len(lines), lines)
+	}
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(input, []byte(`{"id":1,"prompt":"one"}`+"\n"+`{"id":2,"prompt":"two"}`+"\n"+`{"id":3,"prompt":"three"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range lines {
+		fields := strings.Fields(line)
+		keyVar, _, _ := strings.Cut(fields[0], "=")
+		if fields[1] != "batchllm" || !strings.HasSuffix(keyVar, "_API_KEY") || fields[len(fields)-1] != "INPUT.jsonl" {
+			t.Fatalf("line %q: want KEY=value batchllm run ... INPUT.jsonl", line)
+		}
+		args := append(fields[2:len(fields)-1:len(fields)-1], "--no-journal", "-o", filepath.Join(dir, fmt.Sprint(i)), input)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		for _, kv := range os.Environ() {
+			if !strings.Contains(kv, "_API_KEY=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, fields[0])
+		r := runCmd(t, cmd)
+		if r.code != 0 || !strings.Contains(r.stderr, "3 ok, 0 failed") {
+			t.Errorf("%s: exit %d\n%s", line, r.code, r.stderr)
 		}
 	}
 }

@@ -50,7 +50,12 @@ out. Start as many workers as you like, on any machine that reaches the
 database; stop one with Ctrl-C or SIGTERM (the items in flight finish within
 --grace, the others go back to the queue). A worker that dies holding items
 (kill -9, a lost machine) loses nothing: after --rescue-after they are sent
-again, at most --workers of them per run.`,
+again, at most --workers of them per run.
+
+With --limiter, every process on the same API key shares its quota in Redis.
+A run's --budget caps the run across every process that works it: each
+call's worst case is reserved in a shared ledger (in the Redis of --limiter,
+else in Postgres) before it is sent.`,
 		Example: `  batchllm worker --queue postgres://batchllm@db.internal:5432/batchllm --workers 32`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,6 +106,7 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 		return usageErr("%v", err)
 	}
 	defer closeQ()
+	opener.queue = q
 	w, err := queue.NewWorker(q, queue.WorkerConfig[batchllm.Prompt, string, itemContext]{
 		Workers:     f.workers,
 		Open:        opener.open,
@@ -124,6 +130,7 @@ func runWorker(ctx context.Context, f workerFlags, providers registry, stderr io
 // configuration and the process's environment.
 type runOpener struct {
 	providers registry
+	queue     *queue.Queue  // holds a run's budget ledger without --limiter
 	redis     *redis.Client // --limiter; nil: each run's limiter is the process's own
 	log       *slog.Logger
 	stderr    io.Writer
@@ -173,7 +180,12 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		if maxOut == 0 {
 			maxOut = defaultBudgetMaxOutput
 		}
-		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		// Every process that works the run shares its budget: each attempt's
+		// worst case is reserved in the shared ledger before it is sent.
+		ledger := o.ledger(run.ID)
+		prev := release
+		release = func() error { ledger.Close(); return prev() }
+		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1, Ledger: ledger}
 	}
 	var mw []batchllm.Middleware[batchllm.Prompt, string]
 	if c.Dedupe {
@@ -217,6 +229,35 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		}
 	}
 	return setup, nil
+}
+
+// sharedLedger is a run's budget ledger, in Redis or in Postgres.
+type sharedLedger interface {
+	cost.Ledger
+	Close()
+}
+
+// ledger returns the budget ledger of a queued run: in the Redis of
+// --limiter if there is one (a reservation is then one Lua call), else in
+// the queue's database.
+func (o *runOpener) ledger(runID string) sharedLedger {
+	if o.redis != nil {
+		return redisstore.NewLedger(o.redis, "batchllm:budget:"+runID, redisstore.LedgerOptions{Logger: o.log})
+	}
+	return o.queue.Ledger(runID, 0)
+}
+
+// sharedQuota returns the rate limiter's store for a run that is not
+// queued: with --limiter, the quota in Redis that every process on the
+// same API key shares; else nil, the process's own.
+func (r *runner) sharedQuota() (ratelimit.Store, error) {
+	rc, err := openLimiter(r.f.queue.limiter)
+	if err != nil || rc == nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, rc.Close)
+	key, _ := r.prov.apiKey(r.f.baseURL)
+	return redisstore.New(rc, redisstore.Options{Prefix: quotaPrefix(r.prov.Name, key), Logger: r.log}), nil
 }
 
 // openLimiter connects to the Redis of --limiter, or returns nil for none.

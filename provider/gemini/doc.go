@@ -39,7 +39,10 @@
 // notice a stalled answer: Config.FirstTokenTimeout bounds the wait for the
 // first token and Config.StallTimeout the silence between chunks; a stream
 // that breaks either is cancelled and the attempt fails as transient, as
-// does a stream cut before its finish reason.
+// does a stream cut before its finish reason. Such a failed attempt
+// reports no usage: the strategy does not keep the usage metadata of the
+// chunks before the failure, so tokens the API may bill for it are not
+// counted.
 //
 // # Usage, limits and errors
 //

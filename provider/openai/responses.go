@@ -128,7 +128,9 @@ func (s *Strategy) responsesParams(p batchllm.Prompt, maxTokens int) responses.R
 // callResponses is Call through the Responses API.
 func (s *Strategy) callResponses(ctx context.Context, req batchllm.Request[batchllm.Prompt], maxTokens int, opts []option.RequestOption) (batchllm.Response[string], error) {
 	p := req.Input
-	if err := checkResponses(nil, false, maxTokens, "item "+req.ItemID); err != nil {
+	// The Config was checked at New for the default model; an item's own
+	// model may need the Responses API where the default did not.
+	if err := checkResponses(s.cfg.Stop, s.cfg.LegacyMaxTokens, maxTokens, "item "+req.ItemID+" ("+s.model(p)+")"); err != nil {
 		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("%w; not sent", err), batchllm.ClassFatalItem, 0)
 	}
 	var httpResp *http.Response

@@ -134,6 +134,15 @@ func TestResponsesConfig(t *testing.T) {
 	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassFatalItem || sim.Stats().OpenAI.Requests != 0 {
 		t.Errorf("class %v, %d requests (err %v)", c, sim.Stats().OpenAI.Requests, err)
 	}
+	// An item whose own model needs the Responses API cannot drop the
+	// Config's stop sequences in silence.
+	s = simStrategy(t, sim, "", func(c *Config) { c.Stop = []string{"\n"} })
+	p = batchllm.Text("q")
+	p.Model = "o3-pro"
+	_, err = s.Call(t.Context(), req(p))
+	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassFatalItem || !strings.Contains(err.Error(), "no stop sequences") || sim.Stats().OpenAI.Requests != 0 {
+		t.Errorf("per-item Responses model with Stop: class %v, %d requests (err %v)", c, sim.Stats().OpenAI.Requests, err)
+	}
 }
 
 // TestResponsesStream: a streamed response assembles like the unstreamed

@@ -93,3 +93,17 @@ func TestNewRejectsNegativeStreamLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamErrorChunk: a chat completions stream that ends with an
+// {"error": …} chunk (a server error mid-answer) fails as transient and
+// reports no usage, which OpenAI sends only at the end of a stream.
+func TestStreamErrorChunk(t *testing.T) {
+	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 40}})
+	resp, err := streamed(t, sim, string(llmsim.FaultStreamError), time.Minute, time.Minute, nil).Call(t.Context(), req(batchllm.Text("hi")))
+	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassTransient || !strings.Contains(err.Error(), "server_error") {
+		t.Errorf("class %v, err %v", c, err)
+	}
+	if !resp.Usage.IsZero() || sim.Stats().OpenAI.Faults[string(llmsim.FaultStreamError)] != 1 {
+		t.Errorf("usage %+v, faults %v", resp.Usage, sim.Stats().OpenAI.Faults)
+	}
+}

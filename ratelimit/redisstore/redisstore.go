@@ -21,6 +21,10 @@
 // waiting for Redis, retries until Redis answers or the attempt's context
 // ends, and logs when it answers again. It never admits without the
 // shared state, since that could exceed the quota the processes share.
+//
+// A [Ledger] keeps a shared budget's totals in the same Redis (see
+// [github.com/batchllm/batchllm/cost.Ledger]), so that the budgets of
+// every process that works one job share its cap.
 package redisstore
 
 import (
@@ -29,7 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,9 +61,7 @@ type Store struct {
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
-
-	mu     sync.Mutex
-	outage error // the error that paused admission, until Redis answers
+	paws   *pauser
 }
 
 var _ ratelimit.Store = (*Store)(nil)
@@ -76,7 +77,7 @@ func New(client redis.UniversalClient, o Options) *Store {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Store{c: client, prefix: o.Prefix, ttl: o.TTL, log: o.Logger}
+	return &Store{c: client, prefix: o.Prefix, ttl: o.TTL, log: o.Logger, paws: &pauser{log: o.Logger, what: "admission"}}
 }
 
 // Scope implements [ratelimit.Store].
@@ -86,11 +87,7 @@ func (s *Store) Scope(name string) ratelimit.ScopeStore {
 
 // Outage returns the error that keeps admission paused, or nil while Redis
 // answers.
-func (s *Store) Outage() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.outage
-}
+func (s *Store) Outage() error { return s.paws.outage() }
 
 // casScript sets KEYS[1] to ARGV[2] if it still holds ARGV[1] (the empty
 // string standing for a missing key), with a time to live of ARGV[3]
@@ -158,13 +155,13 @@ func (sc *scope) Reserve(ctx context.Context, now time.Time, cost ratelimit.Amou
 			return r.Wait == 0
 		})
 		if err == nil {
-			sc.s.resumed()
+			sc.s.paws.resumed()
 			return r, nil
 		}
 		if ctx.Err() != nil {
 			return r, err
 		}
-		sc.s.paused(err)
+		sc.s.paws.paused(err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -176,32 +173,6 @@ func (sc *scope) Reserve(ctx context.Context, now time.Time, cost ratelimit.Amou
 		// The clock moved on while we waited: reserve at the new time.
 		now = now.Add(time.Since(start))
 		start = time.Now()
-	}
-}
-
-// The waits between attempts to reach Redis while admission is paused.
-const (
-	pauseMin = 50 * time.Millisecond
-	pauseMax = 2 * time.Second
-)
-
-func (s *Store) paused(err error) {
-	s.mu.Lock()
-	first := s.outage == nil
-	s.outage = err
-	s.mu.Unlock()
-	if first {
-		s.log.Error("ratelimit: Redis cannot be reached: admission paused until it answers", "err", err)
-	}
-}
-
-func (s *Store) resumed() {
-	s.mu.Lock()
-	was := s.outage != nil
-	s.outage = nil
-	s.mu.Unlock()
-	if was {
-		s.log.Warn("ratelimit: Redis answers again: admission resumed")
 	}
 }
 
