@@ -28,18 +28,10 @@ import (
 func Anthropic(cfg anthropic.Config) (*Provider, error) {
 	client := cfg.Client
 	if client == nil {
-		opts := []option.RequestOption{option.WithMaxRetries(0)}
-		if cfg.APIKey != "" {
-			opts = append(opts, option.WithAPIKey(cfg.APIKey))
-		}
-		if cfg.BaseURL != "" {
-			opts = append(opts, option.WithBaseURL(cfg.BaseURL))
-		}
-		c := ant.NewClient(opts...)
+		c := ant.NewClient(anthropicOptions().batch(cfg.APIKey, cfg.BaseURL)...)
 		client = &c
 	}
-	wc := ant.NewClient(option.WithHTTPClient(wireHTTPClient), option.WithBaseURL(wireBaseURL),
-		option.WithAPIKey("batchapi-codec"), option.WithMaxRetries(0))
+	wc := ant.NewClient(anthropicOptions().codec("")...)
 	live := cfg
 	live.Client = &wc
 	s, err := anthropic.New(live)
@@ -47,6 +39,15 @@ func Anthropic(cfg anthropic.Config) (*Provider, error) {
 		return nil, err
 	}
 	return newProvider(&anthropicBackend{c: client}, s), nil
+}
+
+func anthropicOptions() sdkOptions[option.RequestOption] {
+	return sdkOptions[option.RequestOption]{
+		noRetries: func() option.RequestOption { return option.WithMaxRetries(0) },
+		apiKey:    option.WithAPIKey,
+		baseURL:   option.WithBaseURL,
+		wire:      func() option.RequestOption { return option.WithHTTPClient(wireHTTPClient) },
+	}
 }
 
 type anthropicBackend struct {

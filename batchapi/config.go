@@ -39,8 +39,9 @@ type Config[C any] struct {
 	// item whose batch expired, was cancelled or failed before it ran is
 	// submitted again in a new batch until then. Zero means 3.
 	MaxAttempts int
-	// PollInterval is the time between two polls of a batch. Zero means 30
-	// seconds.
+	// PollInterval is the longest time between two polls of a batch: the
+	// first poll comes a second after a batch is created, and the wait
+	// doubles from there up to PollInterval. Zero means 30 seconds.
 	PollInterval time.Duration
 	// Gate, if not nil, admits each item before its first batch is
 	// submitted, with the item's estimate, and is released with the
@@ -61,6 +62,21 @@ type Config[C any] struct {
 	// DryRun plans the batches (they are reported to Progress with an
 	// empty ID) without submitting anything or writing the journal.
 	DryRun bool
+	// Cutoff, if not zero, is when batches stop being worth waiting for:
+	// from then on no batch is submitted, the batches still running are
+	// cancelled, and every item without a result by then (not submitted,
+	// or not run by its cancelled batch) is diverted: handed to Divert,
+	// with no result, for the caller to send live. A journaled item that
+	// is diverted stays "submitted" in the journal, in a batch that has
+	// ended, so that a live run sends it.
+	Cutoff time.Time
+	// DivertNotRun diverts the items a batch ended without running
+	// (expired, cancelled, failed) instead of submitting them in a new
+	// batch.
+	DivertNotRun bool
+	// Divert, if not nil, is called with each diverted item's ID and
+	// context. An error stops the run.
+	Divert func(ctx context.Context, id string, c C) error
 	// CancelOnStop cancels the batches still running when ctx is done.
 	// By default they are left running on the provider, and a rerun with
 	// the same journal collects them.
@@ -111,8 +127,9 @@ type Stats struct {
 	// Submitted counts the requests submitted, resubmissions included, in
 	// Batches batches.
 	Submitted, Batches int64
-	// Succeeded and Failed count the results reported.
-	Succeeded, Failed int64
+	// Succeeded and Failed count the results reported; Diverted the items
+	// handed to Config.Divert instead.
+	Succeeded, Failed, Diverted int64
 	// Running lists the batches still running when the run stopped early;
 	// a rerun with the same journal collects them.
 	Running []BatchInfo

@@ -19,12 +19,17 @@
 //     https://platform.openai.com/docs/guides/batch);
 //   - Anthropic: 100,000 requests or 256 MB per batch, models mixed
 //     (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing);
-//   - Gemini: inline requests up to 20 MB per batch, one model per batch
-//     (https://ai.google.dev/gemini-api/docs/batch-mode).
+//   - Gemini: one model per batch, inline requests up to 20 MB in all or an
+//     input file up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-mode);
+//     batchllm sends a batch of up to [GeminiInlineBytes] inline and a
+//     larger one as an uploaded JSONL file, and stops at 20,000 requests,
+//     since the SDK reads a responses file whole.
 //
 // Requests are spooled to an unlinked temporary file as they are read and
 // uploaded from it by streaming, so memory grows with the number of items
-// in flight (a few hundred bytes each), not with their size.
+// in flight (a few hundred bytes each), not with their size. Polls start a
+// second after a batch is created and back off, doubling, to
+// [Config.PollInterval].
 //
 // # Crash safety
 //
@@ -37,7 +42,9 @@
 // name), and collects them instead of submitting their items again. An
 // item is submitted again only once the batch it was in has ended without
 // running it (expired, cancelled, failed), so no item is ever submitted
-// twice while an earlier submission of it may still succeed. A result is
+// twice while an earlier submission of it may still succeed. A batch's
+// name carries the attempt its items are on, so that they keep their count
+// of attempts across reruns. A result is
 // reported only after [Config.Record] made it durable; until then the
 // journal says the item is in its batch, whose results the provider keeps
 // (OpenAI 30 days, Anthropic 29), so no result is lost either.
@@ -48,6 +55,15 @@
 // running in [Stats.Running]; they go on at the provider, and a rerun with
 // the same journal collects them. [Config.CancelOnStop] cancels them
 // instead.
+//
+// # Live instead of another batch
+//
+// [Config.DivertNotRun] hands the items a batch ended without running to
+// [Config.Divert] instead of submitting them again, and [Config.Cutoff]
+// stops waiting for batches at a given time: the running ones are
+// cancelled, and what they did not run, with anything not yet submitted,
+// is diverted. The caller sends diverted items live (the CLI's --batch
+// auto --deadline and --batch-not-run live do, after the batch pass).
 //
 // # Cost
 //

@@ -30,10 +30,11 @@ type Submission struct {
 
 // JournalOf adapts j to [Journal]. Submission records are
 // [journal.KindSubmitted] records whose Batch is the batch's reference:
-// its name ("batchllm-5f0c9a-1") from just before it is created, then its
-// name and the provider's id ("batchllm-5f0c9a-1@batch_abc") once it
-// exists. Each submission's records are appended together, so they share
-// one fsync.
+// its name ("batchllm-5f0c9a-1-a1-n500") from just before it is created,
+// then its name and the provider's id ("batchllm-5f0c9a-1-a1-n500@batch_abc")
+// once it exists. A submission's records are appended [submitChunk] at a
+// time, each chunk with one fsync, so that journaling a batch of 50,000
+// items does not hold 50,000 records in memory at once.
 func JournalOf[T any](j *journal.Journal[T]) Journal { return journalAdapter[T]{j} }
 
 type journalAdapter[T any] struct{ j *journal.Journal[T] }
@@ -43,13 +44,24 @@ func (a journalAdapter[T]) Lookup(id, digest string) (journal.Status, string, ti
 	return st, rec.Batch, rec.Time, err
 }
 
+// submitChunk is the number of submission records appended at once.
+const submitChunk = 1024
+
 func (a journalAdapter[T]) Submitted(ctx context.Context, ref string, items []Submission) error {
-	recs := make([]journal.Record[T], len(items))
+	recs := make([]journal.Record[T], 0, min(len(items), submitChunk))
 	now := time.Now()
-	for i, it := range items {
-		recs[i] = journal.Record[T]{Kind: journal.KindSubmitted, ID: it.ID, Digest: it.Digest, Batch: ref, Time: now}
+	for len(items) > 0 {
+		n := min(len(items), submitChunk)
+		recs = recs[:0]
+		for _, it := range items[:n] {
+			recs = append(recs, journal.Record[T]{Kind: journal.KindSubmitted, ID: it.ID, Digest: it.Digest, Batch: ref, Time: now})
+		}
+		if err := a.j.Append(ctx, recs...); err != nil {
+			return err
+		}
+		items = items[n:]
 	}
-	return a.j.Append(ctx, recs...)
+	return nil
 }
 
 // batchRef is a batch's reference in a journal: its name, and the

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,9 @@ func TestLargeRunMemory(t *testing.T) {
 	}
 	defer j.Close()
 
+	// BATCHAPI_MEM_PROFILE names a file for the heap profile taken at
+	// the highest peak seen (for go tool pprof).
+	prof := os.Getenv("BATCHAPI_MEM_PROFILE")
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -62,6 +66,9 @@ func TestLargeRunMemory(t *testing.T) {
 		for {
 			metrics.Read(s)
 			if v := s[0].Value.Uint64(); v > peak.Load() {
+				if prof != "" && v > peak.Load()+4<<20 {
+					writeHeapProfile(t, prof)
+				}
 				peak.Store(v)
 			}
 			select {
@@ -128,4 +135,16 @@ func splitLines(s string) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+func writeHeapProfile(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Error(err)
+	}
 }

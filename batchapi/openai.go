@@ -28,18 +28,10 @@ import (
 func OpenAI(cfg openai.Config) (*Provider, error) {
 	client := cfg.Client
 	if client == nil {
-		opts := []option.RequestOption{option.WithMaxRetries(0)}
-		if cfg.APIKey != "" {
-			opts = append(opts, option.WithAPIKey(cfg.APIKey))
-		}
-		if cfg.BaseURL != "" {
-			opts = append(opts, option.WithBaseURL(cfg.BaseURL))
-		}
-		c := oai.NewClient(opts...)
+		c := oai.NewClient(openAIOptions().batch(cfg.APIKey, cfg.BaseURL)...)
 		client = &c
 	}
-	wc := oai.NewClient(option.WithHTTPClient(wireHTTPClient), option.WithBaseURL(wireBaseURL+"/v1/"),
-		option.WithAPIKey("batchapi-codec"), option.WithMaxRetries(0))
+	wc := oai.NewClient(openAIOptions().codec("/v1/")...)
 	live := cfg
 	live.Client = &wc
 	s, err := openai.New(live)
@@ -47,6 +39,15 @@ func OpenAI(cfg openai.Config) (*Provider, error) {
 		return nil, err
 	}
 	return newProvider(&openAIBackend{c: client}, s), nil
+}
+
+func openAIOptions() sdkOptions[option.RequestOption] {
+	return sdkOptions[option.RequestOption]{
+		noRetries: func() option.RequestOption { return option.WithMaxRetries(0) },
+		apiKey:    option.WithAPIKey,
+		baseURL:   option.WithBaseURL,
+		wire:      func() option.RequestOption { return option.WithHTTPClient(wireHTTPClient) },
+	}
 }
 
 type openAIBackend struct {

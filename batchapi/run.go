@@ -27,7 +27,6 @@ type pending[C any] struct {
 	attempts int
 	permit   batchllm.Permit
 	batch    *tracked[C]
-	start    time.Time
 	notRun   string // why the last batch did not run it
 }
 
@@ -67,6 +66,11 @@ type runner[C any] struct {
 	inputDone bool
 	stats     Stats
 	wake      chan struct{}
+	// models interns the items' model names, of which there are few.
+	models map[string]string
+	// cutoffDone is set once the batches running at Config.Cutoff were
+	// cancelled.
+	cutoffDone bool
 }
 
 // errStop ends a run early: a crash injected by a test hook.
@@ -95,7 +99,7 @@ func Run[C any](ctx context.Context, cfg Config[C], items iter.Seq[Item[C]], emi
 	r := &runner[C]{
 		cfg: cfg, b: cfg.Provider.b, c: cfg.Provider.c, lim: cfg.Provider.b.limits(), emit: emit,
 		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[string]*chunk[C]{},
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), models: map[string]string{},
 	}
 	if cfg.MaxRequests > 0 && cfg.MaxRequests < r.lim.Requests {
 		r.lim.Requests = cfg.MaxRequests
@@ -196,18 +200,78 @@ func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error 
 	}
 	r.mu.Unlock()
 	for _, ch := range rest {
-		if err := r.submit(ctx, ch.model, ch.items, 1); err != nil {
+		if err := r.submitOrDivert(ctx, ch.model, ch.items, 1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// pastCutoff reports whether Config.Cutoff has passed.
+func (r *runner[C]) pastCutoff() bool {
+	return !r.cfg.Cutoff.IsZero() && !time.Now().Before(r.cfg.Cutoff)
+}
+
+// submitOrDivert submits a batch of items, or diverts them once the
+// cutoff has passed.
+func (r *runner[C]) submitOrDivert(ctx context.Context, model string, items []*pending[C], attempt int) error {
+	if !r.pastCutoff() {
+		return r.submit(ctx, model, items, attempt)
+	}
+	for _, p := range items {
+		if err := r.divert(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// divert gives up on an item without a result, for the caller to send
+// live.
+func (r *runner[C]) divert(ctx context.Context, p *pending[C]) error {
+	if p.permit != nil {
+		p.permit.Release(batchllm.Outcome{Class: batchllm.ClassFatalItem})
+		p.permit = nil
+	}
+	r.mu.Lock()
+	if r.pend[p.custom] == p {
+		delete(r.pend, p.custom)
+	}
+	p.batch = nil
+	r.stats.Diverted++
+	r.mu.Unlock()
+	if r.cfg.Divert != nil {
+		if err := r.cfg.Divert(ctx, p.id, p.ctx); err != nil {
+			return fmt.Errorf("batchapi: divert item %q: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
+// cancelAtCutoff cancels the running batches once the cutoff has passed;
+// they end with what they ran, and the rest is diverted as they are
+// collected.
+func (r *runner[C]) cancelAtCutoff(ctx context.Context, live []*tracked[C]) {
+	if r.cutoffDone || !r.pastCutoff() {
+		return
+	}
+	r.cutoffDone = true
+	for _, t := range live {
+		if t.info.ID == "" {
+			continue
+		}
+		r.cfg.Logger.Info("batchapi: cutoff: cancelling a batch", "batch", t.info.ID)
+		if err := r.b.cancel(ctx, t.info.ID); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("batchapi: cancel failed", "batch", t.info.ID, "err", err)
+		}
+	}
+}
+
 func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if !validID(it.ID) {
 		return fmt.Errorf("batchapi: item %d has an empty ID", r.stats.Items+1)
 	}
-	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1, start: time.Now()}
+	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1}
 	r.mu.Lock()
 	r.stats.Items++
 	_, dup := r.pend[p.custom]
@@ -249,13 +313,14 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
-	p.model = model
+	p.model = r.intern(model)
 	if p.entry, err = r.sp.add(e); err != nil {
 		return err
 	}
 	if adopt != nil {
 		r.mu.Lock()
 		p.batch = adopt
+		p.attempts = adopt.info.Attempt
 		adopt.items = append(adopt.items, p)
 		adopt.info.Requests++
 		r.pend[p.custom] = p
@@ -266,9 +331,23 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	return r.enqueue(ctx, p, it.Input)
 }
 
+// intern returns the one copy of the model name the run keeps.
+func (r *runner[C]) intern(model string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.models[model]; ok {
+		return m
+	}
+	r.models[model] = model
+	return model
+}
+
 // enqueue admits a new item and adds it to the batch being filled for its
 // model, submitting that batch first if the item does not fit.
 func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchllm.Prompt) error {
+	if r.pastCutoff() {
+		return r.divert(ctx, p)
+	}
 	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
 		est := batchllm.Estimate{Model: p.model}
 		if len(input) > 0 {
@@ -304,7 +383,7 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 	ch.bytes += size
 	r.mu.Unlock()
 	if full != nil {
-		return r.submit(ctx, full.model, full.items, 1)
+		return r.submitOrDivert(ctx, full.model, full.items, 1)
 	}
 	return nil
 }
@@ -324,7 +403,7 @@ func (r *runner[C]) adopt(ref string, at time.Time) *tracked[C] {
 		return t
 	}
 	name, id := parseBatchRef(ref)
-	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: 1, Created: time.Now()}, journaled: at}
+	t := &tracked[C]{info: BatchInfo{Name: name, ID: id, Resumed: true, Attempt: nameAttempt(name), Created: time.Now()}, journaled: at}
 	r.adopted[ref] = t
 	if id != "" {
 		r.active = append(r.active, t)
@@ -377,6 +456,16 @@ func (r *runner[C]) resolve(ctx context.Context) error {
 	return nil
 }
 
+// batchName names a batch: the run's prefix and id, the batch's number in
+// the run, the attempt its items are on and its number of requests
+// ("batchllm-5f0c9a12-3-a2-n500"). A rerun reads the attempt back, so that
+// items keep their count of attempts across runs, and the number of
+// requests, by which it recognizes a batch of a provider whose batches
+// have no name (Anthropic).
+func batchName(prefix, runID string, seq, attempt, n int) string {
+	return prefix + "-" + runID + "-" + strconv.Itoa(seq) + "-a" + strconv.Itoa(attempt) + "-n" + strconv.Itoa(n)
+}
+
 // nameCount returns the number of requests a batch name says its batch
 // has, or 0.
 func nameCount(name string) int {
@@ -388,21 +477,36 @@ func nameCount(name string) int {
 	return n
 }
 
+// nameAttempt returns the attempt a batch name says its items are on; 1
+// for a name without one.
+func nameAttempt(name string) int {
+	i := strings.LastIndex(name, "-a")
+	j := strings.LastIndex(name, "-n")
+	if i < 0 || j < i {
+		return 1
+	}
+	a, err := strconv.Atoi(name[i+2 : j])
+	if err != nil || a < 1 {
+		return 1
+	}
+	return a
+}
+
 // submit journals, creates and starts tracking one batch of items.
 func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
-	r.mu.Lock()
-	r.seq++
-	// The name says how many requests the batch has, for providers whose
-	// batches have no name (Anthropic): a rerun looks for a batch of that
-	// many requests.
-	name := r.cfg.Name + "-" + r.runID + "-" + strconv.Itoa(r.seq) + "-n" + strconv.Itoa(len(items))
-	r.mu.Unlock()
 	refs := make([]spoolRef, len(items))
 	subs := make([]Submission, len(items))
+	r.mu.Lock()
 	for i, p := range items {
 		refs[i] = p.entry
 		subs[i] = Submission{ID: p.id, Digest: p.digest}
+		// Items of a batch an earlier run journaled but never created
+		// keep the attempt they were on.
+		attempt = max(attempt, p.attempts)
 	}
+	r.seq++
+	name := batchName(r.cfg.Name, r.runID, r.seq, attempt, len(items))
+	r.mu.Unlock()
 	head, sep, tail := r.b.framing()
 	size := bodySize(refs, head, sep, tail)
 	t := &tracked[C]{items: items, info: BatchInfo{Name: name, Requests: len(items), Bytes: size, Attempt: attempt, Created: time.Now()}}
@@ -517,10 +621,17 @@ func (r *runner[C]) progress(info BatchInfo) {
 	}
 }
 
+// firstPoll is the wait before the first poll of a new batch; the wait
+// then doubles up to Config.PollInterval. A batch is checked soon after it
+// is created (a batch that fails validation says so within seconds), and
+// a long one is not polled more often than asked.
+const firstPoll = time.Second
+
 // poll polls the running batches until every item has a result.
 func (r *runner[C]) poll(ctx context.Context) error {
-	tick := time.NewTicker(r.cfg.PollInterval)
-	defer tick.Stop()
+	wait := min(firstPoll, r.cfg.PollInterval)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		r.mu.Lock()
 		done := r.inputDone
@@ -534,6 +645,7 @@ func (r *runner[C]) poll(ctx context.Context) error {
 		if done && len(live) == 0 {
 			return nil
 		}
+		r.cancelAtCutoff(ctx, live)
 		for _, t := range live {
 			st, err := r.b.state(ctx, t.info.ID)
 			if err != nil {
@@ -563,9 +675,17 @@ func (r *runner[C]) poll(ctx context.Context) error {
 		if r.dropEnded() {
 			continue
 		}
+		next := wait
+		if !r.cfg.Cutoff.IsZero() && !r.cutoffDone {
+			next = max(min(next, time.Until(r.cfg.Cutoff)), 0)
+		}
+		timer.Reset(next)
 		select {
-		case <-tick.C:
+		case <-timer.C:
+			wait = min(2*wait, r.cfg.PollInterval)
 		case <-r.wake:
+			// A batch was created, or the input ended.
+			wait = min(firstPoll, r.cfg.PollInterval)
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
@@ -637,6 +757,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 	}
 	again := map[string][]*pending[C]{}
 	var order []string
+	var divert, failed []*pending[C]
 	r.mu.Lock()
 	for _, p := range t.items {
 		if r.pend[p.custom] != p || p.batch != t {
@@ -650,6 +771,11 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			why = "the batch ended with no answer for the request"
 		}
 		p.notRun = why
+		if r.cfg.DivertNotRun || r.pastCutoff() {
+			p.batch = nil
+			divert = append(divert, p)
+			continue
+		}
 		if p.attempts < r.cfg.MaxAttempts {
 			key := ""
 			if r.b.oneModel() {
@@ -661,16 +787,16 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			again[key] = append(again[key], p)
 		} else {
 			p.batch = nil
-		}
-	}
-	t.ended = true
-	var failed []*pending[C]
-	for _, p := range t.items {
-		if r.pend[p.custom] == p && p.batch == nil {
 			failed = append(failed, p)
 		}
 	}
+	t.ended = true
 	r.mu.Unlock()
+	for _, p := range divert {
+		if err := r.divert(ctx, p); err != nil {
+			return err
+		}
+	}
 	for _, p := range failed {
 		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, p.notRun), batchllm.ClassTransient, 0)
 		if err := r.report(ctx, p, batchllm.Response[string]{}, err); err != nil {
@@ -689,7 +815,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 					break
 				}
 			}
-			if err := r.submit(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
+			if err := r.submitOrDivert(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
 				return err
 			}
 			items = items[n:]
@@ -700,8 +826,13 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 
 // report turns an answer into the item's result, records it and emits it.
 func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Response[string], err error) error {
+	// Elapsed is the time the item spent in its last batch.
+	var elapsed time.Duration
+	if p.batch != nil {
+		elapsed = time.Since(p.batch.info.Created)
+	}
 	res := Result[C]{
-		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: time.Since(p.start),
+		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: elapsed,
 		Model: resp.Model, FinishReason: resp.FinishReason, RawFinishReason: resp.RawFinishReason,
 	}
 	class := batchllm.ClassNone

@@ -1,6 +1,8 @@
 package batchapi
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -99,6 +101,162 @@ func TestExpiredItemsAreResubmitted(t *testing.T) {
 				if resub != 12-5 {
 					t.Errorf("%s: %d items submitted more than once, want 7", prov, resub)
 				}
+			})
+		}
+	}
+}
+
+// Polls start a second after a batch is created and back off, doubling,
+// to PollInterval: a short batch is collected in seconds although
+// PollInterval is a minute, and no two polls are further apart than
+// PollInterval.
+func TestPollBacksOff(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: 200 * time.Second})
+				p := mk(t, s)
+				var polls []time.Time
+				start := time.Now()
+				var c collector
+				_, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Minute, Dir: t.TempDir(),
+					Progress: func(b BatchInfo) {
+						if b.State.Status != "" {
+							polls = append(polls, time.Now())
+						}
+					}}, seq(prompts(1)), c.emit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(c.res) != 1 || len(polls) < 5 {
+					t.Fatalf("%d results, %d polls", len(c.res), len(polls))
+				}
+				if d := polls[0].Sub(start); d > time.Second {
+					t.Errorf("first poll after %v, want 1s", d)
+				}
+				prev := time.Duration(0)
+				for i := 1; i < len(polls); i++ {
+					gap := polls[i].Sub(polls[i-1])
+					if gap > time.Minute || gap < prev {
+						t.Errorf("poll %d came %v after the one before (previous gap %v); want non-decreasing gaps up to 1m", i, gap, prev)
+					}
+					prev = gap
+				}
+				if prev != time.Minute {
+					t.Errorf("last gap %v, want PollInterval (1m)", prev)
+				}
+			})
+		})
+	}
+}
+
+// An item keeps its count of attempts across runs: the batch names carry
+// the attempt, so a rerun that collects a resubmission of an earlier run
+// does not give its items MaxAttempts more.
+func TestAttemptsCarryOverToRerun(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// Each batch runs 5 requests before its window ends.
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second, Window: 6500 * time.Millisecond})
+				p := mk(t, s)
+				path := tempJournal(t)
+				items := prompts(12)
+				cfg := Config[int]{Provider: p, MaxAttempts: 2, PollInterval: time.Second, Dir: t.TempDir()}
+				first := cfg
+				created := 0
+				first.hook = func(at string) error {
+					if at == "id-journaled" {
+						if created++; created == 2 { // the resubmission of the 7 expired items
+							return errors.New("kill -9")
+						}
+					}
+					return nil
+				}
+				var c1, c2 collector
+				if _, err := journaled(t, path, first, items, &c1); !errors.Is(err, errStop) {
+					t.Fatalf("first run: %v", err)
+				}
+				if _, err := journaled(t, path, cfg, items, &c2); err != nil {
+					t.Fatal(err)
+				}
+				out := finished(t, path)
+				ok, failed := 0, 0
+				for id, o := range out {
+					if o.OK {
+						ok++
+						continue
+					}
+					failed++
+					if o.Attempts != 2 {
+						t.Errorf("%s failed after %d attempts, want 2", id, o.Attempts)
+					}
+				}
+				if ok != 10 || failed != 2 {
+					t.Errorf("%d ok, %d failed; want 10 and 2", ok, failed)
+				}
+				for id, n := range s.BatchSubmissions(simName(prov)) {
+					if n > 2 {
+						t.Errorf("%s submitted %d times with MaxAttempts 2", id, n)
+					}
+				}
+			})
+		})
+	}
+}
+
+// At Cutoff the running batches are cancelled and what they did not run
+// is diverted, once each and never resubmitted; with DivertNotRun, the
+// items of an expired batch are diverted instead of resubmitted.
+func TestCutoffAndDivertNotRun(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pace llmsim.BatchConfig
+		cfg  func(*Config[int])
+		ok   int
+	}{
+		{"cutoff", llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second}, func(c *Config[int]) {
+			c.MaxRequests = 4
+			c.Cutoff = time.Now().Add(3500 * time.Millisecond)
+		}, 6}, // each of the 3 batches runs 2 requests (at 2s and 3s)
+		{"expired", llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second, Window: 6500 * time.Millisecond}, func(c *Config[int]) {
+			c.DivertNotRun = true
+		}, 5},
+	} {
+		for prov, mk := range providers {
+			t.Run(tc.name+"/"+prov, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					s := sim(t, tc.pace)
+					p := mk(t, s)
+					var c collector
+					diverted := map[string]bool{}
+					cfg := Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir(),
+						Divert: func(_ context.Context, id string, _ int) error {
+							if diverted[id] {
+								t.Errorf("%s diverted twice", id)
+							}
+							diverted[id] = true
+							return nil
+						}}
+					tc.cfg(&cfg)
+					st, err := Run(t.Context(), cfg, seq(prompts(12)), c.emit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if int(st.Succeeded) != tc.ok || st.Failed != 0 || int(st.Diverted) != 12-tc.ok || len(diverted) != 12-tc.ok || len(c.res) != tc.ok {
+						t.Fatalf("stats %+v, %d results, %d diverted; want %d ok and %d diverted", st, len(c.res), len(diverted), tc.ok, 12-tc.ok)
+					}
+					for id := range diverted {
+						if _, ok := c.res[id]; ok {
+							t.Errorf("%s both diverted and reported", id)
+						}
+					}
+					for id, n := range s.BatchSubmissions(simName(prov)) {
+						if n != 1 {
+							t.Errorf("%s submitted %d times", id, n)
+						}
+					}
+				})
 			})
 		}
 	}

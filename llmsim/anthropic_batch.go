@@ -53,7 +53,9 @@ func rfc3339p(t time.Time) *string {
 	return &s
 }
 
-// anthropicExtra serves Message Batches.
+// anthropicExtra serves Message Batches
+// (https://docs.anthropic.com/en/api/creating-message-batches and the
+// pages beside it).
 func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest string) {
 	if rest != "/messages/batches" && !strings.HasPrefix(rest, "/messages/batches/") {
 		s.notFound(s.anthropic, w, r)
@@ -81,6 +83,11 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 			c.fail(http.StatusBadRequest, "", "invalid JSON body: "+err.Error())
 			return
 		}
+		// 1 to 100,000 requests, each custom_id matching
+		// ^[a-zA-Z0-9_-]{1,64}$ and unique in the batch
+		// (https://docs.anthropic.com/en/api/creating-message-batches;
+		// https://docs.anthropic.com/en/docs/build-with-claude/batch-processing,
+		// "Batch limitations"). The error messages are llmsim's.
 		if len(req.Requests) == 0 || len(req.Requests) > 100000 {
 			c.fail(http.StatusBadRequest, "", "requests: List should have at least 1 item and at most 100000 items")
 			return
@@ -115,6 +122,9 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 		s.startBatch(s.anthropicBatchRun(b))
 		c.ok(json.RawMessage(snapshot))
 	case id == "" && r.Method == http.MethodGet:
+		// Newest first, paged by after_id and before_id, limit 1 to
+		// 1000, default 20
+		// (https://docs.anthropic.com/en/api/listing-message-batches).
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		bs := make([]*anthropicBatch, 0, len(st.anthropic))
@@ -163,12 +173,17 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 		case sub == "" && r.Method == http.MethodGet:
 			c.ok(b)
 		case sub == "cancel" && r.Method == http.MethodPost:
+			// "the batch enters a canceling state"; requests not yet run
+			// end canceled
+			// (https://docs.anthropic.com/en/api/canceling-message-batches).
 			if b.ProcessingStatus == "in_progress" {
 				b.ProcessingStatus, b.CancelInitiatedAt = "canceling", rfc3339p(now)
 				close(b.cancel)
 			}
 			c.ok(b)
 		case sub == "results" && r.Method == http.MethodGet:
+			// A .jsonl file, one result per request, once the batch has
+			// ended (https://docs.anthropic.com/en/api/retrieving-message-batch-results).
 			if b.ProcessingStatus != "ended" {
 				c.fail(http.StatusBadRequest, "", "Message batch "+id+" has not yet ended; results are available once processing_status is ended.")
 				return
@@ -178,6 +193,8 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 			w.Header().Set("Content-Length", strconv.Itoa(b.results.Len()))
 			_, _ = w.Write(b.results.Bytes())
 		case sub == "" && r.Method == http.MethodDelete:
+			// "Message Batches can only be deleted once they've finished
+			// processing" (https://docs.anthropic.com/en/api/deleting-message-batches).
 			if b.ProcessingStatus != "ended" {
 				c.fail(http.StatusBadRequest, "", "Message batch "+id+" cannot be deleted while it is "+b.ProcessingStatus+"; cancel it first.")
 				return
@@ -192,6 +209,10 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 
 // anthropicBatchRun answers each request in turn; the batch ends when all
 // are answered, or on cancel or expiry with the rest canceled or expired.
+// Result types are succeeded, errored, canceled and expired; a batch
+// expires if not done 24 hours after creation
+// (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing,
+// "Retrieving batch results" and "Batch limitations").
 func (s *Server) anthropicBatchRun(b *anthropicBatch) *batchRun {
 	line := func(custom string, result any) {
 		enc, _ := json.Marshal(map[string]any{"custom_id": custom, "result": result})

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// batchStore holds the batch jobs and OpenAI files of all providers; mu
+// batchStore holds the batch jobs and files of all providers; mu
 // guards everything in it, including the jobs' mutable fields.
 type batchStore struct {
 	mu        sync.Mutex
@@ -17,8 +17,8 @@ type batchStore struct {
 	// "files/…") and resumable upload sessions (by upload id).
 	geminiFiles map[string]*geminiFile
 	uploads     map[string]*geminiUpload
-	// submitted counts, per provider and custom id (Gemini: metadata
-	// key), the requests of the batches accepted for processing, so that
+	// submitted counts, per provider and custom id (Gemini: the key of a
+	// file line or an inlined request's metadata), the requests of the batches accepted for processing, so that
 	// tests can tell whether a client submitted a request twice.
 	submitted map[string]map[string]int
 }
@@ -75,7 +75,10 @@ type batchRun struct {
 	cancel  chan struct{} // closed to request cancellation
 	n       int
 	// window is the provider's completion window, used when
-	// BatchConfig.Window is zero; zero means 24 hours.
+	// BatchConfig.Window is zero; zero means 24 hours, OpenAI's only
+	// completion_window (https://platform.openai.com/docs/api-reference/batch/create)
+	// and Anthropic's expiry
+	// (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing).
 	window time.Duration
 	// start runs after StepDelay, before the first request; false means
 	// the job failed validation and stops here.

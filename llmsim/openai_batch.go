@@ -103,7 +103,9 @@ func unix(t time.Time) *int64 {
 	return &u
 }
 
-// openAIExtra serves the Files and Batch APIs.
+// openAIExtra serves the Files and Batch APIs
+// (https://platform.openai.com/docs/api-reference/files,
+// https://platform.openai.com/docs/api-reference/batch).
 func (s *Server) openAIExtra(w http.ResponseWriter, r *http.Request, rest string) {
 	switch {
 	case rest == "/files" || strings.HasPrefix(rest, "/files/"):
@@ -126,6 +128,7 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 	st := &s.batches
 	switch {
 	case id == "" && r.Method == http.MethodPost:
+		// https://platform.openai.com/docs/api-reference/files/create
 		f, fail := parseUpload(r, c.body, s.nextID("file-"), now)
 		if fail != nil {
 			c.fail(fail.status, fail.param, fail.msg)
@@ -136,6 +139,8 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 		st.mu.Unlock()
 		c.ok(f)
 	case id == "" && r.Method == http.MethodGet:
+		// Newest first, filtered by purpose, limit up to 10,000
+		// (https://platform.openai.com/docs/api-reference/files/list).
 		st.mu.Lock()
 		var files []*openAIFile
 		for _, f := range st.files {
@@ -167,6 +172,7 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 			st.mu.Unlock()
 			c.ok(map[string]any{"id": id, "object": "file", "deleted": true})
 		case sub == "content" && r.Method == http.MethodGet:
+			// The raw bytes (https://platform.openai.com/docs/api-reference/files/retrieve-contents).
 			c.record(http.StatusOK)
 			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Header().Set("Content-Length", strconv.Itoa(len(f.content)))
@@ -177,6 +183,8 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 	}
 }
 
+// filePurposes are the purposes an upload may give
+// (https://platform.openai.com/docs/api-reference/files/create, purpose).
 var filePurposes = []string{"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 
 func parseUpload(r *http.Request, body []byte, id string, now time.Time) (*openAIFile, *failure) {
@@ -208,6 +216,8 @@ func parseUpload(r *http.Request, body []byte, id string, now time.Time) (*openA
 	}
 	f := &openAIFile{ID: id, Object: "file", Bytes: len(content), CreatedAt: now.Unix(),
 		Filename: fhs[0].Filename, Purpose: purpose, Status: "processed", content: content}
+	// expires_after: anchor created_at, "between 3600 (1 hour) and 2592000
+	// (30 days)" seconds (same page).
 	if v := first(form.Value["expires_after[seconds]"]); v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs < 3600 || secs > 2592000 {
@@ -291,6 +301,11 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 			c.fail(http.StatusBadRequest, "", "We could not parse the JSON body of your request. ("+err.Error()+")")
 			return
 		}
+		// completion_window: "Currently only 24h is supported";
+		// output_expires_after: anchor created_at, 3600 to 2592000
+		// seconds (https://platform.openai.com/docs/api-reference/batch/create).
+		// Of the endpoints a batch may target, llmsim serves chat
+		// completions only.
 		switch {
 		case req.Endpoint != "/v1/chat/completions":
 			c.fail(http.StatusBadRequest, "endpoint", "llmsim batches support endpoint /v1/chat/completions only")
@@ -331,6 +346,8 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 		s.startBatch(s.openAIBatchRun(b, input, now))
 		c.ok(json.RawMessage(snapshot))
 	case id == "" && r.Method == http.MethodGet:
+		// Newest first, paged by after, limit 1 to 100
+		// (https://platform.openai.com/docs/api-reference/batch/list).
 		st.mu.Lock()
 		bs := make([]*openAIBatch, 0, len(st.openai))
 		for _, b := range st.openai {
@@ -351,6 +368,11 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 		case sub == "" && r.Method == http.MethodGet:
 			c.ok(b)
 		case sub == "cancel" && r.Method == http.MethodPost:
+			// "The batch will be in status cancelling for up to 10
+			// minutes, before changing to cancelled"
+			// (https://platform.openai.com/docs/api-reference/batch/cancel).
+			// The 409 for an ended batch is llmsim's: the docs name no
+			// error.
 			switch b.Status {
 			case "validating", "in_progress":
 				b.Status, b.CancellingAt = "cancelling", unix(now)
@@ -375,7 +397,11 @@ func (s *Server) batchWindow() time.Duration {
 }
 
 // openAIBatchRun is the lifecycle of an OpenAI batch: validating,
-// in_progress, finalizing, then completed, failed, cancelled or expired.
+// in_progress, finalizing, then completed, failed, cancelled or expired
+// (https://platform.openai.com/docs/guides/batch, "Checking the status of
+// a batch"). Answers go to an output file, failed requests to an error
+// file, one JSON line each with custom_id, response (status_code,
+// request_id, body) and error ("Retrieving the results").
 func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time) *batchRun {
 	writeLine := func(buf *bytes.Buffer, custom string, resp any, errv any) {
 		line := map[string]any{"id": s.nextID("batch_req_"), "custom_id": custom, "response": resp, "error": errv}
@@ -433,6 +459,10 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 			b.lines, _ = parseOpenAIBatchInput(input, b.Endpoint)
 			b.RequestCounts.Total = len(b.lines)
 		}
+		// Requests not run when the window ends are written to the error
+		// file with code batch_expired ("Batch expiration": "You will be
+		// charged for tokens consumed from any completed requests"); the
+		// cancelled ones alike with batch_cancelled.
 		code, msg := "batch_cancelled", "This request was cancelled before it could be executed."
 		if how == endExpired {
 			code, msg = "batch_expired", "This request could not be executed before the completion window expired."
@@ -463,7 +493,8 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 	return run
 }
 
-// storeOutput saves a generated file that expires at expiresAt (unix
+// storeOutput saves a generated file, of purpose batch_output
+// (https://platform.openai.com/docs/api-reference/files/object, purpose), that expires at expiresAt (unix
 // seconds; nil never); callers hold s.batches.mu.
 func (s *Server) storeOutput(name string, content []byte, expiresAt *int64, now time.Time) string {
 	f := &openAIFile{ID: s.nextID("file-"), Object: "file", Bytes: len(content), CreatedAt: now.Unix(),

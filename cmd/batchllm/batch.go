@@ -19,13 +19,16 @@ import (
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/anthropic"
+	"github.com/batchllm/batchllm/provider/gemini"
 	"github.com/batchllm/batchllm/provider/openai"
 	"github.com/batchllm/batchllm/resume"
 )
 
 // batchFlags are the flags of `batchllm run --batch`.
 type batchFlags struct {
-	mode              string // "" or "off": live; "on": the provider's Batch API
+	mode              string // "" or "off": live; "on": the provider's Batch API; "auto": with deadline
+	deadline          time.Duration
+	notRun            string // "resubmit" or "live"
 	poll              time.Duration
 	maxRequests       int
 	cancelOnInterrupt bool
@@ -34,10 +37,12 @@ type batchFlags struct {
 }
 
 func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
-	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off (a rerun with the same journal collects the batches)")
+	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off, auto (with --deadline: the Batch API for what finishes in time, live calls for the rest; a rerun with the same journal collects the batches)")
 	fl.Lookup("batch").NoOptDefVal = "on"
+	fl.DurationVar(&b.deadline, "deadline", 0, "with --batch auto, when the run must be done: batches still running at three quarters of it are cancelled and what they did not run is sent live, as is anything not yet submitted")
+	fl.StringVar(&b.notRun, "batch-not-run", "resubmit", "with --batch, what becomes of the items a batch ended without running (expired, cancelled): resubmit (in a new batch, up to --max-attempts) or live")
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
-	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000)")
+	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini 20,000)")
 	fl.BoolVar(&b.cancelOnInterrupt, "cancel-on-interrupt", false, "with --batch, cancel the running batches on Ctrl-C instead of leaving them to finish for a rerun to collect")
 	fl.DurationVar(&b.simStep, "sim-batch-delay", time.Second, "--provider sim --batch: time a batch spends validating and finalizing")
 	fl.DurationVar(&b.simPerRequest, "sim-batch-per-request", time.Millisecond, "--provider sim --batch: time a batch spends on each request")
@@ -45,11 +50,31 @@ func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
 
 func (b batchFlags) enabled() bool { return b.mode != "" && b.mode != "off" }
 
+// mixed says that the run may send some items live after its batches.
+func (b batchFlags) mixed() bool { return b.mode == "auto" || b.notRun == "live" }
+
+// cutoff is when a --batch auto run stops waiting for batches: three
+// quarters into the deadline, leaving the last quarter for the live calls.
+func (b batchFlags) cutoff(start time.Time) time.Time {
+	if b.mode != "auto" {
+		return time.Time{}
+	}
+	return start.Add(b.deadline * 3 / 4)
+}
+
 func (b batchFlags) check() error {
 	switch b.mode {
-	case "", "off", "on":
+	case "", "off", "on", "auto":
 	default:
-		return fmt.Errorf("--batch is %q; it must be on or off", b.mode)
+		return fmt.Errorf("--batch is %q; it must be on, off or auto", b.mode)
+	}
+	switch {
+	case b.mode == "auto" && b.deadline <= 0:
+		return errors.New("--batch auto needs --deadline (how long the run may take)")
+	case b.mode != "auto" && b.deadline != 0:
+		return errors.New("--deadline applies to --batch auto only")
+	case b.notRun != "resubmit" && b.notRun != "live":
+		return fmt.Errorf("--batch-not-run is %q; it must be resubmit or live", b.notRun)
 	}
 	if b.poll <= 0 {
 		return errors.New("--batch-poll must be positive")
@@ -70,6 +95,9 @@ func (r *runner) batchProvider(o providerOptions) (*batchapi.Provider, func() er
 		return p, none, err
 	case "anthropic":
 		p, err := batchapi.Anthropic(anthropic.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens})
+		return p, none, err
+	case "gemini":
+		p, err := batchapi.Gemini(gemini.Config{APIKey: o.APIKey, BaseURL: o.BaseURL, Model: o.Model, MaxTokens: o.MaxTokens, Temperature: o.Temperature})
 		return p, none, err
 	case "sim":
 		sim, err := llmsim.Start(llmsim.Config{Seed: o.Sim.seed, Batch: llmsim.BatchConfig{StepDelay: r.f.batch.simStep, PerRequest: r.f.batch.simPerRequest}})
@@ -119,6 +147,9 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	}
 	opts := providerOptions{Model: r.model, BaseURL: f.baseURL, MaxTokens: f.maxTokens, Temperature: r.temperature, Sim: f.sim, APIKey: r.apiKey}
 	r.format.batch = true
+	if f.batch.mixed() {
+		r.format.via = "batch"
+	}
 	prov, release, err := r.batchProvider(opts)
 	if err != nil {
 		return usageErr("provider %s: %s", r.prov.Name, r.redact(err.Error()))
@@ -157,6 +188,8 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		MaxRequests:  f.batch.maxRequests,
 		DryRun:       f.dryRun,
 		CancelOnStop: f.batch.cancelOnInterrupt,
+		Cutoff:       f.batch.cutoff(r.start),
+		DivertNotRun: f.batch.notRun == "live",
 		Logger:       r.log,
 		Progress:     r.batchProgress(),
 		Record:       r.recordBatch,
@@ -194,6 +227,7 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		return r.out.write(line)
 	})
 	close(done)
+	r.diverted = st.Diverted
 	r.batchSummary(st, budget)
 	switch {
 	case inErr != nil:
@@ -206,10 +240,20 @@ func (r *runner) executeBatch(ctx context.Context) error {
 	case err != nil:
 		return &exitError{code: exitFailed, err: errors.New(r.redact(err.Error()))}
 	}
-	if r.tally.totals().Failed > 0 {
+	if r.tally.totals().Failed > 0 && r.diverted == 0 {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// executeDiverted sends live, at the live price, the items the batch pass
+// left without a result: the input is read again, and what the journal
+// has a result for (written by the batch pass) is skipped.
+func (r *runner) executeDiverted(ctx context.Context) error {
+	fmt.Fprintf(r.stderr, "batchllm: sending %d item(s) live that the batches did not run in time\n", r.diverted)
+	r.format.batch = false
+	r.format.via = "live"
+	return r.execute(ctx)
 }
 
 // batchItem turns an input line into a batch item, or writes its journaled
@@ -316,7 +360,12 @@ func batchLine(b batchapi.BatchInfo, dryRun bool) string {
 		sb.WriteString(", from an earlier run")
 	}
 	if s := b.State; s.Status != "" {
-		fmt.Fprintf(&sb, " | %s: %d/%d done, %d failed", s.Status, s.Succeeded+s.Failed, s.Total, s.Failed)
+		fmt.Fprintf(&sb, " | %s", s.Status)
+		// A batch still validating has no counts yet, and Gemini's
+		// report none: show counts only when there are some.
+		if s.Total > 0 {
+			fmt.Fprintf(&sb, ": %d/%d done, %d failed", s.Succeeded+s.Failed, s.Total, s.Failed)
+		}
 		if !b.ETA.IsZero() {
 			fmt.Fprintf(&sb, ", ETA %s", time.Until(b.ETA).Round(time.Second))
 		}
@@ -338,30 +387,11 @@ func bytesText(n int64) string {
 // (and submitting), leaving the batches running unless
 // --cancel-on-interrupt; the second exits at once.
 func (r *runner) watchBatchSignals(done <-chan struct{}, cancel context.CancelCauseFunc) *atomic.Bool {
-	var got atomic.Bool
-	if r.signals == nil {
-		return &got
+	notice := "stopping; the batches keep running at the provider"
+	if r.f.batch.cancelOnInterrupt {
+		notice = "cancelling the running batches"
 	}
-	go func() {
-		select {
-		case <-r.signals:
-		case <-done:
-			return
-		}
-		got.Store(true)
-		if r.f.batch.cancelOnInterrupt {
-			fmt.Fprintln(r.stderr, "\nbatchllm: interrupt: cancelling the running batches (Ctrl-C again to exit now)")
-		} else {
-			fmt.Fprintln(r.stderr, "\nbatchllm: interrupt: stopping; the batches keep running at the provider (Ctrl-C again to exit now)")
-		}
-		cancel(errors.New("interrupted"))
-		select {
-		case <-r.signals:
-			r.exitNow()
-		case <-done:
-		}
-	}()
-	return &got
+	return r.watchInterrupt(done, notice, func() { cancel(errInterruptedRun) }, r.exitNow)
 }
 
 // interruptedHint says what became of the batches and how to resume.
@@ -391,6 +421,9 @@ func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
 	}
 	if st.Resumed > 0 {
 		fmt.Fprintf(w, "; %d collected from batches of an earlier run", st.Resumed)
+	}
+	if st.Diverted > 0 {
+		fmt.Fprintf(w, "; %d left for live calls", st.Diverted)
 	}
 	fmt.Fprintln(w)
 	what := "submitted"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,100 @@ func TestBatchKill9ThenRerun(t *testing.T) {
 	}
 	checkAnswers(t, parseOutput(t, string(b)), n)
 	checkSubmittedOnce(t, sim, n)
+}
+
+// --batch auto --deadline sends through the Batch API, cancels the
+// batches still running at three quarters of the deadline and sends what
+// they did not run live: every item ends once, each line says how it went
+// and is priced accordingly.
+func TestBatchAutoDeadline(t *testing.T) {
+	t.Parallel()
+	// Each batch runs one request a second: at the cutoff (1.5s) each has
+	// run one of its four.
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Second}})
+	const n = 12
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	r := runCLI(t, "", batchArgs(sim, "--batch=auto", "--deadline", "2s", "--batch-max-requests", "4", "--journal", jnl, "-o", out, in)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(b), "\n"); got != n {
+		t.Fatalf("%d output lines for %d items:\n%s", got, n, b)
+	}
+	lines := parseOutput(t, string(b))
+	checkAnswers(t, lines, n)
+	prices := cost.Default()
+	via := map[string]int{}
+	for id, l := range lines {
+		via[l.Via]++
+		want, err := prices.Cost(l.Model, l.Usage, l.Via == "batch")
+		if err != nil || l.CostUSD == nil || *l.CostUSD != want.Dollars() {
+			t.Errorf("%s via %q: cost_usd %v, want %v (%v)", id, l.Via, l.CostUSD, want, err)
+		}
+	}
+	if via["live"] == 0 || via["batch"]+via["live"] != n {
+		t.Errorf("lines by via: %v; want every line batch or live, some live", via)
+	}
+	if !strings.Contains(r.stderr, "left for live calls") || !strings.Contains(r.stderr, "sending "+strconv.Itoa(via["live"])+" item(s) live") {
+		t.Errorf("stderr does not say which went where:\n%s", r.stderr)
+	}
+	for id, k := range sim.BatchSubmissions("openai") {
+		if k != 1 {
+			t.Errorf("custom id %s submitted %d times", id, k)
+		}
+	}
+
+	r = runCLI(t, "", batchArgs(sim, "--batch=auto", in)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--batch auto needs --deadline") {
+		t.Errorf("--batch auto without --deadline: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// --provider gemini --batch runs through Gemini batch mode: every item
+// answered once, at the batch price, each key submitted once.
+func TestBatchGemini(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Millisecond}})
+	const n = 9
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	cmd := command(t, "", "run", "--provider", "gemini", "--base-url", sim.GeminiBaseURL(), "--batch", "--batch-poll", "20ms",
+		"--batch-max-requests", "4", "--journal", jnl, "-o", out, in)
+	cmd.Env = append(cmd.Env, "GEMINI_API_KEY="+testKey)
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := parseOutput(t, string(b))
+	checkAnswers(t, lines, n)
+	prices := cost.Default()
+	for id, l := range lines {
+		want, err := prices.Cost(l.Model, l.Usage, true)
+		if err != nil || l.CostUSD == nil || *l.CostUSD != want.Dollars() {
+			t.Errorf("%s: cost_usd %v, want the batch price %v (%v)", id, l.CostUSD, want, err)
+		}
+	}
+	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| JOB_STATE_SUCCEEDED") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	subs := sim.BatchSubmissions("gemini")
+	if len(subs) != n {
+		t.Errorf("%d keys submitted, want %d", len(subs), n)
+	}
+	for k, c := range subs {
+		if c != 1 {
+			t.Errorf("key %s submitted %d times", k, c)
+		}
+	}
 }

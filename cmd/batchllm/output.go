@@ -33,6 +33,9 @@ type outputLine struct {
 	// the built-in prices; absent if the model is not priced.
 	CostUSD  *float64        `json:"cost_usd,omitempty"`
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// Via says how the item was sent when a run mixes the Batch API and
+	// live calls (--batch auto, --batch-not-run live): "batch" or "live".
+	Via string `json:"via,omitempty"`
 }
 
 // lineError is the error of a failed item.
@@ -51,6 +54,8 @@ type lineFormat struct {
 	prices *cost.Table
 	// batch prices usage at the Batch APIs' discount (run --batch).
 	batch bool
+	// via, if not empty, is written in each line's via field.
+	via string
 }
 
 // line converts a result. With structured output the model's text is a
@@ -65,6 +70,7 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 		Model:        r.Model,
 		FinishReason: r.FinishReason,
 		Metadata:     r.Context.Metadata,
+		Via:          lf.via,
 	}
 	if c, ok := lf.price(r.Model, r.Usage); ok {
 		usd := c.Dollars()

@@ -42,7 +42,10 @@ type (
 
 // runner is one execution of `batchllm run`.
 type runner struct {
-	f           runFlags
+	f runFlags
+	// diverted counts the items a batch pass left for live calls (--batch
+	// auto, --batch-not-run live); a live pass follows if any.
+	diverted    int64
 	temperature *float64
 	*env
 
@@ -177,7 +180,11 @@ func (r *runner) run(ctx context.Context, arg string) error {
 		return r.executeQueued(ctx)
 	}
 	if r.f.batch.enabled() {
-		return r.executeBatch(ctx)
+		err := r.executeBatch(ctx)
+		if err != nil || r.diverted == 0 {
+			return err
+		}
+		return r.executeDiverted(ctx)
 	}
 	return r.execute(ctx)
 }
@@ -560,6 +567,11 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 			var l outputLine
 			var done bool
 			if l, done, err = r.resumer.Add(ctx, p, add); done {
+				if r.diverted > 0 {
+					// The batch pass of this run wrote it already.
+					r.skip(seq)
+					return nil
+				}
 				l.ID, l.Metadata = it.ID, it.Metadata
 				r.tally.add(l, true)
 				return r.emit(seq, l)
@@ -775,6 +787,9 @@ func (w redactWriter) Write(b []byte) (int, error) {
 // result lines to. Callers open it last, once nothing else can fail at
 // start, so that a failed start leaves an earlier output as it was.
 func (r *runner) openOutput() error {
+	if r.out != nil { // a live pass after a batch pass writes on
+		return nil
+	}
 	var w io.Writer = r.stdout
 	if r.f.output != "-" {
 		of, err := os.Create(r.f.output)

@@ -294,26 +294,6 @@ func resolveSchema(raw json.RawMessage) (*jsonschema.Resolved, error) {
 // following the run (which stays queued for the workers), the second exits
 // at once.
 func (r *runner) watchQueueSignals(done <-chan struct{}, cancel context.CancelCauseFunc) *atomic.Bool {
-	var got atomic.Bool
-	if r.signals == nil {
-		return &got
-	}
-	go func() {
-		select {
-		case <-r.signals:
-		case <-done:
-			return
-		}
-		got.Store(true)
-		fmt.Fprintf(r.stderr, "\nbatchllm: interrupt: stopping; the items in flight here finish within %v (Ctrl-C again to exit now)\n", r.f.grace)
-		cancel(errInterruptedRun)
-		select {
-		case <-r.signals:
-			r.exit(exitInterrupted)
-		case <-done:
-		}
-	}()
-	return &got
+	notice := fmt.Sprintf("stopping; the items in flight here finish within %v", r.f.grace)
+	return r.watchInterrupt(done, notice, func() { cancel(errInterruptedRun) }, func() { r.exit(exitInterrupted) })
 }
-
-var errInterruptedRun = fmt.Errorf("interrupted")
