@@ -67,17 +67,9 @@ type openAIBatch struct {
 		Completed int `json:"completed"`
 		Failed    int `json:"failed"`
 	} `json:"request_counts"`
-	Usage struct {
-		InputTokens        int64 `json:"input_tokens"`
-		InputTokensDetails struct {
-			CachedTokens int64 `json:"cached_tokens"`
-		} `json:"input_tokens_details"`
-		OutputTokens        int64 `json:"output_tokens"`
-		OutputTokensDetails struct {
-			ReasoningTokens int64 `json:"reasoning_tokens"`
-		} `json:"output_tokens_details"`
-		TotalTokens int64 `json:"total_tokens"`
-	} `json:"usage"`
+	// Usage has the shape of a Response object's usage (the Batch object's
+	// reference: https://platform.openai.com/docs/api-reference/batch/object).
+	Usage    responsesUsage    `json:"usage"`
 	Metadata map[string]string `json:"metadata"`
 
 	cancel        chan struct{}
