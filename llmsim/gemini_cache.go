@@ -12,10 +12,14 @@ import (
 )
 
 // geminiCacheMin is the smallest cachedContent, in tokens, that Gemini
-// accepts (the Flash-class minimum).
+// accepts (the Flash-class minimum; the per-model minimums are listed at
+// https://ai.google.dev/gemini-api/docs/caching and in model_table.go).
 const geminiCacheMin = 1024
 
-// geminiCaches holds the explicit caches (cachedContents). Expiry is
+// geminiCaches holds the explicit caches (cachedContents), modelled on the
+// CachedContent resource of https://ai.google.dev/api/caching: a name
+// "cachedContents/{id}", create/update/expire times, and an expiration
+// given as either ttl or expireTime (a union field). Expiry is
 // checked against the clock on every access, so an expired cache is gone
 // even though nothing sweeps it actively; expired entries are removed as
 // they are found.
@@ -104,7 +108,10 @@ type cachedContentRequest struct {
 	SystemInstruction *geminiContent  `json:"systemInstruction"`
 }
 
-// cachedContents serves POST (create) and GET (list) on /cachedContents.
+// cachedContents serves POST (create) and GET (list, paged by pageSize and
+// pageToken) on /cachedContents
+// (https://ai.google.dev/api/caching#method:-cachedcontents.create and
+// #method:-cachedcontents.list).
 func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {
@@ -199,7 +206,13 @@ func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cachedContent serves GET, PATCH and DELETE on cachedContents/{id}.
+// cachedContent serves GET, PATCH and DELETE on cachedContents/{id}
+// (https://ai.google.dev/api/caching#method:-cachedcontents.patch: only the
+// expiration, ttl or expireTime, may be updated). A missing cache answers
+// 403 rather than 404, as Google APIs do for a resource the caller may not
+// see (https://cloud.google.com/apis/design/errors, PERMISSION_DENIED: "the
+// caller does not have permission ... or the resource does not exist"); the
+// message text is ours, not copied from the service.
 func (s *Server) cachedContent(w http.ResponseWriter, r *http.Request, name string) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {
