@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -94,26 +95,60 @@ func TestModelsPassesHookToFailedStep(t *testing.T) {
 	})
 }
 
-func TestTemperaturesByAttempt(t *testing.T) {
+// recording returns a strategy that answers like m and appends
+// "attempt:temperature" to got for each call.
+func recording(m *mock, got *[]string) batchllm.Strategy[batchllm.Prompt, string] {
+	return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, r batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+		*got = append(*got, fmt.Sprintf("%d:%.1f", r.Attempt, *r.Input.Temperature))
+		return m.Call(ctx, r)
+	})
+}
+
+func TestTemperaturesRiseOnlyAfterInvalidAnswers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var got []string
-		m := &mock{Respond: func(r batchllm.Request[batchllm.Prompt]) string { return "ok" }}
-		rec := batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, r batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-			got = append(got, fmt.Sprintf("%d:%.1f", r.Attempt, *r.Input.Temperature))
-			return m.Call(ctx, r)
-		})
-		m.FailItem("a", batchllmtest.InvalidOutput, batchllmtest.RateLimit, batchllmtest.Transient, batchllmtest.InvalidOutput)
-		res := run(t, escalate.Temperatures[string](rec, 0, 0.5, 0.9), "a")
-		if res["a"].Err != nil {
-			t.Fatal(res["a"].Err)
+		m := named("ok")
+		m.FailItem("a", batchllmtest.InvalidOutput, batchllmtest.RateLimit, batchllmtest.Transient, batchllmtest.InvalidOutput, batchllmtest.InvalidOutput)
+		res := run(t, escalate.Temperatures[string](recording(m, &got), 0, 0.5, 0.9), "a")
+		if res["a"].Err == nil {
+			t.Fatal("item succeeded; want it to fail after 4 attempts")
 		}
-		// The rate-limited retry repeats attempt 2 and its temperature; attempt 4
-		// is past the list and reuses the last value.
-		want := []string{"1:0.0", "2:0.5", "2:0.5", "3:0.9", "4:0.9"}
+		// The rate-limited retry repeats attempt 2; the retry after the
+		// transient error (attempt 3) keeps 0.5, since no answer came back;
+		// attempt 4 follows the second invalid answer.
+		want := []string{"1:0.0", "2:0.5", "2:0.5", "3:0.5", "4:0.9"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("attempt:temperature = %v, want %v", got, want)
 		}
 	})
+}
+
+// TestNestedWrappersCountApart checks that a Progressive under a Ladder
+// counts only the invalid answers of its own step: the strong model starts
+// at the first temperature although the item already had one invalid answer.
+func TestNestedWrappersCountApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got []string
+		cheap, strong := named("cheap"), named("strong")
+		cheap.FailItem("a", batchllmtest.InvalidOutput)
+		strong.FailItem("a", batchllmtest.InvalidOutput)
+		s := escalate.Models(cheap, escalate.Temperatures[string](recording(strong, &got), 0, 0.5))
+		if r := run(t, s, "a")["a"]; r.Err != nil || r.Output != "strong" {
+			t.Fatalf("output %q err %v, want strong", r.Output, r.Err)
+		}
+		if want := []string{"2:0.0", "3:0.5"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("strong attempt:temperature = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestTemperaturesRejectsNegative(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "-1 is not a temperature") {
+			t.Fatalf("panic %v, want one naming -1", r)
+		}
+	}()
+	escalate.Temperatures[string](named("x"), 0, -1)
 }
 
 func TestTemperaturesKeepsPromptTemperature(t *testing.T) {

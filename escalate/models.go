@@ -7,9 +7,6 @@ import (
 	"github.com/batchllm/batchllm"
 )
 
-// levelKey is the RetryState key under which [Models] keeps an item's level.
-const levelKey = "batchllm/escalate.level"
-
 // Ladder is a strategy that calls one of several strategies, from the first
 // (the cheapest) to the last (the strongest). Each item starts at the first
 // and moves one step up after every attempt whose error has class
@@ -23,8 +20,8 @@ const levelKey = "batchllm/escalate.level"
 // [batchllm.Estimator] and [batchllm.DryRunner] (for the item's current
 // step). It is safe for concurrent use.
 type Ladder[In, Out any] struct {
-	steps      []batchllm.Strategy[In, Out]
-	classifier batchllm.Classifier
+	steps []batchllm.Strategy[In, Out]
+	climb climb
 }
 
 // Models returns a Ladder over steps, cheapest first. It panics if steps is
@@ -38,28 +35,29 @@ func Models[In, Out any](steps ...batchllm.Strategy[In, Out]) *Ladder[In, Out] {
 			panic("escalate: Models given a nil strategy")
 		}
 	}
-	return &Ladder[In, Out]{steps: steps, classifier: batchllm.DefaultClassifier}
+	l := &Ladder[In, Out]{steps: steps}
+	l.climb = newClimb("level", l)
+	return l
 }
 
 // WithClassifier sets the classifier that decides the class of a failed
 // attempt; use the processor's if it is not [batchllm.DefaultClassifier].
 // It returns l.
 func (l *Ladder[In, Out]) WithClassifier(c batchllm.Classifier) *Ladder[In, Out] {
-	l.classifier = c
+	l.climb.classifier = c
 	return l
 }
 
 // Level returns the step (0-based) that the next attempt of the item with
 // state st will use.
-func Level(st *batchllm.RetryState) int {
-	n, _ := batchllm.StateValue[int](st, levelKey)
-	return n
+func (l *Ladder[In, Out]) Level(st *batchllm.RetryState) int {
+	return min(l.climb.step(st), len(l.steps)-1)
 }
 
 // step returns the item's current step, wrapped to forward the optional
 // interfaces to it.
 func (l *Ladder[In, Out]) step(st *batchllm.RetryState) batchllm.Wrapper[In, Out] {
-	return batchllm.Wrapper[In, Out]{Next: l.steps[min(Level(st), len(l.steps)-1)]}
+	return batchllm.Wrapper[In, Out]{Next: l.steps[l.Level(st)]}
 }
 
 // Call calls the item's current step.
@@ -71,12 +69,7 @@ func (l *Ladder[In, Out]) Call(ctx context.Context, req batchllm.Request[In]) (b
 // step up if err is an invalid output.
 func (l *Ladder[In, Out]) OnError(ctx context.Context, req batchllm.Request[In], err error) {
 	l.step(req.State).OnError(ctx, req, err)
-	if l.classifier.Classify(err).Class != batchllm.ClassInvalidOutput {
-		return
-	}
-	if n := Level(req.State); n < len(l.steps)-1 {
-		req.State.Set(levelKey, n+1)
-	}
+	l.climb.record(req.State, err, len(l.steps)-1)
 }
 
 // Prepare prepares every step that is a [batchllm.Preparer].

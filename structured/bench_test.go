@@ -44,7 +44,7 @@ func BenchmarkCallReask(b *testing.B) {
 		}
 		return batchllm.Response[string]{Output: `{"age":34,"email":"ann@example.com"}`, Usage: usage}, nil
 	})
-	s, err := structured.New[Person](inner, structured.PartialRecovery(), structured.Escalate("a", "b"))
+	s, err := structured.New[Person](inner, structured.PartialRecovery())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,9 +15,7 @@
 //		City  string `json:"city,omitempty"` // optional: may be null
 //	}
 //
-//	s, err := structured.New[Contact](openaiStrategy,
-//		structured.PartialRecovery(),
-//		structured.Escalate("gpt-5-nano", "gpt-5-mini", "gpt-5"))
+//	s, err := structured.New[Contact](openaiStrategy, structured.PartialRecovery())
 //	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, Contact, struct{}]{Strategy: s})
 //
 // Each attempt derives the prompt from the item's input: it sets
@@ -68,13 +66,18 @@
 //
 // [PartialRecovery] keeps the top-level fields that passed and asks only
 // for the rest, with a schema of those fields alone, then merges the answer
-// into the kept fields and validates the whole again. [Temperatures] and
-// [Escalate] pick the temperature and the model by the number of validation
-// failures so far, so a network error or a rate limit never escalates.
-// They set [batchllm.Prompt.Temperature] and [batchllm.Prompt.Model], which
-// provider strategies honour; a provider-level escalation wrapper under
-// the Strategy would see these values as the item's own, so use one or the
-// other for a given batch.
+// into the kept fields and validates the whole again.
+//
+// # Escalation
+//
+// To move to a stronger model or a higher temperature after an invalid
+// answer, put a wrapper of package escalate under the Strategy: it sees
+// each validation failure through the error hook (as
+// [batchllm.ClassInvalidOutput]) and nothing else, so a network error or a
+// rate limit never escalates, and every step gets the schema and the
+// feedback:
+//
+//	s, err := structured.New[Contact](escalate.Models(nano, escalate.Temperatures(full, 0, 0.3)))
 //
 // [Strategy.Parse] checks an answer that arrived another way, such as a
 // line of a provider's batch-job results, exactly as Call checks one.
@@ -84,7 +87,7 @@
 // A [Strategy] is a [batchllm.DryRunner]: in a dry run it returns the zero
 // T without calling the inner strategy. It is a [batchllm.Estimator] that
 // asks the inner strategy about the prompt an attempt will really send (its
-// feedback, its escalated model), so admission and budgets see the real
+// schema and feedback), so admission and budgets see the real
 // call; and it forwards [batchllm.Preparer], [batchllm.Cleaner] and
 // [batchllm.ErrorHook] to the inner strategy.
 //

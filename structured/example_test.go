@@ -9,6 +9,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/batchllmtest"
+	"github.com/batchllm/batchllm/escalate"
 	"github.com/batchllm/batchllm/structured"
 )
 
@@ -138,21 +139,23 @@ func ExamplePartialRecovery() {
 	// {Name:Ann Lee Age:34 Email:ann@example.com City:Oslo}
 }
 
-// Model escalation: start with a cheap model and move to a stronger one,
-// and to a higher temperature, only after a validation failure; a network
-// error or a rate limit retries with the same model.
-func ExampleEscalate() {
-	llm := model(func(p batchllm.Prompt) string {
-		fmt.Printf("model %s, temperature %.1f\n", p.Model, *p.Temperature)
-		if p.Model == "gpt-5-nano" {
-			return `{"name":"Ann Lee","age":"thirty-four","email":"ann@example.com","city":null}`
-		}
-		return `{"name":"Ann Lee","age":34,"email":"ann@example.com","city":null}`
-	})
-	s, err := structured.New[Contact](llm,
-		structured.Escalate("gpt-5-nano", "gpt-5-mini", "gpt-5"),
-		structured.Temperatures(0, 0.3),
-	)
+// Escalation lives in package escalate: put its wrappers under the
+// structured strategy. Here the item starts on a cheap model at temperature
+// 0 and moves to a stronger model, and a higher temperature, only after a
+// validation failure; a network error or a rate limit retries with the same
+// model.
+func Example_escalation() {
+	// chat stands for a provider strategy built for one model.
+	chat := func(name, answer string) *batchllmtest.Mock[batchllm.Prompt, string] {
+		return model(func(p batchllm.Prompt) string {
+			fmt.Printf("model %s, temperature %.1f\n", name, *p.Temperature)
+			return answer
+		})
+	}
+	nano := chat("gpt-5-nano", `{"name":"Ann Lee","age":"thirty-four","email":"ann@example.com","city":null}`)
+	mini := chat("gpt-5-mini", `{"name":"Ann Lee","age":34,"email":"ann@example.com","city":null}`)
+	full := chat("gpt-5", `{"name":"Ann Lee","age":34,"email":"ann@example.com","city":null}`)
+	s, err := structured.New[Contact](escalate.Temperatures(escalate.Models(nano, mini, full), 0, 0.3))
 	if err != nil {
 		panic(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/escalate"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/structured"
 )
@@ -155,7 +156,7 @@ func TestAgainstSimulator(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	inner := &chat{client: &http.Client{Transport: tr}, url: sim.OpenAIBaseURL() + "chat/completions", exchanges: map[string][]exchange{}}
 
-	s, err := structured.New[Ticket](inner, structured.PartialRecovery(), structured.Escalate("gpt-sim-small", "gpt-sim-large"))
+	s, err := structured.New[Ticket](escalate.Models(pin(inner, "gpt-sim-small"), pin(inner, "gpt-sim-large")), structured.PartialRecovery())
 	if err != nil {
 		t.Fatal(err)
 	}

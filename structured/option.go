@@ -12,8 +12,6 @@ type options struct {
 	description string
 	adjust      func(*jsonschema.Schema) error
 	inPrompt    bool
-	temps       []float64
-	models      []string
 	partial     bool
 	feedback    func(Reask) string
 }
@@ -42,34 +40,6 @@ func AdjustSchema(f func(s *jsonschema.Schema) error) Option {
 // a native structured-output mode. Answers are extracted from Markdown
 // fences and surrounding prose either way.
 func SchemaInPrompt() Option { return func(o *options) { o.inPrompt = true } }
-
-// Temperatures sets the temperature by the number of validation failures
-// the item has had so far: ts[0] for the first attempt and for retries
-// after errors that are not validation failures, ts[1] after the first
-// validation failure, and so on; the last value is used from then on.
-// The temperature replaces the item's own Prompt.Temperature; without
-// Temperatures the item's (or the inner strategy's default) is used.
-// Temperatures must not be negative. See also [Escalate].
-func Temperatures(ts ...float64) Option {
-	return func(o *options) { o.temps = append([]float64(nil), ts...) }
-}
-
-// Escalate sets the model by the number of validation failures the item
-// has had so far: models[0] until the first validation failure, models[1]
-// after it, and so on; the last model is used from then on. A transient
-// error, a timeout or a rate limit does not escalate: the retry uses the
-// same model, since a stronger model would not fix a network error. The
-// model is set through [batchllm.Prompt.Model], which the provider
-// strategies honour, and is what the inner strategy's [batchllm.Estimator]
-// sees, so rate limits and budgets apply to the model really called.
-//
-// The model replaces the item's own Prompt.Model; an empty name keeps it
-// (or the inner strategy's default), so Escalate("", "gpt-5") starts with
-// the default model. Set Retry.MaxAttempts in the processor's config to at
-// least len(models) so that every model gets its turn.
-func Escalate(models ...string) Option {
-	return func(o *options) { o.models = append([]string(nil), models...) }
-}
 
 // PartialRecovery keeps the top-level fields that validated and, on a
 // re-ask, asks only for the fields that failed: the feedback names the

@@ -16,8 +16,8 @@ const stateKey = "structured"
 
 // itemState is what the attempts of one item pass to each other.
 type itemState struct {
-	// failures counts the item's validation failures so far; it picks the
-	// temperature and the model.
+	// failures counts the item's validation failures so far, for the
+	// feedback.
 	failures int
 	// last is the latest validation failure, for the feedback.
 	last *ValidationError
@@ -54,8 +54,7 @@ type attempt struct {
 
 // build returns the prompt of the next attempt of an item whose input is in
 // and whose attempts so far left st: the schema (natively or in the system
-// prompt), the temperature and model for the number of validation
-// failures, and, after a failure, the previous answer and the feedback.
+// prompt) and, after a failure, the previous answer and the feedback.
 // The input is not modified.
 func (s *Strategy[T]) build(in batchllm.Prompt, st *itemState) (attempt, error) {
 	p := in
@@ -83,15 +82,6 @@ func (s *Strategy[T]) build(in batchllm.Prompt, st *itemState) (attempt, error) 
 		p.System = joinNonEmpty("\n\n", p.System, schemaInstruction+string(sch))
 	} else {
 		p.Schema = &batchllm.Schema{Name: s.name, Description: s.opts.description, JSON: sch}
-	}
-	if n := len(s.opts.temps); n > 0 {
-		t := s.opts.temps[min(st.failures, n-1)]
-		p.Temperature = &t
-	}
-	if n := len(s.opts.models); n > 0 {
-		if m := s.opts.models[min(st.failures, n-1)]; m != "" {
-			p.Model = m
-		}
 	}
 	if st.last != nil {
 		if ask == nil {

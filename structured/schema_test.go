@@ -144,8 +144,6 @@ func TestNewErrors(t *testing.T) {
 	check("bad name", err, "schema name")
 	_, err = New[contact](inner, Feedback(nil))
 	check("nil feedback", err, "Feedback(nil)")
-	_, err = New[contact](inner, Temperatures(0, -1))
-	check("negative temperature", err, "Temperatures: -1")
 	boom := errors.New("boom")
 	_, err = New[contact](inner, AdjustSchema(func(*jsonschema.Schema) error { return boom }))
 	if !errors.Is(err, boom) {

@@ -72,11 +72,6 @@ func New[T any](inner batchllm.Strategy[batchllm.Prompt, string], opts ...Option
 	if o.feedback == nil {
 		return nil, fmt.Errorf("structured: Feedback(nil): pass a function that returns \"\" for blind retries")
 	}
-	for _, t := range o.temps {
-		if !(t >= 0) {
-			return nil, fmt.Errorf("structured: Temperatures: %v is not a temperature; it must be >= 0", t)
-		}
-	}
 	name := o.name
 	if name == "" {
 		name = schemaName(reflect.TypeFor[T]())
@@ -96,14 +91,13 @@ func (s *Strategy[T]) Schema() batchllm.Schema {
 	return batchllm.Schema{Name: s.name, Description: s.opts.description, JSON: append([]byte(nil), s.schema.json...)}
 }
 
-// Call makes one attempt: it builds the prompt (schema, temperature, model,
-// and after a validation failure the feedback), calls the inner strategy,
+// Call makes one attempt: it builds the prompt (the schema, and after a
+// validation failure the feedback), calls the inner strategy,
 // and checks its answer.
 //
 // The inner strategy's errors are returned as they are, with its response's
 // usage, limits and model; they leave the item's state alone, so a retry
-// after a transient error sends the same prompt with the same temperature
-// and model. An invalid answer returns a [*ValidationError] wrapped as
+// after a transient error sends the same prompt. An invalid answer returns a [*ValidationError] wrapped as
 // [batchllm.ClassInvalidOutput], records it in req.State for the next
 // attempt, and returns the attempt's usage, limits and model.
 func (s *Strategy[T]) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[T], error) {
@@ -165,10 +159,11 @@ func (s *Strategy[T]) DryRun(ctx context.Context, req batchllm.Request[batchllm.
 }
 
 // Estimate implements [batchllm.Estimator] by asking the inner strategy
-// about the prompt this attempt will send: with its schema, its feedback
-// and its escalated model, so that rate limits and budgets see the real
-// call. If the inner strategy has no Estimator, the estimate only names the
-// model (from [Escalate] or the prompt), as the processor would without one.
+// about the prompt this attempt will send, with its schema and its
+// feedback, so that rate limits and budgets see the real call (and an
+// inner escalation wrapper, such as escalate.Models, names the model it
+// will call). If the inner strategy has no Estimator, the estimate only
+// names the prompt's model, as the processor would without one.
 func (s *Strategy[T]) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
 	at, err := s.build(req.Input, stateOf(req.State))
 	if err != nil {

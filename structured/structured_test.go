@@ -15,6 +15,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/batchllmtest"
+	"github.com/batchllm/batchllm/escalate"
 	"github.com/batchllm/batchllm/structured"
 )
 
@@ -92,6 +93,44 @@ func (s *script) requests(id string) []batchllm.Request[batchllm.Prompt] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.reqs[id])
+}
+
+// pinned sends every prompt to one model, as a provider strategy built for
+// that model does, so that escalate.Models over pinned steps escalates from
+// model to model; it forwards the optional interfaces with that model.
+type pinned struct {
+	batchllm.Wrapper[batchllm.Prompt, string]
+	model string
+}
+
+func pin(next batchllm.Strategy[batchllm.Prompt, string], model string) *pinned {
+	return &pinned{Wrapper: batchllm.Wrapper[batchllm.Prompt, string]{Next: next}, model: model}
+}
+
+func (p *pinned) with(req batchllm.Request[batchllm.Prompt]) batchllm.Request[batchllm.Prompt] {
+	req.Input.Model = p.model
+	return req
+}
+
+func (p *pinned) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	return p.Next.Call(ctx, p.with(req))
+}
+
+func (p *pinned) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
+	return p.Wrapper.Estimate(p.with(req))
+}
+
+func (p *pinned) OnError(ctx context.Context, req batchllm.Request[batchllm.Prompt], err error) {
+	p.Wrapper.OnError(ctx, p.with(req), err)
+}
+
+// ladder escalates inner through the given models.
+func ladder(inner batchllm.Strategy[batchllm.Prompt, string], models ...string) *escalate.Ladder[batchllm.Prompt, string] {
+	var steps []batchllm.Strategy[batchllm.Prompt, string]
+	for _, m := range models {
+		steps = append(steps, pin(inner, m))
+	}
+	return escalate.Models(steps...)
 }
 
 func run(t *testing.T, c config, items ...item) *summary {
@@ -388,16 +427,16 @@ func TestPartialRecoveryAfterWholeAnswerRuleAsksForEverything(t *testing.T) {
 	}
 }
 
-// TestEscalationOnlyAfterValidationFailures runs one item through a
-// validation failure, a transient error, a rate limit, another validation
-// failure and a success: temperature and model move only after the two
-// validation failures.
+// TestEscalationOnlyAfterValidationFailures runs one item, through escalate
+// wrappers under the Strategy, through a validation failure, a transient
+// error, a rate limit, another validation failure and a success:
+// temperature and model move only after the two validation failures.
 func TestEscalationOnlyAfterValidationFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := newScript(map[string][]string{"a": {badAge, badEmail, valid}})
 		sc.Mock.FailCall(2, batchllmtest.Transient)
 		sc.Mock.FailCall(3, batchllmtest.RateLimit)
-		s := mustNew(t, sc, structured.Temperatures(0, 0.5, 0.9), structured.Escalate("small", "medium", "large"))
+		s := mustNew(t, escalate.Temperatures(ladder(sc, "small", "medium", "large"), 0, 0.5, 0.9))
 		sum := run(t, config{Strategy: s, Retry: batchllm.RetryPolicy{MaxAttempts: 4}}, ask("a"))
 
 		r := sum.Results[0]
@@ -491,7 +530,7 @@ func (r *events) OnEvent(e batchllm.Event) {
 
 func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	inner := &estimating{script: newScript(map[string][]string{"a": {badAge, valid}, "b": {valid}})}
-	s := mustNew(t, inner, structured.Escalate("small", "large"))
+	s := mustNew(t, ladder(inner, "small", "large"))
 	rec := &events{}
 	c := config{Strategy: s, Workers: 1, Observers: []batchllm.Observer{rec}, Logger: quiet}
 	p, err := batchllm.New(c)
@@ -516,8 +555,10 @@ func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	if !slices.Equal(inner.estimated, []string{"small", "large", "small"}) {
 		t.Errorf("estimated models = %v, want [small large small]", inner.estimated)
 	}
-	if inner.prepared != 1 || inner.cleaned != 1 {
-		t.Errorf("prepared %d cleaned %d, want 1 and 1", inner.prepared, inner.cleaned)
+	// Each of the ladder's two steps prepares and cleans up the inner
+	// strategy they share.
+	if inner.prepared != 2 || inner.cleaned != 2 {
+		t.Errorf("prepared %d cleaned %d, want 2 and 2", inner.prepared, inner.cleaned)
 	}
 	if !slices.Equal(inner.hooked, []string{"small"}) {
 		t.Errorf("inner error hook saw models %v, want [small]", inner.hooked)
@@ -535,27 +576,10 @@ func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	}
 }
 
-func TestEscalateFromTheDefaultModel(t *testing.T) {
-	sc := newScript(map[string][]string{"a": {badAge, valid}})
-	s := mustNew(t, sc, structured.Escalate("", "large"))
-	in := ask("a")
-	in.Input.Model = "item-model"
-	if r := run(t, config{Strategy: s}, in).Results[0]; !r.OK() {
-		t.Fatal(r.Err)
-	}
-	var models []string
-	for _, req := range sc.requests("a") {
-		models = append(models, req.Input.Model)
-	}
-	if !slices.Equal(models, []string{"item-model", "large"}) {
-		t.Errorf("models = %v, want [item-model large]", models)
-	}
-}
-
 func TestInnerErrorsPassThrough(t *testing.T) {
 	sc := newScript(map[string][]string{"a": {valid}})
 	sc.Mock.FailItem("a", batchllmtest.FatalItem)
-	s := mustNew(t, sc, structured.Escalate("small", "large"))
+	s := mustNew(t, ladder(sc, "small", "large"))
 	r := run(t, config{Strategy: s}, ask("a")).Results[0]
 	if r.Class() != batchllm.ClassFatalItem || r.Attempts != 1 {
 		t.Fatalf("class %v attempts %d; want fatal_item after 1", r.Class(), r.Attempts)
@@ -570,7 +594,7 @@ func TestInnerErrorsPassThrough(t *testing.T) {
 
 func TestDryRunNeverCallsInner(t *testing.T) {
 	inner := &estimating{script: newScript(map[string][]string{"a": {valid}})}
-	s := mustNew(t, inner, structured.Escalate("small"))
+	s := mustNew(t, pin(inner, "small"))
 	r := run(t, config{Strategy: s, DryRun: true}, ask("a")).Results[0]
 	if !r.OK() || r.Output != (Person{}) || !r.Usage.IsZero() {
 		t.Errorf("dry run result %+v usage %+v err %v; want zero Person, no usage", r.Output, r.Usage, r.Err)
@@ -644,7 +668,7 @@ func TestManyItemsConcurrently(t *testing.T) {
 		items = append(items, ask(id))
 	}
 	sc := newScript(answers)
-	s := mustNew(t, sc, structured.PartialRecovery(), structured.Escalate("s", "m", "l"))
+	s := mustNew(t, sc, structured.PartialRecovery())
 	sum := run(t, config{Strategy: s, Workers: 8}, items...)
 	if f := sum.Failures(); len(f) != 0 {
 		t.Fatalf("%d failures, first: %v", len(f), f[0].Err)

@@ -1,7 +1,8 @@
-// Command progressive-temperature raises the sampling temperature with each
-// attempt: the first attempt is deterministic (temperature 0), and when its
-// answer does not validate, the retry samples more freely instead of
-// repeating the same invalid answer.
+// Command progressive-temperature raises the sampling temperature after
+// each invalid answer: the first attempt is deterministic (temperature 0),
+// and when its answer does not validate, the retry samples more freely
+// instead of repeating the same invalid answer. A retry after a network
+// error or a rate limit keeps the temperature it had.
 //
 // The simulator is started with 40% of structured answers invalid. With
 // OPENAI_API_KEY set it calls OpenAI instead.
@@ -61,8 +62,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Temperatures wraps the validating strategy: attempt n gets the n-th
-	// temperature, and later attempts the last one.
+	// Temperatures wraps the validating strategy: after n invalid answers
+	// the item gets temperature n (0-based), and past the list the last one.
 	s := escalate.Temperatures(validated(llm), 0, 0.4, 0.8)
 	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
 		Strategy: s, Workers: 1, Retry: batchllm.RetryPolicy{MaxAttempts: 4},
