@@ -20,7 +20,8 @@ import (
 // settings are not in the input, put those settings in the key too.
 type KeyFunc[In any] func(In) (string, error)
 
-// Options configure a [Deduper]. The zero value caches every answer.
+// Options configure a [Deduper]. The zero value caches every answer:
+// New(key, Options{}).
 type Options struct {
 	// MaxEntries bounds the cache of completed answers: 0 keeps every
 	// answer for the Deduper's life (memory grows with the number of
@@ -81,11 +82,8 @@ type cached[Out any] struct {
 	resp batchllm.Response[Out]
 }
 
-// New returns a Deduper that keys requests with key. opts may be nil.
-func New[In, Out any](key KeyFunc[In], opts *Options) *Deduper[In, Out] {
-	if opts == nil {
-		opts = &Options{}
-	}
+// New returns a Deduper that keys requests with key.
+func New[In, Out any](key KeyFunc[In], opts Options) *Deduper[In, Out] {
 	return &Deduper[In, Out]{
 		key:      key,
 		max:      opts.MaxEntries,

@@ -73,7 +73,7 @@ func TestConcurrentIdenticalRequestsMakeOneCall(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				release := make(chan struct{})
 				s := &counting{hook: func(context.Context, int64, string) error { <-release; return nil }}
-				d := New[string, string](identity, &Options{MaxEntries: max})
+				d := New[string, string](identity, Options{MaxEntries: max})
 				out := callAll(wrap(d, s), 50, "q", func() {
 					synctest.Wait() // one call blocked in the strategy, 49 waiting for it
 					close(release)
@@ -106,7 +106,7 @@ func TestConcurrentIdenticalRequestsMakeOneCall(t *testing.T) {
 
 func TestCacheAnswersLaterRequests(t *testing.T) {
 	s := &counting{}
-	d := New[string, string](identity, nil)
+	d := New[string, string](identity, Options{})
 	m := wrap(d, s)
 	ctx := context.Background()
 	for i := range 5 {
@@ -130,7 +130,7 @@ func TestCacheAnswersLaterRequests(t *testing.T) {
 
 func TestNoCacheCallsAgainLater(t *testing.T) {
 	s := &counting{}
-	m := wrap(New[string, string](identity, &Options{MaxEntries: -1}), s)
+	m := wrap(New[string, string](identity, Options{MaxEntries: -1}), s)
 	for range 3 {
 		if _, err := m.Call(context.Background(), req("x", "q")); err != nil {
 			t.Fatal(err)
@@ -143,7 +143,7 @@ func TestNoCacheCallsAgainLater(t *testing.T) {
 
 func TestLRUEviction(t *testing.T) {
 	s := &counting{}
-	d := New[string, string](identity, &Options{MaxEntries: 2})
+	d := New[string, string](identity, Options{MaxEntries: 2})
 	m := wrap(d, s)
 	var calls []string
 	s.hook = func(_ context.Context, _ int64, input string) error { calls = append(calls, input); return nil }
@@ -164,7 +164,7 @@ func TestLRUEviction(t *testing.T) {
 
 func TestEmptyKeyIsNotShared(t *testing.T) {
 	s := &counting{}
-	d := New[string, string](func(string) (string, error) { return "", nil }, nil)
+	d := New[string, string](func(string) (string, error) { return "", nil }, Options{})
 	m := wrap(d, s)
 	for range 3 {
 		if r, err := m.Call(context.Background(), req("x", "q")); err != nil || r.Usage != paid {
@@ -179,7 +179,7 @@ func TestEmptyKeyIsNotShared(t *testing.T) {
 func TestKeyErrorFailsTheItem(t *testing.T) {
 	s := &counting{}
 	boom := errors.New("cannot digest")
-	m := wrap(New[string, string](func(string) (string, error) { return "", boom }, nil), s)
+	m := wrap(New[string, string](func(string) (string, error) { return "", boom }, Options{}), s)
 	_, err := m.Call(context.Background(), req("x", "q"))
 	if !errors.Is(err, boom) || batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem {
 		t.Fatalf("error %v (class %v); want the key error, fatal for the item", err, batchllm.DefaultClassifier.Classify(err).Class)
@@ -202,7 +202,7 @@ func TestFailureIsNotShared(t *testing.T) {
 			}
 			return nil
 		}}
-		d := New[string, string](identity, nil)
+		d := New[string, string](identity, Options{})
 		out := callAll(wrap(d, s), 10, "q", func() {
 			synctest.Wait()
 			close(release)
@@ -239,7 +239,7 @@ func TestWaiterHonoursItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		s := &counting{hook: func(context.Context, int64, string) error { <-release; return nil }}
-		m := wrap(New[string, string](identity, nil), s)
+		m := wrap(New[string, string](identity, Options{}), s)
 		leader := make(chan error, 1)
 		go func() {
 			_, err := m.Call(context.Background(), req("leader", "q"))
@@ -274,7 +274,7 @@ func TestPanicReleasesWaiters(t *testing.T) {
 			}
 			return nil
 		}}
-		m := wrap(New[string, string](identity, nil), s)
+		m := wrap(New[string, string](identity, Options{}), s)
 		panicked := make(chan any, 1)
 		go func() {
 			defer func() { panicked <- recover() }()
@@ -302,7 +302,7 @@ func TestPanicReleasesWaiters(t *testing.T) {
 func TestManyKeysUnderRace(t *testing.T) {
 	const goroutines, each, keys = 32, 200, 50
 	s := &counting{}
-	d := New[string, string](identity, nil)
+	d := New[string, string](identity, Options{})
 	m := wrap(d, s)
 	var paidCalls atomic.Int64
 	var wg sync.WaitGroup
@@ -344,7 +344,7 @@ func TestMiddlewareOrder(t *testing.T) {
 			})
 		}
 	}
-	d := New[string, string](identity, nil)
+	d := New[string, string](identity, Options{})
 	// As the processor composes Config.Middleware: the first is outermost.
 	chain := []batchllm.Middleware[string, string]{counter(&outside), d.Middleware(), counter(&inside)}
 	var s batchllm.Strategy[string, string] = &counting{}

@@ -17,7 +17,7 @@ func Example() {
 
 	// Identical prompts (same messages, system, model and parameters) have
 	// the same digest, so they are sent once.
-	d := dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
+	d := dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, dedupe.Options{})
 	cfg := batchllm.Config[batchllm.Prompt, string, struct{}]{
 		Strategy:   llm,
 		Middleware: []batchllm.Middleware[batchllm.Prompt, string]{d.Middleware()},

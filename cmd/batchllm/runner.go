@@ -428,7 +428,7 @@ func (r *runner) buildGate() (batchllm.Gate, *cost.Budget, error) {
 func (r *runner) buildMiddleware() (mw []batchllm.Middleware[batchllm.Prompt, string], dd *dedupe.Deduper[batchllm.Prompt, string]) {
 	mw = []batchllm.Middleware[batchllm.Prompt, string]{r.drain}
 	if r.f.dedupe {
-		dd = dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
+		dd = dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, dedupe.Options{})
 		mw = append(mw, dd.Middleware())
 	}
 	mw = append(mw, r.tel.middleware()...)

@@ -189,7 +189,7 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 	}
 	var mw []batchllm.Middleware[batchllm.Prompt, string]
 	if c.Dedupe {
-		dd := dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, nil)
+		dd := dedupe.New[batchllm.Prompt, string](func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }, dedupe.Options{})
 		mw = append(mw, dd.Middleware())
 	}
 	structured := len(c.Schema) > 0
