@@ -2,8 +2,6 @@ package queue
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/lease"
 )
 
 // Ledger is a [cost.Ledger] in the queue's database: the [cost.Budget]s
@@ -35,12 +34,7 @@ type Ledger struct {
 	ttl time.Duration
 	log *slog.Logger
 
-	mu    sync.Mutex
-	lease string
-	held  int
-	stop  chan struct{}
-	done  chan struct{}
-	close sync.Once
+	lease *lease.Lease
 }
 
 // DefaultLeaseTTL is how long a process's reservations in a [Ledger]
@@ -53,23 +47,16 @@ func (q *Queue) Ledger(id string, leaseTTL time.Duration) *Ledger {
 	if leaseTTL <= 0 {
 		leaseTTL = DefaultLeaseTTL
 	}
-	l := &Ledger{q: q, id: id, ttl: leaseTTL, log: q.log, lease: newLease(), stop: make(chan struct{}), done: make(chan struct{})}
-	go l.heartbeat()
+	l := &Ledger{q: q, id: id, ttl: leaseTTL, log: q.log}
+	l.lease = lease.Start(leaseTTL, l.renew, func(err error) {
+		l.log.Warn("queue: cannot renew the budget lease", "budget", l.id, "err", err)
+	})
 	return l
-}
-
-func newLease() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // Close stops renewing the lease. Reservations not settled by then lapse
 // with it and count as spent.
-func (l *Ledger) Close() {
-	l.close.Do(func() { close(l.stop) })
-	<-l.done
-}
+func (l *Ledger) Close() { l.lease.Close() }
 
 // errLapsed says that this process's lease lapsed: it must take another.
 var errLapsed = errors.New("lease lapsed")
@@ -79,18 +66,13 @@ var errLapsed = errors.New("lease lapsed")
 func (l *Ledger) Reserve(ctx context.Context, limit, need cost.Amount) (cost.LedgerTotals, func(context.Context, cost.Amount) error, error) {
 	wait := 50 * time.Millisecond
 	for {
-		l.mu.Lock()
-		lease := l.lease
-		l.mu.Unlock()
-		tot, ok, err := l.reserve(ctx, lease, limit, need)
+		id := l.lease.ID()
+		tot, ok, err := l.reserve(ctx, id, limit, need)
 		switch {
 		case errors.Is(err, errLapsed):
-			l.mu.Lock()
-			if l.lease == lease {
+			if l.lease.Lapsed(id) {
 				l.log.Warn("queue: this process's budget lease lapsed (its reservations were counted as spent); taking a new one", "budget", l.id)
-				l.lease = newLease()
 			}
-			l.mu.Unlock()
 			continue
 		case err != nil && ctx.Err() == nil:
 			l.log.Warn("queue: budget reservation failed; trying again", "budget", l.id, "err", err)
@@ -108,17 +90,13 @@ func (l *Ledger) Reserve(ctx context.Context, limit, need cost.Amount) (cost.Led
 		case !ok:
 			return tot, nil, nil
 		}
-		l.mu.Lock()
-		l.held++
-		l.mu.Unlock()
+		l.lease.Hold()
 		var once sync.Once
 		return tot, func(ctx context.Context, c cost.Amount) error {
 			var err error
 			once.Do(func() {
-				err = l.settle(ctx, lease, need, c)
-				l.mu.Lock()
-				l.held--
-				l.mu.Unlock()
+				err = l.settle(ctx, id, need, c)
+				l.lease.Release()
 			})
 			if err != nil {
 				return fmt.Errorf("queue: budget %s: settle: %w", l.id, err)
@@ -207,31 +185,11 @@ func (l *Ledger) settle(ctx context.Context, lease string, reserved, c cost.Amou
 	return tx.Commit(ctx)
 }
 
-// heartbeat renews the lease while reservations are held.
-func (l *Ledger) heartbeat() {
-	defer close(l.done)
-	t := time.NewTicker(l.ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		l.mu.Lock()
-		lease, held := l.lease, l.held
-		l.mu.Unlock()
-		if held == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-		_, err := l.q.pool.Exec(ctx, l.q.sql(`UPDATE {s}.batchllm_budget_lease SET expires_at = now() + $3::bigint * interval '1 millisecond'
-			WHERE budget = $1 AND lease = $2 AND NOT lapsed`), l.id, lease, l.ttl.Milliseconds())
-		cancel()
-		if err != nil {
-			l.log.Warn("queue: cannot renew the budget lease", "budget", l.id, "err", err)
-		}
-	}
+// renew extends the lease id by the TTL, unless it lapsed.
+func (l *Ledger) renew(ctx context.Context, id string) error {
+	_, err := l.q.pool.Exec(ctx, l.q.sql(`UPDATE {s}.batchllm_budget_lease SET expires_at = now() + $3::bigint * interval '1 millisecond'
+		WHERE budget = $1 AND lease = $2 AND NOT lapsed`), l.id, id, l.ttl.Milliseconds())
+	return err
 }
 
 // Totals returns the budget's totals, with the reservations of lapsed

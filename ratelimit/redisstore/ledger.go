@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/lease"
 )
 
 // Ledger is a [cost.Ledger] in Redis: the [cost.Budget]s of every process
@@ -35,13 +34,7 @@ type Ledger struct {
 	ttl time.Duration
 	log *slog.Logger
 
-	mu    sync.Mutex
-	lease string // this process's current lease
-	held  int    // reservations not yet settled, under any lease
-	beat  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
-	close sync.Once
+	lease *lease.Lease
 	paws  pauser
 }
 
@@ -68,25 +61,17 @@ func NewLedger(client redis.UniversalClient, key string, o LedgerOptions) *Ledge
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	l := &Ledger{c: client, key: key, ttl: o.LeaseTTL, log: o.Logger, beat: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Ledger{c: client, key: key, ttl: o.LeaseTTL, log: o.Logger}
 	l.paws = pauser{log: o.Logger, what: "budget reservations"}
-	l.lease = newLease()
-	go l.heartbeat()
+	l.lease = lease.Start(o.LeaseTTL, l.renew, func(err error) {
+		l.log.Warn("redisstore: cannot renew the budget lease", "ledger", l.key, "err", err)
+	})
 	return l
-}
-
-func newLease() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // Close stops renewing the lease. Reservations not settled by then lapse
 // with it and count as spent.
-func (l *Ledger) Close() {
-	l.close.Do(func() { close(l.stop) })
-	<-l.done
-}
+func (l *Ledger) Close() { l.lease.Close() }
 
 func (l *Ledger) keys() []string {
 	return []string{l.key + ":spent", l.key + ":reserved", l.key + ":leases", l.key + ":dead"}
@@ -179,13 +164,11 @@ func (l *Ledger) Reserve(ctx context.Context, limit, need cost.Amount) (cost.Led
 		return cost.LedgerTotals{}, nil, fmt.Errorf("redisstore: ledger %s: a limit of %v is more than Redis's Lua can count exactly", l.key, limit)
 	}
 	for {
-		l.mu.Lock()
-		lease := l.lease
-		l.mu.Unlock()
+		id := l.lease.ID()
 		var res []any
 		err := l.paws.retry(ctx, func() error {
 			var err error
-			res, err = reserveScript.Run(ctx, l.c, l.keys(), lease, lim, nd, l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Slice()
+			res, err = reserveScript.Run(ctx, l.c, l.keys(), id, lim, nd, l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Slice()
 			return err
 		})
 		if err != nil {
@@ -197,33 +180,22 @@ func (l *Ledger) Reserve(ctx context.Context, limit, need cost.Amount) (cost.Led
 		tot := cost.LedgerTotals{Spent: cost.Amount(spent) * nanodollar, Reserved: cost.Amount(reserved) * nanodollar}
 		switch status {
 		case -1:
-			l.mu.Lock()
-			if l.lease == lease {
+			if l.lease.Lapsed(id) {
 				l.log.Warn("redisstore: this process's budget lease lapsed (its reservations were counted as spent); taking a new one", "ledger", l.key)
-				l.lease = newLease()
 			}
-			l.mu.Unlock()
 			continue
 		case 0:
 			return tot, nil, nil
 		}
-		l.mu.Lock()
-		l.held++
-		l.mu.Unlock()
-		select {
-		case l.beat <- struct{}{}:
-		default:
-		}
+		l.lease.Hold()
 		var once sync.Once
 		settle := func(ctx context.Context, c cost.Amount) error {
 			var err error
 			once.Do(func() {
 				err = l.paws.retry(ctx, func() error {
-					return settleScript.Run(ctx, l.c, l.keys(), lease, nd, nano(c), l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Err()
+					return settleScript.Run(ctx, l.c, l.keys(), id, nd, nano(c), l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Err()
 				})
-				l.mu.Lock()
-				l.held--
-				l.mu.Unlock()
+				l.lease.Release()
 			})
 			if err != nil {
 				return fmt.Errorf("redisstore: ledger %s: settle: %w", l.key, err)
@@ -234,31 +206,9 @@ func (l *Ledger) Reserve(ctx context.Context, limit, need cost.Amount) (cost.Led
 	}
 }
 
-// heartbeat renews the lease while reservations are held.
-func (l *Ledger) heartbeat() {
-	defer close(l.done)
-	t := time.NewTicker(l.ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-l.beat:
-			continue
-		case <-t.C:
-		}
-		l.mu.Lock()
-		lease, held := l.lease, l.held
-		l.mu.Unlock()
-		if held == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-		if err := renewScript.Run(ctx, l.c, l.keys(), lease, l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Err(); err != nil {
-			l.log.Warn("redisstore: cannot renew the budget lease", "ledger", l.key, "err", err)
-		}
-		cancel()
-	}
+// renew extends the lease id by the TTL, unless it lapsed.
+func (l *Ledger) renew(ctx context.Context, id string) error {
+	return renewScript.Run(ctx, l.c, l.keys(), id, l.ttl.Milliseconds(), ledgerKeyTTL.Milliseconds()).Err()
 }
 
 // Totals returns the budget's totals, with the reservations of lapsed
