@@ -21,7 +21,7 @@ func BenchmarkTableCost(b *testing.B) {
 // BenchmarkBudgetAdmitRelease measures one reservation and its settlement
 // under contention from all Ps, around a gate that admits at once.
 func BenchmarkBudgetAdmitRelease(b *testing.B) {
-	bud := &cost.Budget{Limit: cost.MaxAmount, Next: &openGate{}}
+	bud := mustBudget(b, cost.MaxAmount, cost.BudgetOptions{Next: &openGate{}})
 	e := batchllm.Estimate{Model: "gpt-4o-mini", InputTokens: 1000, MaxOutputTokens: 500}
 	o := batchllm.Outcome{Usage: batchllm.Usage{InputTokens: 1000, OutputTokens: 200}}
 	b.RunParallel(func(pb *testing.PB) {

@@ -36,10 +36,10 @@ func (e *BudgetError) Error() string {
 func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 
 // Budget is a [batchllm.Gate] that enforces a hard cap on what a run costs.
-// It wraps another gate (Next), so that it composes with cooldowns and rate
-// limits:
+// It wraps another gate ([BudgetOptions].Next), so that it composes with
+// cooldowns and rate limits:
 //
-//	budget := &cost.Budget{Limit: 25 * cost.Dollar, Prices: cost.Default(), Next: limiter}
+//	budget, err := cost.NewBudget(25*cost.Dollar, cost.BudgetOptions{Next: limiter})
 //	cfg := batchllm.Config[...]{Gate: budget, ...}
 //
 // Before an attempt starts, Admit reserves its worst-case cost: its estimated
@@ -48,7 +48,7 @@ func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 // attempt ends, the reservation is released and the real cost of its usage,
 // failed attempts and validation re-asks included, is added to what is spent.
 //
-// Admission is decided so that spent + reserved never passes Limit:
+// Admission is decided so that spent + reserved never passes the limit:
 //   - if the attempt fits beside the spent and reserved amounts, it is
 //     admitted (and then waits for Next);
 //   - if it fits beside the spent amount but not beside the reservations of
@@ -75,9 +75,10 @@ func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 // Waiting attempts are not served in order: while a large attempt waits for
 // room, smaller ones that fit are admitted before it.
 //
-// Set the fields before first use and do not change them afterwards. A
-// Budget may be shared by several processors, which then share its cap; its
-// totals are never reset.
+// Make a Budget with [NewBudget], which checks its configuration. The zero
+// Budget has no limit to enforce: it refuses every attempt, as
+// ClassFatalBatch, with an error that says so. A Budget may be shared by
+// several processors, which then share its cap; its totals are never reset.
 //
 // Several processes share one cap through a [Ledger] (in Redis, in the
 // queue's Postgres): admission is then decided on the ledger's totals, the
@@ -86,8 +87,24 @@ func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 // overshoot stays zero under the same proviso; a process that dies holding
 // reservations leaves them counted as spent in full.
 type Budget struct {
-	// Limit is the cap. It must be > 0.
-	Limit Amount
+	limit Amount
+	opts  BudgetOptions
+	// prices and next are opts.Prices and opts.Next with their defaults;
+	// both are nil in the zero Budget.
+	prices *Table
+	next   batchllm.Gate
+
+	mu       sync.Mutex
+	spent    Amount
+	reserved Amount
+	overrun  Amount
+	changed  chan struct{} // closed and replaced whenever reservations shrink
+}
+
+// BudgetOptions configure a [Budget]. The zero value prices attempts with
+// [Default] around a new [batchllm.CooldownGate], and refuses attempts whose
+// estimate has no maximum output tokens.
+type BudgetOptions struct {
 	// Prices is the price table. Nil means Default().
 	Prices *Table
 	// Next is the gate that admits attempts within the budget. Nil means a
@@ -96,57 +113,57 @@ type Budget struct {
 	// Batch prices attempts at the batch APIs' discount.
 	Batch bool
 	// DefaultMaxOutputTokens bounds the output of attempts whose estimate
-	// has MaxOutputTokens 0. Zero means such attempts are refused.
+	// has MaxOutputTokens 0. Zero means such attempts are refused. It must
+	// not be negative.
 	DefaultMaxOutputTokens int64
 	// InputMargin grows every estimated prompt by this fraction before it
 	// is priced, to absorb the error of client-side token counting: 0.1
-	// reserves for 10% more prompt tokens than estimated. Negative values
-	// count as 0.
+	// reserves for 10% more prompt tokens than estimated. It must not be
+	// negative.
 	InputMargin float64
 	// Ledger, if set, keeps the spent and reserved totals that admission
 	// is decided on, shared by the Budgets of several processes (with the
-	// same Limit). Spent, Reserved, Remaining and Overrun still tell this
+	// same limit). Spent, Reserved, Remaining and Overrun still tell this
 	// Budget's own share.
 	Ledger Ledger
-
-	init     sync.Once
-	initErr  error
-	prices   *Table
-	next     batchllm.Gate
-	mu       sync.Mutex
-	spent    Amount
-	reserved Amount
-	overrun  Amount
-	changed  chan struct{} // closed and replaced whenever reservations shrink
 }
 
-func (b *Budget) setup() error {
-	b.init.Do(func() {
-		if b.Limit <= 0 {
-			b.initErr = fmt.Errorf("cost: Budget.Limit is %v; it must be > 0", b.Limit)
-			return
-		}
-		b.prices = b.Prices
-		if b.prices == nil {
-			b.prices = Default()
-		}
-		b.next = b.Next
-		if b.next == nil {
-			b.next = &batchllm.CooldownGate{}
-		}
-		b.changed = make(chan struct{})
-	})
-	return b.initErr
+// NewBudget returns a Budget that caps spending at limit. It returns an
+// error that names the setting if limit is not positive or an option is out
+// of range.
+func NewBudget(limit Amount, o BudgetOptions) (*Budget, error) {
+	switch {
+	case limit <= 0:
+		return nil, fmt.Errorf("cost: budget limit %v: it must be more than $0", limit)
+	case o.DefaultMaxOutputTokens < 0:
+		return nil, fmt.Errorf("cost: budget DefaultMaxOutputTokens %d: it must not be negative", o.DefaultMaxOutputTokens)
+	case !(o.InputMargin >= 0) || math.IsInf(o.InputMargin, 1):
+		return nil, fmt.Errorf("cost: budget InputMargin %v: it must be a fraction >= 0, such as 0.1", o.InputMargin)
+	}
+	b := &Budget{limit: limit, opts: o, prices: o.Prices, next: o.Next, changed: make(chan struct{})}
+	if b.prices == nil {
+		b.prices = Default()
+	}
+	if b.next == nil {
+		b.next = &batchllm.CooldownGate{}
+	}
+	return b, nil
 }
+
+// errZeroBudget refuses the attempts of a Budget not made by NewBudget.
+var errZeroBudget = errors.New("cost: a Budget must be made with cost.NewBudget; the zero Budget has no limit and refuses every attempt")
+
+// Limit returns the cap.
+func (b *Budget) Limit() Amount { return b.limit }
 
 // reservation returns the worst-case cost of the attempt e.
 func (b *Budget) reservation(e batchllm.Estimate) (Amount, error) {
 	in := e.InputTokens
-	if m := b.InputMargin; m > 0 && in > 0 {
+	if m := b.opts.InputMargin; m > 0 && in > 0 {
 		in = int64(math.Ceil(float64(in) * (1 + m)))
 	}
 	e.InputTokens = in
-	r, err := b.prices.Estimate(e, b.DefaultMaxOutputTokens, b.Batch)
+	r, err := b.prices.Estimate(e, b.opts.DefaultMaxOutputTokens, b.opts.Batch)
 	if err != nil {
 		class := batchllm.ClassFatalItem
 		if errors.Is(err, ErrNoEstimate) {
@@ -160,24 +177,24 @@ func (b *Budget) reservation(e batchllm.Estimate) (Amount, error) {
 // Admit reserves the attempt's worst-case cost, then asks Next. See [Budget]
 // for when it waits and when it refuses.
 func (b *Budget) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Permit, error) {
-	if err := b.setup(); err != nil {
-		return nil, batchllm.Classified(err, batchllm.ClassFatalBatch, 0)
+	if b.prices == nil { // set by NewBudget, never changed
+		return nil, batchllm.Classified(errZeroBudget, batchllm.ClassFatalBatch, 0)
 	}
 	need, err := b.reservation(e)
 	if err != nil {
 		return nil, err
 	}
-	if b.Ledger != nil {
+	if b.opts.Ledger != nil {
 		return b.admitShared(ctx, e, need)
 	}
 	for {
 		b.mu.Lock()
 		switch {
-		case need > b.Limit-b.spent:
-			be := &BudgetError{Limit: b.Limit, Spent: b.spent, Reserved: b.reserved, Need: need, Model: e.Model}
+		case need > b.limit-b.spent:
+			be := &BudgetError{Limit: b.limit, Spent: b.spent, Reserved: b.reserved, Need: need, Model: e.Model}
 			b.mu.Unlock()
 			return nil, batchllm.Classified(be, batchllm.ClassFatalBatch, 0)
-		case need <= b.Limit-b.spent-b.reserved:
+		case need <= b.limit-b.spent-b.reserved:
 			b.reserved += need
 			b.mu.Unlock()
 			return b.admitNext(ctx, e, need, nil)
@@ -201,7 +218,7 @@ func (b *Budget) admitShared(ctx context.Context, e batchllm.Estimate, need Amou
 		b.mu.Lock()
 		changed := b.changed
 		b.mu.Unlock()
-		tot, shared, err := b.Ledger.Reserve(ctx, b.Limit, need)
+		tot, shared, err := b.opts.Ledger.Reserve(ctx, b.limit, need)
 		if err != nil {
 			return nil, fmt.Errorf("cost: budget: %w", err)
 		}
@@ -211,8 +228,8 @@ func (b *Budget) admitShared(ctx context.Context, e batchllm.Estimate, need Amou
 			b.reserved += need
 			b.mu.Unlock()
 			return b.admitNext(ctx, e, need, shared)
-		case need > b.Limit-tot.Spent:
-			be := &BudgetError{Limit: b.Limit, Spent: tot.Spent, Reserved: tot.Reserved, Need: need, Model: e.Model}
+		case need > b.limit-tot.Spent:
+			be := &BudgetError{Limit: b.limit, Spent: tot.Spent, Reserved: tot.Reserved, Need: need, Model: e.Model}
 			return nil, batchllm.Classified(be, batchllm.ClassFatalBatch, 0)
 		}
 		// Attempts in flight, here or elsewhere, may cost less than their
@@ -285,7 +302,7 @@ func (b *Budget) Reserved() Amount {
 func (b *Budget) Remaining() Amount {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return max(b.Limit-b.spent-b.reserved, 0)
+	return max(b.limit-b.spent-b.reserved, 0)
 }
 
 // Overrun returns by how much attempts cost more than their reservations,
@@ -300,10 +317,8 @@ func (b *Budget) Overrun() Amount {
 // subscription on to Next, so that wrapping a gate in a Budget does not hide
 // its cooldown events from the processor.
 func (b *Budget) ReportEvents(emit func(batchllm.Event)) (unsubscribe func()) {
-	if err := b.setup(); err == nil {
-		if r, ok := b.next.(batchllm.EventReporter); ok {
-			return r.ReportEvents(emit)
-		}
+	if r, ok := b.next.(batchllm.EventReporter); ok {
+		return r.ReportEvents(emit)
 	}
 	return func() {}
 }
@@ -323,7 +338,7 @@ type budgetPermit struct {
 // after the first do nothing.
 func (p *budgetPermit) Release(o batchllm.Outcome) {
 	p.once.Do(func() {
-		c, err := p.b.prices.Cost(p.model, o.Usage, p.b.Batch)
+		c, err := p.b.prices.Cost(p.model, o.Usage, p.b.opts.Batch)
 		if err != nil {
 			c = p.reserved
 		}

@@ -3,7 +3,9 @@ package cost_test
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -38,6 +40,16 @@ func (p openPermit) Release(o batchllm.Outcome) {
 	p.g.mu.Unlock()
 }
 
+// mustBudget returns cost.NewBudget(limit, o), failing tb on an error.
+func mustBudget(tb testing.TB, limit cost.Amount, o cost.BudgetOptions) *cost.Budget {
+	tb.Helper()
+	b, err := cost.NewBudget(limit, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func classOf(err error) batchllm.ErrorClass { return batchllm.DefaultClassifier.Classify(err).Class }
 
 // TestBudgetZeroOvershootConcurrent is the proof that the cap holds under
@@ -50,7 +62,7 @@ func TestBudgetZeroOvershootConcurrent(t *testing.T) {
 	prices := cost.Default()
 	models := []string{"gpt-4o-mini-2024-07-18", "claude-sonnet-4-5", "gemini-2.5-pro", "gpt-5"}
 	limit := 3 * cost.Dollar
-	b := &cost.Budget{Limit: limit, Prices: prices, Next: &openGate{}}
+	b := mustBudget(t, limit, cost.BudgetOptions{Prices: prices, Next: &openGate{}})
 
 	var (
 		mu       sync.Mutex
@@ -133,7 +145,7 @@ func TestBudgetZeroOvershootConcurrent(t *testing.T) {
 }
 
 func TestBudgetMissingEstimate(t *testing.T) {
-	b := &cost.Budget{Limit: cost.Dollar, Next: &openGate{}}
+	b := mustBudget(t, cost.Dollar, cost.BudgetOptions{Next: &openGate{}})
 	for _, e := range []batchllm.Estimate{
 		{Scope: "openai/", InputTokens: 10, MaxOutputTokens: 10},
 		{Model: "gpt-5", InputTokens: 10},
@@ -145,7 +157,7 @@ func TestBudgetMissingEstimate(t *testing.T) {
 	}
 	// With a default max output, the second estimate is usable: it reserves
 	// 10×1.25 + 500×10 µ$.
-	b = &cost.Budget{Limit: cost.Dollar, Next: &openGate{}, DefaultMaxOutputTokens: 500}
+	b = mustBudget(t, cost.Dollar, cost.BudgetOptions{Next: &openGate{}, DefaultMaxOutputTokens: 500})
 	p, err := b.Admit(context.Background(), batchllm.Estimate{Model: "gpt-5", InputTokens: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -157,17 +169,36 @@ func TestBudgetMissingEstimate(t *testing.T) {
 }
 
 func TestBudgetUnknownModelFailsItem(t *testing.T) {
-	b := &cost.Budget{Limit: cost.Dollar, Next: &openGate{}}
+	b := mustBudget(t, cost.Dollar, cost.BudgetOptions{Next: &openGate{}})
 	_, err := b.Admit(context.Background(), batchllm.Estimate{Model: "gpt-9", MaxOutputTokens: 10})
 	if !errors.Is(err, cost.ErrUnknownModel) || classOf(err) != batchllm.ClassFatalItem {
 		t.Errorf("Admit(gpt-9) = %v (class %v), want fatal_item ErrUnknownModel", err, classOf(err))
 	}
 }
 
-func TestBudgetInvalidLimit(t *testing.T) {
-	b := &cost.Budget{}
-	if _, err := b.Admit(context.Background(), batchllm.Estimate{Model: "gpt-5", MaxOutputTokens: 1}); err == nil || classOf(err) != batchllm.ClassFatalBatch {
-		t.Errorf("zero limit: %v", err)
+func TestNewBudgetRejectsInvalidSettings(t *testing.T) {
+	for _, tc := range []struct {
+		limit cost.Amount
+		o     cost.BudgetOptions
+		want  string
+	}{
+		{0, cost.BudgetOptions{}, "budget limit $0.00: it must be more than $0"},
+		{-cost.Dollar, cost.BudgetOptions{}, "budget limit"},
+		{cost.Dollar, cost.BudgetOptions{DefaultMaxOutputTokens: -1}, "DefaultMaxOutputTokens -1"},
+		{cost.Dollar, cost.BudgetOptions{InputMargin: -0.1}, "InputMargin -0.1"},
+		{cost.Dollar, cost.BudgetOptions{InputMargin: math.NaN()}, "InputMargin NaN"},
+	} {
+		if b, err := cost.NewBudget(tc.limit, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewBudget(%v, %+v) = %v, %v; want an error containing %q", tc.limit, tc.o, b, err, tc.want)
+		}
+	}
+}
+
+func TestZeroBudgetRefusesEveryAttempt(t *testing.T) {
+	var b cost.Budget
+	_, err := b.Admit(context.Background(), batchllm.Estimate{Model: "gpt-5", MaxOutputTokens: 1})
+	if err == nil || classOf(err) != batchllm.ClassFatalBatch || !strings.Contains(err.Error(), "cost.NewBudget") {
+		t.Errorf("zero Budget: Admit = %v (class %v), want a fatal_batch error naming cost.NewBudget", err, classOf(err))
 	}
 }
 
@@ -178,7 +209,7 @@ func TestBudgetWaitsForReservations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// gpt-4o-mini, 0 input, 1M output tokens: a worst case of $0.60.
 		e := batchllm.Estimate{Model: "gpt-4o-mini", MaxOutputTokens: 1_000_000}
-		b := &cost.Budget{Limit: 1 * cost.Dollar, Next: &openGate{}}
+		b := mustBudget(t, 1*cost.Dollar, cost.BudgetOptions{Next: &openGate{}})
 		first, err := b.Admit(t.Context(), e)
 		if err != nil {
 			t.Fatal(err)
@@ -238,7 +269,7 @@ func TestBudgetWaitsForReservations(t *testing.T) {
 // as overrun.
 func TestBudgetReleaseAccounting(t *testing.T) {
 	next := &openGate{}
-	b := &cost.Budget{Limit: 10 * cost.Dollar, Next: next, Batch: true, InputMargin: 0.5}
+	b := mustBudget(t, 10*cost.Dollar, cost.BudgetOptions{Next: next, Batch: true, InputMargin: 0.5})
 	e := batchllm.Estimate{Model: "gpt-4.1", InputTokens: 1000, MaxOutputTokens: 1000}
 	// Batch gpt-4.1: (1500×2 + 1000×8)/2 µ$ with the 50% input margin.
 	wantRes := cost.Amount(5500) * cost.Microdollar
@@ -289,7 +320,7 @@ func TestBudgetReleaseAccounting(t *testing.T) {
 func TestBudgetForwardsCooldownEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cg := &batchllm.CooldownGate{}
-		b := &cost.Budget{Limit: cost.Dollar, Next: cg}
+		b := mustBudget(t, cost.Dollar, cost.BudgetOptions{Next: cg})
 		var got []batchllm.EventKind
 		var mu sync.Mutex
 		unsub := b.ReportEvents(func(e batchllm.Event) {
@@ -320,5 +351,5 @@ func TestBudgetForwardsCooldownEvents(t *testing.T) {
 		}
 	})
 	// Without an EventReporter underneath, ReportEvents is a no-op.
-	(&cost.Budget{Limit: 1, Next: &openGate{}}).ReportEvents(func(batchllm.Event) {})()
+	mustBudget(t, 1, cost.BudgetOptions{Next: &openGate{}}).ReportEvents(func(batchllm.Event) {})()
 }

@@ -46,7 +46,10 @@ func ExampleForecast() {
 func ExampleBudget() {
 	// A $1 cap around the default cooldown gate. In a processor:
 	// batchllm.Config[In, Out, C]{Gate: budget}.
-	budget := &cost.Budget{Limit: cost.Dollar, Prices: cost.Default()}
+	budget, err := cost.NewBudget(cost.Dollar, cost.BudgetOptions{})
+	if err != nil {
+		panic(err)
+	}
 	e := batchllm.Estimate{Model: "gpt-4o-mini", InputTokens: 100_000, MaxOutputTokens: 1_000_000}
 	for i := 1; ; i++ {
 		permit, err := budget.Admit(context.Background(), e)

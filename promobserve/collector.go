@@ -150,7 +150,7 @@ func New(o Options) *Collector {
 				func() float64 { return f().Dollars() })
 		}
 		c.budget = []prometheus.Collector{
-			gauge("budget_limit_usd", "The budget's cap in US dollars.", func() cost.Amount { return b.Limit }),
+			gauge("budget_limit_usd", "The budget's cap in US dollars.", func() cost.Amount { return b.Limit() }),
 			gauge("budget_spent_usd", "What the attempts released so far cost, in US dollars.", b.Spent),
 			gauge("budget_reserved_usd", "The worst-case cost of the attempts in flight, in US dollars.", b.Reserved),
 		}

@@ -240,7 +240,10 @@ func TestWithoutPrices(t *testing.T) {
 // TestBudgetGauges: the budget's limit, spent and reserved amounts are
 // exported as they change.
 func TestBudgetGauges(t *testing.T) {
-	b := &cost.Budget{Limit: 2 * cost.Dollar}
+	b, err := cost.NewBudget(2*cost.Dollar, cost.BudgetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := promobserve.New(promobserve.Options{Budget: b})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)

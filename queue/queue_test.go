@@ -255,7 +255,11 @@ func TestBudgetExhaustedStopsRun(t *testing.T) {
 	s := &echo{}
 	gate := func() batchllm.Gate {
 		// One microdollar cannot pay for any request of gpt-4o-mini.
-		return &cost.Budget{Limit: cost.Microdollar, DefaultMaxOutputTokens: 1000}
+		b, err := cost.NewBudget(cost.Microdollar, cost.BudgetOptions{DefaultMaxOutputTokens: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
 	cfg := workerConfig(batchllm.StrategyFunc[string, string](func(ctx context.Context, r batchllm.Request[string]) (batchllm.Response[string], error) {
 		return s.Call(ctx, r)

@@ -166,7 +166,9 @@ func (r *runner) executeBatch(ctx context.Context) error {
 		if maxOut == 0 {
 			maxOut = defaultBudgetMaxOutput
 		}
-		budget = &cost.Budget{Limit: limit, Prices: r.prices, Batch: true, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+		if budget, err = cost.NewBudget(limit, cost.BudgetOptions{Prices: r.prices, Batch: true, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}); err != nil {
+			return usageErr("--budget: %v", err)
+		}
 	}
 
 	if err := r.openOutput(); err != nil {
@@ -440,7 +442,7 @@ func (r *runner) batchSummary(st batchapi.Stats, budget *cost.Budget) {
 			fmt.Fprintf(w, "; cost unknown (%d item(s) not priced)", t.Unpriced)
 		}
 		if budget != nil {
-			fmt.Fprintf(w, " of a %s budget", budget.Limit)
+			fmt.Fprintf(w, " of a %s budget", budget.Limit())
 		}
 	}
 	fmt.Fprintf(w, "; wall time %v\n", time.Since(r.start).Round(time.Millisecond))

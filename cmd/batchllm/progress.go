@@ -124,7 +124,7 @@ func (r *runner) summary(s batchllm.Stats, dedupeShared int64, budget *cost.Budg
 			c, _ := runCost(t)
 			fmt.Fprintf(w, ", %s in total with earlier runs", r.earlier+c)
 		}
-		fmt.Fprintf(w, " of a %s budget", budget.Limit+r.earlier)
+		fmt.Fprintf(w, " of a %s budget", budget.Limit()+r.earlier)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "batchllm: %d attempt(s), %d retries, %d rate-limited (429)", s.Attempts, s.Retries, s.RateLimited)

@@ -51,7 +51,7 @@ func (r *runner) progressSnapshot(s batchllm.Stats) progressSnapshot {
 	snap.Tokens = s.Usage.TotalTokens()
 	snap.Cost = r.earlier + snap.RunCost
 	if r.budget != nil {
-		snap.Budget = r.budget.Limit + r.earlier
+		snap.Budget = r.budget.Limit() + r.earlier
 	}
 	if r.limiter != nil {
 		lim := r.limiter.Stats()

@@ -149,7 +149,11 @@ func TestProgressSaysWhyItWaits(t *testing.T) {
 			// One attempt's worst case (1,100 input and 1,000 output tokens
 			// of gpt-4o-mini, about $0.000765) fits in $0.001, two do not:
 			// the second waits for the first to settle.
-			r.budget = &cost.Budget{Limit: 1000 * cost.Microdollar, Prices: cost.Default(), Next: countingGate{lim, &r.admissions.inLimiter}, InputMargin: 0.1}
+			budget, err := cost.NewBudget(1000*cost.Microdollar, cost.BudgetOptions{Next: countingGate{lim, &r.admissions.inLimiter}, InputMargin: 0.1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.budget = budget
 			gate := countingGate{r.budget, &r.admissions.inBudget}
 			p, err := gate.Admit(t.Context(), est)
 			if err != nil {

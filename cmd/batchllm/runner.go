@@ -417,7 +417,10 @@ func (r *runner) buildGate() (batchllm.Gate, *cost.Budget, error) {
 	if r.earlier >= limit {
 		return nil, nil, usageErr("--budget: the budget of %s is spent: earlier runs of the journal %s spent %s; raise --budget to go on", limit, r.journalPath, r.earlier)
 	}
-	budget := &cost.Budget{Limit: limit - r.earlier, Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1}
+	budget, err := cost.NewBudget(limit-r.earlier, cost.BudgetOptions{Prices: r.prices, Next: gate, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1})
+	if err != nil {
+		return nil, nil, usageErr("--budget: %v", err)
+	}
 	r.budget = budget
 	return countingGate{budget, &r.admissions.inBudget}, budget, nil
 }

@@ -185,7 +185,10 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		ledger := o.ledger(run.ID)
 		prev := release
 		release = func() error { ledger.Close(); return prev() }
-		gate = &cost.Budget{Limit: limit, Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1, Ledger: ledger}
+		if gate, err = cost.NewBudget(limit, cost.BudgetOptions{Prices: prices, Next: limiter, DefaultMaxOutputTokens: maxOut, InputMargin: 0.1, Ledger: ledger}); err != nil {
+			release()
+			return setup, fmt.Errorf("run %s: budget: %w", run.ID, err)
+		}
 	}
 	var mw []batchllm.Middleware[batchllm.Prompt, string]
 	if c.Dedupe {

@@ -66,7 +66,10 @@ func sharedCap(t *testing.T, open Open) {
 	}
 	var wg sync.WaitGroup
 	for p := range processes {
-		b := &cost.Budget{Limit: limit, Prices: prices, Next: openGate{}, Ledger: ledgers[p]}
+		b, err := cost.NewBudget(limit, cost.BudgetOptions{Prices: prices, Next: openGate{}, Ledger: ledgers[p]})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for w := range workers {
 			wg.Go(func() {
 				rng := rand.New(rand.NewPCG(uint64(p), uint64(w)))
