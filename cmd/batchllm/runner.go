@@ -472,7 +472,15 @@ func (r *runner) runLive(ctx context.Context, p *processor, dd *dedupe.Deduper[b
 
 	r.start = time.Now()
 	done := make(chan struct{})
-	interrupted := r.watchSignals(done, stopProducer, cancel, func() int64 { return p.Stats().InFlight })
+	// Ctrl-C stops dispatching and lets the calls in flight finish for
+	// --grace, then cancels them.
+	notice := fmt.Sprintf("sending nothing new; waiting up to %v for the calls in flight", r.f.grace)
+	interrupted := r.watchInterrupt(done, notice, func() {
+		r.stopping.Store(true)
+		r.stop()
+		stopProducer()
+		go r.drainInFlight(done, cancel, func() int64 { return p.Stats().InFlight })
+	}, r.exitNow)
 	prog := r.startProgress(p, done)
 
 	go r.produce(prodCtx, p)
@@ -690,59 +698,6 @@ func validateOutput(schema *jsonschema.Resolved) batchllm.Middleware[batchllm.Pr
 			return resp, nil
 		})
 	}
-}
-
-// watchSignals handles Ctrl-C: the first stops dispatching and lets the
-// calls in flight finish for --grace, then cancels them; the second exits
-// at once. It reports whether an interrupt came.
-func (r *runner) watchSignals(done <-chan struct{}, stopProducer context.CancelFunc, cancel context.CancelCauseFunc, inFlight func() int64) *atomic.Bool {
-	var got atomic.Bool
-	if r.signals == nil {
-		return &got
-	}
-	go func() {
-		select {
-		case <-r.signals:
-		case <-done:
-			return
-		}
-		got.Store(true)
-		r.stopping.Store(true)
-		r.stop()
-		stopProducer()
-		fmt.Fprintf(r.stderr, "\nbatchllm: interrupt: sending nothing new; waiting up to %v for the calls in flight (Ctrl-C again to exit now)\n", r.f.grace)
-		grace := time.NewTimer(r.f.grace)
-		defer grace.Stop()
-		// Items waiting out a cooldown or a backoff have no call in flight:
-		// once none is left (the drain middleware starts no new one), there
-		// is nothing to wait for.
-		idle := time.NewTicker(20 * time.Millisecond)
-		defer idle.Stop()
-	wait:
-		for {
-			select {
-			case <-r.signals:
-				r.exitNow()
-			case <-grace.C:
-				fmt.Fprintln(r.stderr, "batchllm: grace period over: cancelling the calls in flight")
-				cancel(errors.New("interrupted: grace period over"))
-				break wait
-			case <-idle.C:
-				if inFlight() == 0 {
-					cancel(errors.New("interrupted"))
-					break wait
-				}
-			case <-done:
-				return
-			}
-		}
-		select {
-		case <-r.signals:
-			r.exitNow()
-		case <-done:
-		}
-	}()
-	return &got
 }
 
 func (r *runner) exitNow() {
