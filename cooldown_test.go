@@ -186,7 +186,7 @@ func TestBareRateLimitWaitsAloneAndIsNotAnAttempt(t *testing.T) {
 		m.RetryAfter = 3 * time.Second
 		m.FailItem("i000", batchllmtest.BareRateLimit, batchllmtest.BareRateLimit)
 		ct := newCallTimes()
-		rec := &recorder{}
+		rec := &batchllmtest.Events{}
 		p := newProc(t, config{Strategy: m, Workers: 2, Middleware: []batchllm.Middleware[string, string]{ct.middleware},
 			Observers: []batchllm.Observer{rec},
 			Retry:     batchllm.RetryPolicy{MaxAttempts: 1, NoJitter: true}})
@@ -208,7 +208,7 @@ func TestBareRateLimitWaitsAloneAndIsNotAnAttempt(t *testing.T) {
 		if !r.OK() || r.Attempts != 3 || sum.Stats.Succeeded != 20 {
 			t.Fatalf("i000 = %+v, %d succeeded; want success with MaxAttempts 1 and all 20 ok", r, sum.Stats.Succeeded)
 		}
-		if n := rec.count(batchllm.EventCooldownStarted); n != 0 {
+		if n := rec.Count(batchllm.EventCooldownStarted); n != 0 {
 			t.Fatalf("%d cooldowns, want none", n)
 		}
 	})

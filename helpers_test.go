@@ -67,38 +67,6 @@ func runInputs(t *testing.T, p *batchllm.Processor[string, string, int], inputs 
 	return sum.ByID()
 }
 
-// recorder is an Observer that keeps every event.
-type recorder struct {
-	mu     sync.Mutex
-	events []batchllm.Event
-}
-
-func (r *recorder) OnEvent(e batchllm.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) kinds(filter ...batchllm.EventKind) []batchllm.EventKind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []batchllm.EventKind
-	for _, e := range r.events {
-		if len(filter) == 0 {
-			out = append(out, e.Kind)
-			continue
-		}
-		for _, f := range filter {
-			if e.Kind == f {
-				out = append(out, e.Kind)
-			}
-		}
-	}
-	return out
-}
-
-func (r *recorder) count(k batchllm.EventKind) int { return len(r.kinds(k)) }
-
 // callTimes is a middleware that records, per item, the offsets from t0 at
 // which its attempts began.
 type callTimes struct {

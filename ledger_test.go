@@ -92,7 +92,7 @@ func TestStatsLedgerAndMetricsAgree(t *testing.T) {
 	}
 	events := batchllm.NewLedger(perToken)
 	metrics := &batchllm.Metrics{}
-	rec := &recorder{}
+	rec := &batchllmtest.Events{}
 	p := newProc(t, config{
 		Strategy:   m,
 		Middleware: []batchllm.Middleware[string, string]{answeredBy},
@@ -126,7 +126,7 @@ func TestStatsLedgerAndMetricsAgree(t *testing.T) {
 		!maps.Equal(ms.ItemErrors, map[string]int64{"transient": 1, "fatal_item": 1}) {
 		t.Fatalf("metrics %+v", ms)
 	}
-	if n, f := rec.count(batchllm.EventItemRecovered), rec.count(batchllm.EventItemFailed); n != 1 || f != 2 {
+	if n, f := rec.Count(batchllm.EventItemRecovered), rec.Count(batchllm.EventItemFailed); n != 1 || f != 2 {
 		t.Fatalf("%d item_recovered and %d item_failed events, want 1 and 2", n, f)
 	}
 	var fromResults batchllm.Ledger

@@ -249,7 +249,7 @@ func TestRateLimitsDoNotConsumeAttemptsAndWaitForTheCooldown(t *testing.T) {
 		m.RetryAfter = 5 * time.Second
 		m.FailItem("a", batchllmtest.RateLimit, batchllmtest.RateLimit, batchllmtest.Transient, batchllmtest.RateLimit)
 		ct := newCallTimes()
-		rec := &recorder{}
+		rec := &batchllmtest.Events{}
 		p := newProc(t, config{Strategy: m, Workers: 1, Middleware: []batchllm.Middleware[string, string]{ct.middleware},
 			Observers: []batchllm.Observer{rec},
 			Retry:     batchllm.RetryPolicy{MaxAttempts: 2, NoJitter: true, InitialWait: time.Second},
@@ -270,10 +270,10 @@ func TestRateLimitsDoNotConsumeAttemptsAndWaitForTheCooldown(t *testing.T) {
 		if got := ct.of("a"); !slices.Equal(got, want) {
 			t.Fatalf("calls at %v, want %v", got, want)
 		}
-		if n := rec.count(batchllm.EventRateLimited); n != 3 {
+		if n := rec.Count(batchllm.EventRateLimited); n != 3 {
 			t.Fatalf("%d rate-limited events, want 3", n)
 		}
-		if n := rec.count(batchllm.EventCooldownStarted); n != 3 {
+		if n := rec.Count(batchllm.EventCooldownStarted); n != 3 {
 			t.Fatalf("%d cooldowns, want 3", n)
 		}
 		if sum.Stats.RateLimited != 3 {
@@ -384,7 +384,7 @@ func TestAttemptTimeoutIsTypedAndRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := echo()
 		m.FailItem("a", batchllmtest.Timeout)
-		rec := &recorder{}
+		rec := &batchllmtest.Events{}
 		p := newProc(t, config{Strategy: m, AttemptTimeout: 3 * time.Second, Observers: []batchllm.Observer{rec}, Retry: batchllm.RetryPolicy{NoJitter: true}})
 		p.Add(t.Context(), item{ID: "a"})
 		start := time.Now()
@@ -396,7 +396,7 @@ func TestAttemptTimeoutIsTypedAndRetried(t *testing.T) {
 			t.Fatalf("result %+v after %v, want success on attempt 2 at 4s", r, time.Since(start))
 		}
 		var te *batchllm.TimeoutError
-		for _, e := range rec.events {
+		for _, e := range rec.All() {
 			if e.Kind == batchllm.EventAttemptFailed {
 				if !errors.As(e.Err, &te) {
 					t.Fatalf("attempt error %v is not a TimeoutError", e.Err)
@@ -701,7 +701,7 @@ func TestMiddlewareOrderSkipAndRewrite(t *testing.T) {
 func TestFallbackReplacesAFailedResult(t *testing.T) {
 	m := echo()
 	m.FailItem("a", batchllmtest.FatalItem)
-	rec := &recorder{}
+	rec := &batchllmtest.Events{}
 	p := newProc(t, config{Strategy: m, Observers: []batchllm.Observer{rec},
 		Fallback: func(ctx context.Context, it item, err *batchllm.ItemError) (string, bool) {
 			return "fallback for " + it.ID, err.Class == batchllm.ClassFatalItem
@@ -750,13 +750,13 @@ func TestPanicsAreRecovered(t *testing.T) {
 }
 
 func TestEventSequenceForOneItem(t *testing.T) {
-	rec := &recorder{}
+	rec := &batchllmtest.Events{}
 	p := newProc(t, config{Strategy: echo(), Workers: 1, Observers: []batchllm.Observer{rec}})
 	p.Add(t.Context(), item{ID: "a"})
 	p.Run(t.Context())
 	want := []batchllm.EventKind{batchllm.EventBatchStarted, batchllm.EventWorkerStarted, batchllm.EventAttemptStarted,
 		batchllm.EventItemCompleted, batchllm.EventWorkerStopped, batchllm.EventBatchCompleted}
-	if got := rec.kinds(); !slices.Equal(got, want) {
+	if got := rec.Kinds(); !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 }
@@ -766,11 +766,11 @@ func TestItemFailedIsEmittedWhenRetriesRunOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := echo()
 		m.FailItem("a", batchllmtest.Transient, batchllmtest.Transient, batchllmtest.Transient)
-		rec := &recorder{}
+		rec := &batchllmtest.Events{}
 		p := newProc(t, config{Strategy: m, Observers: []batchllm.Observer{rec}})
 		p.Add(t.Context(), item{ID: "a"})
 		p.Run(t.Context())
-		got := rec.kinds(batchllm.EventAttemptStarted, batchllm.EventAttemptFailed, batchllm.EventItemFailed, batchllm.EventItemCompleted)
+		got := rec.Kinds(batchllm.EventAttemptStarted, batchllm.EventAttemptFailed, batchllm.EventItemFailed, batchllm.EventItemCompleted)
 		want := []batchllm.EventKind{batchllm.EventAttemptStarted, batchllm.EventAttemptFailed, batchllm.EventAttemptStarted,
 			batchllm.EventAttemptFailed, batchllm.EventAttemptStarted, batchllm.EventAttemptFailed, batchllm.EventItemFailed}
 		if !slices.Equal(got, want) {

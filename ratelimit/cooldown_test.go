@@ -4,31 +4,13 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/batchllmtest"
 )
-
-// events collects the events a Limiter reports.
-type events struct {
-	mu sync.Mutex
-	ev []batchllm.Event
-}
-
-func (e *events) add(ev batchllm.Event) {
-	e.mu.Lock()
-	e.ev = append(e.ev, ev)
-	e.mu.Unlock()
-}
-
-func (e *events) list() []batchllm.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]batchllm.Event(nil), e.ev...)
-}
 
 func TestCooldownLength(t *testing.T) {
 	tokens := func(limit, remaining int64, reset time.Duration) *batchllm.LimitInfo {
@@ -61,8 +43,8 @@ func TestCooldownLength(t *testing.T) {
 				c.cfg.Ramp = NoRamp{}
 				c.cfg.NoAdapt = true
 				l := newLimiter(t, c.cfg)
-				var ev events
-				defer l.ReportEvents(ev.add)()
+				var ev batchllmtest.Events
+				defer l.ReportEvents(ev.OnEvent)()
 				start := time.Now()
 				o := c.o
 				o.Class, o.Evidence = batchllm.ClassRateLimited, batchllm.EvidenceQuota
@@ -73,7 +55,7 @@ func TestCooldownLength(t *testing.T) {
 				}
 				p.Release(batchllm.Outcome{})
 				synctest.Wait() // the end-of-cooldown event
-				got := ev.list()
+				got := ev.All()
 				if len(got) != 2 || got[0].Kind != batchllm.EventCooldownStarted || got[0].Duration != c.want || got[0].Reason != c.wantReason ||
 					got[1].Kind != batchllm.EventCooldownEnded || got[1].Duration != c.want || !got[1].Time.Equal(start.Add(c.want)) {
 					t.Fatalf("events %+v, want started and ended with duration %v and reason %q", got, c.want, c.wantReason)
@@ -265,9 +247,9 @@ func TestAIMD(t *testing.T) {
 func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(t, Config{Ramp: NoRamp{}, NoAdapt: true})
-		var a, b events
-		unsubA := l.ReportEvents(a.add)
-		unsubB := l.ReportEvents(b.add)
+		var a, b batchllmtest.Events
+		unsubA := l.ReportEvents(a.OnEvent)
+		unsubB := l.ReportEvents(b.OnEvent)
 		// Two scopes, one cooldown each.
 		admit(t, l, batchllm.Estimate{Scope: "x"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota})
 		admit(t, l, batchllm.Estimate{Scope: "y"}).Release(batchllm.Outcome{Class: batchllm.ClassRateLimited, Evidence: batchllm.EvidenceQuota, RetryAfter: 3 * time.Second})
@@ -288,10 +270,10 @@ func TestEventsReachEverySubscriberUntilUnsubscribed(t *testing.T) {
 			}
 			return started, ended
 		}
-		if s, e := kinds(a.list()); s != 2 || e != 2 {
+		if s, e := kinds(a.All()); s != 2 || e != 2 {
 			t.Errorf("subscriber a saw %d starts and %d ends, want 2 and 2", s, e)
 		}
-		if s, e := kinds(b.list()); s != 2 || e != 1 {
+		if s, e := kinds(b.All()); s != 2 || e != 1 {
 			t.Errorf("subscriber b saw %d starts and %d ends, want 2 and 1 (unsubscribed before y ended)", s, e)
 		}
 	})

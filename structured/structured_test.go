@@ -516,22 +516,10 @@ func (e *estimating) OnError(_ context.Context, req batchllm.Request[batchllm.Pr
 	}
 }
 
-// events records the processor's events.
-type events struct {
-	mu sync.Mutex
-	ev []batchllm.Event
-}
-
-func (r *events) OnEvent(e batchllm.Event) {
-	r.mu.Lock()
-	r.ev = append(r.ev, e)
-	r.mu.Unlock()
-}
-
 func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	inner := &estimating{script: newScript(map[string][]string{"a": {badAge, valid}, "b": {valid}})}
 	s := mustNew(t, ladder(inner, "small", "large"))
-	rec := &events{}
+	rec := &batchllmtest.Events{}
 	c := config{Strategy: s, Workers: 1, Observers: []batchllm.Observer{rec}, Logger: quiet}
 	p, err := batchllm.New(c)
 	if err != nil {
@@ -563,10 +551,8 @@ func TestEstimatePrepareCleanupAndHookReachTheInnerStrategy(t *testing.T) {
 	if !slices.Equal(inner.hooked, []string{"small"}) {
 		t.Errorf("inner error hook saw models %v, want [small]", inner.hooked)
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	var models []string
-	for _, e := range rec.ev {
+	for _, e := range rec.All() {
 		if e.Kind == batchllm.EventAttemptStarted && e.ItemID == "a" {
 			models = append(models, e.Model)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batchllm/batchllm/llmsim"
 )
@@ -128,29 +129,38 @@ func TestQueuedRunUsageErrors(t *testing.T) {
 	}
 }
 
-func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
-	t.Parallel()
-	url, schema := testQueue(t)
-	rurl := os.Getenv("BATCHLLM_TEST_REDIS_URL")
-	if rurl == "" {
+// testQuota skips the test without BATCHLLM_TEST_REDIS_URL; otherwise it
+// returns that URL, an OpenAI API key of the test's own (keyPrefix and
+// random hex), which gives it a quota (a Redis key prefix) of its own, a
+// client of the Redis server, and the quota's key prefix, whose keys are
+// deleted when the test ends.
+func testQuota(t *testing.T, keyPrefix string) (url, key string, rc *redis.Client, prefix string) {
+	t.Helper()
+	url = os.Getenv("BATCHLLM_TEST_REDIS_URL")
+	if url == "" {
 		t.Skip("set BATCHLLM_TEST_REDIS_URL to a Redis server to run this test, e.g. BATCHLLM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (.ci/run sets it)")
 	}
-	// A key of the test's own gives it a quota (a Redis key prefix) of its own.
 	var b [8]byte
 	rand.Read(b[:])
-	key := "sk-limiter-" + hex.EncodeToString(b[:])
-	rc, err := openLimiter(rurl)
+	key = keyPrefix + hex.EncodeToString(b[:])
+	rc, err := openLimiter(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
-	prefix := quotaPrefix("openai", key)
+	prefix = quotaPrefix("openai", key)
 	t.Cleanup(func() {
-		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
+		if keys, _ := rc.Keys(context.Background(), prefix+"*").Result(); len(keys) > 0 {
 			rc.Del(context.Background(), keys...)
 		}
+		rc.Close()
 	})
+	return url, key, rc, prefix
+}
+
+func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
+	t.Parallel()
+	url, schema := testQueue(t)
+	rurl, key, rc, prefix := testQuota(t, "sk-limiter-")
 
 	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 600}})
 	const n = 20
@@ -187,25 +197,7 @@ func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
 // the quota in Redis: together they stay under the simulator's limit.
 func TestPlainRunsShareTheLimiterInRedis(t *testing.T) {
 	t.Parallel()
-	rurl := os.Getenv("BATCHLLM_TEST_REDIS_URL")
-	if rurl == "" {
-		t.Skip("set BATCHLLM_TEST_REDIS_URL to a Redis server to run this test, e.g. BATCHLLM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (.ci/run sets it)")
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	key := "sk-plain-" + hex.EncodeToString(b[:])
-	rc, err := openLimiter(rurl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	prefix := quotaPrefix("openai", key)
-	t.Cleanup(func() {
-		keys, _ := rc.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rc.Del(context.Background(), keys...)
-		}
-	})
+	rurl, key, rc, prefix := testQuota(t, "sk-plain-")
 	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 600}})
 	const n = 15
 	var procs []*proc
