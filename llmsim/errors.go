@@ -207,6 +207,10 @@ func anthropicType(status int) string {
 	return "invalid_request_error"
 }
 
+// geminiStatus is the google.rpc.Code name of an HTTP error status, by
+// the mapping table of https://cloud.google.com/apis/design/errors#handling_errors
+// (502 and 529, which it does not list, as UNAVAILABLE; any other status
+// it does not list INTERNAL at 5xx, FAILED_PRECONDITION below).
 func geminiStatus(code int) string {
 	switch code {
 	case 400:
@@ -234,6 +238,15 @@ func geminiStatus(code int) string {
 		return "INTERNAL"
 	}
 	return "FAILED_PRECONDITION"
+}
+
+// rpcCodes numbers the google.rpc.Code names
+// (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
+var rpcCodes = map[string]int{
+	"CANCELLED": 1, "UNKNOWN": 2, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5,
+	"ALREADY_EXISTS": 6, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9,
+	"ABORTED": 10, "OUT_OF_RANGE": 11, "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14,
+	"DATA_LOSS": 15, "UNAUTHENTICATED": 16,
 }
 
 type openAIErrorBody struct {
