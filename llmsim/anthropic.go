@@ -194,15 +194,28 @@ func parseAnthropic(body []byte, version string) (*anthropicPrompt, string) {
 	return ap, ""
 }
 
-// checkAnthropicVersion validates the anthropic-version header.
-func checkAnthropicVersion(version string) *failure {
+// beginAnthropic begins an Anthropic request (see begin) and checks its
+// anthropic-version header, which every endpoint requires
+// (https://docs.anthropic.com/en/api/versioning: "When making API requests,
+// you must send an anthropic-version request header"); it returns the call
+// and the version, or nil when the request has been answered. The
+// messages of the 400s are ours.
+func (s *Server) beginAnthropic(w http.ResponseWriter, r *http.Request, generation bool) (*call, string) {
+	c := s.begin(s.anthropic, w, r, generation)
+	if c == nil {
+		return nil, ""
+	}
+	version := r.Header.Get("anthropic-version")
 	switch version {
 	case anthropicVersionV1, anthropicVersionV2:
-		return nil
+		return c, version
 	case "":
-		return badRequest("", "anthropic-version: header is required")
+		c.fail(http.StatusBadRequest, "", "anthropic-version: header is required")
+	default:
+		c.fail(http.StatusBadRequest, "", "anthropic-version: invalid version "+strconv.Quote(version))
 	}
-	return badRequest("", "anthropic-version: invalid version "+strconv.Quote(version))
+	c.end()
+	return nil, ""
 }
 
 // anthropicRun is a validated and answered Messages request.
@@ -256,16 +269,11 @@ func (a *anthropicRun) message(id string, read, write int, tier string) anthropi
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(s.anthropic, w, r, true)
+	c, version := s.beginAnthropic(w, r, true)
 	if c == nil {
 		return
 	}
 	defer c.end()
-	version := r.Header.Get("anthropic-version")
-	if f := checkAnthropicVersion(version); f != nil {
-		c.fail(f.status, "", f.msg)
-		return
-	}
 	a, f := prepareAnthropic(c.body, version, c.fault, c.p.cfg.OutputTokens)
 	if f != nil {
 		c.fail(f.status, "", f.msg)

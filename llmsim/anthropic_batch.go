@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,16 +60,11 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 		s.notFound(s.anthropic, w, r)
 		return
 	}
-	c := s.begin(s.anthropic, w, r, false)
+	c, version := s.beginAnthropic(w, r, false)
 	if c == nil {
 		return
 	}
 	defer c.end()
-	version := r.Header.Get("anthropic-version")
-	if f := checkAnthropicVersion(version); f != nil {
-		c.fail(f.status, "", f.msg)
-		return
-	}
 	now := time.Now()
 	st := &s.batches
 	id, sub, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(rest, "/messages/batches"), "/"), "/")
@@ -131,36 +125,11 @@ func (s *Server) anthropicExtra(w http.ResponseWriter, r *http.Request, rest str
 		for _, b := range st.anthropic {
 			bs = append(bs, b)
 		}
-		slices.SortFunc(bs, func(a, b *anthropicBatch) int {
-			if d := b.created.Compare(a.created); d != 0 {
-				return d
-			}
-			return strings.Compare(b.ID, a.ID)
-		})
+		newestFirst(bs, func(b *anthropicBatch) (time.Time, string) { return b.created, b.ID })
+		id := func(b *anthropicBatch) string { return b.ID }
 		q := r.URL.Query()
-		if after := q.Get("after_id"); after != "" {
-			if i := slices.IndexFunc(bs, func(b *anthropicBatch) bool { return b.ID == after }); i >= 0 {
-				bs = bs[i+1:]
-			}
-		}
-		if before := q.Get("before_id"); before != "" {
-			if i := slices.IndexFunc(bs, func(b *anthropicBatch) bool { return b.ID == before }); i >= 0 {
-				bs = bs[:i]
-			}
-		}
-		limit := 20
-		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
-			limit = min(n, 1000)
-		}
-		more := len(bs) > limit
-		if more {
-			bs = bs[:limit]
-		}
-		out := map[string]any{"data": bs, "has_more": more, "first_id": nil, "last_id": nil}
-		if len(bs) > 0 {
-			out["first_id"], out["last_id"] = bs[0].ID, bs[len(bs)-1].ID
-		}
-		c.ok(out)
+		page, more := cursorPage(bs, id, q.Get("after_id"), q.Get("before_id"), q.Get("limit"), 1000)
+		c.ok(cursorList(page, more, id))
 	default:
 		st.mu.Lock()
 		defer st.mu.Unlock()

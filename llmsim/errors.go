@@ -14,13 +14,18 @@ func (s *Server) nextID(prefix string) string {
 }
 
 // retryAfterSeconds is the integer retry-after value for a wait: whole
-// seconds, rounded up, at least 1.
+// seconds, rounded up, at least 1. OpenAI and Anthropic send retry-after
+// in integer seconds (https://docs.anthropic.com/en/api/rate-limits,
+// "retry-after ... the number of seconds to wait"; openai-go v3.98.0
+// internal/requestconfig/requestconfig.go parses it, after retry-after-ms).
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
 }
 
 // protoDuration formats d as a google.protobuf.Duration JSON string, "26s"
-// or "0.250s".
+// or "0.25s": seconds with an "s" suffix and up to nine fractional digits
+// (https://protobuf.dev/reference/protobuf/google.protobuf/#duration, JSON
+// mapping), as RetryInfo.retryDelay and cachedContents' ttl carry it.
 func protoDuration(d time.Duration) string {
 	if d%time.Second == 0 {
 		return fmt.Sprintf("%ds", d/time.Second)
@@ -30,6 +35,18 @@ func protoDuration(d time.Duration) string {
 
 // authError reports why a request's credentials are missing, or "". Key
 // values are never inspected beyond being non-empty, and never logged.
+// Where each provider reads the key: OpenAI an Authorization bearer token
+// (https://platform.openai.com/docs/api-reference/authentication);
+// Anthropic x-api-key, or Authorization: Bearer from SDK v2 on
+// (https://docs.anthropic.com/en/api/overview; anthropic-sdk-go v2.15.0
+// option/requestoption.go WithAPIKey); Gemini x-goog-api-key or ?key=
+// (https://ai.google.dev/api#authentication). The messages are the
+// providers' own, as public reports quote them: OpenAI's missing-key 401
+// (github.com/yihong0618/bilingual_book_maker/issues/137), Anthropic's
+// "x-api-key header is required" (github.com/n8n-io/n8n/issues/37930),
+// Gemini's 403 PERMISSION_DENIED "Method doesn't allow unregistered
+// callers" (github.com/googleapis/js-genai/issues/898,
+// github.com/PublicAffairs/openai-gemini/issues/92).
 func (p *provider) authError(r *http.Request) string {
 	h := r.Header
 	switch p.kind {
@@ -50,6 +67,11 @@ func (p *provider) authError(r *http.Request) string {
 	return ""
 }
 
+// authFail answers a request without credentials: OpenAI 401
+// invalid_request_error (https://platform.openai.com/docs/guides/error-codes,
+// "401 - Invalid Authentication"), Anthropic 401 authentication_error
+// (https://docs.anthropic.com/en/api/errors), Gemini 403
+// PERMISSION_DENIED (the reports cited at authError).
 func (c *call) authFail(msg string) {
 	switch c.p.kind {
 	case kindOpenAI:
@@ -61,7 +83,15 @@ func (c *call) authFail(msg string) {
 	}
 }
 
-// fail writes a client error (4xx) in the provider's envelope.
+// fail writes a client error (4xx) in the provider's envelope: OpenAI's
+// {"error": {message, type, param, code}} with type invalid_request_error
+// (https://platform.openai.com/docs/guides/error-codes; the code of a 404
+// for an unknown path is unknown_url, as in the API's "Unknown request
+// URL: POST …" answers quoted in github.com/nomic-ai/gpt4all/issues/3214
+// and github.com/InternLM/MindSearch/issues/150; invalid_value for the
+// rest is our choice, one of the codes the API uses for a bad field),
+// Anthropic's type from the status
+// (anthropicType), Gemini's google.rpc.Status (geminiError).
 func (c *call) fail(status int, param, msg string) {
 	switch c.p.kind {
 	case kindOpenAI:
@@ -80,7 +110,16 @@ func (c *call) fail(status int, param, msg string) {
 	}
 }
 
-// overloaded answers a request refused by MaxConcurrent.
+// overloaded answers a request refused by MaxConcurrent with each
+// provider's "busy for everyone" error: OpenAI 503
+// service_unavailable_error server_is_overloaded (its error-codes guide,
+// "The engine is currently overloaded, please try again later"; the type
+// and code of wire-protocols.md §2.2; the message is ours), Anthropic 529 overloaded_error "Overloaded"
+// (https://docs.anthropic.com/en/api/errors; the body quoted at
+// https://docs.llmgateway.io/troubleshooting/anthropic-529-overloaded),
+// Gemini 503 UNAVAILABLE "The model is overloaded. Please try again
+// later." (https://ai.google.dev/gemini-api/docs/troubleshooting;
+// github.com/google-gemini/gemini-cli/issues/7227).
 func (c *call) overloaded() {
 	switch c.p.kind {
 	case kindOpenAI:
@@ -92,7 +131,17 @@ func (c *call) overloaded() {
 	}
 }
 
-// quota answers with the non-retryable quota error of FaultQuota.
+// quota answers with the non-retryable quota error of FaultQuota: OpenAI
+// 429 insufficient_quota, "You exceeded your current quota, please check
+// your plan and billing details" (https://platform.openai.com/docs/guides/error-codes);
+// Anthropic 429 rate_limit_error with error.details.error_code
+// enforced_spend_limit_reached, which no retry fixes before the next month
+// (https://docs.anthropic.com/en/api/errors; the table at
+// https://learn.microsoft.com/en-us/microsoft-cloud/dev/dev-proxy/concepts/anthropic-529-overloaded-error);
+// Gemini 429 RESOURCE_EXHAUSTED whose QuotaFailure names a per-day quota
+// (https://ai.google.dev/gemini-api/docs/rate-limits: requests per day
+// reset at midnight Pacific; the quotaId form is that of real 429 bodies,
+// /work/shared/docs/wire-protocols.md §4.4).
 func (c *call) quota() {
 	switch c.p.kind {
 	case kindOpenAI:
@@ -132,7 +181,26 @@ func (c *call) capacity(wait bool) {
 	}
 }
 
-// statusFault answers with an injected error status.
+// statusFault answers with an injected error status, in each provider's
+// shape for that status:
+//   - OpenAI: a 429 rate_limit_exceeded of type "requests" with
+//     retry-after and retry-after-ms and the "Please try again in …" of
+//     its messages (https://platform.openai.com/docs/guides/rate-limits;
+//     the wording of real dumps in wire-protocols.md §2.2); 503
+//     server_is_overloaded as in overloaded; a 500's "The server had an
+//     error while processing your request. Sorry about that!" (the
+//     error-codes guide); the 502 text and the 4xx texts are ours.
+//   - Anthropic: a 429 rate_limit_error with retry-after and the opening
+//     of its organisation-limit message (github.com/Trae-AI/TRAE/issues/625
+//     quotes it whole); other statuses with anthropicType's type and the
+//     "Overloaded" / "Internal server error" messages of
+//     https://docs.anthropic.com/en/api/errors.
+//   - Gemini: a 429 RESOURCE_EXHAUSTED "Resource has been exhausted (e.g.
+//     check quota)." (github.com/continuedev/continue/issues/10729) with a
+//     RetryInfo; 503 as in overloaded; 500 INTERNAL with the message of
+//     github.com/PublicAffairs/openai-gemini/issues/15; other statuses
+//     with Go's status text, ours. Gemini sends no retry-after header
+//     (wire-protocols.md §4.4), so none is set.
 func (c *call) statusFault(status int) {
 	ra := c.p.faultRetryAfter
 	switch c.p.kind {
@@ -174,12 +242,15 @@ func (c *call) statusFault(status int) {
 		case http.StatusServiceUnavailable, 529:
 			msg = "The model is overloaded. Please try again later."
 		case http.StatusInternalServerError:
-			msg = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+			msg = geminiInternalMessage
 		}
 		c.geminiError(status, msg, details)
 	}
 }
 
+// anthropicType is the error.type Anthropic sends with an HTTP status
+// (https://docs.anthropic.com/en/api/errors, "HTTP errors"); a 5xx it does
+// not list is api_error, a 4xx invalid_request_error.
 func anthropicType(status int) string {
 	switch status {
 	case 400:
@@ -207,6 +278,10 @@ func anthropicType(status int) string {
 	return "invalid_request_error"
 }
 
+// geminiStatus is the google.rpc.Code name of an HTTP error status, by
+// the mapping table of https://cloud.google.com/apis/design/errors#handling_errors
+// (502 and 529, which it does not list, as UNAVAILABLE; any other status
+// it does not list INTERNAL at 5xx, FAILED_PRECONDITION below).
 func geminiStatus(code int) string {
 	switch code {
 	case 400:
@@ -236,6 +311,15 @@ func geminiStatus(code int) string {
 	return "FAILED_PRECONDITION"
 }
 
+// rpcCodes numbers the google.rpc.Code names
+// (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
+var rpcCodes = map[string]int{
+	"CANCELLED": 1, "UNKNOWN": 2, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5,
+	"ALREADY_EXISTS": 6, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9,
+	"ABORTED": 10, "OUT_OF_RANGE": 11, "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14,
+	"DATA_LOSS": 15, "UNAUTHENTICATED": 16,
+}
+
 type openAIErrorBody struct {
 	Error openAIErrorDetail `json:"error"`
 }
@@ -254,6 +338,10 @@ func optString(s string) *string {
 	return &s
 }
 
+// openAIError writes OpenAI's error envelope, which openai-go reads from
+// the body's "error" key (v3.98.0 internal/requestconfig/requestconfig.go,
+// gjson "error", into internal/apierror.Error), with an
+// x-request-id header (https://platform.openai.com/docs/api-reference/debugging-requests).
 func (c *call) openAIError(status int, typ, code, param, msg string) {
 	c.w.Header().Set("x-request-id", c.s.nextID("req_"))
 	c.writeError(status, openAIErrorBody{Error: openAIErrorDetail{Message: msg, Type: typ, Param: optString(param), Code: optString(code)}})
@@ -275,6 +363,11 @@ type anthropicDetails struct {
 	ErrorCode string `json:"error_code"`
 }
 
+// anthropicError writes Anthropic's error envelope {"type": "error",
+// "error": {type, message, details?}, "request_id"} with a request-id
+// header (https://docs.anthropic.com/en/api/errors, "Error shapes" and
+// "Request id"); details.error_code is read by anthropic-sdk-go v2's
+// Error.ErrorCode.
 func (c *call) anthropicError(status int, typ, msg, errorCode string) {
 	id := c.s.nextID("req_")
 	c.w.Header().Set("request-id", id)
@@ -284,6 +377,11 @@ func (c *call) anthropicError(status int, typ, msg, errorCode string) {
 	}
 	c.writeError(status, anthropicErrorBody{Type: "error", Error: anthropicErrorDetail{Type: typ, Message: msg, Details: d}, RequestID: id})
 }
+
+// geminiInternalMessage is the message of Gemini's 500 INTERNAL, as
+// github.com/PublicAffairs/openai-gemini/issues/15 and
+// github.com/googleapis/python-genai/issues/818 quote it.
+const geminiInternalMessage = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
 
 type geminiErrorBody struct {
 	Error geminiErrorDetail `json:"error"`
@@ -296,14 +394,24 @@ type geminiErrorDetail struct {
 	Details []any  `json:"details,omitempty"`
 }
 
+// geminiError writes a google.rpc.Status envelope {"error": {code,
+// message, status, details}} (https://cloud.google.com/apis/design/errors#http_mapping).
+// code must be the HTTP status: genai takes APIError.Code from it, not
+// from the response (v1.77.0 api_client.go newAPIError).
 func (c *call) geminiError(status int, msg string, details []any) {
 	c.writeError(status, geminiErrorBody{Error: geminiErrorDetail{Code: status, Message: msg, Status: geminiStatus(status), Details: details}})
 }
 
+// retryInfo is the google.rpc.RetryInfo detail a Gemini 429 carries
+// (https://ai.google.dev/gemini-api/docs/rate-limits; error_details.proto
+// in github.com/googleapis/googleapis google/rpc).
 func retryInfo(d time.Duration) map[string]any {
 	return map[string]any{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": protoDuration(d)}
 }
 
+// quotaFailure is the google.rpc.QuotaFailure detail naming the quota a
+// Gemini 429 broke, with the quotaValue Gemini adds (a real body in
+// wire-protocols.md §4.4; the violation fields in error_details.proto).
 func quotaFailure(metric, id string, value int64) map[string]any {
 	v := map[string]any{"quotaMetric": metric, "quotaId": id}
 	if value > 0 {

@@ -16,12 +16,22 @@ import (
 // to every endpoint; FaultTruncate, FaultBadJSON and FaultInvalid change the answer
 // of a generation request (chat completions, messages, generateContent)
 // and leave other endpoints alone. Batch lines never get faults.
+//
+// Each fault's status, body and headers are the provider's own for that
+// failure, with their sources cited where they are written (errors.go:
+// authFail, fail, overloaded, quota, capacity, statusFault; the stream
+// files for mid-stream errors). The transport faults (reset, truncate,
+// badjson, hang, slow, stall) are llmsim's models of what a network, a
+// proxy or an overloaded replica does to any HTTP answer, not a
+// provider's documented behaviour; what the SDKs make of them is
+// checked by the provider packages' tests.
 type Fault string
 
 // The named fault kinds.
 const (
 	// FaultReset closes the connection without answering (TCP RST where
-	// the platform allows it). Clients see a transport error.
+	// the platform allows it). Clients see a transport error, which every
+	// SDK returns as a plain net/http error (wire-protocols.md §5).
 	FaultReset Fault = "reset"
 	// FaultTruncate sends a 200 whose body stops halfway through, below
 	// its Content-Length. Clients see an unexpected EOF.
@@ -42,7 +52,7 @@ const (
 	// RESOURCE_EXHAUSTED with a per-day quotaId.
 	FaultQuota Fault = "quota"
 	// FaultSlow answers normally but takes ten times the sampled latency,
-	// like a request stuck behind a slow replica.
+	// like a request stuck behind a slow replica (the factor is ours).
 	FaultSlow Fault = "slow"
 	// FaultStall makes a streamed answer stop after its first half (at
 	// least one token) and send nothing more, the connection open, until
@@ -74,8 +84,9 @@ const (
 	// the provider's own in-stream error event instead of the rest: OpenAI
 	// chat completions a data line {"error": {"type": "server_error", …}},
 	// the Responses API an "error" event, Anthropic an "error" event of
-	// type overloaded_error (see sse.streamError for the sources). Gemini
-	// streams and answers that are not streamed are unaffected.
+	// type overloaded_error, Gemini a data line holding a google.rpc.Status
+	// 500 INTERNAL (each stream's errEvent cites its source). Answers that
+	// are not streamed are unaffected.
 	FaultStreamError Fault = "stream_error"
 )
 
@@ -94,7 +105,7 @@ func ParseFault(s string) (Fault, error) {
 	if code, err := strconv.Atoi(s); err == nil && code >= 400 && code <= 599 {
 		return Fault(s), nil
 	}
-	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow, stall, capacity, capacity_nowait)", s)
+	return "", fmt.Errorf("unknown fault kind %q (want a status 400-599 or reset, truncate, badjson, hang, invalid, quota, slow, stall, capacity, capacity_nowait, content_filter, stream_error)", s)
 }
 
 // ParseFaults parses the fault syntax of the batchllm sim command, a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -315,27 +314,20 @@ func (s *Server) geminiBatchList(w http.ResponseWriter, r *http.Request) {
 	for _, b := range st.gemini {
 		bs = append(bs, b)
 	}
-	slices.SortFunc(bs, func(a, b *geminiBatch) int {
-		if d := b.Create.Compare(a.Create); d != 0 {
-			return d
-		}
-		return strings.Compare(b.Name, a.Name)
-	})
+	newestFirst(bs, func(b *geminiBatch) (time.Time, string) { return b.Create, b.Name })
 	q := r.URL.Query()
-	size := 50
-	if n, err := strconv.Atoi(q.Get("pageSize")); err == nil && n > 0 {
-		size = min(n, 1000)
+	start, end, next, err := offsetPage(len(bs), q.Get("pageSize"), q.Get("pageToken"), 50)
+	if err != nil {
+		c.geminiError(http.StatusBadRequest, err.Error(), nil)
+		return
 	}
-	start, _ := strconv.Atoi(q.Get("pageToken"))
-	start = min(max(start, 0), len(bs))
-	end := min(start+size, len(bs))
 	ops := make([]map[string]any, 0, end-start)
 	for _, b := range bs[start:end] {
 		ops = append(ops, b.operation())
 	}
 	out := map[string]any{"operations": ops}
-	if end < len(bs) {
-		out["nextPageToken"] = strconv.Itoa(end)
+	if next != "" {
+		out["nextPageToken"] = next
 	}
 	c.ok(out)
 }
@@ -358,29 +350,6 @@ func parseGeminiBatchFile(content []byte) []geminiBatchRequest {
 	return reqs
 }
 
-// grpcCode is the google.rpc.Code of an HTTP error status
-// (https://cloud.google.com/apis/design/errors#handling_errors, the
-// mapping table; https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
-func grpcCode(status int) int {
-	switch status {
-	case http.StatusBadRequest:
-		return 3 // INVALID_ARGUMENT
-	case http.StatusUnauthorized:
-		return 16 // UNAUTHENTICATED
-	case http.StatusForbidden:
-		return 7 // PERMISSION_DENIED
-	case http.StatusNotFound:
-		return 5 // NOT_FOUND
-	case http.StatusConflict:
-		return 10 // ABORTED
-	case http.StatusTooManyRequests:
-		return 8 // RESOURCE_EXHAUSTED
-	case http.StatusNotImplemented:
-		return 12 // UNIMPLEMENTED
-	case http.StatusServiceUnavailable:
-		return 14 // UNAVAILABLE
-	case http.StatusGatewayTimeout:
-		return 4 // DEADLINE_EXCEEDED
-	}
-	return 13 // INTERNAL
-}
+// grpcCode is the google.rpc.Code number of an HTTP error status: that of
+// its status name (geminiStatus).
+func grpcCode(status int) int { return rpcCodes[geminiStatus(status)] }

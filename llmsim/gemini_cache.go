@@ -154,25 +154,6 @@ func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 		c.record(http.StatusOK)
 		writeJSON(w, http.StatusOK, cc.wire())
 	case http.MethodGet:
-		q := r.URL.Query()
-		size := 10
-		if v := q.Get("pageSize"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				c.geminiError(http.StatusBadRequest, "invalid pageSize", nil)
-				return
-			}
-			size = min(max(n, 1), 1000)
-		}
-		start := 0
-		if v := q.Get("pageToken"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				c.geminiError(http.StatusBadRequest, "invalid pageToken", nil)
-				return
-			}
-			start = n
-		}
 		s.gcache.mu.Lock()
 		live := make([]*cachedContent, 0, len(s.gcache.items))
 		for name, cc := range s.gcache.items {
@@ -193,12 +174,16 @@ func (s *Server) cachedContents(w http.ResponseWriter, r *http.Request) {
 			CachedContents []cachedContentJSON `json:"cachedContents,omitempty"`
 			NextPageToken  string              `json:"nextPageToken,omitempty"`
 		}
-		for i := start; i < len(live) && i < start+size; i++ {
-			out.CachedContents = append(out.CachedContents, live[i].wire())
+		q := r.URL.Query()
+		start, end, next, err := offsetPage(len(live), q.Get("pageSize"), q.Get("pageToken"), 10)
+		if err != nil {
+			c.geminiError(http.StatusBadRequest, err.Error(), nil)
+			return
 		}
-		if start+size < len(live) {
-			out.NextPageToken = strconv.Itoa(start + size)
+		for _, cc := range live[start:end] {
+			out.CachedContents = append(out.CachedContents, cc.wire())
 		}
+		out.NextPageToken = next
 		c.record(http.StatusOK)
 		writeJSON(w, http.StatusOK, out)
 	default:

@@ -50,16 +50,11 @@ func (s *Server) anthropicModels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.end()
-	ids := tableModels("anthropic")
-	data := []any{}
-	for _, m := range ids {
+	data := []map[string]any{}
+	for _, m := range tableModels("anthropic") {
 		data = append(data, map[string]any{"type": "model", "id": m, "display_name": m, "created_at": modelsCreated.Format(time.RFC3339)})
 	}
-	resp := map[string]any{"data": data, "has_more": false, "first_id": nil, "last_id": nil}
-	if len(ids) > 0 {
-		resp["first_id"], resp["last_id"] = ids[0], ids[len(ids)-1]
-	}
-	c.ok(resp)
+	c.ok(cursorList(data, false, func(m map[string]any) string { return m["id"].(string) }))
 }
 
 // anthropicCountTokens serves POST /v1/messages/count_tokens
@@ -68,16 +63,11 @@ func (s *Server) anthropicModels(w http.ResponseWriter, r *http.Request) {
 // answered with {"input_tokens": n}, the count a Messages call would
 // report.
 func (s *Server) anthropicCountTokens(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(s.anthropic, w, r, false)
+	c, version := s.beginAnthropic(w, r, false)
 	if c == nil {
 		return
 	}
 	defer c.end()
-	version := r.Header.Get("anthropic-version")
-	if f := checkAnthropicVersion(version); f != nil {
-		c.fail(f.status, "", f.msg)
-		return
-	}
 	body := c.body
 	if !strings.Contains(string(body), `"max_tokens"`) {
 		// count_tokens takes no max_tokens; parseAnthropic needs one.

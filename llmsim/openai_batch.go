@@ -140,8 +140,7 @@ func (s *Server) openAIFiles(w http.ResponseWriter, r *http.Request, rest string
 				files = append(files, f)
 			}
 		}
-		page, more := pageOf(files, func(f *openAIFile) (int64, string) { return f.CreatedAt, f.ID }, r.URL.Query().Get("after"), r.URL.Query().Get("limit"), 10000)
-		c.ok(openAIList(page, more, func(f *openAIFile) string { return f.ID }))
+		c.ok(openAIPage(r, files, func(f *openAIFile) (time.Time, string) { return time.Unix(f.CreatedAt, 0), f.ID }, 10000))
 		st.mu.Unlock()
 	default:
 		st.mu.Lock()
@@ -227,45 +226,22 @@ func first(v []string) string {
 	return v[0]
 }
 
-// pageOf sorts items newest first (as OpenAI lists) and returns the page
-// after the item with id after, of at most limit items.
-func pageOf[T any](items []T, key func(T) (int64, string), after, limitStr string, maxLimit int) ([]T, bool) {
-	slices.SortFunc(items, func(a, b T) int {
-		ta, ia := key(a)
-		tb, ib := key(b)
-		if ta != tb {
-			return int(tb - ta)
-		}
-		return strings.Compare(ib, ia)
-	})
-	limit := 20
-	if n, err := strconv.Atoi(limitStr); err == nil && n > 0 {
-		limit = min(n, maxLimit)
-	}
-	start := 0
-	if after != "" {
-		for i, it := range items {
-			if _, id := key(it); id == after {
-				start = i + 1
-			}
-		}
-	}
-	items = items[start:]
-	if len(items) > limit {
-		return items[:limit], true
-	}
-	return items, false
+// openAIList is a cursor page as OpenAI lists it: the cursor list with
+// "object": "list"
+// (https://platform.openai.com/docs/api-reference/batch/list).
+func openAIList[T any](page []T, more bool, id func(T) string) map[string]any {
+	out := cursorList(page, more, id)
+	out["object"] = "list"
+	return out
 }
 
-func openAIList[T any](page []T, more bool, id func(T) string) map[string]any {
-	out := map[string]any{"object": "list", "data": page, "has_more": more}
-	if page == nil {
-		out["data"] = []T{}
-	}
-	if len(page) > 0 {
-		out["first_id"], out["last_id"] = id(page[0]), id(page[len(page)-1])
-	}
-	return out
+// openAIPage is the page of items, sorted newest first, that r's after and
+// limit ask for (limit at most maxLimit), as a list object.
+func openAIPage[T any](r *http.Request, items []T, key func(T) (time.Time, string), maxLimit int) map[string]any {
+	newestFirst(items, key)
+	id := func(it T) string { _, id := key(it); return id }
+	page, more := cursorPage(items, id, r.URL.Query().Get("after"), "", r.URL.Query().Get("limit"), maxLimit)
+	return openAIList(page, more, id)
 }
 
 func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest string) {
@@ -345,8 +321,7 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 		for _, b := range st.openai {
 			bs = append(bs, b)
 		}
-		page, more := pageOf(bs, func(b *openAIBatch) (int64, string) { return b.CreatedAt, b.ID }, r.URL.Query().Get("after"), r.URL.Query().Get("limit"), 100)
-		c.ok(openAIList(page, more, func(b *openAIBatch) string { return b.ID }))
+		c.ok(openAIPage(r, bs, func(b *openAIBatch) (time.Time, string) { return time.Unix(b.CreatedAt, 0), b.ID }, 100))
 		st.mu.Unlock()
 	default:
 		st.mu.Lock()

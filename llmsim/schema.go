@@ -9,7 +9,14 @@ import (
 )
 
 // schemaValue builds a deterministic JSON value that validates against a
-// JSON Schema (draft 2020-12 subset used for structured outputs: type,
+// JSON Schema, as the providers' structured outputs promise an answer
+// that does (https://platform.openai.com/docs/guides/structured-outputs,
+// https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs,
+// https://ai.google.dev/gemini-api/docs/structured-output). The value
+// itself is ours, not a model's. The keywords are the subset those pages
+// list as supported (OpenAI's "Supported schemas", Gemini's Schema object
+// at https://ai.google.dev/api/caching#Schema, with upper-case types and
+// nullable): type,
 // properties, required, items, prefixItems, enum, const, anyOf, oneOf,
 // allOf, $ref to $defs/definitions, minimum/maximum, minLength/maxLength,
 // minItems/maxItems, format for date/date-time/email/uuid), or a Gemini
@@ -215,6 +222,11 @@ func floatKeyword(s map[string]any, k string) (float64, bool) {
 // invalidValue returns a JSON value that does not validate against schema:
 // an object without its first required property, or a value of the wrong
 // type. For a schema that accepts anything it returns the valid value.
+// FaultInvalid sends it: providers without strict schema enforcement (JSON
+// mode, older models, compatible servers) can answer JSON that does not
+// validate, which is why OpenAI recommends strict mode
+// (https://platform.openai.com/docs/guides/structured-outputs, "Structured
+// Outputs vs JSON mode"); the choice of the broken value is ours.
 func invalidValue(schema map[string]any, dig string) any {
 	g := schemaGen{root: schema, dig: dig}
 	s := g.resolve(schema)

@@ -17,7 +17,11 @@ import (
 	"time"
 )
 
-// maxBody bounds a request body; larger requests get a 413.
+// maxBody bounds a request body; larger requests get a 413 (Anthropic's
+// request_too_large, https://docs.anthropic.com/en/api/errors). 256 MB is
+// the largest body a provider documents, that of a Message Batches create
+// (https://docs.anthropic.com/en/api/overview, "Request size limits"); the
+// smaller per-endpoint limits (32 MB for Messages) are not modelled.
 const maxBody = 256 << 20
 
 // Server is a simulated OpenAI, Anthropic and Gemini API. It is an
@@ -209,8 +213,10 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// isGemini tells a Gemini request under /v1/ (as the JavaScript SDK sends
-// them) from an OpenAI one.
+// isGemini tells a Gemini request under /v1/ from an OpenAI one: Gemini
+// also serves API version v1 (https://ai.google.dev/gemini-api/docs/api-versions),
+// which genai uses when HTTPOptions.APIVersion is "v1"; its requests carry
+// x-goog-api-key or ?key= (see authError) or Gemini's name:verb paths.
 func isGemini(r *http.Request, rest string) bool {
 	if r.Header.Get("x-goog-api-key") != "" || r.URL.Query().Has("key") {
 		return true
@@ -481,7 +487,10 @@ func (c *call) wait(d time.Duration) bool {
 }
 
 // respond writes a successful JSON answer, applying a truncate or badjson
-// fault.
+// fault. Every JSON answer is sent as application/json: the Stainless SDKs
+// decode only that (or +json) into their structs (openai-go v3.98.0 and
+// anthropic-sdk-go v2.15.0 internal/requestconfig/requestconfig.go;
+// wire-protocols.md §7 item 14).
 func (c *call) respond(v any) {
 	switch c.fault {
 	case FaultTruncate:
@@ -616,7 +625,9 @@ func (p *provider) prefixPut(h [32]byte, now time.Time, ttl time.Duration) {
 }
 
 // notFound answers an unknown path in the provider's error envelope,
-// without drawing a fault.
+// without drawing a fault. The message is OpenAI's for an unknown URL (see
+// fail for the reports that quote it); for Anthropic and Gemini the
+// envelope is theirs and the text ours.
 func (s *Server) notFound(p *provider, w http.ResponseWriter, r *http.Request) {
 	c := &call{s: s, p: p, w: w, r: r}
 	p.mu.Lock()

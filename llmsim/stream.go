@@ -11,6 +11,14 @@ import (
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html), one
 // flush per event, as the three providers stream: OpenAI and Gemini send
 // bare "data:" lines, Anthropic names each event with an "event:" line.
+// Each provider's event shapes and terminator are cited in its stream
+// file (stream_openai.go: chunks and "data: [DONE]"; stream_anthropic.go:
+// named events ending with message_stop; stream_gemini.go: one
+// GenerateContentResponse per event and no terminator, the stream ending
+// with the connection; openai_responses.go: the Responses API's events).
+// The SDKs' readers: openai-go v3.98.0 and anthropic-sdk-go v2.15.0
+// packages/ssestream/ssestream.go, genai v1.77.0 api_client.go
+// iterateResponseStream.
 //
 // A mid-stream fault strikes once, before the delta event numbered
 // faultAt (see deltas): FaultTruncate cuts the connection there (the
@@ -30,7 +38,9 @@ type sse struct {
 	errEvent func() (string, any)
 }
 
-// startSSE writes the 200 and the event-stream headers. nDeltas is the
+// startSSE writes the 200 and the event-stream headers (Content-Type
+// text/event-stream, which all three APIs send with stream: true or
+// alt=sse; Cache-Control no-cache, as the SSE spec's examples do). nDeltas is the
 // number of delta events the answer will have; a mid-stream fault strikes
 // after half of them (at least one), so that the client has seen a token.
 func (c *call) startSSE(nDeltas int) *sse {
@@ -171,8 +181,8 @@ func (c *call) pace(tokens int) bool {
 func (c *call) firstTokenDelay() bool { return c.sleep(0) }
 
 // streamPieces splits an answer into the pieces its delta events carry:
-// about four words each, as a model emits a few tokens per event. The
-// pieces concatenate to text.
+// about four words each, as a model emits a few tokens per event (the
+// size is ours; the APIs promise none). The pieces concatenate to text.
 func streamPieces(text string) []string {
 	if text == "" {
 		return nil

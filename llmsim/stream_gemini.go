@@ -1,14 +1,22 @@
 package llmsim
 
+import "net/http"
+
 // Gemini streaming: POST models/{model}:streamGenerateContent?alt=sse
 // (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent),
 // as genai's Models.GenerateContentStream sends it (models.go,
 // "{model}:streamGenerateContent?alt=sse") and its iterateResponseStream
 // reads it (api_client.go: one "data: <GenerateContentResponse>" line per
-// event). Each event is a GenerateContentResponse with the next piece of
-// the answer in candidates[].content.parts; the last one carries the
-// finishReason; usageMetadata comes with every event, its
-// candidatesTokenCount growing, and is whole in the last.
+// event; blank lines skipped). Each event is a GenerateContentResponse
+// with the next piece of the answer in candidates[].content.parts
+// ("a stream of GenerateContentResponse instances", the method's
+// reference above); the last one carries the finishReason. There is no
+// terminator event: the stream ends when the connection does
+// (iterateResponseStream stops at the end of the body). usageMetadata
+// comes with every event, its candidatesTokenCount growing, and is whole
+// in the last; the API reference documents usageMetadata on the response
+// but not its progress through a stream, so that progress is our model,
+// and the client keeps the last one it sees (provider/gemini mergeChunk).
 
 // streamGemini sends a finished response as streamGenerateContent events.
 func (c *call) streamGemini(full geminiResponse) {
@@ -28,6 +36,15 @@ func (c *call) streamGemini(full geminiResponse) {
 	// Every piece but the last is a delta; the last comes with the finish
 	// reason, the safety ratings and the whole usage.
 	s := c.startSSE(max(0, len(pieces)-1))
+	// A server error mid-stream is a data line holding only a
+	// google.rpc.Status, after which the stream ends: genai v1.77.0
+	// api_client.go iterateResponseStream yields a data line whose JSON has
+	// an "error" object as an APIError, and users meet Gemini's 500
+	// INTERNAL this way (js-genai's processStreamResponse in
+	// github.com/googleapis/js-genai/issues/650).
+	s.errEvent = func() (string, any) {
+		return "", geminiErrorBody{Error: geminiErrorDetail{Code: http.StatusInternalServerError, Message: geminiInternalMessage, Status: "INTERNAL"}}
+	}
 	out := 0
 	for i, p := range pieces {
 		if i == len(pieces)-1 {

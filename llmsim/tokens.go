@@ -8,12 +8,20 @@ import (
 )
 
 // tokens is the simulator's deterministic token count of a text: one token
-// per started 4 bytes.
+// per started 4 bytes. The count is ours (no provider's tokenizer); the
+// ratio is the one the providers give as a rule of thumb: "one token
+// generally corresponds to ~4 characters of text for common English text"
+// (https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them),
+// "a token is equivalent to about 4 characters" for Gemini models
+// (https://ai.google.dev/gemini-api/docs/tokens).
 func tokens(s string) int { return (len(s) + 3) / 4 }
 
 // transcript is the canonical text of a prompt, "role: text\n" per text
-// part, over which tokens and digests are computed. Cache breakpoints are
-// recorded as byte offsets into it.
+// part, over which tokens and digests are computed (our format: the
+// providers count their own chat-template tokens, which no SDK exposes).
+// Cache breakpoints are recorded as byte offsets into it, since every
+// provider caches a prompt prefix (https://platform.openai.com/docs/guides/prompt-caching,
+// https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching).
 type transcript struct {
 	b           strings.Builder
 	breakpoints []int // byte offsets where a cache_control block ends
@@ -35,15 +43,19 @@ func (t *transcript) mark() { t.breakpoints = append(t.breakpoints, t.b.Len()) }
 func (t *transcript) String() string { return t.b.String() }
 
 // digest is the identity of a prompt carried in every answer: the first 16
-// hex digits of the SHA-256 of the transcript.
+// hex digits of the SHA-256 of the transcript (ours, so that tests can
+// match an answer to its request).
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
 }
 
 // answerText is the deterministic answer to a prompt; see the package
-// documentation for its form. It returns the text and whether max_tokens
-// cut it (maxTokens <= 0 means no maximum).
+// documentation for its form (ours). It returns the text and whether
+// max_tokens cut it (maxTokens <= 0 means no maximum): an answer cut by
+// the output cap ends mid-text, as the providers' do ("the maximum number
+// of tokens to generate before stopping ... may stop before reaching this
+// maximum", https://docs.anthropic.com/en/api/messages, max_tokens).
 func answerText(dig, lastUser string, minTokens, maxTokens int) (string, bool) {
 	echo := lastUser
 	if len(echo) > 64 {

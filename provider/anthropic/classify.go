@@ -1,10 +1,8 @@
 package anthropic
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"strings"
 	"time"
@@ -12,7 +10,7 @@ import (
 	ant "github.com/anthropics/anthropic-sdk-go/v2"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/internal/redact"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
 )
 
@@ -36,8 +34,8 @@ import (
 //
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
-	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
+	if c, ok := calls.Prior(err); ok {
+		return c
 	}
 	ae, ok := errors.AsType[*ant.Error](err)
 	if !ok {
@@ -77,15 +75,9 @@ func (s *Strategy) classify(err error) error {
 	c := Classify(err)
 	if ae, ok := errors.AsType[*ant.Error](err); ok {
 		detail := strings.TrimSpace(string(ae.Type()) + " " + string(ae.ErrorCode()))
-		// The whole text is redacted: a proxy may quote the key in any field.
-		err = redact.Error(fmt.Errorf("anthropic: %d %s: %s: %w", ae.StatusCode, detail, ae.Message, ae), s.key)
-		if cause := ModelWideCause(ae); cause != "" {
-			err = batchllm.ModelWide(err, cause)
-		}
-	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("anthropic: %w", redact.Error(err, s.key))
+		return s.call.WrapAPI(ae, c, s.key, fmt.Sprintf("%d %s: %s", ae.StatusCode, detail, ae.Message), ModelWideCause(ae))
 	}
-	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
+	return s.call.Wrap(err, c, s.key)
 }
 
 // ModelWideCause returns what an error that every item would get alike is

@@ -1,12 +1,8 @@
 package anthropic
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"github.com/batchllm/batchllm/internal/testing/simtest"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -42,20 +38,7 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 func TestSimText(t *testing.T) {
 	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{RPM: 500, InputTPM: 100_000, OutputTPM: 20_000}})
 	s := simStrategy(t, sim, "", func(c *Config) { c.System = "be brief"; c.MaxTokens = 50 })
-	p := batchllm.Prompt{Messages: []batchllm.Message{
-		{Role: batchllm.RoleUser, Content: "first"}, {Role: batchllm.RoleAssistant, Content: "ok"}, {Role: batchllm.RoleUser, Content: "what is 2+2?"},
-	}}
-	resp, err := s.Call(t.Context(), req(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(resp.Output, "llmsim ") || !strings.Contains(resp.Output, "re: what is 2+2?") {
-		t.Errorf("output %q", resp.Output)
-	}
-	transcript := "system: be brief\nuser: first\nassistant: ok\nuser: what is 2+2?\n"
-	if want := int64((len(transcript) + 3) / 4); resp.Usage.InputTokens != want {
-		t.Errorf("input tokens %d, want %d", resp.Usage.InputTokens, want)
-	}
+	resp := simtest.Text(t, s, "assistant")
 	if resp.Model != "claude-haiku-4-5" {
 		t.Errorf("model %q", resp.Model)
 	}
@@ -111,18 +94,8 @@ func TestSimPromptCaching(t *testing.T) {
 func TestSimStructuredOutput(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
 	s := simStrategy(t, sim, "", nil)
+	simtest.StructuredOutput(t, s, `{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`)
 	p := batchllm.Text("give me a number")
-	p.Schema = &batchllm.Schema{Name: "num", JSON: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`)}
-	resp, err := s.Call(t.Context(), req(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		N *int `json:"n"`
-	}
-	if err := json.Unmarshal([]byte(resp.Output), &v); err != nil || v.N == nil {
-		t.Fatalf("output %q is not the schema's JSON (%v)", resp.Output, err)
-	}
 	p.Schema = &batchllm.Schema{Name: "bad", JSON: json.RawMessage(`[1,2`)}
 	if _, err := s.Call(t.Context(), req(p)); batchllm.DefaultClassifier.Classify(err).Class != batchllm.ClassFatalItem {
 		t.Fatalf("invalid schema: %v, want a fatal item error", err)
@@ -153,36 +126,5 @@ func TestSimRun(t *testing.T) {
 		Faults: map[llmsim.Fault]float64{"429": 0.1, "529": 0.1, "500": 0.05, llmsim.FaultReset: 0.05},
 	}})
 	s := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 40 })
-	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
-		Strategy: s, Workers: 8, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Retry: batchllm.RetryPolicy{MaxAttempts: 10, InitialWait: time.Millisecond, MaxWait: 10 * time.Millisecond},
-		Gate:  &batchllm.CooldownGate{Floor: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	for i := range 20 {
-		id := fmt.Sprintf("i%02d", i)
-		if err := p.Add(t.Context(), batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text("question " + id)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Finish()
-	sum, err := p.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for id, r := range sum.ByID() {
-		if r.Err != nil || !strings.Contains(r.Output, "re: question "+id) {
-			t.Errorf("%s: %q %v", id, r.Output, r.Err)
-		}
-	}
-	st := sim.Stats().Anthropic
-	if sum.Stats.Usage.InputTokens != st.InputTokens || sum.Stats.Usage.OutputTokens != st.OutputTokens {
-		t.Errorf("processor usage %+v, simulator in %d out %d", sum.Stats.Usage, st.InputTokens, st.OutputTokens)
-	}
-	if st.Requests != sum.Stats.Attempts || st.FaultsInjected == 0 {
-		t.Errorf("simulator saw %d requests (%d faults), processor made %d attempts", st.Requests, st.FaultsInjected, sum.Stats.Attempts)
-	}
+	simtest.RunWithFaults(t, s, nil, func() llmsim.ProviderStats { return sim.Stats().Anthropic })
 }

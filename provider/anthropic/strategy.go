@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -16,8 +14,8 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // DefaultMaxTokens is the output cap used when neither the Config nor the
@@ -142,19 +140,10 @@ var (
 // New returns a Strategy for cfg. It fails only if cfg.Model is empty; it
 // makes no request.
 func New(cfg Config) (*Strategy, error) {
-	if cfg.Model == "" {
-		return nil, errors.New("anthropic: Config.Model is empty")
-	}
-	if cfg.MaxTokens < 0 {
-		return nil, fmt.Errorf("anthropic: Config.MaxTokens is %d; it must be >= 0", cfg.MaxTokens)
-	}
-	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("anthropic: Config"); err != nil {
+	if err := calls.CheckConfig("anthropic", cfg.Model, cfg.MaxTokens, cfg.FirstTokenTimeout, cfg.StallTimeout); err != nil {
 		return nil, err
 	}
-	key := cfg.APIKey
-	if key == "" {
-		key = os.Getenv("ANTHROPIC_API_KEY")
-	}
+	key := calls.Key(cfg.APIKey, "ANTHROPIC_API_KEY")
 	client := cfg.Client
 	if client == nil {
 		opts := []option.RequestOption{option.WithMaxRetries(0)}

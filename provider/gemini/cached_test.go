@@ -12,6 +12,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
 )
 
@@ -189,7 +190,7 @@ func TestCachedRenewOnceUnder32Workers(t *testing.T) {
 		}
 		name := c.CacheName()
 		time.Sleep(51 * time.Minute) // 9 minutes left, under RenewBefore
-		sum := run(t, c, 32, 200, batchllm.RetryPolicy{})
+		sum := simtest.Run(t, c, 32, 200, batchllm.RetryPolicy{}, nil)
 		if f := sum.Failures(); len(f) > 0 {
 			t.Fatalf("%d failures, first %v", len(f), f[0].Err)
 		}
@@ -272,7 +273,7 @@ func TestCachedGoneMidBatchRecreatedOnce(t *testing.T) {
 		if _, err := genaiClient(t, m).Caches.Delete(ctx, old, nil); err != nil {
 			t.Fatal(err)
 		}
-		sum := run(t, c, 32, 100, batchllm.RetryPolicy{MaxAttempts: 3})
+		sum := simtest.Run(t, c, 32, 100, batchllm.RetryPolicy{MaxAttempts: 3}, nil)
 		if f := sum.Failures(); len(f) > 0 {
 			t.Fatalf("%d failures, first %v", len(f), f[0].Err)
 		}
@@ -341,7 +342,7 @@ func TestCachedPreparedOnceByProcessor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
 		c := m.cached(t, nil)
-		sum := run(t, c, 32, 64, batchllm.RetryPolicy{})
+		sum := simtest.Run(t, c, 32, 64, batchllm.RetryPolicy{}, nil)
 		if sum.Stats.Succeeded != 64 || m.count("POST cache") != 1 || m.count("DELETE cache") != 1 || m.count("POST generate") != 64 {
 			t.Fatalf("succeeded %d; requests %v", sum.Stats.Succeeded, m.n)
 		}

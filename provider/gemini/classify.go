@@ -1,10 +1,8 @@
 package gemini
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"math"
 	"net/http"
 	"strconv"
@@ -14,7 +12,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/internal/redact"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 )
 
 // Classify maps an error of the genai SDK to a batchllm class:
@@ -37,8 +35,8 @@ import (
 //
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
-	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
+	if c, ok := calls.Prior(err); ok {
+		return c
 	}
 	ae, ok := errors.AsType[genai.APIError](err)
 	if !ok {
@@ -213,15 +211,9 @@ func IsCacheNotFound(err error) bool {
 func (s *Strategy) classify(err error) (batchllm.Classification, error) {
 	c := Classify(err)
 	if ae, ok := errors.AsType[genai.APIError](err); ok {
-		// The whole text is redacted: a proxy may quote the key in any field.
-		err = redact.Error(fmt.Errorf("gemini: %d %s: %w", httpCode(ae), ae.Status, err), s.key)
-		if cause := ModelWideCause(ae); cause != "" {
-			err = batchllm.ModelWide(err, cause)
-		}
-	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("gemini: %w", redact.Error(err, s.key))
+		return c, s.call.WrapAPI(err, c, s.key, fmt.Sprintf("%d %s", httpCode(ae), ae.Status), ModelWideCause(ae))
 	}
-	return c, &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
+	return c, s.call.Wrap(err, c, s.key)
 }
 
 // ModelWideCause returns what an error that every item would get alike is

@@ -1,11 +1,8 @@
 package gemini
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +10,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 )
 
 const quotaBody = `{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED",
@@ -21,60 +19,34 @@ const quotaBody = `{"error":{"code":429,"message":"You exceeded your current quo
              {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"%s"}]}}`
 
 func TestClassifyErrorShapes(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		status    int
-		body      string
-		class     batchllm.ErrorClass
-		wait      time.Duration
-		cacheMiss bool
-	}{
-		{"per-minute quota", 429, fmt.Sprintf(quotaBody, "GenerateContentInputTokensPerModelPerMinute-FreeTier", "26s"), batchllm.ClassRateLimited, 26 * time.Second, false},
-		{"fractional delay", 429, fmt.Sprintf(quotaBody, "GenerateRequestsPerMinutePerProjectPerModel", "25.465s"), batchllm.ClassRateLimited, 25465 * time.Millisecond, false},
-		{"daily quota", 429, fmt.Sprintf(quotaBody, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "3600s"), batchllm.ClassFatalBatch, time.Hour, false},
-		{"no code in body", 429, `{"error":{"message":"slow","status":"RESOURCE_EXHAUSTED"}}`, batchllm.ClassRateLimited, 0, false},
-		{"overloaded", 503, `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`, batchllm.ClassOverloaded, 0, false},
-		{"internal", 500, `{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}`, batchllm.ClassTransient, 0, false},
-		{"deadline", 504, `{"error":{"code":504,"message":"Deadline exceeded","status":"DEADLINE_EXCEEDED"}}`, batchllm.ClassTransient, 0, false},
-		{"text 502", 502, `<html>Bad Gateway</html>`, batchllm.ClassTransient, 0, false},
-		{"bad key", 400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, batchllm.ClassFatalBatch, 0, false},
-		{"region", 400, `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`, batchllm.ClassFatalBatch, 0, false},
-		{"too long", 400, `{"error":{"code":400,"message":"The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}`, batchllm.ClassFatalItem, 0, false},
-		{"permission", 403, `{"error":{"code":403,"message":"Method doesn't allow unregistered callers.","status":"PERMISSION_DENIED"}}`, batchllm.ClassFatalBatch, 0, false},
-		{"cache expired", 403, `{"error":{"code":403,"message":"CachedContent not found (or permission denied)","status":"PERMISSION_DENIED"}}`, batchllm.ClassFatalBatch, 0, true},
-		{"cache unknown", 404, `{"error":{"code":404,"message":"cachedContents/abc is not found.","status":"NOT_FOUND"}}`, batchllm.ClassFatalItem, 0, true},
-		{"truncated 200", 200, `{"candidates":[{"content":{"role":"model","parts":[{"te`, batchllm.ClassTransient, 0, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tc.status)
-				fmt.Fprint(w, tc.body)
-			}))
-			defer srv.Close()
-			s, err := New(Config{Model: "gemini-x", APIKey: "AIzaSyTESTKEY1234567890", BaseURL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := s.Call(context.Background(), batchllm.Request[batchllm.Prompt]{Input: batchllm.Text("hi"), Attempt: 1, State: &batchllm.RetryState{}})
-			if err == nil {
-				t.Fatal("Call succeeded, want an error")
-			}
-			got := batchllm.DefaultClassifier.Classify(err)
-			if got.Class != tc.class || got.RetryAfter != tc.wait {
-				t.Errorf("class = %v wait %v, want %v wait %v (err: %v)", got.Class, got.RetryAfter, tc.class, tc.wait, err)
-			}
-			if IsCacheNotFound(err) != tc.cacheMiss {
-				t.Errorf("IsCacheNotFound = %v, want %v", !tc.cacheMiss, tc.cacheMiss)
-			}
-			if tc.wait > 0 && (resp.Limits == nil || resp.Limits.RetryAfter != tc.wait) {
-				t.Errorf("Limits = %+v, want RetryAfter %v", resp.Limits, tc.wait)
-			}
-			if strings.Contains(err.Error(), "AIza") {
-				t.Errorf("error leaks the key: %v", err)
-			}
-		})
+	cacheMiss := map[string]bool{"cache expired": true, "cache unknown": true}
+	shapes := []simtest.ErrorShape{
+		{Name: "per-minute quota", Status: 429, Body: fmt.Sprintf(quotaBody, "GenerateContentInputTokensPerModelPerMinute-FreeTier", "26s"), Class: batchllm.ClassRateLimited, Wait: 26 * time.Second},
+		{Name: "fractional delay", Status: 429, Body: fmt.Sprintf(quotaBody, "GenerateRequestsPerMinutePerProjectPerModel", "25.465s"), Class: batchllm.ClassRateLimited, Wait: 25465 * time.Millisecond},
+		{Name: "daily quota", Status: 429, Body: fmt.Sprintf(quotaBody, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "3600s"), Class: batchllm.ClassFatalBatch, Wait: time.Hour},
+		{Name: "no code in body", Status: 429, Body: `{"error":{"message":"slow","status":"RESOURCE_EXHAUSTED"}}`, Class: batchllm.ClassRateLimited},
+		{Name: "overloaded", Status: 503, Body: `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`, Class: batchllm.ClassOverloaded},
+		{Name: "internal", Status: 500, Body: `{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}`, Class: batchllm.ClassTransient},
+		{Name: "deadline", Status: 504, Body: `{"error":{"code":504,"message":"Deadline exceeded","status":"DEADLINE_EXCEEDED"}}`, Class: batchllm.ClassTransient},
+		{Name: "text 502", Status: 502, Body: `<html>Bad Gateway</html>`, Class: batchllm.ClassTransient},
+		{Name: "bad key", Status: 400, Body: `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, Class: batchllm.ClassFatalBatch},
+		{Name: "region", Status: 400, Body: `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`, Class: batchllm.ClassFatalBatch},
+		{Name: "too long", Status: 400, Body: `{"error":{"code":400,"message":"The input token count (2000000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}`, Class: batchllm.ClassFatalItem},
+		{Name: "permission", Status: 403, Body: `{"error":{"code":403,"message":"Method doesn't allow unregistered callers.","status":"PERMISSION_DENIED"}}`, Class: batchllm.ClassFatalBatch},
+		{Name: "cache expired", Status: 403, Body: `{"error":{"code":403,"message":"CachedContent not found (or permission denied)","status":"PERMISSION_DENIED"}}`, Class: batchllm.ClassFatalBatch},
+		{Name: "cache unknown", Status: 404, Body: `{"error":{"code":404,"message":"cachedContents/abc is not found.","status":"NOT_FOUND"}}`, Class: batchllm.ClassFatalItem},
+		{Name: "truncated 200", Status: 200, Body: `{"candidates":[{"content":{"role":"model","parts":[{"te`, Class: batchllm.ClassTransient},
 	}
+	simtest.ErrorShapes(t, shapes, "AIza", func(t *testing.T, url string) batchllm.Strategy[batchllm.Prompt, string] {
+		return newStrategy(t, Config{Model: "gemini-x", APIKey: "AIzaSyTESTKEY1234567890", BaseURL: url})
+	}, func(t *testing.T, tc simtest.ErrorShape, resp batchllm.Response[string], err error) {
+		if IsCacheNotFound(err) != cacheMiss[tc.Name] {
+			t.Errorf("IsCacheNotFound = %v, want %v", !cacheMiss[tc.Name], cacheMiss[tc.Name])
+		}
+		if tc.Wait > 0 && (resp.Limits == nil || resp.Limits.RetryAfter != tc.Wait) {
+			t.Errorf("Limits = %+v, want RetryAfter %v", resp.Limits, tc.Wait)
+		}
+	})
 }
 
 func TestProtoDuration(t *testing.T) {

@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
-	"os"
 	"time"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
-	"github.com/batchllm/batchllm/provider/internal/streamwatch"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -117,21 +115,10 @@ var (
 // New returns a Strategy for cfg. It fails if cfg.Model is empty or if the
 // SDK cannot build a client (no API key anywhere); it makes no request.
 func New(cfg Config) (*Strategy, error) {
-	if cfg.Model == "" {
-		return nil, errors.New("gemini: Config.Model is empty")
-	}
-	if cfg.MaxTokens < 0 {
-		return nil, fmt.Errorf("gemini: Config.MaxTokens is %d; it must be >= 0", cfg.MaxTokens)
-	}
-	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("gemini: Config"); err != nil {
+	if err := calls.CheckConfig("gemini", cfg.Model, cfg.MaxTokens, cfg.FirstTokenTimeout, cfg.StallTimeout); err != nil {
 		return nil, err
 	}
-	key := cfg.APIKey
-	for _, env := range []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"} {
-		if key == "" {
-			key = os.Getenv(env)
-		}
-	}
+	key := calls.Key(cfg.APIKey, "GEMINI_API_KEY", "GOOGLE_API_KEY")
 	client := cfg.Client
 	if client != nil {
 		if ro := client.ClientConfig().HTTPOptions.RetryOptions; ro != nil && (ro.Attempts == nil || *ro.Attempts != 1) {

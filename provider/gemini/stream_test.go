@@ -54,6 +54,19 @@ func TestStreamFaults(t *testing.T) {
 	}
 }
 
+// TestStreamErrorEvent: a 500 INTERNAL sent as a data line mid-stream (as
+// genai reads one) fails the call as transient, naming the status.
+func TestStreamErrorEvent(t *testing.T) {
+	sim := startSim(t, llmsim.Config{Gemini: llmsim.ProviderConfig{OutputTokens: 40}})
+	resp, err := streamed(t, sim, llmsim.FaultStreamError, time.Minute, time.Minute, 0).Call(t.Context(), req(batchllm.Text("hi")))
+	if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassTransient || !strings.Contains(err.Error(), "500 INTERNAL") {
+		t.Fatalf("class %v err %v, want a transient 500 INTERNAL", c.Class, err)
+	}
+	if resp.Output != "" || sim.Stats().Gemini.Faults[string(llmsim.FaultStreamError)] != 1 {
+		t.Errorf("output %q, faults %v: want no answer and one stream error", resp.Output, sim.Stats().Gemini.Faults)
+	}
+}
+
 func TestStreamRateLimitedBeforeStreaming(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
 	s := streamed(t, sim, "429", time.Minute, time.Minute, 0)

@@ -1,10 +1,8 @@
 package openai
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
 	"regexp"
 	"slices"
@@ -14,7 +12,7 @@ import (
 	oai "github.com/openai/openai-go/v3"
 
 	"github.com/batchllm/batchllm"
-	"github.com/batchllm/batchllm/internal/redact"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
 )
 
@@ -39,8 +37,8 @@ import (
 //
 // An error already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
-	if ce, ok := errors.AsType[*batchllm.ClassifiedError](err); ok {
-		return batchllm.Classification{Class: ce.Class, RetryAfter: ce.RetryAfter, Evidence: ce.Evidence}
+	if c, ok := calls.Prior(err); ok {
+		return c
 	}
 	oe, ok := errors.AsType[*oai.Error](err)
 	if !ok {
@@ -94,16 +92,10 @@ func statusClass(oe *oai.Error) batchllm.ErrorClass {
 func (s *Strategy) classify(err error) error {
 	c := Classify(err)
 	if oe, ok := errors.AsType[*oai.Error](err); ok {
-		detail := strings.TrimSpace(strings.Join([]string{oe.Type, oe.Code}, " "))
-		// The whole text is redacted: a proxy may quote the key in any field.
-		err = redact.Error(fmt.Errorf("openai: %d %s: %s: %w", oe.StatusCode, detail, oe.Message, oe), s.key)
-		if cause := ModelWideCause(oe); cause != "" {
-			err = batchllm.ModelWide(err, cause)
-		}
-	} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("openai: %w", redact.Error(err, s.key))
+		detail := strings.TrimSpace(oe.Type + " " + oe.Code)
+		return s.call.WrapAPI(oe, c, s.key, fmt.Sprintf("%d %s: %s", oe.StatusCode, detail, oe.Message), ModelWideCause(oe))
 	}
-	return &batchllm.ClassifiedError{Class: c.Class, RetryAfter: c.RetryAfter, Evidence: c.Evidence, Err: err}
+	return s.call.Wrap(err, c, s.key)
 }
 
 // ModelWideCause returns what an error that every item would get alike is

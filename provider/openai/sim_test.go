@@ -1,13 +1,8 @@
 package openai
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"github.com/batchllm/batchllm/internal/testing/simtest"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -46,24 +41,7 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 func TestSimText(t *testing.T) {
 	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{RPM: 6000, TPM: 1_000_000}})
 	s := simStrategy(t, sim, "", func(c *Config) { c.System = "be brief"; c.MaxTokens = 50 })
-	p := batchllm.Prompt{Messages: []batchllm.Message{
-		{Role: batchllm.RoleUser, Content: "first"}, {Role: batchllm.RoleAssistant, Content: "ok"}, {Role: batchllm.RoleUser, Content: "what is 2+2?"},
-	}}
-	resp, err := s.Call(t.Context(), req(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(resp.Output, "llmsim ") || !strings.Contains(resp.Output, "re: what is 2+2?") {
-		t.Errorf("output %q", resp.Output)
-	}
-	// The simulator counts ceil(len/4) tokens of "role: text\n" lines.
-	transcript := "system: be brief\nuser: first\nassistant: ok\nuser: what is 2+2?\n"
-	if want := int64((len(transcript) + 3) / 4); resp.Usage.InputTokens != want {
-		t.Errorf("input tokens %d, want %d", resp.Usage.InputTokens, want)
-	}
-	if resp.Usage.OutputTokens != int64((len(resp.Output)+3)/4) || resp.Model == "" {
-		t.Errorf("usage %+v model %q", resp.Usage, resp.Model)
-	}
+	resp := simtest.Text(t, s, "assistant")
 	if l := resp.Limits; l == nil || l.Requests.Limit != 6000 || l.Requests.Remaining != 5999 || l.Tokens.Limit != 1_000_000 || l.Tokens.Reset <= 0 {
 		t.Errorf("limits %+v", resp.Limits)
 	}
@@ -99,18 +77,7 @@ func TestSimCachedTokens(t *testing.T) {
 func TestSimStructuredOutput(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
 	s := simStrategy(t, sim, "", nil)
-	p := batchllm.Text("give me a number")
-	p.Schema = &batchllm.Schema{Name: "num", JSON: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}`)}
-	resp, err := s.Call(t.Context(), req(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		N *int `json:"n"`
-	}
-	if err := json.Unmarshal([]byte(resp.Output), &v); err != nil || v.N == nil {
-		t.Fatalf("output %q is not the schema's JSON (%v)", resp.Output, err)
-	}
+	simtest.StructuredOutput(t, s, `{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}`)
 }
 
 func TestSimErrorClasses(t *testing.T) {
@@ -162,54 +129,12 @@ func TestSimRun(t *testing.T) {
 		Faults: map[llmsim.Fault]float64{"429": 0.1, "500": 0.1, "503": 0.05, llmsim.FaultReset: 0.05},
 	}})
 	plain := simStrategy(t, sim, "", func(c *Config) { c.MaxTokens = 40 })
-	faulty := map[string]*Strategy{
-		"i03": simStrategy(t, sim, "400", nil),
+	own := map[string]batchllm.Strategy[batchllm.Prompt, string]{"i03": simStrategy(t, sim, "400", nil)}
+	r := simtest.RunWithFaults(t, plain, own, func() llmsim.ProviderStats { return sim.Stats().OpenAI }).ByID()["i03"]
+	if r.Class() != batchllm.ClassFatalItem || r.Attempts != 1 {
+		t.Errorf("i03: class %v attempts %d, want fatal_item after 1", r.Class(), r.Attempts)
 	}
-	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
-		Strategy: plain, Workers: 8, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Retry: batchllm.RetryPolicy{MaxAttempts: 10, InitialWait: time.Millisecond, MaxWait: 10 * time.Millisecond},
-		Gate:  &batchllm.CooldownGate{Floor: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	for i := range 20 {
-		id := fmt.Sprintf("i%02d", i)
-		it := batchllm.Item[batchllm.Prompt, string, struct{}]{ID: id, Input: batchllm.Text("question " + id)}
-		if s, ok := faulty[id]; ok {
-			it.Strategy = s
-		}
-		if err := p.Add(t.Context(), it); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Finish()
-	sum, err := p.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := sum.ByID()
-	for id, r := range res {
-		if id == "i03" {
-			if r.Class() != batchllm.ClassFatalItem || r.Attempts != 1 {
-				t.Errorf("%s: class %v attempts %d, want fatal_item after 1", id, r.Class(), r.Attempts)
-			}
-			continue
-		}
-		if r.Err != nil || !strings.Contains(r.Output, "re: question "+id) {
-			t.Errorf("%s: %q %v", id, r.Output, r.Err)
-		}
-	}
-	st := sim.Stats().OpenAI
-	if sum.Stats.Usage.InputTokens != st.InputTokens || sum.Stats.Usage.OutputTokens != st.OutputTokens {
-		t.Errorf("processor usage %+v, simulator in %d out %d", sum.Stats.Usage, st.InputTokens, st.OutputTokens)
-	}
-	if st.Requests != sum.Stats.Attempts || st.FaultsInjected == 0 {
-		t.Errorf("simulator saw %d requests (%d faults), processor made %d attempts", st.Requests, st.FaultsInjected, sum.Stats.Attempts)
-	}
-	var ce *batchllm.ClassifiedError
-	if !errors.As(res["i03"].Err, &ce) {
-		t.Errorf("i03 error %v does not carry its class", res["i03"].Err)
+	if _, ok := errors.AsType[*batchllm.ClassifiedError](r.Err); !ok {
+		t.Errorf("i03 error %v does not carry its class", r.Err)
 	}
 }

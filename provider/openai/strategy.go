@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/batchllm/batchllm/provider/internal/calls"
 	"net/http"
-	"os"
 	"time"
 
 	oai "github.com/openai/openai-go/v3"
@@ -16,8 +14,8 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/provider/internal/calls"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
-	"github.com/batchllm/batchllm/provider/internal/streamwatch"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -123,10 +121,7 @@ var (
 // cfg.Temperature is one the catalogue says the model rejects; it makes no
 // request.
 func New(cfg Config) (*Strategy, error) {
-	if cfg.Model == "" {
-		return nil, errors.New("openai: Config.Model is empty")
-	}
-	if err := (streamwatch.Limits{FirstToken: cfg.FirstTokenTimeout, Stall: cfg.StallTimeout}).Validate("openai: Config"); err != nil {
+	if err := calls.CheckConfig("openai", cfg.Model, cfg.MaxTokens, cfg.FirstTokenTimeout, cfg.StallTimeout); err != nil {
 		return nil, err
 	}
 	call := calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
@@ -143,10 +138,7 @@ func New(cfg Config) (*Strategy, error) {
 			return nil, err
 		}
 	}
-	key := cfg.APIKey
-	if key == "" {
-		key = os.Getenv("OPENAI_API_KEY")
-	}
+	key := calls.Key(cfg.APIKey, "OPENAI_API_KEY")
 	client := cfg.Client
 	if client == nil {
 		opts := []option.RequestOption{option.WithMaxRetries(0)}
