@@ -51,6 +51,22 @@ func addN(t *testing.T, p *batchllm.Processor[string, string, int], n int) {
 	}
 }
 
+// runOne adds an item with the given ID, runs p, and returns its result.
+func runOne(t *testing.T, p *batchllm.Processor[string, string, int], id string) result {
+	t.Helper()
+	if err := p.Add(t.Context(), item{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := p.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Results) != 1 {
+		t.Fatalf("%d results, want 1", len(sum.Results))
+	}
+	return sum.Results[0]
+}
+
 // runInputs adds an item per input, with the input as its ID, and runs
 // them.
 func runInputs(t *testing.T, p *batchllm.Processor[string, string, int], inputs ...string) map[string]result {

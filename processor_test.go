@@ -140,12 +140,7 @@ func TestTransientErrorsBackOffExponentially(t *testing.T) {
 		ct := newCallTimes()
 		p := newProc(t, config{Strategy: m, Workers: 1, Middleware: []batchllm.Middleware[string, string]{ct.middleware},
 			Retry: batchllm.RetryPolicy{MaxAttempts: 4, InitialWait: time.Second, Multiplier: 3, MaxWait: 5 * time.Second, NoJitter: true}})
-		p.Add(t.Context(), item{ID: "a"})
-		sum, err := p.Run(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := sum.Results[0]
+		r := runOne(t, p, "a")
 		if !r.OK() || r.Attempts != 4 {
 			t.Fatalf("result %+v, want success on attempt 4", r)
 		}
@@ -157,8 +152,8 @@ func TestTransientErrorsBackOffExponentially(t *testing.T) {
 		if r.Usage.InputTokens != 10 {
 			t.Fatalf("usage %+v: failed attempts without an answer report none", r.Usage)
 		}
-		if sum.Stats.Retries != 3 || sum.Stats.Attempts != 4 {
-			t.Fatalf("stats %+v", sum.Stats)
+		if p.Stats().Retries != 3 || p.Stats().Attempts != 4 {
+			t.Fatalf("stats %+v", p.Stats())
 		}
 	})
 }
@@ -254,12 +249,7 @@ func TestRateLimitsDoNotConsumeAttemptsAndWaitForTheCooldown(t *testing.T) {
 			Observers: []batchllm.Observer{rec},
 			Retry:     batchllm.RetryPolicy{MaxAttempts: 2, NoJitter: true, InitialWait: time.Second},
 			Gate:      &batchllm.CooldownGate{Floor: time.Second, Max: time.Minute, Multiplier: 2}})
-		p.Add(t.Context(), item{ID: "a"})
-		sum, err := p.Run(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := sum.Results[0]
+		r := runOne(t, p, "a")
 		if !r.OK() || r.Attempts != 5 {
 			t.Fatalf("result %+v: want success after 5 calls with MaxAttempts 2", r)
 		}
@@ -276,8 +266,8 @@ func TestRateLimitsDoNotConsumeAttemptsAndWaitForTheCooldown(t *testing.T) {
 		if n := rec.Count(batchllm.EventCooldownStarted); n != 3 {
 			t.Fatalf("%d cooldowns, want 3", n)
 		}
-		if sum.Stats.RateLimited != 3 {
-			t.Fatalf("stats.RateLimited = %d", sum.Stats.RateLimited)
+		if p.Stats().RateLimited != 3 {
+			t.Fatalf("stats.RateLimited = %d", p.Stats().RateLimited)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/testing/ledgertest"
 )
 
 // openGate admits everything at once, unless err is set, and records the
@@ -64,67 +65,21 @@ func TestBudgetZeroOvershootConcurrent(t *testing.T) {
 	limit := 3 * cost.Dollar
 	b := mustBudget(t, limit, cost.BudgetOptions{Prices: prices, Next: &openGate{}})
 
-	var (
-		mu       sync.Mutex
-		realSum  cost.Amount
-		maxNeed  cost.Amount
-		refusals int
-		attempts int
-	)
-	var wg sync.WaitGroup
-	for w := range 64 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			for {
-				model := models[rng.IntN(len(models))]
-				e := batchllm.Estimate{Model: model, InputTokens: 500 + rng.Int64N(5000), MaxOutputTokens: 100 + rng.Int64N(2000)}
-				need, err := prices.Estimate(e, 0, false)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				p, err := b.Admit(context.Background(), e)
-				if err != nil {
-					if !errors.Is(err, cost.ErrBudgetExhausted) || classOf(err) != batchllm.ClassFatalBatch {
-						t.Errorf("refusal %v: class %v, want fatal_batch wrapping ErrBudgetExhausted", err, classOf(err))
-					}
-					var be *cost.BudgetError
-					if !errors.As(err, &be) || be.Spent+be.Need <= be.Limit {
-						t.Errorf("refused although it fit: %+v", be)
-					}
-					mu.Lock()
-					refusals++
-					maxNeed = max(maxNeed, need.Max)
-					mu.Unlock()
-					return
-				}
-				if s, r := b.Spent(), b.Reserved(); s+r > limit {
-					t.Errorf("spent %v + reserved %v > limit %v", s, r, limit)
-				}
-				in := rng.Int64N(e.InputTokens + 1)
-				cached := rng.Int64N(in + 1)
-				u := batchllm.Usage{InputTokens: in, CachedInputTokens: cached, CacheWriteTokens: rng.Int64N(in - cached + 1), OutputTokens: rng.Int64N(e.MaxOutputTokens + 1)}
-				c, err := prices.Cost(model, u, false)
-				if err != nil {
-					t.Error(err)
-				}
-				if c > need.Max {
-					t.Errorf("real cost %v > reservation %v for %+v", c, need.Max, u)
-				}
-				class := batchllm.ClassNone
-				if rng.IntN(4) == 0 {
-					class = batchllm.ClassInvalidOutput // failed attempts cost too
-				}
-				mu.Lock()
-				realSum += c
-				attempts++
-				maxNeed = max(maxNeed, need.Max)
-				mu.Unlock()
-				p.Release(batchllm.Outcome{Class: class, Usage: u})
+	got := ledgertest.SpendUntilRefused(t, prices, []*cost.Budget{b}, 64,
+		func(rng *rand.Rand) batchllm.Estimate {
+			return batchllm.Estimate{Model: models[rng.IntN(len(models))], InputTokens: 500 + rng.Int64N(5000), MaxOutputTokens: 100 + rng.Int64N(2000)}
+		},
+		func(rng *rand.Rand, e batchllm.Estimate) batchllm.Outcome {
+			in := rng.Int64N(e.InputTokens + 1)
+			cached := rng.Int64N(in + 1)
+			u := batchllm.Usage{InputTokens: in, CachedInputTokens: cached, CacheWriteTokens: rng.Int64N(in - cached + 1), OutputTokens: rng.Int64N(e.MaxOutputTokens + 1)}
+			class := batchllm.ClassNone
+			if rng.IntN(4) == 0 {
+				class = batchllm.ClassInvalidOutput // failed attempts cost too
 			}
+			return batchllm.Outcome{Class: class, Usage: u}
 		})
-	}
-	wg.Wait()
+	realSum, maxNeed, refusals, attempts := got.Real, got.MaxNeed, got.Refusals, got.Attempts
 	spent := b.Spent()
 	if spent > limit {
 		t.Fatalf("overshoot: spent %v > limit %v", spent, limit)

@@ -30,7 +30,7 @@
 //
 // Before a run, [Table.Estimate] and [Forecast] turn the strategies'
 // [github.com/batchllm/batchllm.Estimate]s into a cost range. During a run, a
-// [Budget] is an admission gate that reserves each attempt's worst-case cost
-// before it starts, so that the batch stops before it could pass its cap
-// rather than after.
+// [Budget] (made with [NewBudget]) is an admission gate that reserves each
+// attempt's worst-case cost before it starts, so that the batch stops before
+// it could pass its cap rather than after.
 package cost

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,10 +102,7 @@ func TestFleetSharedLimit(t *testing.T) {
 	}
 	checkAnswers(t, parseOutput(t, run.out.String()), n)
 	for i, w := range workers {
-		w.cmd.Process.Signal(syscall.SIGTERM)
-		if code := w.wait(t); code != 0 {
-			t.Errorf("worker %d: exit %d\n%s", i, code, w.stderr.String())
-		}
+		w.terminate(t, "worker "+strconv.Itoa(i))
 	}
 	st := sim.Stats().OpenAI
 	got := float64(r1-r0) / t1.Sub(t0).Seconds()
@@ -150,10 +146,7 @@ func TestFleetKillWorker(t *testing.T) {
 	}
 	out := parseOutput(t, run.out.String()) // fails on a repeated ID
 	checkAnswers(t, out, n)
-	workers[1].cmd.Process.Signal(syscall.SIGTERM)
-	if code := workers[1].wait(t); code != 0 {
-		t.Errorf("surviving worker: exit %d\n%s", code, workers[1].stderr.String())
-	}
+	workers[1].terminate(t, "surviving worker")
 	st := sim.Stats().OpenAI
 	t.Logf("%d items, %d requests, %d sent twice; the run ended %v after the kill; load %s",
 		n, st.Requests, st.DuplicateRequests, time.Since(killedAt).Round(time.Second), loadavg())

@@ -8,7 +8,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,12 +93,7 @@ func TestQueuedRunWithAWorker(t *testing.T) {
 		t.Errorf("status %s: exit %d\n%s%s", id, s.code, s.stdout, s.stderr)
 	}
 
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := w.wait(t); code != 0 {
-		t.Errorf("worker stopped by SIGTERM: exit %d\n%s", code, w.stderr.String())
-	}
+	w.terminate(t, "worker")
 }
 
 func TestQueuedRunUsageErrors(t *testing.T) {
@@ -185,12 +179,7 @@ func TestQueuedRunSharesTheLimiterInRedis(t *testing.T) {
 	if err != nil || len(keys) == 0 {
 		t.Errorf("no limiter state under %s in Redis (%v)", prefix, err)
 	}
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := w.wait(t); code != 0 {
-		t.Errorf("worker: exit %d\n%s", code, w.stderr.String())
-	}
+	w.terminate(t, "worker")
 }
 
 // Two plain runs (no queue) on one API key, with the same --limiter, share

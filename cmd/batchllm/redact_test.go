@@ -170,13 +170,7 @@ func testKeyAppearsNowhere(t *testing.T, provider string, keys map[string]string
 	}
 	errText := stderr.String()
 	files := map[string]string{"stdout": stdout.String(), "stderr": errText, "metrics": scrape}
-	for name, p := range map[string]string{"output": out, "journal": jnl, "rejects": rej} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = string(b)
-	}
+	readInto(t, files, map[string]string{"output": out, "journal": jnl, "rejects": rej})
 	noKeys(t, keys, files)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (one item fails)\n%s", code, errText)
@@ -226,13 +220,7 @@ func testKeyAppearsNowhere(t *testing.T, provider string, keys map[string]string
 	cmd.Env = env
 	r := runCmd(t, cmd)
 	files = map[string]string{"stdout": r.stdout, "stderr": r.stderr}
-	for name, p := range map[string]string{"output": out, "journal": jnl, "rejects": rej} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = string(b)
-	}
+	readInto(t, files, map[string]string{"output": out, "journal": jnl, "rejects": rej})
 	noKeys(t, keys, files)
 	if r.code != 1 || px.Leaked() == leaked {
 		t.Fatalf("rerun: exit %d, %d quoted keys; want exit 1 after a 401 that quotes the key\n%s", r.code, px.Leaked()-leaked, r.stderr)
@@ -242,6 +230,18 @@ func testKeyAppearsNowhere(t *testing.T, provider string, keys map[string]string
 	}
 	if !strings.Contains(r.stderr, `level=ERROR msg="batchllm: batch aborted"`) {
 		t.Errorf("rerun stderr lacks the abort:\n%s", r.stderr)
+	}
+}
+
+// readInto reads each file of paths (name → path) into files[name].
+func readInto(t *testing.T, files, paths map[string]string) {
+	t.Helper()
+	for name, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = string(b)
 	}
 }
 

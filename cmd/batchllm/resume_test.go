@@ -102,6 +102,18 @@ func (p *proc) wait(t *testing.T) int {
 	return 0
 }
 
+// terminate stops a long-running process (a worker) with SIGTERM, and
+// fails the test unless it exits with status 0.
+func (p *proc) terminate(t *testing.T, what string) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("%s stopped by SIGTERM: exit %d\n%s", what, code, p.stderr.String())
+	}
+}
+
 // readLines reads n stdout lines; it fails if the output ends first.
 func (p *proc) readLines(t *testing.T, n int) {
 	t.Helper()

@@ -10,12 +10,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
 	"strings"
 	"time"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
+	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/anthropic"
 )
 
@@ -25,19 +25,11 @@ import (
 // not cached.
 var handbook = strings.Repeat("Employees may work from home on Fridays. Expenses need a receipt. ", 260)
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { simenv.Main(simenv.Anthropic, llmsim.Config{}, run) }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.For(simenv.Anthropic)
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
-
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	s, err := anthropic.New(anthropic.Config{
 		Model:     "claude-haiku-4-5",
 		APIKey:    ep.APIKey,

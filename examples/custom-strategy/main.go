@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log"
 	"slices"
 
 	"github.com/batchllm/batchllm"
@@ -88,19 +87,14 @@ func (s *sentimentStrategy) Estimate(req batchllm.Request[string]) batchllm.Esti
 }
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
+	simenv.Main(simenv.OpenAI, llmsim.Config{Seed: 2, OpenAI: llmsim.ProviderConfig{
+		Faults: map[llmsim.Fault]float64{llmsim.FaultInvalid: 0.3},
+	}}, run)
 }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.ForConfig(simenv.OpenAI, llmsim.Config{Seed: 2, OpenAI: llmsim.ProviderConfig{
-		Faults: map[llmsim.Fault]float64{llmsim.FaultInvalid: 0.3},
-	}})
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	llm, err := openai.New(openai.Config{Model: "gpt-4o-mini", APIKey: ep.APIKey, BaseURL: ep.BaseURL})
 	if err != nil {
 		return err

@@ -10,26 +10,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
+	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/gemini"
 )
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { simenv.Main(simenv.Gemini, llmsim.Config{}, run) }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.For(simenv.Gemini)
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
-
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	temp := 0.2
 	s, err := gemini.New(gemini.Config{
 		Model:       "gemini-2.5-flash",

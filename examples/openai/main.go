@@ -10,26 +10,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
+	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { simenv.Main(simenv.OpenAI, llmsim.Config{}, run) }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.For(simenv.OpenAI)
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
-
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	s, err := openai.New(openai.Config{
 		Model:     "gpt-4o-mini",
 		APIKey:    ep.APIKey,

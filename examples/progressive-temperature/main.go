@@ -4,68 +4,60 @@
 // instead of repeating the same invalid answer. A retry after a network
 // error or a rate limit keeps the temperature it had.
 //
+// Package structured validates the answers (an invalid one fails its
+// attempt as invalid_output and is re-asked with feedback);
+// escalate.Temperatures, under it, picks the temperature by the number of
+// invalid answers so far.
+//
 // The simulator is started with 40% of structured answers invalid. With
 // OPENAI_API_KEY set it calls OpenAI instead.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/escalate"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/openai"
+	"github.com/batchllm/batchllm/structured"
 )
 
-var schema = &batchllm.Schema{Name: "keywords", JSON: json.RawMessage(`{"type":"object",
-	"properties":{"keywords":{"type":"array","items":{"type":"string"}}},
-	"required":["keywords"],"additionalProperties":false}`)}
+// Keywords is the answer each item asks for.
+type Keywords struct {
+	Keywords []string `json:"keywords"`
+}
 
-// validated checks that the answer has the schema's required field, and
-// prints the temperature each attempt used.
-func validated(next batchllm.Strategy[batchllm.Prompt, string]) batchllm.Strategy[batchllm.Prompt, string] {
+// showTemperature prints the temperature each attempt is sent with.
+func showTemperature(next batchllm.Strategy[batchllm.Prompt, string]) batchllm.Strategy[batchllm.Prompt, string] {
 	return batchllm.StrategyFunc[batchllm.Prompt, string](func(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
 		fmt.Printf("%s attempt %d: temperature %.1f\n", req.ItemID, req.Attempt, *req.Input.Temperature)
-		r, err := next.Call(ctx, req)
-		if err != nil {
-			return r, err
-		}
-		var v struct {
-			Keywords *[]string `json:"keywords"`
-		}
-		if err := json.Unmarshal([]byte(r.Output), &v); err != nil || v.Keywords == nil {
-			return r, batchllm.Classified(fmt.Errorf("answer %q lacks keywords", r.Output), batchllm.ClassInvalidOutput, 0)
-		}
-		return r, nil
+		return next.Call(ctx, req)
 	})
 }
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
+	simenv.Main(simenv.OpenAI, llmsim.Config{Seed: 5, OpenAI: llmsim.ProviderConfig{
+		Faults: map[llmsim.Fault]float64{llmsim.FaultInvalid: 0.4},
+	}}, run)
 }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.ForConfig(simenv.OpenAI, llmsim.Config{Seed: 5, OpenAI: llmsim.ProviderConfig{
-		Faults: map[llmsim.Fault]float64{llmsim.FaultInvalid: 0.4},
-	}})
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	llm, err := openai.New(openai.Config{Model: "gpt-4o-mini", APIKey: ep.APIKey, BaseURL: ep.BaseURL})
 	if err != nil {
 		return err
 	}
-	// Temperatures wraps the validating strategy: after n invalid answers
-	// the item gets temperature n (0-based), and past the list the last one.
-	s := escalate.Temperatures(validated(llm), 0, 0.4, 0.8)
-	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, string, struct{}]{
+	// After n invalid answers the item gets the n-th temperature (0-based),
+	// and past the list the last one.
+	s, err := structured.New[Keywords](escalate.Temperatures(showTemperature(llm), 0, 0.4, 0.8))
+	if err != nil {
+		return err
+	}
+	p, err := batchllm.New(batchllm.Config[batchllm.Prompt, Keywords, struct{}]{
 		Strategy: s, Workers: 1, Retry: batchllm.RetryPolicy{MaxAttempts: 4},
 	})
 	if err != nil {
@@ -74,8 +66,7 @@ func run(ctx context.Context) error {
 	defer p.Close(ctx)
 	for i, t := range []string{"Go channels and goroutines", "Rate limits and retries", "Context caching for RAG"} {
 		in := batchllm.Text("Give three keywords for: " + t)
-		in.Schema = schema
-		if err := p.Add(ctx, batchllm.Item[batchllm.Prompt, string, struct{}]{ID: fmt.Sprintf("t%d", i+1), Input: in}); err != nil {
+		if err := p.Add(ctx, batchllm.Item[batchllm.Prompt, Keywords, struct{}]{ID: fmt.Sprintf("t%d", i+1), Input: in}); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/examples/internal/simenv"
+	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -67,18 +68,11 @@ func (a *audited) Cleanup(ctx context.Context) error {
 	return err
 }
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { simenv.Main(simenv.OpenAI, llmsim.Config{}, run) }
 
-func run(ctx context.Context) error {
-	ep, err := simenv.For(simenv.OpenAI)
-	if err != nil {
-		return err
-	}
-	defer ep.Close()
+// run sends the requests to ep: the provider itself when its API key is
+// set, the simulator otherwise.
+func run(ctx context.Context, ep simenv.Endpoint) error {
 	llm, err := openai.New(openai.Config{Model: "gpt-4o-mini", APIKey: ep.APIKey, BaseURL: ep.BaseURL})
 	if err != nil {
 		return err

@@ -1,14 +1,12 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/logbuf"
 	"github.com/batchllm/batchllm/internal/testing/ratelimittest"
 	"github.com/batchllm/batchllm/ratelimit"
 	"github.com/batchllm/batchllm/ratelimit/redisstore"
@@ -67,31 +66,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestUnreachableRedisPausesAdmission(t *testing.T) {
 	testClient(t)
 	synctest.Test(t, func(t *testing.T) {
 		// Nothing listens on port 1: every command fails at once.
 		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 		defer c.Close()
-		var log syncBuffer
+		var log logbuf.Buffer
 		st := redisstore.New(c, redisstore.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 		l, err := ratelimit.New(ratelimit.Config{Store: st})
 		if err != nil {

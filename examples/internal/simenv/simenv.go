@@ -5,7 +5,9 @@
 package simenv
 
 import (
+	"context"
 	"fmt"
+	"log"
 	"os"
 	"strings"
 
@@ -39,12 +41,24 @@ var keyVars = map[string][]string{
 	Gemini:    {"GEMINI_API_KEY", "GOOGLE_API_KEY"},
 }
 
-// For returns the endpoint for provider, with a default simulator.
-func For(provider string) (Endpoint, error) { return ForConfig(provider, llmsim.Config{}) }
+// Main is an example's main function: it calls run with the endpoint for
+// provider (a simulator started in process has the configuration cfg:
+// faults, limits, latency), closes the endpoint, and exits with the error
+// of run, if any.
+func Main(provider string, cfg llmsim.Config, run func(ctx context.Context, ep Endpoint) error) {
+	ep, err := endpoint(provider, cfg)
+	if err == nil {
+		err = run(context.Background(), ep)
+		ep.Close()
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
 
-// ForConfig is For with the configuration (faults, limits, latency) of a
-// simulator started in process.
-func ForConfig(provider string, cfg llmsim.Config) (Endpoint, error) {
+// endpoint returns the endpoint for provider, starting a simulator with
+// the configuration cfg if need be.
+func endpoint(provider string, cfg llmsim.Config) (Endpoint, error) {
 	if os.Getenv("BATCHLLM_SIM") != "1" {
 		if u := os.Getenv("BATCHLLM_SIM_URL"); u != "" {
 			return Endpoint{BaseURL: baseURL(provider, strings.TrimSuffix(u, "/")), APIKey: "sim-key", Simulated: true, Close: func() {}}, nil

@@ -6,9 +6,7 @@ package ledgertest
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,65 +51,24 @@ func sharedCap(t *testing.T, open Open) {
 	prices := cost.Default()
 	limit := 4 * cost.Cent
 	const processes, workers = 2, 8
-	var (
-		mu       sync.Mutex
-		realSum  cost.Amount
-		maxNeed  cost.Amount
-		refusals int
-		attempts int
-	)
 	ledgers := make([]Ledger, processes)
+	budgets := make([]*cost.Budget, processes)
 	for i := range ledgers {
 		ledgers[i] = open(t, key, 30*time.Second)
-	}
-	var wg sync.WaitGroup
-	for p := range processes {
-		b, err := cost.NewBudget(limit, cost.BudgetOptions{Prices: prices, Next: openGate{}, Ledger: ledgers[p]})
+		b, err := cost.NewBudget(limit, cost.BudgetOptions{Prices: prices, Next: openGate{}, Ledger: ledgers[i]})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for w := range workers {
-			wg.Go(func() {
-				rng := rand.New(rand.NewPCG(uint64(p), uint64(w)))
-				for {
-					e := batchllm.Estimate{Model: "gpt-4o-mini", InputTokens: 500 + rng.Int64N(1000), MaxOutputTokens: 100 + rng.Int64N(500)}
-					need, err := prices.Estimate(e, 0, false)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-					permit, err := b.Admit(ctx, e)
-					cancel()
-					if err != nil {
-						var be *cost.BudgetError
-						if !errors.As(err, &be) {
-							t.Errorf("Admit: %v; want a refusal for an exhausted budget", err)
-						} else if be.Spent+be.Need <= be.Limit {
-							t.Errorf("refused although it fit: %+v", be)
-						}
-						mu.Lock()
-						refusals++
-						maxNeed = max(maxNeed, need.Max)
-						mu.Unlock()
-						return
-					}
-					u := batchllm.Usage{InputTokens: rng.Int64N(e.InputTokens + 1), OutputTokens: rng.Int64N(e.MaxOutputTokens + 1)}
-					c, err := prices.Cost("gpt-4o-mini", u, false)
-					if err != nil {
-						t.Error(err)
-					}
-					mu.Lock()
-					realSum += c
-					attempts++
-					maxNeed = max(maxNeed, need.Max)
-					mu.Unlock()
-					permit.Release(batchllm.Outcome{Usage: u})
-				}
-			})
-		}
+		budgets[i] = b
 	}
-	wg.Wait()
+	spent := SpendUntilRefused(t, prices, budgets, workers,
+		func(rng *rand.Rand) batchllm.Estimate {
+			return batchllm.Estimate{Model: "gpt-4o-mini", InputTokens: 500 + rng.Int64N(1000), MaxOutputTokens: 100 + rng.Int64N(500)}
+		},
+		func(rng *rand.Rand, e batchllm.Estimate) batchllm.Outcome {
+			return batchllm.Outcome{Usage: batchllm.Usage{InputTokens: rng.Int64N(e.InputTokens + 1), OutputTokens: rng.Int64N(e.MaxOutputTokens + 1)}}
+		})
+	realSum, maxNeed, refusals, attempts := spent.Real, spent.MaxNeed, spent.Refusals, spent.Attempts
 	tot, err := ledgers[0].Totals(t.Context())
 	if err != nil {
 		t.Fatal(err)
