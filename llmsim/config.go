@@ -131,6 +131,23 @@ type ProviderConfig struct {
 	// client can learn it from the headers but not from the usage. Zero
 	// means 1. The other providers ignore it.
 	LimitTokenFactor float64
+	// RollingWindow, if set, counts the OpenAI and Anthropic limits over a
+	// rolling window instead of a continuously refilled bucket: a request
+	// passes only if what was admitted in the last Window, itself
+	// included, is within the limit, and what a request took comes back
+	// whole a Window later. Neither OpenAI nor Anthropic works so (see
+	// bucket), but gateways in front of OpenAI-compatible servers do:
+	// WSO2's AI Gateway caps "token consumption within a rolling time
+	// window"
+	// (https://wso2.github.io/docs-api-platform/guides/ai-and-mcp/enforce-token-based-rate-limiting-on-an-llm-proxy/),
+	// AssemblyAI's LLM Gateway counts "requests within a 60-second
+	// window" (https://www.assemblyai.com/docs/llm-gateway/rate-limits).
+	// It is stricter than a bucket of the same limit: a bucket that
+	// starts full admits up to twice its limit in the first window, a
+	// rolling window never more than its limit. The headers say what
+	// remains in the window and, as the reset, when its newest request
+	// leaves it. Gemini ignores it (its quotas are fixed windows).
+	RollingWindow bool
 	// StartUsed is the share, in [0, 1), of every limit already spent when
 	// the simulator starts, as when a run begins in a window that earlier
 	// work has used: the buckets start at (1 − StartUsed) of their

@@ -207,3 +207,39 @@ func TestLimitTokenFactorChargesTheLimitNotTheUsage(t *testing.T) {
 		}
 	})
 }
+
+// A rolling window admits at most its limit in any Window: after 20
+// requests at once, a bucket would have refilled 10 of 20 per second by
+// half a second, a rolling window none until the first 20 are a second old.
+func TestRollingWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{Window: time.Second, OpenAI: ProviderConfig{RPM: 20, RollingWindow: true}})
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+		send := func() (*http.Response, error) {
+			var hr *http.Response
+			_, err := oc.Chat.Completions.New(t.Context(), chatParams("x"), option.WithResponseInto(&hr))
+			return hr, err
+		}
+		var hr *http.Response
+		for i := range 20 {
+			var err error
+			if hr, err = send(); err != nil {
+				t.Fatalf("request %d of the first 20: %v", i+1, err)
+			}
+		}
+		if h := hr.Header; h.Get("x-ratelimit-remaining-requests") != "0" || h.Get("x-ratelimit-reset-requests") != "1s" {
+			t.Errorf("after 20: remaining %q, reset %q; want 0 and 1s",
+				h.Get("x-ratelimit-remaining-requests"), h.Get("x-ratelimit-reset-requests"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		if _, err := send(); err == nil {
+			t.Fatal("a request half a second after 20 passed a rolling window of 20 per second")
+		}
+		time.Sleep(500 * time.Millisecond)
+		for i := range 20 {
+			if _, err := send(); err != nil {
+				t.Fatalf("request %d of the 20 a second later: %v", i+1, err)
+			}
+		}
+	})
+}

@@ -212,6 +212,8 @@ func Scenarios(scale float64) []Scenario {
 	capacity429 := capacity
 	capacity429.Faults = map[llmsim.Fault]float64{"429": 0.05}
 	sliding := llmsim.ProviderConfig{RPM: 20, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}}
+	rolling := sliding
+	rolling.RollingWindow = true
 	return []Scenario{
 		{
 			Name: "told-rpm", Description: "RPM-bound, limits told to the client",
@@ -266,6 +268,16 @@ func Scenarios(scale float64) []Scenario {
 		{
 			Name: "sliding-learned", Description: "20 requests per 1 s, refilled continuously; limits and window learned from headers",
 			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: sliding,
+			Target: Target{LimitPct: 93, Max429Pct: 2},
+		},
+		{
+			Name: "rolling-told", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits told",
+			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, Told: true, Sim: rolling,
+			Target: Target{LimitPct: 97, Zero429: true},
+		},
+		{
+			Name: "rolling-learned", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits and window learned from headers",
+			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: rolling,
 			Target: Target{LimitPct: 93, Max429Pct: 2},
 		},
 		tpm("tpm+25-told", "TPM-bound, the server counts 25% more prompt tokens; limits told", 1.25, true),
