@@ -115,6 +115,39 @@ type ProviderConfig struct {
 	// factor scales the usage, the limits and the counting endpoints of
 	// all three alike.
 	TokenFactor float64
+	// LimitTokenFactor, if positive, scales the prompt tokens that
+	// OpenAI's rate limiter charges against the TPM limit, and nothing
+	// else: the usage keeps the tokenizer's count (times TokenFactor).
+	// That is real OpenAI: its usage is the tokenizer's exact count
+	// (tiktoken's, which clients share), while its limiter charges an
+	// estimate from the request's characters ("your rate limit is
+	// calculated as the maximum of max_tokens and the estimated number
+	// of tokens based on the character count of your request",
+	// https://platform.openai.com/docs/guides/rate-limits; "the rate
+	// limit endpoint calculation is also just a guess based on
+	// characters; it doesn't actually tokenize the input",
+	// https://community.openai.com/t/token-per-minute-rate-limit-for-gpt4-issues/360359/4).
+	// The x-ratelimit-remaining-tokens header shows that charge, so a
+	// client can learn it from the headers but not from the usage. Zero
+	// means 1. The other providers ignore it.
+	LimitTokenFactor float64
+	// RollingWindow, if set, counts the OpenAI and Anthropic limits over a
+	// rolling window instead of a continuously refilled bucket: a request
+	// passes only if what was admitted in the last Window, itself
+	// included, is within the limit, and what a request took comes back
+	// whole a Window later. Neither OpenAI nor Anthropic works so (see
+	// bucket), but gateways in front of OpenAI-compatible servers do:
+	// WSO2's AI Gateway caps "token consumption within a rolling time
+	// window"
+	// (https://wso2.github.io/docs-api-platform/guides/ai-and-mcp/enforce-token-based-rate-limiting-on-an-llm-proxy/),
+	// AssemblyAI's LLM Gateway counts "requests within a 60-second
+	// window" (https://www.assemblyai.com/docs/llm-gateway/rate-limits).
+	// It is stricter than a bucket of the same limit: a bucket that
+	// starts full admits up to twice its limit in the first window, a
+	// rolling window never more than its limit. The headers say what
+	// remains in the window and, as the reset, when its newest request
+	// leaves it. Gemini ignores it (its quotas are fixed windows).
+	RollingWindow bool
 	// StartUsed is the share, in [0, 1), of every limit already spent when
 	// the simulator starts, as when a run begins in a window that earlier
 	// work has used: the buckets start at (1 − StartUsed) of their
@@ -258,7 +291,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("llmsim: negative duration in BatchConfig %+v", c.Batch)
 	}
 	for name, p := range map[string]*ProviderConfig{"openai": &c.OpenAI, "anthropic": &c.Anthropic, "gemini": &c.Gemini} {
-		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.ReasoningTokens < 0 || p.TokenFactor < 0 {
+		if p.RPM < 0 || p.TPM < 0 || p.InputTPM < 0 || p.OutputTPM < 0 || p.MaxConcurrent < 0 || p.OutputTokens < 0 || p.ReasoningTokens < 0 || p.TokenFactor < 0 || p.LimitTokenFactor < 0 {
 			return fmt.Errorf("llmsim: %s: negative limit", name)
 		}
 		if !(p.StartUsed >= 0 && p.StartUsed < 1) {

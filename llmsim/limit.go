@@ -22,18 +22,50 @@ type bucket struct {
 	window   time.Duration
 	level    float64
 	last     time.Time
+	// rolling, if set, makes the bucket a rolling window instead (see
+	// ProviderConfig.RollingWindow): log holds what was taken in the
+	// last window, oldest first, and each entry comes back whole a
+	// window after it was taken, rather than the level refilling
+	// continuously.
+	rolling bool
+	log     []taken
+}
+
+// taken is what a rolling window's bucket gave out at one moment.
+type taken struct {
+	at time.Time
+	n  float64
 }
 
 // newBucket returns a bucket of capacity per window, a share used of it
-// already spent.
-func newBucket(capacity int64, window time.Duration, used float64, now time.Time) *bucket {
+// already spent; a rolling window if rolling.
+func newBucket(capacity int64, window time.Duration, used float64, rolling bool, now time.Time) *bucket {
 	if capacity <= 0 {
 		return nil
 	}
-	return &bucket{capacity: float64(capacity), window: window, level: float64(capacity) - math.Round(float64(capacity)*used), last: now}
+	b := &bucket{capacity: float64(capacity), window: window, level: float64(capacity), last: now, rolling: rolling}
+	if spent := math.Round(float64(capacity) * used); spent > 0 {
+		b.level -= spent
+		if rolling {
+			b.log = append(b.log, taken{now, spent})
+		}
+	}
+	return b
 }
 
 func (b *bucket) refill(now time.Time) {
+	if b.rolling {
+		// Half-open: what was taken at t counts in (t, t+window].
+		i := 0
+		for ; i < len(b.log) && !b.log[i].at.Add(b.window).After(now); i++ {
+			b.level += b.log[i].n
+		}
+		b.log = b.log[i:]
+		if now.After(b.last) {
+			b.last = now
+		}
+		return
+	}
 	if dt := now.Sub(b.last); dt > 0 {
 		b.level = min(b.capacity, b.level+b.capacity*float64(dt)/float64(b.window))
 		b.last = now
@@ -54,18 +86,38 @@ func (b *bucket) wait(now time.Time, n float64) (d time.Duration, tooLarge bool)
 	if b.level >= n {
 		return 0, false
 	}
+	if b.rolling {
+		level := b.level
+		for _, e := range b.log {
+			if level += e.n; level >= n {
+				return e.at.Add(b.window).Sub(now), false
+			}
+		}
+	}
 	return time.Duration(math.Ceil((n - b.level) * float64(b.window) / b.capacity)), false
 }
 
+// take spends n tokens at the time of the last wait.
 func (b *bucket) take(n float64) {
-	if b != nil {
-		b.level -= n
+	if b == nil {
+		return
+	}
+	b.level -= n
+	if b.rolling {
+		b.log = append(b.log, taken{b.last, n})
 	}
 }
 
 // fullIn is the time until the bucket is full again, the meaning of the
-// OpenAI x-ratelimit-reset-* and Anthropic *-reset headers.
+// OpenAI x-ratelimit-reset-* and Anthropic *-reset headers: for a rolling
+// window, until its newest entry leaves it.
 func (b *bucket) fullIn() time.Duration {
+	if b.rolling {
+		if len(b.log) == 0 {
+			return 0
+		}
+		return max(0, b.log[len(b.log)-1].at.Add(b.window).Sub(b.last))
+	}
 	return time.Duration(math.Ceil((b.capacity - b.level) * float64(b.window) / b.capacity))
 }
 

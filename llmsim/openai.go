@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -176,13 +177,18 @@ type openAIRun struct {
 	outTokens    int // per choice
 }
 
-// charge is the TPM cost OpenAI debits up front: the prompt plus
+// charge is the TPM cost OpenAI debits up front: the prompt, as its
+// limiter counts it (ProviderConfig.LimitTokenFactor), plus
 // max_completion_tokens per choice, or the actual output without a maximum.
-func (o *openAIRun) charge() int {
-	if o.maxOut > 0 {
-		return o.promptTokens + o.n*o.maxOut
+func (o *openAIRun) charge(limitFactor float64) int {
+	prompt := o.promptTokens
+	if limitFactor > 0 && limitFactor != 1 {
+		prompt = int(math.Round(float64(prompt) * limitFactor))
 	}
-	return o.promptTokens + o.n*o.outTokens
+	if o.maxOut > 0 {
+		return prompt + o.n*o.maxOut
+	}
+	return prompt + o.n*o.outTokens
 }
 
 // prepareOpenAI validates a chat completion body and computes its answer.
@@ -360,7 +366,7 @@ func (c *call) admitOpenAI(o *openAIRun) bool {
 		c.countFault(c.fault)
 		o.filter()
 	}
-	charge := o.charge()
+	charge := o.charge(c.p.cfg.LimitTokenFactor)
 	now := time.Now()
 	p := c.p
 	p.mu.Lock()

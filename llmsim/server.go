@@ -280,11 +280,11 @@ func newProvider(k providerKind, pc ProviderConfig, cfg Config, now time.Time, s
 		p.wRPM = newFixedWindow(pc.RPM, cfg.Window, pc.StartUsed, now)
 		p.wTPM = newFixedWindow(pc.TPM, cfg.Window, pc.StartUsed, now)
 	} else {
-		p.rpm = newBucket(pc.RPM, cfg.Window, pc.StartUsed, now)
-		p.tpm = newBucket(pc.TPM, cfg.Window, pc.StartUsed, now)
+		p.rpm = newBucket(pc.RPM, cfg.Window, pc.StartUsed, pc.RollingWindow, now)
+		p.tpm = newBucket(pc.TPM, cfg.Window, pc.StartUsed, pc.RollingWindow, now)
 		if k == kindAnthropic {
-			p.itpm = newBucket(pc.InputTPM, cfg.Window, pc.StartUsed, now)
-			p.otpm = newBucket(pc.OutputTPM, cfg.Window, pc.StartUsed, now)
+			p.itpm = newBucket(pc.InputTPM, cfg.Window, pc.StartUsed, pc.RollingWindow, now)
+			p.otpm = newBucket(pc.OutputTPM, cfg.Window, pc.StartUsed, pc.RollingWindow, now)
 		}
 	}
 	return p

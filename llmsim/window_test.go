@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -11,6 +12,7 @@ import (
 
 	anthropic "github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"google.golang.org/genai"
 )
@@ -170,6 +172,74 @@ func TestDayWindowHeaders(t *testing.T) {
 		}
 		if q, _ := ge.Details[0]["violations"].([]any); len(q) != 1 || !strings.Contains(q[0].(map[string]any)["quotaId"].(string), "PerDay") {
 			t.Errorf("gemini quota of a day window: %v, want a PerDay quotaId", ge.Details)
+		}
+	})
+}
+
+// LimitTokenFactor scales what OpenAI's limiter charges for the prompt and
+// not the usage: the remaining-tokens header falls by the scaled prompt
+// plus max_completion_tokens while the usage keeps the tokenizer's count.
+func TestLimitTokenFactorChargesTheLimitNotTheUsage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		charge := func(factor float64) (usage, charged int64) {
+			s := newMem(t, Config{OpenAI: ProviderConfig{TPM: 100000, LimitTokenFactor: factor}})
+			oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+			params := chatParams(longText(100, "p"))
+			params.MaxCompletionTokens = openai.Int(50)
+			var hr *http.Response
+			r, err := oc.Chat.Completions.New(t.Context(), params, option.WithResponseInto(&hr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			left, err := strconv.ParseInt(hr.Header.Get("x-ratelimit-remaining-tokens"), 10, 64)
+			if err != nil {
+				t.Fatalf("x-ratelimit-remaining-tokens %q: %v", hr.Header.Get("x-ratelimit-remaining-tokens"), err)
+			}
+			return r.Usage.PromptTokens, 100000 - left
+		}
+		u1, c1 := charge(1)
+		if c1 != u1+50 {
+			t.Fatalf("with no factor: charged %d for %d prompt tokens and 50 max, want %d", c1, u1, u1+50)
+		}
+		u, c := charge(1.25)
+		if want := int64(math.Round(float64(u1)*1.25)) + 50; u != u1 || c != want {
+			t.Fatalf("LimitTokenFactor 1.25: usage %d, charged %d; want the usage %d unchanged and %d charged", u, c, u1, want)
+		}
+	})
+}
+
+// A rolling window admits at most its limit in any Window: after 20
+// requests at once, a bucket would have refilled 10 of 20 per second by
+// half a second, a rolling window none until the first 20 are a second old.
+func TestRollingWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{Window: time.Second, OpenAI: ProviderConfig{RPM: 20, RollingWindow: true}})
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+		send := func() (*http.Response, error) {
+			var hr *http.Response
+			_, err := oc.Chat.Completions.New(t.Context(), chatParams("x"), option.WithResponseInto(&hr))
+			return hr, err
+		}
+		var hr *http.Response
+		for i := range 20 {
+			var err error
+			if hr, err = send(); err != nil {
+				t.Fatalf("request %d of the first 20: %v", i+1, err)
+			}
+		}
+		if h := hr.Header; h.Get("x-ratelimit-remaining-requests") != "0" || h.Get("x-ratelimit-reset-requests") != "1s" {
+			t.Errorf("after 20: remaining %q, reset %q; want 0 and 1s",
+				h.Get("x-ratelimit-remaining-requests"), h.Get("x-ratelimit-reset-requests"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		if _, err := send(); err == nil {
+			t.Fatal("a request half a second after 20 passed a rolling window of 20 per second")
+		}
+		time.Sleep(500 * time.Millisecond)
+		for i := range 20 {
+			if _, err := send(); err != nil {
+				t.Fatalf("request %d of the 20 a second later: %v", i+1, err)
+			}
 		}
 	})
 }

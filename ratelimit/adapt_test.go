@@ -202,3 +202,33 @@ func TestLearnTheWindow(t *testing.T) {
 		}
 	})
 }
+
+// OpenAI's usage reports the tokenizer's count of a prompt, but its limiter
+// charges an estimate of its own (llmsim.ProviderConfig.LimitTokenFactor
+// cites the documentation). The usage cannot show that difference; the
+// remaining-tokens header does, and the bucket follows the header, not the
+// reconciliation with the usage.
+func TestTokenLevelFollowsTheChargeNotTheUsage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, Config{Default: Limits{Tokens: 60000, OutputChargedAtMax: true}}) // 1000/s, burst 5000
+		first := admit(t, l, est(100, 50))
+		second := admit(t, l, est(100, 50))
+		// The provider charged the first attempt 125 prompt tokens (not
+		// the 100 its usage reports) plus its 50 maximum output tokens,
+		// and other work of the same key had spent the rest but 1175.
+		first.Release(batchllm.Outcome{
+			Usage:  batchllm.Usage{InputTokens: 100, OutputTokens: 10},
+			Limits: &batchllm.LimitInfo{Tokens: batchllm.LimitWindow{Limit: 60000, Remaining: 1000}},
+		})
+		st, _ := l.Stats().Scope("s")
+		// The reading less the 150 of the attempt admitted after it; by
+		// the usage alone the bucket would hold 5000 − 300.
+		if st.Tokens.Available != 850 {
+			t.Fatalf("available tokens %d, want 850 (the header's 1000 less the 150 admitted since)", st.Tokens.Available)
+		}
+		second.Release(batchllm.Outcome{Usage: batchllm.Usage{InputTokens: 100, OutputTokens: 10}})
+		if r := l.TokenRatios()["scope:s"]; r != 1 {
+			t.Fatalf("token ratio %v, want 1: the usage agreed with the estimate", r)
+		}
+	})
+}

@@ -150,7 +150,13 @@
 // Providers count their own way, so the Limiter learns per model the ratio
 // of the input tokens the usage reports to the estimate and reserves the
 // corrected figure (unless [Config.NoAdapt]; see [Limiter.TokenRatios]);
-// reconciliation corrects what remains wrong.
+// reconciliation corrects what remains wrong. A provider may also charge
+// its limit with a count that its usage does not report: OpenAI's usage
+// is the tokenizer's exact count, while its limiter charges an estimate
+// from the request's characters. No ratio learned from the usage can see
+// that; the remaining-tokens header does, and each reading sets the
+// bucket's level (see Adaptation), so the difference is corrected at
+// every answer rather than learned.
 //
 // # Sharing limits between processes
 //

@@ -183,6 +183,15 @@ func Scenarios(scale float64) []Scenario {
 			Target: Target{LimitPct: 95, Max429Pct: 1},
 		}
 	}
+	// tpmCharged is tpm against a server that reports the tokenizer's
+	// count in its usage but charges its limit with an estimate a factor
+	// off it, as OpenAI does (llmsim.ProviderConfig.LimitTokenFactor):
+	// only the remaining-tokens headers show the difference.
+	tpmCharged := func(name, desc string, factor float64, told bool) Scenario {
+		sc := tpm(name, desc, 1, told)
+		sc.Sim.TokenFactor, sc.Sim.LimitTokenFactor = 0, factor
+		return sc
+	}
 	// window is a request limit of 20 a second counted over w, learned
 	// from the reset headers, with an opening allowance of 100 requests (5
 	// seconds of refill) or, for a 1 s window, its 20.
@@ -203,6 +212,8 @@ func Scenarios(scale float64) []Scenario {
 	capacity429 := capacity
 	capacity429.Faults = map[llmsim.Fault]float64{"429": 0.05}
 	sliding := llmsim.ProviderConfig{RPM: 20, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}}
+	rolling := sliding
+	rolling.RollingWindow = true
 	return []Scenario{
 		{
 			Name: "told-rpm", Description: "RPM-bound, limits told to the client",
@@ -259,10 +270,24 @@ func Scenarios(scale float64) []Scenario {
 			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: sliding,
 			Target: Target{LimitPct: 93, Max429Pct: 2},
 		},
+		{
+			Name: "rolling-told", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits told",
+			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, Told: true, Sim: rolling,
+			Target: Target{LimitPct: 97, Zero429: true},
+		},
+		{
+			Name: "rolling-learned", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits and window learned from headers",
+			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: rolling,
+			Target: Target{LimitPct: 93, Max429Pct: 2},
+		},
 		tpm("tpm+25-told", "TPM-bound, the server counts 25% more prompt tokens; limits told", 1.25, true),
 		tpm("tpm-25-told", "TPM-bound, the server counts 25% fewer prompt tokens; limits told", 0.75, true),
 		tpm("tpm+25-learned", "TPM-bound, the server counts 25% more prompt tokens; limits learned", 1.25, false),
 		tpm("tpm-25-learned", "TPM-bound, the server counts 25% fewer prompt tokens; limits learned", 0.75, false),
+		tpmCharged("tpm-charged+25-told", "TPM-bound, usage exact but the limit charged 25% more prompt tokens; limits told", 1.25, true),
+		tpmCharged("tpm-charged-25-told", "TPM-bound, usage exact but the limit charged 25% fewer prompt tokens; limits told", 0.75, true),
+		tpmCharged("tpm-charged+25-learned", "TPM-bound, usage exact but the limit charged 25% more prompt tokens; limits learned", 1.25, false),
+		tpmCharged("tpm-charged-25-learned", "TPM-bound, usage exact but the limit charged 25% fewer prompt tokens; limits learned", 0.75, false),
 		window("window-1s", OpenAI, time.Second),
 		window("window-10s", OpenAI, 10*time.Second),
 		window("window-60s", OpenAI, time.Minute),
@@ -372,9 +397,13 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 		r.RequestPct = bound(sum.Stats.Succeeded, sc.Sim.RPM)
 	}
 	if sc.Sim.TPM > 0 {
-		// The provider's own count of the prompts (TokenFactor included)
-		// and, but for Gemini, max_tokens, charged at admission.
+		// The provider's own count of the prompts (TokenFactor included,
+		// and LimitTokenFactor, which scales the charge and not the
+		// usage) and, but for Gemini, max_tokens, charged at admission.
 		charged := st.InputTokens
+		if f := sc.Sim.LimitTokenFactor; f > 0 {
+			charged = int64(math.Round(float64(charged) * f))
+		}
 		if sc.Provider != Gemini {
 			charged += int64(sc.MaxTokens) * sum.Stats.Succeeded
 		}
