@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -307,18 +308,21 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		c.countFault(FaultInvalid)
 	}
 	if wait > 0 {
-		q := quotaFailure("generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPer"+p.quotaPeriod()+"PerProjectPerModel", p.cfg.RPM)
+		metric, id, limit := "generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPer"+p.quotaPeriod()+"PerProjectPerModel", p.cfg.RPM
 		if tokWait > reqWait {
-			q = quotaFailure("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPer"+p.quotaPeriod(), p.cfg.TPM)
+			metric, id, limit = "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPer"+p.quotaPeriod(), p.cfg.TPM
 		}
-		// The 429 of a broken quota: QuotaFailure, Help and RetryInfo
-		// details and the message of real bodies
-		// (github.com/google-gemini/gemini-cli/issues/8437 and /1906).
+		// The 429 of a broken quota as the API now words it: the message
+		// names the metric, the limit and the model and ends "Please retry
+		// in 58.821668433s.", and the details are Help, QuotaFailure and
+		// RetryInfo (real bodies: github.com/ogkalu2/comic-translate/issues/403,
+		// github.com/continuedev/continue/issues/9570; older ones without
+		// the metric lines: github.com/google-gemini/gemini-cli/issues/8437).
 		help := map[string]any{"@type": "type.googleapis.com/google.rpc.Help", "links": []any{map[string]string{
 			"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}}}
-		c.geminiError(http.StatusTooManyRequests,
-			"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
-			[]any{q, help, retryInfo(wait)})
+		msg := fmt.Sprintf("You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: %s, limit: %d, model: %s\nPlease retry in %ss.",
+			metric, limit, model, strconv.FormatFloat(wait.Seconds(), 'f', -1, 64))
+		c.geminiError(http.StatusTooManyRequests, msg, []any{help, quotaFailure(metric, id, limit), retryInfo(wait)})
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, ":streamGenerateContent") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,8 @@ import (
 //
 //   - 429 (RESOURCE_EXHAUSTED) whose QuotaFailure names a per-day quota:
 //     [batchllm.ClassFatalBatch], since nothing succeeds before tomorrow;
-//   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay;
+//   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay
+//     or, without it, the "Please retry in …s" of the message;
 //     a QuotaFailure detail shows the quota exhausted
 //     ([batchllm.EvidenceQuota]); RESOURCE_EXHAUSTED without one is a
 //     refusal for want of shared capacity ([batchllm.EvidenceCapacity]);
@@ -150,15 +152,24 @@ func ErrorLimits(ae genai.APIError) *batchllm.LimitInfo {
 	return &li
 }
 
-// RetryDelay returns the delay of ae's RetryInfo detail, 0 if none.
+// RetryDelay returns the delay of ae's RetryInfo detail, else the one its
+// message ends with ("Please retry in 58.821668433s.", the wording of
+// quota 429s since early 2026, which a proxy may pass on without the
+// details), 0 if neither.
 func RetryDelay(ae genai.APIError) time.Duration {
 	for _, d := range details(ae, "RetryInfo") {
 		if v, ok := d["retryDelay"]; ok {
 			return ProtoDuration(v)
 		}
 	}
+	if m := retryIn.FindStringSubmatch(ae.Message); m != nil {
+		return ProtoDuration(m[1])
+	}
 	return 0
 }
+
+// retryIn matches the delay at the end of a quota 429's message.
+var retryIn = regexp.MustCompile(`Please retry in ([0-9]+(?:\.[0-9]+)?s)`)
 
 // ProtoDuration parses a google.protobuf.Duration as JSON decodes it: a
 // string of seconds with an "s" suffix ("26s", "25.465s"), or an object
