@@ -25,17 +25,18 @@ import (
 //     a QuotaFailure detail shows the quota exhausted
 //     ([batchllm.EvidenceQuota]); RESOURCE_EXHAUSTED without one is a
 //     refusal for want of shared capacity ([batchllm.EvidenceCapacity]);
-//   - 503 (UNAVAILABLE, "the model is overloaded"): [batchllm.ClassOverloaded];
-//   - 500, 504 and other 5xx: [batchllm.ClassTransient];
 //   - 400 with reason API_KEY_INVALID, and FAILED_PRECONDITION (billing or
-//     region not enabled), 401 and 403: [batchllm.ClassFatalBatch] (but see
+//     region not enabled): [batchllm.ClassFatalBatch];
+//   - other statuses as [batchllm.StatusClass] says: 503 (UNAVAILABLE, "the
+//     model is overloaded") is overloaded, 403 fatal for the batch (but see
 //     [IsCacheNotFound]: a 403 on a context cache only means the cache is
-//     gone, and [CachedStrategy] handles it);
-//   - other 4xx: [batchllm.ClassFatalItem];
-//   - anything else (connection errors, timeouts, a truncated or invalid JSON
-//     body): [batchllm.ClassTransient].
+//     gone, and [CachedStrategy] handles it), a prompt that is too long
+//     (400) fatal for the item. A body without error.code is read by its
+//     status name.
 //
-// An error already wrapped by [batchllm.Classified] keeps its class.
+// An error that is not an API error (a connection error, a timeout, a
+// truncated or invalid JSON body) is [batchllm.ClassTransient]; one already
+// wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if c, ok := calls.Prior(err); ok {
 		return c

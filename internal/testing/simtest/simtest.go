@@ -42,6 +42,22 @@ type FaultCase struct {
 	Wait  time.Duration
 }
 
+// CommonFaults are the forced faults whose errors every provider classes
+// alike (the non-retryable quota error, 500, 400, 401, 403, and the
+// transport faults), followed by a provider's own cases.
+func CommonFaults(own ...FaultCase) []FaultCase {
+	return append([]FaultCase{
+		{Fault: "quota", Class: batchllm.ClassFatalBatch},
+		{Fault: "500", Class: batchllm.ClassTransient},
+		{Fault: "400", Class: batchllm.ClassFatalItem},
+		{Fault: "401", Class: batchllm.ClassFatalBatch},
+		{Fault: "403", Class: batchllm.ClassFatalBatch},
+		{Fault: "reset", Class: batchllm.ClassTransient},
+		{Fault: "truncate", Class: batchllm.ClassTransient},
+		{Fault: "badjson", Class: batchllm.ClassTransient},
+	}, own...)
+}
+
 // ErrorClasses makes one call per case, through the strategy that
 // newStrategy builds with the case's fault forced, and checks the class
 // and retry delay of its error. A "hang" must end with the call's deadline
@@ -123,4 +139,18 @@ func ModelWideStop(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], r
 	if sum.Stats.Succeeded != 0 || sum.Stats.Failed != 200 {
 		t.Errorf("stats %+v", sum.Stats)
 	}
+}
+
+// Build returns what build makes of cfg once mod, if not nil, has changed
+// it (a provider's New and Config); an error fails the test.
+func Build[C, S any](t testing.TB, cfg C, mod func(*C), build func(C) (S, error)) S {
+	t.Helper()
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
