@@ -79,25 +79,11 @@ type anthropicRequest struct {
 	} `json:"output_config"`
 }
 
-// blocks decodes a content or system value: a string or an array of blocks
-// (https://docs.anthropic.com/en/api/messages, system and
-// messages[].content).
+// blocks decodes a content or system value: a string (one text block) or
+// an array of blocks.
 func blocks(raw json.RawMessage) ([]anthropicBlock, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		return []anthropicBlock{{Type: "text", Text: s}}, nil
-	}
-	var bs []anthropicBlock
-	if err := json.Unmarshal(raw, &bs); err != nil {
-		return nil, fmt.Errorf("expected a string or an array of content blocks")
-	}
-	return bs, nil
+	return stringOrArray(raw, func(s string) anthropicBlock { return anthropicBlock{Type: "text", Text: s} },
+		"expected a string or an array of content blocks")
 }
 
 type anthropicMessage struct {

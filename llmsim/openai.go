@@ -66,23 +66,12 @@ type textPart struct {
 }
 
 // contentTexts returns the text of a content that is a JSON string or an
-// array of parts with a "text" field; other parts (images) carry no text
-// (https://platform.openai.com/docs/api-reference/chat/create,
-// messages[].content: "string or array").
+// array of parts with a "text" field; other parts (images) carry no text.
 func contentTexts(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	}
-	var parts []textPart
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return nil, fmt.Errorf("content is neither a string nor an array of parts")
+	parts, err := stringOrArray(raw, func(s string) textPart { return textPart{Text: s} },
+		"content is neither a string nor an array of parts")
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(parts))
 	for _, p := range parts {
