@@ -1,6 +1,10 @@
 // Package simtest holds what the provider packages' tests share: starting
-// the simulator, a request for a first attempt, and the check that every
-// forced fault gets its error class.
+// the simulator and building a strategy on it, a request for a first
+// attempt, the common calls (a conversation, structured output, a run of
+// items through the processor with faults), the check that every forced
+// fault and every canned error body gets its error class, the stream
+// faults, and loopback servers that replay an answer or record what a
+// strategy sends.
 package simtest
 
 import (
