@@ -9,14 +9,19 @@ import (
 	"time"
 )
 
-// The anthropic-version values of the two SDK majors.
+// The anthropic-version values of the two SDK majors, as their
+// internal/requestconfig/requestconfig.go sets the header (v1.84.0 and
+// v2.15.0).
 const (
 	anthropicVersionV1 = "2023-06-01" // anthropic-sdk-go v1
 	anthropicVersionV2 = "2026-10-21" // anthropic-sdk-go/v2
 )
 
 // anthropicCacheMin is the shortest prefix, in tokens, that a cache_control
-// breakpoint caches (the figure for Sonnet and Opus models).
+// breakpoint caches (the figure for Sonnet and Opus models; per-model
+// figures in model_table.go), as "Minimum cacheable prompt length" of
+// https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+// gives them; a shorter prefix is processed without caching.
 const anthropicCacheMin = 1024
 
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, rest string) {
@@ -37,6 +42,9 @@ type cacheControl struct {
 	TTL  string `json:"ttl"`
 }
 
+// ttl is the cache lifetime a breakpoint asks for: "5m" by default, or
+// "1h" (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching,
+// "1-hour cache duration").
 func (cc *cacheControl) ttl() time.Duration {
 	if cc != nil && cc.TTL == "1h" {
 		return time.Hour
@@ -71,23 +79,11 @@ type anthropicRequest struct {
 	} `json:"output_config"`
 }
 
-// blocks decodes a content or system value: a string or an array of blocks.
+// blocks decodes a content or system value: a string (one text block) or
+// an array of blocks.
 func blocks(raw json.RawMessage) ([]anthropicBlock, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		return []anthropicBlock{{Type: "text", Text: s}}, nil
-	}
-	var bs []anthropicBlock
-	if err := json.Unmarshal(raw, &bs); err != nil {
-		return nil, fmt.Errorf("expected a string or an array of content blocks")
-	}
-	return bs, nil
+	return stringOrArray(raw, func(s string) anthropicBlock { return anthropicBlock{Type: "text", Text: s} },
+		"expected a string or an array of content blocks")
 }
 
 type anthropicMessage struct {
@@ -131,7 +127,20 @@ type anthropicPrompt struct {
 }
 
 // parseAnthropic validates a Messages request body the way the API does.
-// It returns a non-empty message on a 400.
+// It returns a non-empty message on a 400. model, max_tokens (at least 1)
+// and messages are required (https://docs.anthropic.com/en/api/messages);
+// the messages follow the API's "<field>: Field required" wording
+// (quoted in github.com/immersive-translate/immersive-translate/issues/3993).
+// API version 2026-10-21, which SDK v2 sends, rejects temperature, top_p
+// and top_k, deprecated parameters
+// (https://platform.claude.com/docs/en/about-claude/model-deprecations#api-parameter-deprecations;
+// v2.15.0's MessageNewParams has no Temperature, v1.84.0's has), with the
+// API's "Extra inputs are not permitted" wording for unknown fields. At most 4
+// cache_control breakpoints are allowed, with the API's message
+// (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching;
+// the text quoted in github.com/tghamm/Anthropic.SDK/issues/50); a
+// top-level cache_control puts one at the end of the prompt (automatic
+// caching, same page).
 func parseAnthropic(body []byte, version string) (*anthropicPrompt, string) {
 	ap := &anthropicPrompt{}
 	req := &ap.req
@@ -250,7 +259,12 @@ func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*an
 }
 
 // message is the Message object of a run that read and wrote the given
-// cache tokens.
+// cache tokens. input_tokens counts only the tokens after the last cache
+// breakpoint: "total_input_tokens = cache_read_input_tokens +
+// cache_creation_input_tokens + input_tokens"
+// (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching,
+// "Tracking cache performance"); cache_creation splits the writes by TTL
+// (same page, usage of the 1-hour cache).
 func (a *anthropicRun) message(id string, read, write int, tier string) anthropicMessage {
 	resp := anthropicMessage{
 		ID: id, Type: "message", Role: "assistant", Model: a.ap.req.Model,
@@ -303,6 +317,11 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	total := max(p.countTokens(a.inTokens), read+write)
 	a.inTokens = total
 	uncached := total - read - write
+	// The limits as https://docs.anthropic.com/en/api/rate-limits states
+	// them: input tokens per minute count the uncached input and the cache
+	// writes but not the cache reads ("cache-aware ITPM"), and output
+	// tokens per minute are estimated from max_tokens when the request
+	// arrives.
 	reqWait, reqBig := p.rpm.wait(now, 1)
 	inWait, inBig := p.itpm.wait(now, float64(uncached+write))
 	outWait, outBig := p.otpm.wait(now, float64(ap.maxOut))
@@ -335,6 +354,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 				what = "tokens"
 			}
 		}
+		// The API's wording (github.com/Trae-AI/TRAE/issues/625,
+		// github.com/anthropics/claude-code/issues/55132), without the
+		// organisation id; the never-succeeds text below is ours.
 		msg := fmt.Sprintf("This request would exceed the rate limit for your organization of %s per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.", what)
 		if reqBig || inBig || outBig || totBig {
 			msg = fmt.Sprintf("This request is larger than your organization's rate limit of %s per minute and can never succeed.", what)

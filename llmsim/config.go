@@ -51,7 +51,13 @@ type Config struct {
 
 // BatchConfig is the pace of simulated batch jobs. Batch requests are
 // answered like online ones but are not rate limited, delayed by Latency,
-// or subject to faults: a line fails only if its request is invalid.
+// or subject to faults: a line fails only if its request is invalid. The
+// batch APIs have their own limits, apart from the online ones
+// (https://platform.openai.com/docs/guides/batch, "a separate pool of
+// significantly higher rate limits"; https://docs.anthropic.com/en/api/rate-limits,
+// "Message Batches API" limits; https://ai.google.dev/gemini-api/docs/batch-mode);
+// llmsim does not model them, and the pace below is ours, not a measured
+// one.
 type BatchConfig struct {
 	// StepDelay is the time a job spends before it starts processing
 	// (OpenAI validating, Gemini pending) and, for OpenAI, finalizing.
@@ -182,7 +188,10 @@ type ProviderConfig struct {
 //   - Fixed: always Fixed.
 //
 // PerOutputToken is added for every output token of the answer, as a model
-// spends time generating them.
+// spends time generating them ("generating tokens is almost always the
+// highest latency step", https://platform.openai.com/docs/guides/latency-optimization).
+// The shapes are ours, for tests and benchmarks; the log-normal is a common
+// model of heavy-tailed service times, not a fit to a provider's figures.
 type Latency struct {
 	Fixed          time.Duration
 	Min, Max       time.Duration

@@ -70,7 +70,8 @@
 // connection, [FaultStall] stops sending and holds it open, FaultBadJSON
 // sends one event that is not JSON, [FaultStreamError] sends the
 // provider's in-stream error event (OpenAI's {"error": …} data line, the
-// Responses API's "error" event, Anthropic's overloaded_error event);
+// Responses API's "error" event, Anthropic's overloaded_error event,
+// Gemini's google.rpc.Status data line, 500 INTERNAL);
 // FaultHang still sends nothing at all. Usage: OpenAI sends it only at the
 // end of a stream (its usage chunk, response.completed), so a client of a
 // cut stream has none; Anthropic sends the input usage first, in
@@ -177,4 +178,13 @@
 // non-retryable quota error, a connection reset, a truncated body, invalid
 // JSON, a hang until the client gives up, a slow answer (ten times the
 // sampled latency), and schema-invalid structured output. The X-Sim-Fault request header forces one fault on one request.
+//
+// # Sources
+//
+// Every provider behaviour above is written where it is implemented with
+// the source it follows: an API reference or guide URL, a file of the SDK
+// version the module pins (openai-go v3.98.0, anthropic-sdk-go v2.15.0,
+// genai v1.77.0), or a public issue that quotes the provider's answer.
+// Where llmsim invents (token counts, answer texts, latency shapes,
+// transport faults, most 4xx message texts), the comment says it is ours.
 package llmsim

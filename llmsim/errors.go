@@ -113,8 +113,10 @@ func (c *call) fail(status int, param, msg string) {
 // overloaded answers a request refused by MaxConcurrent with each
 // provider's "busy for everyone" error: OpenAI 503
 // service_unavailable_error server_is_overloaded (its error-codes guide,
-// "The engine is currently overloaded, please try again later"; the type
-// and code of wire-protocols.md §2.2; the message is ours), Anthropic 529 overloaded_error "Overloaded"
+// "The engine is currently overloaded, please try again later"; the code
+// server_is_overloaded among its documented codes, as
+// https://www.developersdigest.tech/errors/api/openai-api lists them; the
+// message is ours), Anthropic 529 overloaded_error "Overloaded"
 // (https://docs.anthropic.com/en/api/errors; the body quoted at
 // https://docs.llmgateway.io/troubleshooting/anthropic-529-overloaded),
 // Gemini 503 UNAVAILABLE "The model is overloaded. Please try again
@@ -141,7 +143,7 @@ func (c *call) overloaded() {
 // Gemini 429 RESOURCE_EXHAUSTED whose QuotaFailure names a per-day quota
 // (https://ai.google.dev/gemini-api/docs/rate-limits: requests per day
 // reset at midnight Pacific; the quotaId form is that of real 429 bodies,
-// /work/shared/docs/wire-protocols.md §4.4).
+// such as the one quoted in github.com/google-gemini/gemini-cli/issues/8437).
 func (c *call) quota() {
 	switch c.p.kind {
 	case kindOpenAI:
@@ -186,7 +188,8 @@ func (c *call) capacity(wait bool) {
 //   - OpenAI: a 429 rate_limit_exceeded of type "requests" with
 //     retry-after and retry-after-ms and the "Please try again in …" of
 //     its messages (https://platform.openai.com/docs/guides/rate-limits;
-//     the wording of real dumps in wire-protocols.md §2.2); 503
+//     the wording of real bodies, github.com/BuilderIO/micro-agent/issues/86
+//     and github.com/FoundationAgents/MetaGPT/issues/523); 503
 //     server_is_overloaded as in overloaded; a 500's "The server had an
 //     error while processing your request. Sorry about that!" (the
 //     error-codes guide); the 502 text and the 4xx texts are ours.
@@ -199,8 +202,9 @@ func (c *call) capacity(wait bool) {
 //     check quota)." (github.com/continuedev/continue/issues/10729) with a
 //     RetryInfo; 503 as in overloaded; 500 INTERNAL with the message of
 //     github.com/PublicAffairs/openai-gemini/issues/15; other statuses
-//     with Go's status text, ours. Gemini sends no retry-after header
-//     (wire-protocols.md §4.4), so none is set.
+//     with Go's status text, ours. Gemini gives its delay in RetryInfo
+//     (https://ai.google.dev/gemini-api/docs/rate-limits), and genai
+//     v1.77.0 reads no Retry-After header, so none is set.
 func (c *call) statusFault(status int) {
 	ra := c.p.faultRetryAfter
 	switch c.p.kind {
@@ -410,8 +414,10 @@ func retryInfo(d time.Duration) map[string]any {
 }
 
 // quotaFailure is the google.rpc.QuotaFailure detail naming the quota a
-// Gemini 429 broke, with the quotaValue Gemini adds (a real body in
-// wire-protocols.md §4.4; the violation fields in error_details.proto).
+// Gemini 429 broke, with its quotaValue, the limit (real bodies:
+// github.com/ogkalu2/comic-translate/issues/403 with a quotaValue,
+// github.com/google-gemini/gemini-cli/issues/8437 without one; the
+// violation fields in error_details.proto in github.com/googleapis/googleapis).
 func quotaFailure(metric, id string, value int64) map[string]any {
 	v := map[string]any{"quotaMetric": metric, "quotaId": id}
 	if value > 0 {

@@ -31,7 +31,9 @@ type Fault string
 const (
 	// FaultReset closes the connection without answering (TCP RST where
 	// the platform allows it). Clients see a transport error, which every
-	// SDK returns as a plain net/http error (wire-protocols.md §5).
+	// SDK returns as the plain net/http error (openai-go and
+	// anthropic-sdk-go internal/requestconfig/requestconfig.go, genai
+	// api_client.go doRequest).
 	FaultReset Fault = "reset"
 	// FaultTruncate sends a 200 whose body stops halfway through, below
 	// its Content-Length. Clients see an unexpected EOF.

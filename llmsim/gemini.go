@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
 
 func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, rest string) {
-	// Gemini paths end in "name:verb"; ServeMux cannot match that, so split
-	// on the last colon.
+	// Gemini paths end in "name:verb" (https://google.aip.dev/136, custom
+	// methods; https://ai.google.dev/api/generate-content); ServeMux cannot
+	// match that, so split on the last colon.
 	name, verb := rest, ""
 	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
 		name, verb = rest[:i], rest[i+1:]
@@ -127,6 +129,17 @@ type geminiPrompt struct {
 
 // resolveGemini parses a generateContent body for model and applies the
 // cachedContent rules. It returns an HTTP status and message on failure.
+// contents is required (https://ai.google.dev/api/generate-content,
+// "Required"; the message is the API's "* GenerateContentRequest.contents:
+// contents is not specified" style, its exact text ours). A request that
+// uses a cache may not set systemInstruction, tools or toolConfig, and
+// its model must be the cache's: the API's 400 texts (the first quoted in
+// github.com/vercel/ai/issues/3333 and
+// github.com/langchain-ai/langchain-google/issues/978; the API also
+// words it "Tool config, tools and system instruction should not be set
+// in the request when using cached content",
+// github.com/googleapis/python-genai/issues/348). An unknown or expired
+// cache is a 403 (see cachedContent in gemini_cache.go).
 func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*geminiPrompt, int, string) {
 	gp := &geminiPrompt{}
 	req := &gp.req
@@ -165,7 +178,10 @@ func (s *Server) resolveGemini(body []byte, model string, now time.Time) (*gemin
 }
 
 // promptTokens counts a resolved prompt: the cache's tokens plus the
-// request's own, as promptTokenCount includes cachedContentTokenCount.
+// request's own, as promptTokenCount includes cachedContentTokenCount
+// ("When cachedContent is set, this is still the total effective prompt
+// size meaning this includes the number of tokens in the cached content",
+// https://ai.google.dev/api/generate-content#UsageMetadata).
 func (gp *geminiPrompt) promptTokens() int { return gp.cachedTokens + gp.ownTokens }
 
 // countAs turns the simulator's counts into p's own (see
@@ -186,6 +202,12 @@ type geminiRun struct {
 	outTokens int // per candidate
 }
 
+// prepareGemini validates a generateContent body and computes its answer.
+// candidateCount is 1 to 8; structured output is responseMimeType
+// application/json with responseJsonSchema or responseSchema, or JSON mode
+// without a schema; an answer cut by maxOutputTokens ends with MAX_TOKENS
+// (https://ai.google.dev/api/generate-content#generationconfig and
+// #FinishReason; the 400 text is ours).
 func (s *Server) prepareGemini(body []byte, model string, fault Fault, minOut int, now time.Time) (*geminiRun, *failure) {
 	gp, status, msg := s.resolveGemini(body, model, now)
 	if status != 0 {
@@ -225,7 +247,12 @@ func (s *Server) prepareGemini(body []byte, model string, fault Fault, minOut in
 	return g, nil
 }
 
-// response is the GenerateContentResponse of a run.
+// response is the GenerateContentResponse of a run
+// (https://ai.google.dev/api/generate-content#generatecontentresponse):
+// totalTokenCount is prompt plus candidates, and every candidate carries
+// the four NEGLIGIBLE safety ratings of a plain answer
+// (https://ai.google.dev/api/generate-content#safetyrating; the harm
+// categories of https://ai.google.dev/gemini-api/docs/safety-settings).
 func (g *geminiRun) response(id string) geminiResponse {
 	promptTokens := g.gp.promptTokens()
 	resp := geminiResponse{ModelVersion: g.model, ResponseID: id,
@@ -264,6 +291,9 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 	promptTokens := g.gp.promptTokens()
 	p := c.p
 	p.mu.Lock()
+	// Gemini's quotas are requests and input tokens per minute (and per
+	// day), counted per project and model
+	// (https://ai.google.dev/gemini-api/docs/rate-limits).
 	reqWait := p.wRPM.wait(now, 1)
 	tokWait := p.wTPM.wait(now, int64(promptTokens))
 	wait := max(reqWait, tokWait)
@@ -278,15 +308,21 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 		c.countFault(FaultInvalid)
 	}
 	if wait > 0 {
-		q := quotaFailure("generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPer"+p.quotaPeriod()+"PerProjectPerModel", p.cfg.RPM)
+		metric, id, limit := "generativelanguage.googleapis.com/generate_requests_per_model", "GenerateRequestsPer"+p.quotaPeriod()+"PerProjectPerModel", p.cfg.RPM
 		if tokWait > reqWait {
-			q = quotaFailure("generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPer"+p.quotaPeriod(), p.cfg.TPM)
+			metric, id, limit = "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count", "GenerateContentPaidTierInputTokensPerModelPer"+p.quotaPeriod(), p.cfg.TPM
 		}
+		// The 429 of a broken quota as the API now words it: the message
+		// names the metric, the limit and the model and ends "Please retry
+		// in 58.821668433s.", and the details are Help, QuotaFailure and
+		// RetryInfo (real bodies: github.com/ogkalu2/comic-translate/issues/403,
+		// github.com/continuedev/continue/issues/9570; older ones without
+		// the metric lines: github.com/google-gemini/gemini-cli/issues/8437).
 		help := map[string]any{"@type": "type.googleapis.com/google.rpc.Help", "links": []any{map[string]string{
 			"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}}}
-		c.geminiError(http.StatusTooManyRequests,
-			"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
-			[]any{q, help, retryInfo(wait)})
+		msg := fmt.Sprintf("You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: %s, limit: %d, model: %s\nPlease retry in %ss.",
+			metric, limit, model, strconv.FormatFloat(wait.Seconds(), 'f', -1, 64))
+		c.geminiError(http.StatusTooManyRequests, msg, []any{help, quotaFailure(metric, id, limit), retryInfo(wait)})
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, ":streamGenerateContent") {
@@ -315,7 +351,12 @@ func (p *provider) quotaPeriod() string {
 }
 
 // countTokens answers models/{model}:countTokens with the simulator's
-// token count of the prompt. It is free and not rate limited.
+// token count of the prompt, {"totalTokens": n}, for contents or a whole
+// generateContentRequest (https://ai.google.dev/api/tokens). It is free
+// and does not spend the generation quotas (a Google answer at
+// https://discuss.ai.google.dev/t/gemini-3-5-flash-lite-counttokens-pricing-quota-schema-coverage-and-thinking-cap/189068;
+// its own per-project RPM, 3,000 on Firebase's count-tokens page, is not
+// modelled).
 func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, model string) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {

@@ -129,6 +129,17 @@ func (s *Server) geminiExtra(w http.ResponseWriter, r *http.Request, name, verb 
 	}
 }
 
+// geminiBatchCreate serves models/{model}:batchGenerateContent
+// (https://ai.google.dev/api/batch-mode#method:-models.batchgeneratecontent):
+// the batch's inputConfig holds either inlined requests or the name of an
+// uploaded JSONL file, one of the two ("InputConfig ... Union field
+// source", https://ai.google.dev/api/batch-mode#InputConfig). The answer
+// is a long-running Operation whose metadata is the GenerateContentBatch,
+// PENDING at first (https://ai.google.dev/api/batch-mode; genai v1.77.0
+// batches.go reads its name and metadata). A file the caller may not
+// read is a 403, as for any Google resource that is missing or not
+// theirs (https://cloud.google.com/apis/design/errors, PERMISSION_DENIED).
+// The 400 texts are ours, in the API's "* Request.field: …" style.
 func (s *Server) geminiBatchCreate(w http.ResponseWriter, r *http.Request, model string) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {
@@ -206,6 +217,13 @@ func (s *Server) geminiBatchCreate(w http.ResponseWriter, r *http.Request, model
 	c.ok(json.RawMessage(snapshot))
 }
 
+// geminiBatchRun runs a batch through its states, PENDING, RUNNING, then
+// SUCCEEDED, CANCELLED or EXPIRED (https://ai.google.dev/api/batch-mode#BatchState).
+// Each request's answer is an InlinedResponse, its response or its error,
+// with the request's metadata (https://ai.google.dev/api/batch-mode#InlinedResponse);
+// for a file input, one JSONL line per request with its "key", in an
+// output file (https://ai.google.dev/gemini-api/docs/batch-mode, "Input
+// file" and "Retrieving results").
 func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
 	return &batchRun{created: b.Create, cancel: b.cancel, n: len(b.reqs), window: geminiBatchWindow,
 		start: func() bool {
@@ -267,6 +285,11 @@ func (s *Server) geminiBatchRun(b *geminiBatch, model string) *batchRun {
 	}
 }
 
+// geminiBatch serves batches/{id}: GET the Operation, POST :cancel (an
+// empty answer; the batch ends CANCELLED) and DELETE
+// (https://ai.google.dev/api/batch-mode, batches.get, batches.cancel,
+// batches.delete: "If successful, the response body is empty"). An unknown
+// batch is a 404 NOT_FOUND whose text is ours.
 func (s *Server) geminiBatch(w http.ResponseWriter, r *http.Request, name, verb string) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {
@@ -301,6 +324,9 @@ func (s *Server) geminiBatch(w http.ResponseWriter, r *http.Request, name, verb 
 	}
 }
 
+// geminiBatchList serves GET batches, {"operations", "nextPageToken"}
+// (https://ai.google.dev/api/batch-mode#method:-batches.list; paging in
+// page.go).
 func (s *Server) geminiBatchList(w http.ResponseWriter, r *http.Request) {
 	c := s.begin(s.gemini, w, r, false)
 	if c == nil {

@@ -157,10 +157,11 @@ func TestGeminiLimits(t *testing.T) {
 		err := ask("c")
 		var ge genai.APIError
 		if !errors.As(err, &ge) || ge.Code != 429 || ge.Status != "RESOURCE_EXHAUSTED" || retryDelay(ge) != "6s" ||
-			!strings.Contains(ge.Message, "exceeded your current quota") {
+			!strings.Contains(ge.Message, "exceeded your current quota") ||
+			!strings.Contains(ge.Message, "limit: 2, model: gemini-x\nPlease retry in 6s.") {
 			t.Fatalf("third: %v %+v", err, ge)
 		}
-		if q, _ := ge.Details[0]["violations"].([]any); len(q) != 1 || q[0].(map[string]any)["quotaId"] != "GenerateRequestsPerMinutePerProjectPerModel" {
+		if q, _ := quotaDetail(ge)["violations"].([]any); len(q) != 1 || q[0].(map[string]any)["quotaId"] != "GenerateRequestsPerMinutePerProjectPerModel" {
 			t.Errorf("details = %v", ge.Details)
 		}
 		time.Sleep(6 * time.Second) // the fixed window resets
@@ -169,10 +170,20 @@ func TestGeminiLimits(t *testing.T) {
 		}
 		// Tokens: a 60-token prompt exceeds the 50 TPM window.
 		err = ask(longText(60, "t"))
-		if !errors.As(err, &ge) || ge.Code != 429 || !strings.Contains(ge.Details[0]["violations"].([]any)[0].(map[string]any)["quotaId"].(string), "InputTokens") {
+		if !errors.As(err, &ge) || ge.Code != 429 || !strings.Contains(quotaDetail(ge)["violations"].([]any)[0].(map[string]any)["quotaId"].(string), "InputTokens") {
 			t.Fatalf("tokens: %v", err)
 		}
 	})
+}
+
+// quotaDetail returns the QuotaFailure detail of ge, nil if none.
+func quotaDetail(ge genai.APIError) map[string]any {
+	for _, d := range ge.Details {
+		if d["@type"] == "type.googleapis.com/google.rpc.QuotaFailure" {
+			return d
+		}
+	}
+	return nil
 }
 
 func TestGeminiCachedContents(t *testing.T) {

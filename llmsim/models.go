@@ -41,11 +41,13 @@ func (c *call) checkModel(model string, prompt, maxOut int) bool {
 	win, top := l.contextWindow, l.maxOutput
 	switch c.p.kind {
 	case kindOpenAI:
-		// OpenAI's 400s for a long prompt and a large max_tokens, as the
-		// API words them (openai-python issue #1491 quotes the first;
-		// community.openai.com "max_tokens is too large" threads the second).
+		// OpenAI's 400s for a large max_tokens (param max_tokens, code
+		// null) and a long prompt (param messages, code
+		// context_length_exceeded), bodies as the API sends them
+		// (github.com/ChatGPTNextWeb/NextChat/issues/3195 quotes both;
+		// github.com/algorithmicsuperintelligence/optillm/issues/4 the first).
 		if top > 0 && maxOut > top {
-			c.openAIError(http.StatusBadRequest, "invalid_request_error", "invalid_value", "max_tokens",
+			c.openAIError(http.StatusBadRequest, "invalid_request_error", "", "max_tokens",
 				fmt.Sprintf("max_tokens is too large: %d. This model supports at most %d completion tokens, whereas you provided %d.", maxOut, top, maxOut))
 			return true
 		}
@@ -57,7 +59,9 @@ func (c *call) checkModel(model string, prompt, maxOut int) bool {
 	case kindAnthropic:
 		// https://docs.claude.com/en/api/errors: invalid_request_error,
 		// "prompt is too long: 208310 tokens > 200000 maximum"; a
-		// max_tokens above the model's output limit is refused the same way.
+		// max_tokens above the model's output limit is refused the same way
+		// ("max_tokens: 21333 > 4096, which is the maximum allowed number
+		// of output tokens for …", github.com/anthropics/claude-code/issues/11302).
 		if top > 0 && maxOut > top {
 			c.anthropicError(http.StatusBadRequest, "invalid_request_error",
 				fmt.Sprintf("max_tokens: %d > %d, which is the maximum allowed number of output tokens for %s", maxOut, top, model), "")
@@ -69,7 +73,8 @@ func (c *call) checkModel(model string, prompt, maxOut int) bool {
 		}
 	case kindGemini:
 		// The Gemini API's 400 INVALID_ARGUMENT for a long prompt
-		// (discuss.ai.google.dev threads quote it word for word).
+		// (github.com/google-gemini/gemini-cli/issues/4118 and /4231 quote
+		// the body).
 		if win > 0 && prompt > win {
 			c.geminiError(http.StatusBadRequest, fmt.Sprintf("The input token count (%d) exceeds the maximum number of tokens allowed (%d).", prompt, win), nil)
 			return true
@@ -83,8 +88,8 @@ func (c *call) unknownModel(model string) {
 	switch c.p.kind {
 	case kindOpenAI:
 		// https://platform.openai.com/docs/guides/error-codes; the body as
-		// the API sends it (github.com/openai/openai-python/issues/2003
-		// quotes it): {"error": {"message": "The model `x` does not exist
+		// the API sends it (github.com/openai/openai-agents-python/issues/458
+		// and github.com/Aider-AI/aider/issues/2030 quote it): {"error": {"message": "The model `x` does not exist
 		// or you do not have access to it.", "type":
 		// "invalid_request_error", "param": null, "code":
 		// "model_not_found"}}.

@@ -13,7 +13,10 @@ import (
 )
 
 // openAICacheMin is the shortest prompt, in tokens, that OpenAI caches;
-// cache hits grow in steps of openAICacheStep tokens beyond it.
+// cache hits grow in steps of openAICacheStep tokens beyond it ("Caching
+// is enabled automatically for prompts that are 1024 tokens or longer";
+// hits "in increments of 128 tokens",
+// https://platform.openai.com/docs/guides/prompt-caching).
 const (
 	openAICacheMin  = 1024
 	openAICacheStep = 128
@@ -66,19 +69,10 @@ type textPart struct {
 // contentTexts returns the text of a content that is a JSON string or an
 // array of parts with a "text" field; other parts (images) carry no text.
 func contentTexts(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	}
-	var parts []textPart
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return nil, fmt.Errorf("content is neither a string nor an array of parts")
+	parts, err := stringOrArray(raw, func(s string) textPart { return textPart{Text: s} },
+		"content is neither a string nor an array of parts")
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(parts))
 	for _, p := range parts {
@@ -179,7 +173,12 @@ type openAIRun struct {
 
 // charge is the TPM cost OpenAI debits up front: the prompt, as its
 // limiter counts it (ProviderConfig.LimitTokenFactor), plus
-// max_completion_tokens per choice, or the actual output without a maximum.
+// max_completion_tokens per choice, or the actual output without a
+// maximum. "Your rate limit is calculated as the maximum of max_tokens and
+// the estimated number of tokens based on the character count of your
+// request" (https://platform.openai.com/docs/guides/rate-limits, "Error
+// mitigation"); using the actual output when no cap is sent is our
+// simplification.
 func (o *openAIRun) charge(limitFactor float64) int {
 	prompt := o.promptTokens
 	if limitFactor > 0 && limitFactor != 1 {
@@ -191,7 +190,12 @@ func (o *openAIRun) charge(limitFactor float64) int {
 	return prompt + o.n*o.outTokens
 }
 
-// prepareOpenAI validates a chat completion body and computes its answer.
+// prepareOpenAI validates a chat completion body and computes its answer:
+// model and messages are required, n is 1 to 128 and the output cap at
+// least 1 (https://platform.openai.com/docs/api-reference/chat/create).
+// The 400 messages imitate the API's validation wording ("[] is too short
+// - 'messages'", "you must provide a model parameter"); their exact text
+// is ours.
 func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) {
 	var req openAIRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -351,7 +355,9 @@ func (c *call) admitOpenAI(o *openAIRun) bool {
 	o.promptTokens = c.p.countTokens(o.promptTokens)
 	if t := o.temperature; t != nil && *t != 1 && s.fixedTemperature(o.model) {
 		// Reasoning models accept only the default temperature; the body
-		// as the API sends it (openai-python issue #2072 quotes it).
+		// as the API sends it (quoted whole in
+		// github.com/leafo/lua-openai/issues/12 and
+		// github.com/cline/cline/issues/341).
 		c.openAIError(http.StatusBadRequest, "invalid_request_error", "unsupported_value", "temperature",
 			fmt.Sprintf("Unsupported value: 'temperature' does not support %g with this model. Only the default (1) value is supported.", *t))
 		return false
@@ -393,6 +399,12 @@ func (c *call) admitOpenAI(o *openAIRun) bool {
 		}
 		h.Set("retry-after", retryAfterSeconds(wait))
 		h.Set("retry-after-ms", strconv.FormatInt(max(1, wait.Milliseconds()), 10))
+		// The API's wording, type "requests" or "tokens", code
+		// rate_limit_exceeded (real bodies in
+		// github.com/semanser/codel/issues/72 and
+		// github.com/BuilderIO/micro-agent/issues/86), and for a request
+		// larger than the limit "Request too large for …"
+		// (github.com/TheR1D/shell_gpt/issues/653).
 		msg := fmt.Sprintf("Rate limit reached for %s in organization org-llmsim on %s: Limit %d, Requested %d. Please try again in %v.",
 			o.model, what, limit, asked, wait.Round(time.Millisecond))
 		if reqBig || tokBig {
@@ -420,8 +432,9 @@ func (c *call) served(o *openAIRun) {
 // set, you'll receive a response with ... reason set to max_output_tokens.
 // This might occur before any visible output tokens are produced"
 // (https://platform.openai.com/docs/guides/reasoning#allocating-space-for-reasoning;
-// for chat completions, an empty content with finish_reason "length":
-// community.openai.com "o1/o3-mini returns empty content" threads).
+// for chat completions, an empty content when the cap is reached:
+// github.com/64bit/async-openai/issues/424, gpt-5-nano with
+// max_completion_tokens).
 func (o *openAIRun) think(budget int) {
 	if budget <= 0 {
 		return

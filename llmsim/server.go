@@ -489,8 +489,8 @@ func (c *call) wait(d time.Duration) bool {
 // respond writes a successful JSON answer, applying a truncate or badjson
 // fault. Every JSON answer is sent as application/json: the Stainless SDKs
 // decode only that (or +json) into their structs (openai-go v3.98.0 and
-// anthropic-sdk-go v2.15.0 internal/requestconfig/requestconfig.go;
-// wire-protocols.md §7 item 14).
+// anthropic-sdk-go v2.15.0 internal/requestconfig/requestconfig.go,
+// "expected destination type of 'string' or '[]byte'" otherwise).
 func (c *call) respond(v any) {
 	switch c.fault {
 	case FaultTruncate:

@@ -170,7 +170,7 @@ func TestDayWindowHeaders(t *testing.T) {
 		if !errors.As(err, &ge) || ge.Code != 429 {
 			t.Fatalf("third gemini request: %v", err)
 		}
-		if q, _ := ge.Details[0]["violations"].([]any); len(q) != 1 || !strings.Contains(q[0].(map[string]any)["quotaId"].(string), "PerDay") {
+		if q, _ := quotaDetail(ge)["violations"].([]any); len(q) != 1 || !strings.Contains(q[0].(map[string]any)["quotaId"].(string), "PerDay") {
 			t.Errorf("gemini quota of a day window: %v, want a PerDay quotaId", ge.Details)
 		}
 	})

@@ -23,16 +23,15 @@ import (
 //     refusal by the organisation's limits, the quota is shown exhausted
 //     ([batchllm.EvidenceQuota]), and without them the 429 says nothing of
 //     its cause;
-//   - 529 (overloaded_error) and 503: [batchllm.ClassOverloaded];
-//   - 408, 409, 500, 504 and other 5xx: [batchllm.ClassTransient];
-//   - 401, 402 (billing_error) and 403: [batchllm.ClassFatalBatch];
 //   - 400 that says the credit balance is too low or a spend limit was
 //     reached: [batchllm.ClassFatalBatch];
-//   - other 4xx, a prompt that is too long included: [batchllm.ClassFatalItem];
-//   - anything else (connection errors, timeouts, a truncated or invalid JSON
-//     body): [batchllm.ClassTransient].
+//   - other statuses as [batchllm.StatusClass] says: 529 (overloaded_error)
+//     is overloaded, 402 (billing_error) fatal for the batch, a prompt that
+//     is too long (400) fatal for the item.
 //
-// An error already wrapped by [batchllm.Classified] keeps its class.
+// An error that is not an API error (a connection error, a timeout, a
+// truncated or invalid JSON body) is [batchllm.ClassTransient]; one already
+// wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if c, ok := calls.Prior(err); ok {
 		return c

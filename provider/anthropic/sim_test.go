@@ -25,14 +25,7 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 	if fault != "" {
 		cfg.RequestOptions = []option.RequestOption{option.WithHeader(llmsim.FaultHeader, fault)}
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return simtest.Build(t, cfg, mod, New)
 }
 
 func TestSimText(t *testing.T) {
@@ -104,19 +97,11 @@ func TestSimStructuredOutput(t *testing.T) {
 
 func TestSimErrorClasses(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 2 * time.Second})
-	simtest.ErrorClasses(t, []simtest.FaultCase{
-		{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 2 * time.Second},
-		{Fault: "quota", Class: batchllm.ClassFatalBatch},
-		{Fault: "529", Class: batchllm.ClassOverloaded},
-		{Fault: "503", Class: batchllm.ClassOverloaded},
-		{Fault: "500", Class: batchllm.ClassTransient},
-		{Fault: "400", Class: batchllm.ClassFatalItem},
-		{Fault: "401", Class: batchllm.ClassFatalBatch},
-		{Fault: "403", Class: batchllm.ClassFatalBatch},
-		{Fault: "reset", Class: batchllm.ClassTransient},
-		{Fault: "truncate", Class: batchllm.ClassTransient},
-		{Fault: "badjson", Class: batchllm.ClassTransient},
-	}, "sk-ant", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
+	simtest.ErrorClasses(t, simtest.CommonFaults(
+		simtest.FaultCase{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 2 * time.Second},
+		simtest.FaultCase{Fault: "529", Class: batchllm.ClassOverloaded},
+		simtest.FaultCase{Fault: "503", Class: batchllm.ClassOverloaded},
+	), "sk-ant", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
 		return simStrategy(t, sim, fault, nil)
 	}, nil)
 }

@@ -137,8 +137,8 @@ var (
 	_ batchllm.DryRunner[batchllm.Prompt, string] = (*Strategy)(nil)
 )
 
-// New returns a Strategy for cfg. It fails only if cfg.Model is empty; it
-// makes no request.
+// New returns a Strategy for cfg. It fails if cfg.Model is empty or a
+// limit (MaxTokens, the stream timeouts) is negative; it makes no request.
 func New(cfg Config) (*Strategy, error) {
 	if err := calls.CheckConfig("anthropic", cfg.Model, cfg.MaxTokens, cfg.FirstTokenTimeout, cfg.StallTimeout); err != nil {
 		return nil, err

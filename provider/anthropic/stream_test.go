@@ -62,10 +62,7 @@ func TestStreamFaults(t *testing.T) {
 	sim := startSim(t, llmsim.Config{Anthropic: llmsim.ProviderConfig{OutputTokens: 40}})
 	simtest.StreamFaults(t, "anthropic: ", func(t *testing.T, fault llmsim.Fault, firstToken, stall time.Duration) batchllm.Strategy[batchllm.Prompt, string] {
 		return streamed(t, sim, fault, firstToken, stall, nil)
-	})
-	if st := sim.Stats().Anthropic; st.Faults[string(llmsim.FaultStall)] != 1 || st.Faults[string(llmsim.FaultTruncate)] != 1 {
-		t.Errorf("faults %v, want one stall and one cut", st.Faults)
-	}
+	}, func() llmsim.ProviderStats { return sim.Stats().Anthropic })
 }
 
 func TestStreamOverloadedBeforeStreaming(t *testing.T) {
@@ -134,4 +131,9 @@ func TestStreamFailureReportsUsageSoFar(t *testing.T) {
 	if err == nil || !resp.Usage.IsZero() {
 		t.Errorf("refused before streaming: usage %+v, err %v", resp.Usage, err)
 	}
+}
+
+func TestStreamRateLimitedBeforeStreaming(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	simtest.RateLimitedBeforeStreaming(t, streamed(t, sim, "429", time.Minute, time.Minute, nil))
 }

@@ -96,11 +96,14 @@ func (m *memSim) cached(t *testing.T, mod func(*CachedConfig)) *CachedStrategy {
 		TTL:         time.Hour,
 		RenewBefore: 10 * time.Minute,
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	c, err := NewCached(cfg)
-	if err != nil {
+	return simtest.Build(t, cfg, mod, NewCached)
+}
+
+// prepared is cached, prepared: its cache created on the simulator.
+func (m *memSim) prepared(t *testing.T, mod func(*CachedConfig)) *CachedStrategy {
+	t.Helper()
+	c := m.cached(t, mod)
+	if err := c.Prepare(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -110,10 +113,7 @@ func TestCachedCreateReuseAndTags(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
 		ctx := t.Context()
-		a := m.cached(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "a"} })
-		if err := a.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		a := m.prepared(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "a"} })
 		if a.Stats().Creates != 1 || !strings.HasPrefix(a.CacheName(), "cachedContents/") {
 			t.Fatalf("after Prepare: %+v name %q", a.Stats(), a.CacheName())
 		}
@@ -136,18 +136,12 @@ func TestCachedCreateReuseAndTags(t *testing.T) {
 		}
 
 		// Same identity: another instance finds and reuses the cache.
-		same := m.cached(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "a"} })
-		if err := same.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		same := m.prepared(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "a"} })
 		if same.CacheName() != a.CacheName() || same.Stats().Creates != 0 {
 			t.Errorf("same identity: name %q (want %q), creates %d", same.CacheName(), a.CacheName(), same.Stats().Creates)
 		}
 		// Other tags: a cache of its own, although model and content match.
-		b := m.cached(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "b"} })
-		if err := b.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		b := m.prepared(t, func(c *CachedConfig) { c.Tags = map[string]string{"tenant": "b"} })
 		if b.CacheName() == a.CacheName() || b.Stats().Creates != 1 || b.DisplayName() == a.DisplayName() {
 			t.Errorf("other tags share cache %q (display %q vs %q)", b.CacheName(), b.DisplayName(), a.DisplayName())
 		}
@@ -184,10 +178,7 @@ func genaiClient(t *testing.T, m *memSim) *genai.Client {
 func TestCachedRenewOnceUnder32Workers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
-		c := m.cached(t, nil)
-		if err := c.Prepare(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		c := m.prepared(t, nil)
 		name := c.CacheName()
 		time.Sleep(51 * time.Minute) // 9 minutes left, under RenewBefore
 		sum := simtest.Run(t, c, 32, 200, batchllm.RetryPolicy{}, nil)
@@ -215,11 +206,8 @@ func TestCachedRenewOnceUnder32Workers(t *testing.T) {
 func TestCachedRenewExtendsServerExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
-		c := m.cached(t, nil)
 		ctx := t.Context()
-		if err := c.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		c := m.prepared(t, nil)
 		name := c.CacheName()
 		time.Sleep(55 * time.Minute)
 		if _, err := c.Call(ctx, req(batchllm.Text("q1"))); err != nil {
@@ -240,11 +228,8 @@ func TestCachedRenewExtendsServerExpiry(t *testing.T) {
 func TestCachedExpiredIsRecreated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
-		c := m.cached(t, nil)
 		ctx := t.Context()
-		if err := c.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		c := m.prepared(t, nil)
 		old := c.CacheName()
 		time.Sleep(2 * time.Hour)
 		resp, err := c.Call(ctx, req(batchllm.Text("q")))
@@ -264,11 +249,8 @@ func TestCachedExpiredIsRecreated(t *testing.T) {
 func TestCachedGoneMidBatchRecreatedOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
-		c := m.cached(t, func(c *CachedConfig) { c.OnCleanup = KeepCache })
 		ctx := t.Context()
-		if err := c.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		c := m.prepared(t, func(c *CachedConfig) { c.OnCleanup = KeepCache })
 		old := c.CacheName()
 		if _, err := genaiClient(t, m).Caches.Delete(ctx, old, nil); err != nil {
 			t.Fatal(err)
@@ -383,11 +365,8 @@ func TestCachedDetailedAndDryRun(t *testing.T) {
 func TestCachedRenewFailureKeepsLiveCache(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMemSim(t)
-		c := m.cached(t, nil)
 		ctx := t.Context()
-		if err := c.Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
+		c := m.prepared(t, nil)
 		m.failPatch = 1
 		time.Sleep(55 * time.Minute)
 		if _, err := c.Call(ctx, req(batchllm.Text("q1"))); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,21 +20,23 @@ import (
 //
 //   - 429 (RESOURCE_EXHAUSTED) whose QuotaFailure names a per-day quota:
 //     [batchllm.ClassFatalBatch], since nothing succeeds before tomorrow;
-//   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay;
+//   - other 429: [batchllm.ClassRateLimited], waiting RetryInfo.retryDelay
+//     or, without it, the "Please retry in …s" of the message;
 //     a QuotaFailure detail shows the quota exhausted
 //     ([batchllm.EvidenceQuota]); RESOURCE_EXHAUSTED without one is a
 //     refusal for want of shared capacity ([batchllm.EvidenceCapacity]);
-//   - 503 (UNAVAILABLE, "the model is overloaded"): [batchllm.ClassOverloaded];
-//   - 500, 504 and other 5xx: [batchllm.ClassTransient];
 //   - 400 with reason API_KEY_INVALID, and FAILED_PRECONDITION (billing or
-//     region not enabled), 401 and 403: [batchllm.ClassFatalBatch] (but see
+//     region not enabled): [batchllm.ClassFatalBatch];
+//   - other statuses as [batchllm.StatusClass] says: 503 (UNAVAILABLE, "the
+//     model is overloaded") is overloaded, 403 fatal for the batch (but see
 //     [IsCacheNotFound]: a 403 on a context cache only means the cache is
-//     gone, and [CachedStrategy] handles it);
-//   - other 4xx: [batchllm.ClassFatalItem];
-//   - anything else (connection errors, timeouts, a truncated or invalid JSON
-//     body): [batchllm.ClassTransient].
+//     gone, and [CachedStrategy] handles it), a prompt that is too long
+//     (400) fatal for the item. A body without error.code is read by its
+//     status name.
 //
-// An error already wrapped by [batchllm.Classified] keeps its class.
+// An error that is not an API error (a connection error, a timeout, a
+// truncated or invalid JSON body) is [batchllm.ClassTransient]; one already
+// wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if c, ok := calls.Prior(err); ok {
 		return c
@@ -150,15 +153,24 @@ func ErrorLimits(ae genai.APIError) *batchllm.LimitInfo {
 	return &li
 }
 
-// RetryDelay returns the delay of ae's RetryInfo detail, 0 if none.
+// RetryDelay returns the delay of ae's RetryInfo detail, else the one its
+// message ends with ("Please retry in 58.821668433s.", the wording of
+// quota 429s since early 2026, which a proxy may pass on without the
+// details), 0 if neither.
 func RetryDelay(ae genai.APIError) time.Duration {
 	for _, d := range details(ae, "RetryInfo") {
 		if v, ok := d["retryDelay"]; ok {
 			return ProtoDuration(v)
 		}
 	}
+	if m := retryIn.FindStringSubmatch(ae.Message); m != nil {
+		return ProtoDuration(m[1])
+	}
 	return 0
 }
+
+// retryIn matches the delay at the end of a quota 429's message.
+var retryIn = regexp.MustCompile(`Please retry in ([0-9]+(?:\.[0-9]+)?s)`)
 
 // ProtoDuration parses a google.protobuf.Duration as JSON decodes it: a
 // string of seconds with an "s" suffix ("26s", "25.465s"), or an object

@@ -2,32 +2,21 @@ package gemini
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 )
 
 // TestRequestBody checks what goes on the wire for every option.
 func TestRequestBody(t *testing.T) {
-	var body map[string]any
-	var hdr http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		body = nil
-		json.Unmarshal(b, &body)
-		hdr = r.Header
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":5,"thoughtsTokenCount":7,"cachedContentTokenCount":80,"totalTokenCount":112},"modelVersion":"gemini-x-001"}`)
-	}))
-	defer srv.Close()
+	rec := simtest.Record(t, `{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":5,"thoughtsTokenCount":7,"cachedContentTokenCount":80,"totalTokenCount":112},"modelVersion":"gemini-x-001"}`)
 	temp := 0.25
 	s, err := New(Config{
-		Model: "gemini-x", APIKey: testKey, BaseURL: srv.URL, System: "sys", Temperature: &temp, MaxTokens: 64,
+		Model: "gemini-x", APIKey: testKey, BaseURL: rec.URL, System: "sys", Temperature: &temp, MaxTokens: 64,
 		Stop: []string{"END"}, Extra: map[string]any{"labels": map[string]any{"team": "a"}},
 		Headers: http.Header{"X-Trace": {"t1"}},
 	})
@@ -43,23 +32,19 @@ func TestRequestBody(t *testing.T) {
 	if want := (batchllm.Usage{InputTokens: 100, OutputTokens: 12, CachedInputTokens: 80}); resp.Usage != want || resp.Output != "ok" || resp.Model != "gemini-x-001" {
 		t.Errorf("response %+v", resp)
 	}
-	got, _ := json.Marshal(body)
+	got, _ := json.Marshal(rec.Body())
 	want := `{"contents":[{"parts":[{"text":"q"}],"role":"user"},{"parts":[{"text":"a"}],"role":"model"},{"parts":[{"text":"q2"}],"role":"user"}],"generationConfig":{"maxOutputTokens":32,"responseJsonSchema":{"type":"object"},"responseMimeType":"application/json","stopSequences":["END"],"temperature":0.25},"labels":{"team":"a"},"systemInstruction":{"parts":[{"text":"sys"}],"role":"user"}}`
 	if string(got) != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
 	}
-	if hdr.Get("X-Trace") != "t1" || hdr.Get("X-Goog-Api-Key") != testKey {
-		t.Errorf("headers %v", hdr)
+	if rec.Header().Get("X-Trace") != "t1" || rec.Header().Get("X-Goog-Api-Key") != testKey {
+		t.Errorf("headers %v", rec.Header())
 	}
 }
 
 func TestBlockedPrompt(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"HIGH"}]},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}`)
-	}))
-	defer srv.Close()
-	s, err := New(Config{Model: "gemini-x", APIKey: testKey, BaseURL: srv.URL})
+	url := simtest.Replay(t, http.StatusOK, nil, `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"HIGH"}]},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}`)
+	s, err := New(Config{Model: "gemini-x", APIKey: testKey, BaseURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

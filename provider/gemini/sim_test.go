@@ -31,11 +31,7 @@ func simConfig(sim *llmsim.Server, fault string) Config {
 
 func newStrategy(t *testing.T, cfg Config) *Strategy {
 	t.Helper()
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return simtest.Build(t, cfg, nil, New)
 }
 
 func TestSimText(t *testing.T) {
@@ -64,19 +60,11 @@ func TestSimStructuredOutput(t *testing.T) {
 
 func TestSimErrorClasses(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 3 * time.Second})
-	simtest.ErrorClasses(t, []simtest.FaultCase{
-		{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 3 * time.Second},
-		{Fault: "quota", Class: batchllm.ClassFatalBatch},
-		{Fault: "503", Class: batchllm.ClassOverloaded},
-		{Fault: "500", Class: batchllm.ClassTransient},
-		{Fault: "504", Class: batchllm.ClassTransient},
-		{Fault: "400", Class: batchllm.ClassFatalItem},
-		{Fault: "401", Class: batchllm.ClassFatalBatch},
-		{Fault: "403", Class: batchllm.ClassFatalBatch},
-		{Fault: "reset", Class: batchllm.ClassTransient},
-		{Fault: "truncate", Class: batchllm.ClassTransient},
-		{Fault: "badjson", Class: batchllm.ClassTransient},
-	}, "AIza", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
+	simtest.ErrorClasses(t, simtest.CommonFaults(
+		simtest.FaultCase{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 3 * time.Second},
+		simtest.FaultCase{Fault: "503", Class: batchllm.ClassOverloaded},
+		simtest.FaultCase{Fault: "504", Class: batchllm.ClassTransient},
+	), "AIza", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
 		return newStrategy(t, simConfig(sim, fault))
 	}, func(t *testing.T, err error) {
 		if IsCacheNotFound(err) {

@@ -27,15 +27,13 @@ import (
 //     the x-ratelimit headers have nothing left or the message names the
 //     limit and its use ("Limit 60, Used 60"), and otherwise the 429 says
 //     nothing of its cause;
-//   - 503 and 529: [batchllm.ClassOverloaded];
-//   - 408, 409 and other 5xx: [batchllm.ClassTransient];
-//   - 401, 402 and 403: [batchllm.ClassFatalBatch] (a bad key or no access
-//     fails every item alike);
-//   - other 4xx, context_length_exceeded included: [batchllm.ClassFatalItem];
-//   - anything else (connection refused or reset, a timeout, a truncated or
-//     invalid JSON body): [batchllm.ClassTransient].
+//   - other statuses as [batchllm.StatusClass] says: 503
+//     (server_is_overloaded) is overloaded, 401 (invalid_api_key) fatal for
+//     the batch, 400 context_length_exceeded fatal for the item.
 //
-// An error already wrapped by [batchllm.Classified] keeps its class.
+// An error that is not an API error (connection refused or reset, a
+// timeout, a truncated or invalid JSON body) is [batchllm.ClassTransient];
+// one already wrapped by [batchllm.Classified] keeps its class.
 func Classify(err error) batchllm.Classification {
 	if c, ok := calls.Prior(err); ok {
 		return c

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	oai "github.com/openai/openai-go/v3"
+
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/internal/testing/simtest"
@@ -42,6 +44,10 @@ func TestSimModelLimits(t *testing.T) {
 	_, err = s.Call(t.Context(), req(batchllm.Text("q")))
 	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassFatalItem || !strings.Contains(err.Error(), "supports at most 16384 completion tokens") {
 		t.Errorf("max_tokens: %v %v", c, err)
+	}
+	// The API sends this 400 with param max_tokens and a null code.
+	if oe, ok := errors.AsType[*oai.Error](err); !ok || oe.Param != "max_tokens" || oe.Code != "" {
+		t.Errorf("max_tokens: %+v, want param max_tokens and no code", oe)
 	}
 	s = simStrategy(t, sim, "", func(c *Config) { c.Catalogue = blind })
 	_, err = s.Call(t.Context(), req(batchllm.Text(strings.Repeat("abcd", 130_000))))

@@ -162,7 +162,7 @@ func TestResponsesStream(t *testing.T) {
 	}
 	simtest.StreamFaults(t, "openai: ", func(t *testing.T, fault llmsim.Fault, firstToken, stall time.Duration) batchllm.Strategy[batchllm.Prompt, string] {
 		return streamed(t, sim, string(fault), firstToken, stall, onResponses)
-	})
+	}, nil)
 	_, err := streamed(t, sim, string(llmsim.FaultStreamError), time.Minute, time.Minute, onResponses).Call(t.Context(), req(batchllm.Text("hi")))
 	if c := batchllm.DefaultClassifier.Classify(err).Class; c != batchllm.ClassTransient || !strings.Contains(err.Error(), "response failed: server_error") {
 		t.Errorf("error event: %v %v", c, err)

@@ -13,7 +13,6 @@ import (
 	"github.com/batchllm/batchllm/llmsim"
 )
 
-// startSim starts a simulator on loopback for the test.
 // startSim and req are the shared helpers of internal/testing/simtest.
 var (
 	startSim = simtest.Start
@@ -28,14 +27,7 @@ func simStrategy(t *testing.T, sim *llmsim.Server, fault string, mod func(*Confi
 	if fault != "" {
 		cfg.RequestOptions = []option.RequestOption{option.WithHeader(llmsim.FaultHeader, fault)}
 	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return simtest.Build(t, cfg, mod, New)
 }
 
 func TestSimText(t *testing.T) {
@@ -82,21 +74,13 @@ func TestSimStructuredOutput(t *testing.T) {
 
 func TestSimErrorClasses(t *testing.T) {
 	sim := startSim(t, llmsim.Config{FaultRetryAfter: 1500 * time.Millisecond})
-	simtest.ErrorClasses(t, []simtest.FaultCase{
-		{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 1500 * time.Millisecond},
-		{Fault: "quota", Class: batchllm.ClassFatalBatch},
-		{Fault: "400", Class: batchllm.ClassFatalItem},
-		{Fault: "401", Class: batchllm.ClassFatalBatch},
-		{Fault: "403", Class: batchllm.ClassFatalBatch},
-		{Fault: "404", Class: batchllm.ClassFatalItem},
-		{Fault: "500", Class: batchllm.ClassTransient},
-		{Fault: "502", Class: batchllm.ClassTransient},
-		{Fault: "503", Class: batchllm.ClassOverloaded},
-		{Fault: "reset", Class: batchllm.ClassTransient},
-		{Fault: "truncate", Class: batchllm.ClassTransient},
-		{Fault: "badjson", Class: batchllm.ClassTransient},
-		{Fault: "hang", Class: batchllm.ClassTransient},
-	}, "sk-test", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
+	simtest.ErrorClasses(t, simtest.CommonFaults(
+		simtest.FaultCase{Fault: "429", Class: batchllm.ClassRateLimited, Wait: 1500 * time.Millisecond},
+		simtest.FaultCase{Fault: "404", Class: batchllm.ClassFatalItem},
+		simtest.FaultCase{Fault: "502", Class: batchllm.ClassTransient},
+		simtest.FaultCase{Fault: "503", Class: batchllm.ClassOverloaded},
+		simtest.FaultCase{Fault: "hang", Class: batchllm.ClassTransient},
+	), "sk-test", func(t *testing.T, fault string) batchllm.Strategy[batchllm.Prompt, string] {
 		return simStrategy(t, sim, fault, nil)
 	}, nil)
 }

@@ -68,22 +68,12 @@ func TestStreamFaults(t *testing.T) {
 	sim := startSim(t, llmsim.Config{OpenAI: llmsim.ProviderConfig{OutputTokens: 40}})
 	simtest.StreamFaults(t, "openai: ", func(t *testing.T, fault llmsim.Fault, firstToken, stall time.Duration) batchllm.Strategy[batchllm.Prompt, string] {
 		return streamed(t, sim, string(fault), firstToken, stall, nil)
-	})
-	if st := sim.Stats().OpenAI; st.Faults[string(llmsim.FaultStall)] != 1 || st.Faults[string(llmsim.FaultTruncate)] != 1 {
-		t.Errorf("faults %v, want one stall and one cut", st.Faults)
-	}
+	}, func() llmsim.ProviderStats { return sim.Stats().OpenAI })
 }
 
 func TestStreamRateLimitedBeforeStreaming(t *testing.T) {
 	sim := startSim(t, llmsim.Config{})
-	s := streamed(t, sim, "429", time.Minute, time.Minute, nil)
-	resp, err := s.Call(t.Context(), req(batchllm.Text("hi")))
-	if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassRateLimited || c.RetryAfter != time.Second {
-		t.Errorf("class %v wait %v, want rate_limited 1s (err %v)", c.Class, c.RetryAfter, err)
-	}
-	if resp.Limits == nil || resp.Limits.RetryAfter != time.Second {
-		t.Errorf("limits %+v", resp.Limits)
-	}
+	simtest.RateLimitedBeforeStreaming(t, streamed(t, sim, "429", time.Minute, time.Minute, nil))
 }
 
 func TestNewRejectsNegativeStreamLimits(t *testing.T) {

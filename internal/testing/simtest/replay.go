@@ -2,10 +2,13 @@ package simtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,4 +72,65 @@ func ErrorShapes(t *testing.T, shapes []ErrorShape, keyPrefix string, newStrateg
 			}
 		})
 	}
+}
+
+// Recorder is a loopback server that answers every request with one JSON
+// body and keeps the last request's decoded JSON body and headers, for
+// tests of what a strategy sends.
+type Recorder struct {
+	URL    string // the root, as for Replay
+	mu     sync.Mutex
+	body   map[string]any
+	header http.Header
+	answer string
+}
+
+// Record starts a Recorder for the life of the test that answers answer
+// with a 200.
+func Record(t testing.TB, answer string) *Recorder {
+	t.Helper()
+	rec := &Recorder{answer: answer}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var body map[string]any
+		_ = json.Unmarshal(b, &body) // a body that is not a JSON object reads as nil
+		rec.mu.Lock()
+		rec.body, rec.header = body, r.Header.Clone()
+		answer := rec.answer
+		rec.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	rec.URL = srv.URL
+	return rec
+}
+
+// Body is the last request's JSON body, nil before the first request or
+// after Reset.
+func (r *Recorder) Body() map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.body
+}
+
+// Header is the last request's headers.
+func (r *Recorder) Header() http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.header
+}
+
+// Answer makes the recorder answer body from now on.
+func (r *Recorder) Answer(body string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answer = body
+}
+
+// Reset forgets the last request, so that Body shows whether another came.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.body, r.header = nil, nil
 }

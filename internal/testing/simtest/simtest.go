@@ -1,6 +1,10 @@
 // Package simtest holds what the provider packages' tests share: starting
-// the simulator, a request for a first attempt, and the check that every
-// forced fault gets its error class.
+// the simulator and building a strategy on it, a request for a first
+// attempt, the common calls (a conversation, structured output, a run of
+// items through the processor with faults), the check that every forced
+// fault and every canned error body gets its error class, the stream
+// faults, and loopback servers that replay an answer or record what a
+// strategy sends.
 package simtest
 
 import (
@@ -40,6 +44,22 @@ type FaultCase struct {
 	Fault string
 	Class batchllm.ErrorClass
 	Wait  time.Duration
+}
+
+// CommonFaults are the forced faults whose errors every provider classes
+// alike (the non-retryable quota error, 500, 400, 401, 403, and the
+// transport faults), followed by a provider's own cases.
+func CommonFaults(own ...FaultCase) []FaultCase {
+	return append([]FaultCase{
+		{Fault: "quota", Class: batchllm.ClassFatalBatch},
+		{Fault: "500", Class: batchllm.ClassTransient},
+		{Fault: "400", Class: batchllm.ClassFatalItem},
+		{Fault: "401", Class: batchllm.ClassFatalBatch},
+		{Fault: "403", Class: batchllm.ClassFatalBatch},
+		{Fault: "reset", Class: batchllm.ClassTransient},
+		{Fault: "truncate", Class: batchllm.ClassTransient},
+		{Fault: "badjson", Class: batchllm.ClassTransient},
+	}, own...)
 }
 
 // ErrorClasses makes one call per case, through the strategy that
@@ -123,4 +143,18 @@ func ModelWideStop(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string], r
 	if sum.Stats.Succeeded != 0 || sum.Stats.Failed != 200 {
 		t.Errorf("stats %+v", sum.Stats)
 	}
+}
+
+// Build returns what build makes of cfg once mod, if not nil, has changed
+// it (a provider's New and Config); an error fails the test.
+func Build[C, S any](t testing.TB, cfg C, mod func(*C), build func(C) (S, error)) S {
+	t.Helper()
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

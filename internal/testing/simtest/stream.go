@@ -30,8 +30,10 @@ type StreamStrategy func(t *testing.T, fault llmsim.Fault, firstToken, stall tim
 // provider/internal/streamwatch). Nothing sleeps: the simulator holds the
 // stream open until the client gives up and the test waits for Call to
 // return; the attempt's deadline, far longer, only catches a limit that
-// never fires. prefix starts every error message ("openai: ").
-func StreamFaults(t *testing.T, prefix string, newStrategy StreamStrategy) {
+// never fires. prefix starts every error message ("openai: "). stats, if
+// not nil, reports the simulator's counts of the provider, which must show
+// the stall and the cut injected once each.
+func StreamFaults(t *testing.T, prefix string, newStrategy StreamStrategy, stats func() llmsim.ProviderStats) {
 	timeouts := []struct {
 		fault             llmsim.Fault
 		firstToken, stall time.Duration
@@ -68,5 +70,25 @@ func StreamFaults(t *testing.T, prefix string, newStrategy StreamStrategy) {
 				t.Errorf("class %v, want transient (err %v)", c.Class, err)
 			}
 		})
+	}
+	if stats != nil {
+		if f := stats().Faults; f[string(llmsim.FaultStall)] != 1 || f[string(llmsim.FaultTruncate)] != 1 {
+			t.Errorf("faults %v, want one stall and one cut", f)
+		}
+	}
+}
+
+// RateLimitedBeforeStreaming checks a streaming strategy s whose request
+// gets a 429 (forced, with the simulator's default 1 s delay) before any
+// event: the error is rate limited, waiting 1 s, and the response's
+// Limits carry the delay.
+func RateLimitedBeforeStreaming(t *testing.T, s batchllm.Strategy[batchllm.Prompt, string]) {
+	t.Helper()
+	resp, err := s.Call(t.Context(), Request(batchllm.Text("hi")))
+	if c := batchllm.DefaultClassifier.Classify(err); c.Class != batchllm.ClassRateLimited || c.RetryAfter != time.Second {
+		t.Errorf("class %v wait %v, want rate_limited 1s (err %v)", c.Class, c.RetryAfter, err)
+	}
+	if resp.Limits == nil || resp.Limits.RetryAfter != time.Second {
+		t.Errorf("limits %+v, want RetryAfter 1s", resp.Limits)
 	}
 }
