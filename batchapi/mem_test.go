@@ -63,11 +63,16 @@ func TestLargeRunMemory(t *testing.T) {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 		tk := time.NewTicker(20 * time.Millisecond)
 		defer tk.Stop()
+		// profiled is the peak at the last profile: the heap grows by
+		// less than a few MiB between two samples, so a profile is
+		// written at each 4 MiB of growth, not at each jump of 4 MiB.
+		var profiled uint64
 		for {
 			metrics.Read(s)
 			if v := s[0].Value.Uint64(); v > peak.Load() {
-				if prof != "" && v > peak.Load()+4<<20 {
+				if prof != "" && v > profiled+4<<20 {
 					writeHeapProfile(t, prof)
+					profiled = v
 				}
 				peak.Store(v)
 			}

@@ -17,9 +17,12 @@ import (
 )
 
 // pending is an item submitted, or about to be, whose result is not in.
+// A run holds one for each such item, so it keeps only what it cannot
+// get back cheaply: the custom id is computed from the ID when needed,
+// and the request's batch entry and digest are in the spool.
 type pending[C any] struct {
-	id, custom, digest string
-	ctx                C
+	id  string
+	ctx C
 	// model and schema are what decoding an answer needs of the prompt.
 	model    string
 	schema   *batchllm.Schema
@@ -27,8 +30,10 @@ type pending[C any] struct {
 	attempts int
 	permit   batchllm.Permit
 	batch    *tracked[C]
-	notRun   string // why the last batch did not run it
 }
+
+// custom returns the custom id the item is submitted under.
+func (p *pending[C]) custom() string { return CustomID(p.id) }
 
 // tracked is a provider batch the run waits for.
 type tracked[C any] struct {
@@ -234,8 +239,8 @@ func (r *runner[C]) divert(ctx context.Context, p *pending[C]) error {
 		p.permit = nil
 	}
 	r.mu.Lock()
-	if r.pend[p.custom] == p {
-		delete(r.pend, p.custom)
+	if c := p.custom(); r.pend[c] == p {
+		delete(r.pend, c)
 	}
 	p.batch = nil
 	r.stats.Diverted++
@@ -271,10 +276,11 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if !validID(it.ID) {
 		return fmt.Errorf("batchapi: item %d has an empty ID", r.stats.Items+1)
 	}
-	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1}
+	p := &pending[C]{id: it.ID, ctx: it.Context, schema: it.Input.Schema, attempts: 1}
+	custom := p.custom()
 	r.mu.Lock()
 	r.stats.Items++
-	_, dup := r.pend[p.custom]
+	_, dup := r.pend[custom]
 	r.mu.Unlock()
 	if dup {
 		return fmt.Errorf("batchapi: duplicate item ID %q", it.ID)
@@ -283,13 +289,13 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if digest == nil {
 		digest = func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }
 	}
-	var err error
-	if p.digest, err = digest(it.Input); err != nil {
+	d, err := digest(it.Input)
+	if err != nil {
 		return fmt.Errorf("batchapi: item %q: %w", it.ID, err)
 	}
 	var adopt *tracked[C]
 	if j := r.cfg.Journal; j != nil && !r.cfg.DryRun {
-		st, ref, at, err := j.Lookup(it.ID, p.digest)
+		st, ref, at, err := j.Lookup(it.ID, d)
 		if err != nil {
 			return fmt.Errorf("batchapi: journal: %w", err)
 		}
@@ -309,12 +315,12 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		// that is not JSON, say): it fails alone.
 		return r.report(ctx, p, batchllm.Response[string]{}, err)
 	}
-	e, model, err := r.b.entry(p.custom, path, body)
+	e, model, err := r.b.entry(custom, path, body)
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
 	p.model = r.intern(model)
-	if p.entry, err = r.sp.add(e); err != nil {
+	if p.entry, err = r.sp.add(e, d); err != nil {
 		return err
 	}
 	if adopt != nil {
@@ -323,7 +329,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		p.attempts = adopt.info.Attempt
 		adopt.items = append(adopt.items, p)
 		adopt.info.Requests++
-		r.pend[p.custom] = p
+		r.pend[custom] = p
 		r.stats.Resumed++
 		r.mu.Unlock()
 		return nil
@@ -365,7 +371,7 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 		key = p.model
 	}
 	r.mu.Lock()
-	r.pend[p.custom] = p
+	r.pend[p.custom()] = p
 	p.batch = nil
 	ch := r.open[key]
 	if ch == nil {
@@ -495,11 +501,9 @@ func nameAttempt(name string) int {
 // submit journals, creates and starts tracking one batch of items.
 func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
 	refs := make([]spoolRef, len(items))
-	subs := make([]Submission, len(items))
 	r.mu.Lock()
 	for i, p := range items {
 		refs[i] = p.entry
-		subs[i] = Submission{ID: p.id, Digest: p.digest}
 		// Items of a batch an earlier run journaled but never created
 		// keep the attempt they were on.
 		attempt = max(attempt, p.attempts)
@@ -518,17 +522,14 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 		r.stats.Batches++
 		r.stats.Submitted += int64(len(items))
 		for _, p := range items {
-			delete(r.pend, p.custom)
+			delete(r.pend, p.custom())
 		}
 		r.mu.Unlock()
 		r.progress(t.info)
 		return nil
 	}
-	j := r.cfg.Journal
-	if j != nil {
-		if err := j.Submitted(ctx, batchRef(name, ""), subs); err != nil {
-			return fmt.Errorf("batchapi: journal: %w", err)
-		}
+	if err := r.journalSubmitted(ctx, batchRef(name, ""), items); err != nil {
+		return err
 	}
 	if err := r.hook("journaled"); err != nil {
 		return err
@@ -541,10 +542,8 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 		return err
 	}
 	t.info.ID = id
-	if j != nil {
-		if err := j.Submitted(ctx, batchRef(name, id), subs); err != nil {
-			return fmt.Errorf("batchapi: journal: %w", err)
-		}
+	if err := r.journalSubmitted(ctx, batchRef(name, id), items); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	for _, p := range items {
@@ -558,6 +557,38 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 	r.progress(t.info)
 	r.poke()
 	return r.hook("id-journaled")
+}
+
+// submitChunk is the number of items journaled at once: a batch's
+// submission is journaled a chunk at a time, each with one fsync, so that
+// journaling a batch of 50,000 items does not hold 50,000 records (and
+// their digests, read back from the spool) in memory at once.
+const submitChunk = 1024
+
+// journalSubmitted journals, if the run has a journal, that the items are
+// in the batch ref.
+func (r *runner[C]) journalSubmitted(ctx context.Context, ref string, items []*pending[C]) error {
+	j := r.cfg.Journal
+	if j == nil {
+		return nil
+	}
+	subs := make([]Submission, 0, min(len(items), submitChunk))
+	for len(items) > 0 {
+		n := min(len(items), submitChunk)
+		subs = subs[:0]
+		for _, p := range items[:n] {
+			d, err := r.sp.digest(p.entry)
+			if err != nil {
+				return err
+			}
+			subs = append(subs, Submission{ID: p.id, Digest: d})
+		}
+		if err := j.Submitted(ctx, ref, subs); err != nil {
+			return fmt.Errorf("batchapi: journal: %w", err)
+		}
+		items = items[n:]
+	}
+	return nil
 }
 
 // create creates the batch, retrying failures worth retrying. Before a
@@ -723,6 +754,9 @@ func eta(info BatchInfo, now time.Time) time.Time {
 // and submits again those that never ran.
 func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 	batchNotRun := ""
+	// notRun says why the batch did not run each of its requests it
+	// says it did not run.
+	notRun := map[*pending[C]]string{}
 	err := r.b.results(ctx, t.info.ID, func(a answer) error {
 		if a.custom == "" {
 			batchNotRun = a.notRun
@@ -738,7 +772,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			return nil
 		}
 		if a.notRun != "" {
-			p.notRun = a.notRun
+			notRun[p] = a.notRun
 			return nil
 		}
 		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.model, Schema: p.schema}, a.status, a.body)
@@ -760,17 +794,17 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 	var divert, failed []*pending[C]
 	r.mu.Lock()
 	for _, p := range t.items {
-		if r.pend[p.custom] != p || p.batch != t {
+		if r.pend[p.custom()] != p || p.batch != t {
 			continue
 		}
-		why := p.notRun
+		why := notRun[p]
 		if why == "" {
 			why = batchNotRun
 		}
 		if why == "" {
 			why = "the batch ended with no answer for the request"
 		}
-		p.notRun = why
+		notRun[p] = why
 		if r.cfg.DivertNotRun || r.pastCutoff() {
 			p.batch = nil
 			divert = append(divert, p)
@@ -798,7 +832,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 		}
 	}
 	for _, p := range failed {
-		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, p.notRun), batchllm.ClassTransient, 0)
+		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, notRun[p]), batchllm.ClassTransient, 0)
 		if err := r.report(ctx, p, batchllm.Response[string]{}, err); err != nil {
 			return err
 		}
@@ -855,8 +889,8 @@ func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Res
 		}
 	}
 	r.mu.Lock()
-	if r.pend[p.custom] == p {
-		delete(r.pend, p.custom)
+	if c := p.custom(); r.pend[c] == p {
+		delete(r.pend, c)
 	}
 	if res.OK() {
 		r.stats.Succeeded++
