@@ -57,9 +57,10 @@ type backend interface {
 	// framing returns what goes before the entries of a batch, between
 	// two of them and after them.
 	framing() (head, sep, tail string)
-	// submit creates a batch named name, for model, whose entries (framed)
-	// are read from body, size bytes in all; it returns the batch's id.
-	submit(ctx context.Context, name, model string, n int, body io.Reader, size int64) (string, error)
+	// submit creates a batch named name, for tg (the model and endpoint of
+	// its requests), whose n entries (framed) are read from body, size
+	// bytes in all; it returns the batch's id.
+	submit(ctx context.Context, name string, tg target, n int, body io.Reader, size int64) (string, error)
 	// find returns the id of the batch named name, of n requests,
 	// submitted at about since, or "" if there is none; it never returns
 	// an id in known.

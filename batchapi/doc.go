@@ -14,9 +14,11 @@
 // [Run] splits the items into batches within the provider's limits, one
 // model per batch where the provider requires it:
 //
-//   - OpenAI: 50,000 requests and 200 MB per input file, one model per file
-//     (https://platform.openai.com/docs/api-reference/batch/create,
-//     https://platform.openai.com/docs/guides/batch);
+//   - OpenAI: 50,000 requests and 200 MB per input file, one model and one
+//     endpoint per file (https://platform.openai.com/docs/api-reference/batch/create,
+//     https://platform.openai.com/docs/guides/batch): requests to
+//     /v1/responses (a model the Responses API alone serves) and to
+//     /v1/chat/completions go in separate batches;
 //   - Anthropic: 100,000 requests or 256 MB per batch, models mixed
 //     (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing);
 //   - Gemini: one model per batch, inline requests up to 20 MB in all or an

@@ -99,7 +99,7 @@ func (*geminiBackend) entry(custom, path string, body []byte) ([]byte, string, e
 
 func (*geminiBackend) framing() (head, sep, tail string) { return "", "\n", "\n" }
 
-func (b *geminiBackend) submit(ctx context.Context, name, model string, _ int, body io.Reader, size int64) (string, error) {
+func (b *geminiBackend) submit(ctx context.Context, name string, tg target, _ int, body io.Reader, size int64) (string, error) {
 	cfg := &genai.CreateBatchJobConfig{DisplayName: name}
 	src := &genai.BatchJobSource{}
 	if size <= b.inlineMax {
@@ -127,7 +127,7 @@ func (b *geminiBackend) submit(ctx context.Context, name, model string, _ int, b
 		}
 		src.FileName = f.Name
 	}
-	job, err := b.c.Batches.Create(ctx, model, src, cfg)
+	job, err := b.c.Batches.Create(ctx, tg.model, src, cfg)
 	if err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}

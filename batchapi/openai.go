@@ -19,10 +19,17 @@ import (
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
-// OpenAI returns the Batch API provider for the chat completions that
-// openai.New(cfg) would make: each item's request is the one the live
-// strategy sends, uploaded in a JSONL file (Files API, purpose "batch") and
-// run by /v1/batches with a 24h completion window. cfg.Client, or a client
+// OpenAI returns the Batch API provider for the calls that openai.New(cfg)
+// would make: each item's request is the one the live strategy sends, to
+// chat completions or, for a model the Responses API alone serves (or with
+// cfg.API set to openai.APIResponses), to /v1/responses, uploaded in a
+// JSONL file (Files API, purpose "batch") and run by /v1/batches with a
+// 24h completion window. A batch's endpoint is one for all its requests
+// ("The endpoint to be used for all requests in the batch. Currently
+// /v1/responses, /v1/chat/completions, ...",
+// https://platform.openai.com/docs/api-reference/batch/create, endpoint),
+// so the two kinds go in separate batches, and each answer is read as the
+// endpoint it came from answers. cfg.Client, or a client
 // built from cfg.APIKey and cfg.BaseURL with the SDK's retries off, calls
 // the Files and Batches endpoints.
 func OpenAI(cfg openai.Config) (*Provider, error) {
@@ -88,7 +95,7 @@ func (*openAIBackend) entry(custom, path string, body []byte) ([]byte, string, e
 
 func (*openAIBackend) framing() (head, sep, tail string) { return "", "\n", "\n" }
 
-func (b *openAIBackend) submit(ctx context.Context, name, model string, n int, body io.Reader, size int64) (string, error) {
+func (b *openAIBackend) submit(ctx context.Context, name string, tg target, _ int, body io.Reader, _ int64) (string, error) {
 	// The SDK's Files.New buffers the whole multipart body; stream it
 	// instead, from the spool, through option.WithRequestBody.
 	var head bytes.Buffer
@@ -112,7 +119,7 @@ func (b *openAIBackend) submit(ctx context.Context, name, model string, n int, b
 	}
 	bt, err := b.c.Batches.New(ctx, oai.BatchNewParams{
 		InputFileID:      f.ID,
-		Endpoint:         oai.BatchNewParamsEndpointV1ChatCompletions,
+		Endpoint:         oai.BatchNewParamsEndpoint(tg.path),
 		CompletionWindow: oai.BatchNewParamsCompletionWindow24h,
 		Metadata:         map[string]string{nameKey: name},
 	})

@@ -23,8 +23,9 @@ import (
 type pending[C any] struct {
 	id  string
 	ctx C
-	// model and schema are what decoding an answer needs of the prompt.
-	model    string
+	// target's model and schema are what decoding an answer needs of the
+	// prompt.
+	target   *target
 	schema   *batchllm.Schema
 	entry    spoolRef
 	attempts int
@@ -44,11 +45,20 @@ type tracked[C any] struct {
 	journaled time.Time
 }
 
+// target is what a request is for: its model, and the endpoint it is sent
+// to (OpenAI: /v1/chat/completions, or /v1/responses for a model the
+// Responses API alone serves). A batch has one endpoint, and one model
+// where the provider requires it. A run has few targets, and keeps one
+// copy of each.
+type target struct {
+	model, path string
+}
+
 // chunk is a batch being filled.
 type chunk[C any] struct {
-	model string
-	items []*pending[C]
-	bytes int64
+	target *target
+	items  []*pending[C]
+	bytes  int64
 }
 
 type runner[C any] struct {
@@ -67,12 +77,12 @@ type runner[C any] struct {
 	pend      map[string]*pending[C] // by custom id
 	active    []*tracked[C]
 	adopted   map[string]*tracked[C] // by journal reference; nil value: the batch does not exist
-	open      map[string]*chunk[C]
+	open      map[target]*chunk[C]
 	inputDone bool
 	stats     Stats
 	wake      chan struct{}
-	// models interns the items' model names, of which there are few.
-	models map[string]string
+	// targets interns the items' targets.
+	targets map[target]*target
 	// cutoffDone is set once the batches running at Config.Cutoff were
 	// cancelled.
 	cutoffDone bool
@@ -103,8 +113,8 @@ func Run[C any](ctx context.Context, cfg Config[C], items iter.Seq[Item[C]], emi
 	}
 	r := &runner[C]{
 		cfg: cfg, b: cfg.Provider.b, c: cfg.Provider.c, lim: cfg.Provider.b.limits(), emit: emit,
-		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[string]*chunk[C]{},
-		wake: make(chan struct{}, 1), models: map[string]string{},
+		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[target]*chunk[C]{},
+		wake: make(chan struct{}, 1), targets: map[target]*target{},
 	}
 	if cfg.MaxRequests > 0 && cfg.MaxRequests < r.lim.Requests {
 		r.lim.Requests = cfg.MaxRequests
@@ -205,7 +215,7 @@ func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error 
 	}
 	r.mu.Unlock()
 	for _, ch := range rest {
-		if err := r.submitOrDivert(ctx, ch.model, ch.items, 1); err != nil {
+		if err := r.submitOrDivert(ctx, ch.target, ch.items, 1); err != nil {
 			return err
 		}
 	}
@@ -219,9 +229,9 @@ func (r *runner[C]) pastCutoff() bool {
 
 // submitOrDivert submits a batch of items, or diverts them once the
 // cutoff has passed.
-func (r *runner[C]) submitOrDivert(ctx context.Context, model string, items []*pending[C], attempt int) error {
+func (r *runner[C]) submitOrDivert(ctx context.Context, tg *target, items []*pending[C], attempt int) error {
 	if !r.pastCutoff() {
-		return r.submit(ctx, model, items, attempt)
+		return r.submit(ctx, tg, items, attempt)
 	}
 	for _, p := range items {
 		if err := r.divert(ctx, p); err != nil {
@@ -319,7 +329,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
-	p.model = r.intern(model)
+	p.target = r.intern(target{model: model, path: path})
 	if p.entry, err = r.sp.add(e, d); err != nil {
 		return err
 	}
@@ -337,15 +347,26 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	return r.enqueue(ctx, p, it.Input)
 }
 
-// intern returns the one copy of the model name the run keeps.
-func (r *runner[C]) intern(model string) string {
+// intern returns the one copy of the target the run keeps.
+func (r *runner[C]) intern(tg target) *target {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m, ok := r.models[model]; ok {
-		return m
+	if t, ok := r.targets[tg]; ok {
+		return t
 	}
-	r.models[model] = model
-	return model
+	t := &tg
+	r.targets[tg] = t
+	return t
+}
+
+// batchKey returns the key of the batches an item may go in: one per
+// endpoint, and per model where the provider requires it.
+func (r *runner[C]) batchKey(p *pending[C]) target {
+	k := target{path: p.target.path}
+	if r.b.oneModel() {
+		k.model = p.target.model
+	}
+	return k
 }
 
 // enqueue admits a new item and adds it to the batch being filled for its
@@ -355,7 +376,7 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 		return r.divert(ctx, p)
 	}
 	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
-		est := batchllm.Estimate{Model: p.model}
+		est := batchllm.Estimate{Model: p.target.model}
 		if len(input) > 0 {
 			if e, ok := r.cfg.Provider.Estimate(p.id, input[0]); ok {
 				est = e
@@ -366,30 +387,27 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 			return r.report(ctx, p, batchllm.Response[string]{}, err)
 		}
 	}
-	key := ""
-	if r.b.oneModel() {
-		key = p.model
-	}
+	key := r.batchKey(p)
 	r.mu.Lock()
 	r.pend[p.custom()] = p
 	p.batch = nil
 	ch := r.open[key]
 	if ch == nil {
-		ch = &chunk[C]{model: p.model}
+		ch = &chunk[C]{target: p.target}
 		r.open[key] = ch
 	}
 	var full *chunk[C]
 	size := int64(e2size(p.entry))
 	if len(ch.items) > 0 && (len(ch.items) >= r.lim.Requests || ch.bytes+size > r.lim.Bytes) {
 		full = ch
-		ch = &chunk[C]{model: p.model}
+		ch = &chunk[C]{target: p.target}
 		r.open[key] = ch
 	}
 	ch.items = append(ch.items, p)
 	ch.bytes += size
 	r.mu.Unlock()
 	if full != nil {
-		return r.submitOrDivert(ctx, full.model, full.items, 1)
+		return r.submitOrDivert(ctx, full.target, full.items, 1)
 	}
 	return nil
 }
@@ -499,7 +517,7 @@ func nameAttempt(name string) int {
 }
 
 // submit journals, creates and starts tracking one batch of items.
-func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
+func (r *runner[C]) submit(ctx context.Context, tg *target, items []*pending[C], attempt int) error {
 	refs := make([]spoolRef, len(items))
 	r.mu.Lock()
 	for i, p := range items {
@@ -515,7 +533,7 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 	size := bodySize(refs, head, sep, tail)
 	t := &tracked[C]{items: items, info: BatchInfo{Name: name, Requests: len(items), Bytes: size, Attempt: attempt, Created: time.Now()}}
 	if r.b.oneModel() {
-		t.info.Model = model
+		t.info.Model = tg.model
 	}
 	if r.cfg.DryRun {
 		r.mu.Lock()
@@ -534,7 +552,7 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 	if err := r.hook("journaled"); err != nil {
 		return err
 	}
-	id, err := r.create(ctx, name, model, refs, size)
+	id, err := r.create(ctx, name, tg, refs, size)
 	if err != nil {
 		return err
 	}
@@ -594,12 +612,12 @@ func (r *runner[C]) journalSubmitted(ctx context.Context, ref string, items []*p
 // create creates the batch, retrying failures worth retrying. Before a
 // retry it looks for the batch by name: a create whose answer was lost
 // may have succeeded, and creating it again would pay twice.
-func (r *runner[C]) create(ctx context.Context, name, model string, refs []spoolRef, size int64) (string, error) {
+func (r *runner[C]) create(ctx context.Context, name string, tg *target, refs []spoolRef, size int64) (string, error) {
 	head, sep, tail := r.b.framing()
 	wait := time.Second
 	t0 := time.Now()
 	for try := 1; ; try++ {
-		id, err := r.b.submit(ctx, name, model, len(refs), r.sp.body(refs, head, sep, tail), size)
+		id, err := r.b.submit(ctx, name, *tg, len(refs), r.sp.body(refs, head, sep, tail), size)
 		if err == nil {
 			return id, nil
 		}
@@ -775,7 +793,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			notRun[p] = a.notRun
 			return nil
 		}
-		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.model, Schema: p.schema}, a.status, a.body)
+		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.target.model, Schema: p.schema}, a.status, a.body)
 		if err := r.report(ctx, p, resp, err); err != nil {
 			return err
 		}
@@ -789,8 +807,8 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 		r.cfg.Logger.Warn("batchapi: reading results failed", "batch", t.info.ID, "err", err)
 		return nil
 	}
-	again := map[string][]*pending[C]{}
-	var order []string
+	again := map[target][]*pending[C]{}
+	var order []target
 	var divert, failed []*pending[C]
 	r.mu.Lock()
 	for _, p := range t.items {
@@ -811,10 +829,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			continue
 		}
 		if p.attempts < r.cfg.MaxAttempts {
-			key := ""
-			if r.b.oneModel() {
-				key = p.model
-			}
+			key := r.batchKey(p)
 			if _, ok := again[key]; !ok {
 				order = append(order, key)
 			}
@@ -849,7 +864,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 					break
 				}
 			}
-			if err := r.submitOrDivert(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
+			if err := r.submitOrDivert(ctx, items[0].target, items[:n:n], t.info.Attempt+1); err != nil {
 				return err
 			}
 			items = items[n:]
@@ -876,8 +891,8 @@ func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Res
 	} else {
 		res.Output = resp.Output
 	}
-	if res.Model == "" {
-		res.Model = p.model
+	if res.Model == "" && p.target != nil {
+		res.Model = p.target.model
 	}
 	if p.permit != nil {
 		p.permit.Release(batchllm.Outcome{Class: class, Usage: resp.Usage})
