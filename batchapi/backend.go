@@ -1,7 +1,11 @@
 package batchapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -20,7 +24,7 @@ type Limits struct {
 // State is a snapshot of a provider batch, as its last poll saw it.
 type State struct {
 	// Status is the provider's own word for the batch's state
-	// ("in_progress", "ended", "JOB_STATE_RUNNING", …).
+	// ("in_progress", "ended", "BATCH_STATE_RUNNING", …).
 	Status string
 	// Ended is true once the batch will change no more and its results
 	// can be read.
@@ -73,4 +77,29 @@ type backend interface {
 	cancel(ctx context.Context, id string) error
 	// classify classifies an error of the batch endpoints.
 	classify(err error) batchllm.Classification
+}
+
+// eachLine reads a results file (JSONL) by streaming, one line at a time,
+// and yields the answer parse makes of each line that is not blank. file
+// names the file in errors.
+func eachLine(r io.Reader, file string, parse func(line []byte) (answer, error), yield func(answer) error) error {
+	rd := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		line, err := rd.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			a, perr := parse(line)
+			if perr != nil {
+				return fmt.Errorf("file %s line %d: %w", file, n, perr)
+			}
+			if yerr := yield(a); yerr != nil {
+				return yerr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("download %s: %w", file, err)
+		}
+	}
 }

@@ -22,14 +22,14 @@
 //   - Anthropic: 100,000 requests or 256 MB per batch, models mixed
 //     (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing);
 //   - Gemini: one model per batch, inline requests up to 20 MB in all or an
-//     input file up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-mode);
-//     batchllm sends a batch of up to [GeminiInlineBytes] inline and a
-//     larger one as an uploaded JSONL file, and stops at 20,000 requests,
-//     since the SDK reads a responses file whole.
+//     input file up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-mode),
+//     with no limit on requests; batchllm sends a batch of up to
+//     [GeminiInlineBytes] inline and a larger one as an uploaded JSONL file.
 //
 // Requests are spooled to an unlinked temporary file as they are read and
-// uploaded from it by streaming, so memory grows with the number of items
-// in flight (a few hundred bytes each), not with their size. Polls start a
+// uploaded from it by streaming, and results files are read by streaming,
+// so memory grows with the number of items in flight (under 200 bytes
+// each), not with their size. Polls start a
 // second after a batch is created and back off, doubling, to
 // [Config.PollInterval].
 //

@@ -1,7 +1,6 @@
 package batchapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -208,34 +207,22 @@ func (b *openAIBackend) readFile(ctx context.Context, fid string, yield func(ans
 		return fmt.Errorf("download %s: %w", fid, err)
 	}
 	defer resp.Body.Close()
-	rd := bufio.NewReaderSize(resp.Body, 64<<10)
-	for n := 1; ; n++ {
-		line, err := rd.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var l openAIResultLine
-			if jerr := json.Unmarshal(line, &l); jerr != nil {
-				return fmt.Errorf("file %s line %d: %w", fid, n, jerr)
-			}
-			a := answer{custom: l.CustomID}
-			switch {
-			case l.Response != nil:
-				a.status, a.body = l.Response.StatusCode, l.Response.Body
-			case l.Error != nil:
-				a.notRun = l.Error.Code + ": " + l.Error.Message
-			default:
-				return fmt.Errorf("file %s line %d: neither response nor error", fid, n)
-			}
-			if yerr := yield(a); yerr != nil {
-				return yerr
-			}
+	return eachLine(resp.Body, fid, func(line []byte) (answer, error) {
+		var l openAIResultLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			return answer{}, err
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
+		a := answer{custom: l.CustomID}
+		switch {
+		case l.Response != nil:
+			a.status, a.body = l.Response.StatusCode, l.Response.Body
+		case l.Error != nil:
+			a.notRun = l.Error.Code + ": " + l.Error.Message
+		default:
+			return answer{}, errors.New("neither response nor error")
 		}
-		if err != nil {
-			return fmt.Errorf("download %s: %w", fid, err)
-		}
-	}
+		return a, nil
+	}, yield)
 }
 
 func (b *openAIBackend) cancel(ctx context.Context, id string) error {

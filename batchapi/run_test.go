@@ -309,3 +309,46 @@ func TestOpenAIResponsesModelsBatchOnTheirEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// Each provider's polls report the batch's request counts, Gemini's
+// included (its batchStats, which the SDK drops): while the batch runs,
+// the counts add up to its requests and grow; at the end all succeeded.
+func TestProgressCountsRequests(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second})
+				p := mk(t, s)
+				var states []State
+				var c collector
+				_, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir(),
+					Progress: func(b BatchInfo) {
+						if b.State.Status != "" {
+							states = append(states, b.State)
+						}
+					}}, seq(prompts(6)), c.emit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				running, prev := 0, -1
+				for _, st := range states {
+					if st.Total == 0 {
+						continue // still validating
+					}
+					done := st.Succeeded + st.Failed
+					if st.Total != 6 || done+st.Pending != 6 || done < prev {
+						t.Errorf("state %+v after %d done: want 6 requests in all, counts that add up and grow", st, prev)
+					}
+					prev = done
+					if !st.Ended && done > 0 && st.Pending > 0 {
+						running++
+					}
+				}
+				last := states[len(states)-1]
+				if !last.Ended || last.Succeeded != 6 || running == 0 {
+					t.Errorf("last state %+v, %d polls while running with counts; want 6 succeeded and counts seen mid-run", last, running)
+				}
+			})
+		})
+	}
+}

@@ -42,7 +42,7 @@ func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
 	fl.DurationVar(&b.deadline, "deadline", 0, "with --batch auto, when the run must be done: batches still running at three quarters of it are cancelled and what they did not run is sent live, as is anything not yet submitted")
 	fl.StringVar(&b.notRun, "batch-not-run", "resubmit", "with --batch, what becomes of the items a batch ended without running (expired, cancelled): resubmit (in a new batch, up to --max-attempts) or live")
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
-	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini 20,000)")
+	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini none but 2 GB per batch)")
 	fl.BoolVar(&b.cancelOnInterrupt, "cancel-on-interrupt", false, "with --batch, cancel the running batches on Ctrl-C instead of leaving them to finish for a rerun to collect")
 	fl.DurationVar(&b.simStep, "sim-batch-delay", time.Second, "--provider sim --batch: time a batch spends validating and finalizing")
 	fl.DurationVar(&b.simPerRequest, "sim-batch-per-request", time.Millisecond, "--provider sim --batch: time a batch spends on each request")

@@ -229,7 +229,7 @@ func TestBatchGemini(t *testing.T) {
 			t.Errorf("%s: cost_usd %v, want the batch price %v (%v)", id, l.CostUSD, want, err)
 		}
 	}
-	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| JOB_STATE_SUCCEEDED") {
+	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| BATCH_STATE_SUCCEEDED") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	subs := sim.BatchSubmissions("gemini")
