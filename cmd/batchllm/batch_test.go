@@ -242,3 +242,47 @@ func TestBatchGemini(t *testing.T) {
 		}
 	}
 }
+
+// Under --batch auto --deadline, the live part keeps the deadline too:
+// live calls that would end after it (here 10s each) are cut at it, and
+// their items end with a failure that names the deadline, instead of the
+// run going on for their full length.
+func TestBatchAutoDeadlineBoundsLiveCalls(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Second},
+		OpenAI: llmsim.ProviderConfig{Latency: llmsim.Latency{Fixed: 10 * time.Second}}})
+	const n = 8
+	in := writeFile(t, "in.jsonl", prompts(n))
+	dir := t.TempDir()
+	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	start := time.Now()
+	r := runCLI(t, "", batchArgs(sim, "--batch=auto", "--deadline", "2s", "--batch-max-requests", "4", "--journal", jnl, "-o", out, in)...)
+	took := time.Since(start)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (items failed)\n%s", r.code, r.stderr)
+	}
+	if took > 6*time.Second {
+		t.Errorf("the run took %v: the live calls ran past the 2s deadline", took)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := parseOutput(t, string(b))
+	missed := 0
+	for id, l := range lines {
+		switch {
+		case l.Via == "batch" && l.OK:
+		case l.Via == "live" && !l.OK && l.Error.Class == "fatal_item" && strings.Contains(l.Error.Message, "--deadline 2s passed"):
+			missed++
+		default:
+			t.Errorf("%s: %+v (error %+v), want a batch answer or a live failure at the deadline", id, l, l.Error)
+		}
+	}
+	if len(lines) != n || missed == 0 || missed == n {
+		t.Fatalf("%d lines, %d missed the deadline; want %d lines, some answered by batch", len(lines), missed, n)
+	}
+	if !strings.Contains(r.stderr, strconv.Itoa(missed)+" item(s) could not be answered live by the --deadline") {
+		t.Errorf("stderr does not count the items that missed the deadline:\n%s", r.stderr)
+	}
+}
