@@ -14,7 +14,8 @@ import (
 
 // Limits bound one provider batch.
 type Limits struct {
-	// Requests is the most requests in one batch.
+	// Requests is the most requests in one batch; math.MaxInt32 where the
+	// provider sets no number (Gemini: its bytes bound a batch).
 	Requests int
 	// Bytes is the most bytes of requests in one batch (the upload file, or
 	// the create request's body).
