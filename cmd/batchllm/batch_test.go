@@ -248,7 +248,7 @@ func TestBatchAutoDeadlineBoundsLiveCalls(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1 (items failed)\n%s", r.code, r.stderr)
 	}
-	if took > 6*time.Second {
+	if took > 9*time.Second { // without the deadline: 1.5s + 10s
 		t.Errorf("the run took %v: the live calls ran past the 2s deadline", took)
 	}
 	lines := readOutput(t, out)
@@ -262,8 +262,8 @@ func TestBatchAutoDeadlineBoundsLiveCalls(t *testing.T) {
 			t.Errorf("%s: %+v (error %+v), want a batch answer or a live failure at the deadline", id, l, l.Error)
 		}
 	}
-	if len(lines) != n || missed == 0 || missed == n {
-		t.Fatalf("%d lines, %d missed the deadline; want %d lines, some answered by batch", len(lines), missed, n)
+	if len(lines) != n || missed == 0 {
+		t.Fatalf("%d lines, %d missed the deadline; want %d lines, some live ones that missed it", len(lines), missed, n)
 	}
 	if !strings.Contains(r.stderr, strconv.Itoa(missed)+" item(s) could not be answered live by the --deadline") {
 		t.Errorf("stderr does not count the items that missed the deadline:\n%s", r.stderr)
