@@ -83,7 +83,7 @@ func (*anthropicBackend) entry(custom, _ string, body []byte) ([]byte, string, e
 
 func (*anthropicBackend) framing() (head, sep, tail string) { return `{"requests":[`, ",", "]}" }
 
-func (b *anthropicBackend) submit(ctx context.Context, _, _ string, _ int, body io.Reader, _ int64) (string, error) {
+func (b *anthropicBackend) submit(ctx context.Context, _ string, _ target, _ int, body io.Reader, _ int64) (string, error) {
 	// The create request holds every request of the batch, up to 256 MB:
 	// stream it from the spool rather than build the SDK's params.
 	bt, err := b.c.Messages.Batches.New(ctx, ant.MessageBatchNewParams{}, option.WithRequestBody("application/json", body))

@@ -1,7 +1,11 @@
 package batchapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -10,7 +14,8 @@ import (
 
 // Limits bound one provider batch.
 type Limits struct {
-	// Requests is the most requests in one batch.
+	// Requests is the most requests in one batch; math.MaxInt32 where the
+	// provider sets no number (Gemini: its bytes bound a batch).
 	Requests int
 	// Bytes is the most bytes of requests in one batch (the upload file, or
 	// the create request's body).
@@ -20,7 +25,7 @@ type Limits struct {
 // State is a snapshot of a provider batch, as its last poll saw it.
 type State struct {
 	// Status is the provider's own word for the batch's state
-	// ("in_progress", "ended", "JOB_STATE_RUNNING", …).
+	// ("in_progress", "ended", "BATCH_STATE_RUNNING", …).
 	Status string
 	// Ended is true once the batch will change no more and its results
 	// can be read.
@@ -57,9 +62,10 @@ type backend interface {
 	// framing returns what goes before the entries of a batch, between
 	// two of them and after them.
 	framing() (head, sep, tail string)
-	// submit creates a batch named name, for model, whose entries (framed)
-	// are read from body, size bytes in all; it returns the batch's id.
-	submit(ctx context.Context, name, model string, n int, body io.Reader, size int64) (string, error)
+	// submit creates a batch named name, for tg (the model and endpoint of
+	// its requests), whose n entries (framed) are read from body, size
+	// bytes in all; it returns the batch's id.
+	submit(ctx context.Context, name string, tg target, n int, body io.Reader, size int64) (string, error)
 	// find returns the id of the batch named name, of n requests,
 	// submitted at about since, or "" if there is none; it never returns
 	// an id in known.
@@ -72,4 +78,29 @@ type backend interface {
 	cancel(ctx context.Context, id string) error
 	// classify classifies an error of the batch endpoints.
 	classify(err error) batchllm.Classification
+}
+
+// eachLine reads a results file (JSONL) by streaming, one line at a time,
+// and yields the answer parse makes of each line that is not blank. file
+// names the file in errors.
+func eachLine(r io.Reader, file string, parse func(line []byte) (answer, error), yield func(answer) error) error {
+	rd := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		line, err := rd.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			a, perr := parse(line)
+			if perr != nil {
+				return fmt.Errorf("file %s line %d: %w", file, n, perr)
+			}
+			if yerr := yield(a); yerr != nil {
+				return yerr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("download %s: %w", file, err)
+		}
+	}
 }

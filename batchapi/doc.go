@@ -14,20 +14,22 @@
 // [Run] splits the items into batches within the provider's limits, one
 // model per batch where the provider requires it:
 //
-//   - OpenAI: 50,000 requests and 200 MB per input file, one model per file
-//     (https://platform.openai.com/docs/api-reference/batch/create,
-//     https://platform.openai.com/docs/guides/batch);
+//   - OpenAI: 50,000 requests and 200 MB per input file, one model and one
+//     endpoint per file (https://platform.openai.com/docs/api-reference/batch/create,
+//     https://platform.openai.com/docs/guides/batch): requests to
+//     /v1/responses (a model the Responses API alone serves) and to
+//     /v1/chat/completions go in separate batches;
 //   - Anthropic: 100,000 requests or 256 MB per batch, models mixed
 //     (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing);
 //   - Gemini: one model per batch, inline requests up to 20 MB in all or an
-//     input file up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-mode);
-//     batchllm sends a batch of up to [GeminiInlineBytes] inline and a
-//     larger one as an uploaded JSONL file, and stops at 20,000 requests,
-//     since the SDK reads a responses file whole.
+//     input file up to 2 GB (https://ai.google.dev/gemini-api/docs/batch-mode),
+//     with no limit on requests; batchllm sends a batch of up to
+//     [GeminiInlineBytes] inline and a larger one as an uploaded JSONL file.
 //
 // Requests are spooled to an unlinked temporary file as they are read and
-// uploaded from it by streaming, so memory grows with the number of items
-// in flight (a few hundred bytes each), not with their size. Polls start a
+// uploaded from it by streaming, and results files are read by streaming,
+// so memory grows with the number of items in flight (under 200 bytes
+// each), not with their size. Polls start a
 // second after a batch is created and back off, doubling, to
 // [Config.PollInterval].
 //

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -27,8 +29,10 @@ import (
 // cfg.HTTPClient without retries, calls the batch and file endpoints.
 //
 // Batches are named by their display name, by which a rerun finds one
-// whose id it did not journal. The SDK reports no per-request counts for
-// the Gemini API, so [State] carries the job's state only.
+// whose id it did not journal. A batch is polled, and its responses file
+// downloaded, by plain HTTP requests made with the client's settings (see
+// [geminiHTTP]): the SDK's BatchJob has no request counts for the Gemini
+// API, and its Files.Download reads a file whole.
 func Gemini(cfg gemini.Config) (*Provider, error) {
 	client := cfg.Client
 	if client == nil {
@@ -49,7 +53,11 @@ func Gemini(cfg gemini.Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newProvider(&geminiBackend{c: client, inlineMax: GeminiInlineBytes}, s), nil
+	h, err := newGeminiHTTP(client)
+	if err != nil {
+		return nil, err
+	}
+	return newProvider(&geminiBackend{c: client, http: h, inlineMax: GeminiInlineBytes}, s), nil
 }
 
 // GeminiInlineBytes is the largest Gemini batch sent inline. Google
@@ -59,7 +67,8 @@ func Gemini(cfg gemini.Config) (*Provider, error) {
 const GeminiInlineBytes = 1 << 20
 
 type geminiBackend struct {
-	c *genai.Client
+	c    *genai.Client
+	http geminiHTTP
 	// inlineMax is the largest batch sent inline; tests lower it.
 	inlineMax int64
 }
@@ -68,10 +77,10 @@ func (*geminiBackend) name() string { return "gemini" }
 
 // limits: an input file may be up to 2 GB
 // (https://ai.google.dev/gemini-api/docs/batch-mode, "Input file" and
-// "Technical details"). The docs set no number of requests; batchllm
-// stops at 20,000 because the SDK's Files.Download reads a responses file
-// whole, so a batch's answers are held in memory while they are read.
-func (*geminiBackend) limits() Limits { return Limits{Requests: 20000, Bytes: 2_000_000_000} }
+// "Technical details"); the docs set no number of requests, so the bytes
+// alone bound a batch. Its responses file is read by streaming, one line
+// at a time, so a batch's size does not show in memory.
+func (*geminiBackend) limits() Limits { return Limits{Requests: math.MaxInt32, Bytes: 2_000_000_000} }
 
 // oneModel: a batch job is created on one model
 // (models/{model}:batchGenerateContent,
@@ -99,7 +108,7 @@ func (*geminiBackend) entry(custom, path string, body []byte) ([]byte, string, e
 
 func (*geminiBackend) framing() (head, sep, tail string) { return "", "\n", "\n" }
 
-func (b *geminiBackend) submit(ctx context.Context, name, model string, _ int, body io.Reader, size int64) (string, error) {
+func (b *geminiBackend) submit(ctx context.Context, name string, tg target, _ int, body io.Reader, size int64) (string, error) {
 	cfg := &genai.CreateBatchJobConfig{DisplayName: name}
 	src := &genai.BatchJobSource{}
 	if size <= b.inlineMax {
@@ -127,7 +136,7 @@ func (b *geminiBackend) submit(ctx context.Context, name, model string, _ int, b
 		}
 		src.FileName = f.Name
 	}
-	job, err := b.c.Batches.Create(ctx, model, src, cfg)
+	job, err := b.c.Batches.Create(ctx, tg.model, src, cfg)
 	if err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
@@ -176,23 +185,27 @@ func (b *geminiBackend) find(ctx context.Context, name string, since time.Time, 
 	return "", nil
 }
 
-// geminiEnded lists the states in which a job changes no more
-// (https://ai.google.dev/api/batch-mode#BatchState; the SDK names them
-// JOB_STATE_*).
-func geminiEnded(s genai.JobState) bool {
+// geminiEnded lists the states in which a batch changes no more
+// (https://ai.google.dev/api/batch-mode#BatchState).
+func geminiEnded(s string) bool {
 	switch s {
-	case genai.JobStateSucceeded, genai.JobStateFailed, genai.JobStateCancelled, genai.JobStateExpired:
+	case "BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED":
 		return true
 	}
 	return false
 }
 
+// state reports the batch's state as the API names it (BATCH_STATE_*)
+// and its request counts.
 func (b *geminiBackend) state(ctx context.Context, id string) (State, error) {
-	job, err := b.c.Batches.Get(ctx, id, nil)
+	op, err := b.http.batch(ctx, id)
 	if err != nil {
 		return State{}, err
 	}
-	return State{Status: string(job.State), Ended: geminiEnded(job.State)}, nil
+	m := op.Metadata
+	c := m.BatchStats
+	return State{Status: m.State, Ended: op.Done || geminiEnded(m.State), Total: int(c.RequestCount),
+		Succeeded: int(c.SuccessfulRequestCount), Failed: int(c.FailedRequestCount), Pending: int(c.PendingRequestCount)}, nil
 }
 
 // geminiResultLine is a line of a responses file: the key and either the
@@ -264,23 +277,15 @@ func (b *geminiBackend) results(ctx context.Context, id string, yield func(answe
 }
 
 func (b *geminiBackend) readFile(ctx context.Context, name string, yield func(answer) error) error {
-	data, err := b.c.Files.Download(ctx, genai.NewDownloadURIFromFile(&genai.File{DownloadURI: name}), nil)
+	body, err := b.http.download(ctx, name)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", name, err)
 	}
-	for n := 1; len(data) > 0; n++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
+	defer body.Close()
+	return eachLine(body, name, func(line []byte) (answer, error) {
 		var l geminiResultLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return fmt.Errorf("file %s line %d: %w", name, n, err)
+			return answer{}, err
 		}
 		a := answer{custom: l.Key}
 		switch {
@@ -289,13 +294,10 @@ func (b *geminiBackend) readFile(ctx context.Context, name string, yield func(an
 		case len(l.Response) > 0:
 			a.status, a.body = http.StatusOK, l.Response
 		default:
-			return fmt.Errorf("file %s line %d: neither response nor error", name, n)
+			return answer{}, errors.New("neither response nor error")
 		}
-		if err := yield(a); err != nil {
-			return err
-		}
-	}
-	return nil
+		return a, nil
+	}, yield)
 }
 
 // grpcHTTPStatus maps the google.rpc.Code of a failed batch request to the

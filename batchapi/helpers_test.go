@@ -1,6 +1,7 @@
 package batchapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -34,19 +35,23 @@ func sim(t *testing.T, pace llmsim.BatchConfig) *llmsim.Server {
 	return s
 }
 
+// built returns the provider a constructor built, failing the test on
+// its error.
+func built(t *testing.T) func(*Provider, error) *Provider {
+	return func(p *Provider, err error) *Provider {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
 func anthropicProvider(t *testing.T, s *llmsim.Server, cfg anthropic.Config) *Provider {
-	t.Helper()
-	c := ant.NewClient(aoption.WithHTTPClient(s.InProcessClient()), aoption.WithBaseURL("http://sim"),
-		aoption.WithAPIKey("sk-ant-test-batchapi"), aoption.WithMaxRetries(0))
-	if cfg.Model == "" {
-		cfg.Model = "claude-haiku-4-5"
-	}
+	c := ant.NewClient(append(anthropicOptions().batch("sk-ant-test-batchapi", "http://sim"), aoption.WithHTTPClient(s.InProcessClient()))...)
 	cfg.Client = &c
-	p, err := Anthropic(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	cfg.Model = cmp.Or(cfg.Model, "claude-haiku-4-5")
+	return built(t)(Anthropic(cfg))
 }
 
 // providers builds each provider against s, with output capped at 20
@@ -83,31 +88,18 @@ func geminiProvider(t *testing.T, s *llmsim.Server, cfg gemini.Config, inlineMax
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Model == "" {
-		cfg.Model = "gemini-2.5-flash"
-	}
 	cfg.Client = c
-	p, err := Gemini(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg.Model = cmp.Or(cfg.Model, "gemini-2.5-flash")
+	p := built(t)(Gemini(cfg))
 	p.b.(*geminiBackend).inlineMax = inlineMax
 	return p
 }
 
 func openAIProvider(t *testing.T, s *llmsim.Server, cfg openai.Config) *Provider {
-	t.Helper()
-	c := oai.NewClient(option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"),
-		option.WithAPIKey("sk-test-batchapi"), option.WithMaxRetries(0))
-	if cfg.Model == "" {
-		cfg.Model = "gpt-4o-mini"
-	}
+	c := oai.NewClient(append(openAIOptions().batch("sk-test-batchapi", "http://sim/v1/"), option.WithHTTPClient(s.InProcessClient()))...)
 	cfg.Client = &c
-	p, err := OpenAI(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	cfg.Model = cmp.Or(cfg.Model, "gpt-4o-mini")
+	return built(t)(OpenAI(cfg))
 }
 
 // prompts returns n items "q0".."q<n-1>".

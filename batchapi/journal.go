@@ -18,7 +18,8 @@ type Journal interface {
 	// batch is the record's batch reference and at the record's time.
 	Lookup(id, digest string) (status journal.Status, batch string, at time.Time, err error)
 	// Submitted durably records that the items were submitted in the batch
-	// ref, and returns once the records are durable.
+	// ref, and returns once the records are durable. The items of one
+	// batch may come in several calls.
 	Submitted(ctx context.Context, ref string, items []Submission) error
 }
 
@@ -32,9 +33,8 @@ type Submission struct {
 // [journal.KindSubmitted] records whose Batch is the batch's reference:
 // its name ("batchllm-5f0c9a-1-a1-n500") from just before it is created,
 // then its name and the provider's id ("batchllm-5f0c9a-1-a1-n500@batch_abc")
-// once it exists. A submission's records are appended [submitChunk] at a
-// time, each chunk with one fsync, so that journaling a batch of 50,000
-// items does not hold 50,000 records in memory at once.
+// once it exists. Each call appends its records with one fsync; a run
+// journals a batch a chunk of items at a time.
 func JournalOf[T any](j *journal.Journal[T]) Journal { return journalAdapter[T]{j} }
 
 type journalAdapter[T any] struct{ j *journal.Journal[T] }
@@ -44,24 +44,13 @@ func (a journalAdapter[T]) Lookup(id, digest string) (journal.Status, string, ti
 	return st, rec.Batch, rec.Time, err
 }
 
-// submitChunk is the number of submission records appended at once.
-const submitChunk = 1024
-
 func (a journalAdapter[T]) Submitted(ctx context.Context, ref string, items []Submission) error {
-	recs := make([]journal.Record[T], 0, min(len(items), submitChunk))
+	recs := make([]journal.Record[T], 0, len(items))
 	now := time.Now()
-	for len(items) > 0 {
-		n := min(len(items), submitChunk)
-		recs = recs[:0]
-		for _, it := range items[:n] {
-			recs = append(recs, journal.Record[T]{Kind: journal.KindSubmitted, ID: it.ID, Digest: it.Digest, Batch: ref, Time: now})
-		}
-		if err := a.j.Append(ctx, recs...); err != nil {
-			return err
-		}
-		items = items[n:]
+	for _, it := range items {
+		recs = append(recs, journal.Record[T]{Kind: journal.KindSubmitted, ID: it.ID, Digest: it.Digest, Batch: ref, Time: now})
 	}
-	return nil
+	return a.j.Append(ctx, recs...)
 }
 
 // batchRef is a batch's reference in a journal: its name, and the

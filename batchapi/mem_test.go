@@ -3,6 +3,7 @@ package batchapi
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -11,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/journal"
@@ -42,7 +46,10 @@ func TestLargeRunMemory(t *testing.T) {
 		base = s.OpenAIBaseURL()
 		t.Log("simulator in process: its memory counts too; set BATCHAPI_MEM_SIM to an external one's OpenAI base URL")
 	}
-	p, err := OpenAI(openai.Config{APIKey: "sk-mem", BaseURL: base, Model: "gpt-4o-mini", MaxTokens: 50})
+	// No keep-alive: an idle connection to an external simulator would
+	// outlive the test (goleak).
+	c := oai.NewClient(append(openAIOptions().batch("sk-mem", base), option.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))...)
+	p, err := OpenAI(openai.Config{Client: &c, Model: "gpt-4o-mini", MaxTokens: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +70,16 @@ func TestLargeRunMemory(t *testing.T) {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 		tk := time.NewTicker(20 * time.Millisecond)
 		defer tk.Stop()
+		// profiled is the peak at the last profile: the heap grows by
+		// less than a few MiB between two samples, so a profile is
+		// written at each 4 MiB of growth, not at each jump of 4 MiB.
+		var profiled uint64
 		for {
 			metrics.Read(s)
 			if v := s[0].Value.Uint64(); v > peak.Load() {
-				if prof != "" && v > peak.Load()+4<<20 {
+				if prof != "" && v > profiled+4<<20 {
 					writeHeapProfile(t, prof)
+					profiled = v
 				}
 				peak.Store(v)
 			}

@@ -1,7 +1,6 @@
 package batchapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,10 +18,17 @@ import (
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
-// OpenAI returns the Batch API provider for the chat completions that
-// openai.New(cfg) would make: each item's request is the one the live
-// strategy sends, uploaded in a JSONL file (Files API, purpose "batch") and
-// run by /v1/batches with a 24h completion window. cfg.Client, or a client
+// OpenAI returns the Batch API provider for the calls that openai.New(cfg)
+// would make: each item's request is the one the live strategy sends, to
+// chat completions or, for a model the Responses API alone serves (or with
+// cfg.API set to openai.APIResponses), to /v1/responses, uploaded in a
+// JSONL file (Files API, purpose "batch") and run by /v1/batches with a
+// 24h completion window. A batch's endpoint is one for all its requests
+// ("The endpoint to be used for all requests in the batch. Currently
+// /v1/responses, /v1/chat/completions, ...",
+// https://platform.openai.com/docs/api-reference/batch/create, endpoint),
+// so the two kinds go in separate batches, and each answer is read as the
+// endpoint it came from answers. cfg.Client, or a client
 // built from cfg.APIKey and cfg.BaseURL with the SDK's retries off, calls
 // the Files and Batches endpoints.
 func OpenAI(cfg openai.Config) (*Provider, error) {
@@ -88,7 +94,7 @@ func (*openAIBackend) entry(custom, path string, body []byte) ([]byte, string, e
 
 func (*openAIBackend) framing() (head, sep, tail string) { return "", "\n", "\n" }
 
-func (b *openAIBackend) submit(ctx context.Context, name, model string, n int, body io.Reader, size int64) (string, error) {
+func (b *openAIBackend) submit(ctx context.Context, name string, tg target, _ int, body io.Reader, _ int64) (string, error) {
 	// The SDK's Files.New buffers the whole multipart body; stream it
 	// instead, from the spool, through option.WithRequestBody.
 	var head bytes.Buffer
@@ -112,7 +118,7 @@ func (b *openAIBackend) submit(ctx context.Context, name, model string, n int, b
 	}
 	bt, err := b.c.Batches.New(ctx, oai.BatchNewParams{
 		InputFileID:      f.ID,
-		Endpoint:         oai.BatchNewParamsEndpointV1ChatCompletions,
+		Endpoint:         oai.BatchNewParamsEndpoint(tg.path),
 		CompletionWindow: oai.BatchNewParamsCompletionWindow24h,
 		Metadata:         map[string]string{nameKey: name},
 	})
@@ -201,34 +207,22 @@ func (b *openAIBackend) readFile(ctx context.Context, fid string, yield func(ans
 		return fmt.Errorf("download %s: %w", fid, err)
 	}
 	defer resp.Body.Close()
-	rd := bufio.NewReaderSize(resp.Body, 64<<10)
-	for n := 1; ; n++ {
-		line, err := rd.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var l openAIResultLine
-			if jerr := json.Unmarshal(line, &l); jerr != nil {
-				return fmt.Errorf("file %s line %d: %w", fid, n, jerr)
-			}
-			a := answer{custom: l.CustomID}
-			switch {
-			case l.Response != nil:
-				a.status, a.body = l.Response.StatusCode, l.Response.Body
-			case l.Error != nil:
-				a.notRun = l.Error.Code + ": " + l.Error.Message
-			default:
-				return fmt.Errorf("file %s line %d: neither response nor error", fid, n)
-			}
-			if yerr := yield(a); yerr != nil {
-				return yerr
-			}
+	return eachLine(resp.Body, fid, func(line []byte) (answer, error) {
+		var l openAIResultLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			return answer{}, err
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
+		a := answer{custom: l.CustomID}
+		switch {
+		case l.Response != nil:
+			a.status, a.body = l.Response.StatusCode, l.Response.Body
+		case l.Error != nil:
+			a.notRun = l.Error.Code + ": " + l.Error.Message
+		default:
+			return answer{}, errors.New("neither response nor error")
 		}
-		if err != nil {
-			return fmt.Errorf("download %s: %w", fid, err)
-		}
-	}
+		return a, nil
+	}, yield)
 }
 
 func (b *openAIBackend) cancel(ctx context.Context, id string) error {

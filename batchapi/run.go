@@ -17,18 +17,24 @@ import (
 )
 
 // pending is an item submitted, or about to be, whose result is not in.
+// A run holds one for each such item, so it keeps only what it cannot
+// get back cheaply: the custom id is computed from the ID when needed,
+// and the request's batch entry and digest are in the spool.
 type pending[C any] struct {
-	id, custom, digest string
-	ctx                C
-	// model and schema are what decoding an answer needs of the prompt.
-	model    string
+	id  string
+	ctx C
+	// target's model and schema are what decoding an answer needs of the
+	// prompt.
+	target   *target
 	schema   *batchllm.Schema
 	entry    spoolRef
 	attempts int
 	permit   batchllm.Permit
 	batch    *tracked[C]
-	notRun   string // why the last batch did not run it
 }
+
+// custom returns the custom id the item is submitted under.
+func (p *pending[C]) custom() string { return CustomID(p.id) }
 
 // tracked is a provider batch the run waits for.
 type tracked[C any] struct {
@@ -39,11 +45,20 @@ type tracked[C any] struct {
 	journaled time.Time
 }
 
+// target is what a request is for: its model, and the endpoint it is sent
+// to (OpenAI: /v1/chat/completions, or /v1/responses for a model the
+// Responses API alone serves). A batch has one endpoint, and one model
+// where the provider requires it. A run has few targets, and keeps one
+// copy of each.
+type target struct {
+	model, path string
+}
+
 // chunk is a batch being filled.
 type chunk[C any] struct {
-	model string
-	items []*pending[C]
-	bytes int64
+	target *target
+	items  []*pending[C]
+	bytes  int64
 }
 
 type runner[C any] struct {
@@ -62,12 +77,12 @@ type runner[C any] struct {
 	pend      map[string]*pending[C] // by custom id
 	active    []*tracked[C]
 	adopted   map[string]*tracked[C] // by journal reference; nil value: the batch does not exist
-	open      map[string]*chunk[C]
+	open      map[target]*chunk[C]
 	inputDone bool
 	stats     Stats
 	wake      chan struct{}
-	// models interns the items' model names, of which there are few.
-	models map[string]string
+	// targets interns the items' targets.
+	targets map[target]*target
 	// cutoffDone is set once the batches running at Config.Cutoff were
 	// cancelled.
 	cutoffDone bool
@@ -98,8 +113,8 @@ func Run[C any](ctx context.Context, cfg Config[C], items iter.Seq[Item[C]], emi
 	}
 	r := &runner[C]{
 		cfg: cfg, b: cfg.Provider.b, c: cfg.Provider.c, lim: cfg.Provider.b.limits(), emit: emit,
-		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[string]*chunk[C]{},
-		wake: make(chan struct{}, 1), models: map[string]string{},
+		pend: map[string]*pending[C]{}, adopted: map[string]*tracked[C]{}, open: map[target]*chunk[C]{},
+		wake: make(chan struct{}, 1), targets: map[target]*target{},
 	}
 	if cfg.MaxRequests > 0 && cfg.MaxRequests < r.lim.Requests {
 		r.lim.Requests = cfg.MaxRequests
@@ -200,7 +215,7 @@ func (r *runner[C]) produce(ctx context.Context, items iter.Seq[Item[C]]) error 
 	}
 	r.mu.Unlock()
 	for _, ch := range rest {
-		if err := r.submitOrDivert(ctx, ch.model, ch.items, 1); err != nil {
+		if err := r.submitOrDivert(ctx, ch.target, ch.items, 1); err != nil {
 			return err
 		}
 	}
@@ -214,9 +229,9 @@ func (r *runner[C]) pastCutoff() bool {
 
 // submitOrDivert submits a batch of items, or diverts them once the
 // cutoff has passed.
-func (r *runner[C]) submitOrDivert(ctx context.Context, model string, items []*pending[C], attempt int) error {
+func (r *runner[C]) submitOrDivert(ctx context.Context, tg *target, items []*pending[C], attempt int) error {
 	if !r.pastCutoff() {
-		return r.submit(ctx, model, items, attempt)
+		return r.submit(ctx, tg, items, attempt)
 	}
 	for _, p := range items {
 		if err := r.divert(ctx, p); err != nil {
@@ -234,8 +249,8 @@ func (r *runner[C]) divert(ctx context.Context, p *pending[C]) error {
 		p.permit = nil
 	}
 	r.mu.Lock()
-	if r.pend[p.custom] == p {
-		delete(r.pend, p.custom)
+	if c := p.custom(); r.pend[c] == p {
+		delete(r.pend, c)
 	}
 	p.batch = nil
 	r.stats.Diverted++
@@ -271,10 +286,11 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if !validID(it.ID) {
 		return fmt.Errorf("batchapi: item %d has an empty ID", r.stats.Items+1)
 	}
-	p := &pending[C]{id: it.ID, custom: CustomID(it.ID), ctx: it.Context, schema: it.Input.Schema, attempts: 1}
+	p := &pending[C]{id: it.ID, ctx: it.Context, schema: it.Input.Schema, attempts: 1}
+	custom := p.custom()
 	r.mu.Lock()
 	r.stats.Items++
-	_, dup := r.pend[p.custom]
+	_, dup := r.pend[custom]
 	r.mu.Unlock()
 	if dup {
 		return fmt.Errorf("batchapi: duplicate item ID %q", it.ID)
@@ -283,13 +299,13 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if digest == nil {
 		digest = func(p batchllm.Prompt) (string, error) { return journal.Digest(p) }
 	}
-	var err error
-	if p.digest, err = digest(it.Input); err != nil {
+	d, err := digest(it.Input)
+	if err != nil {
 		return fmt.Errorf("batchapi: item %q: %w", it.ID, err)
 	}
 	var adopt *tracked[C]
 	if j := r.cfg.Journal; j != nil && !r.cfg.DryRun {
-		st, ref, at, err := j.Lookup(it.ID, p.digest)
+		st, ref, at, err := j.Lookup(it.ID, d)
 		if err != nil {
 			return fmt.Errorf("batchapi: journal: %w", err)
 		}
@@ -309,12 +325,12 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		// that is not JSON, say): it fails alone.
 		return r.report(ctx, p, batchllm.Response[string]{}, err)
 	}
-	e, model, err := r.b.entry(p.custom, path, body)
+	e, model, err := r.b.entry(custom, path, body)
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
-	p.model = r.intern(model)
-	if p.entry, err = r.sp.add(e); err != nil {
+	p.target = r.intern(target{model: model, path: path})
+	if p.entry, err = r.sp.add(e, d); err != nil {
 		return err
 	}
 	if adopt != nil {
@@ -323,7 +339,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 		p.attempts = adopt.info.Attempt
 		adopt.items = append(adopt.items, p)
 		adopt.info.Requests++
-		r.pend[p.custom] = p
+		r.pend[custom] = p
 		r.stats.Resumed++
 		r.mu.Unlock()
 		return nil
@@ -331,15 +347,26 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	return r.enqueue(ctx, p, it.Input)
 }
 
-// intern returns the one copy of the model name the run keeps.
-func (r *runner[C]) intern(model string) string {
+// intern returns the one copy of the target the run keeps.
+func (r *runner[C]) intern(tg target) *target {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m, ok := r.models[model]; ok {
-		return m
+	if t, ok := r.targets[tg]; ok {
+		return t
 	}
-	r.models[model] = model
-	return model
+	t := &tg
+	r.targets[tg] = t
+	return t
+}
+
+// batchKey returns the key of the batches an item may go in: one per
+// endpoint, and per model where the provider requires it.
+func (r *runner[C]) batchKey(p *pending[C]) target {
+	k := target{path: p.target.path}
+	if r.b.oneModel() {
+		k.model = p.target.model
+	}
+	return k
 }
 
 // enqueue admits a new item and adds it to the batch being filled for its
@@ -349,7 +376,7 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 		return r.divert(ctx, p)
 	}
 	if r.cfg.Gate != nil && !r.cfg.DryRun && p.permit == nil {
-		est := batchllm.Estimate{Model: p.model}
+		est := batchllm.Estimate{Model: p.target.model}
 		if len(input) > 0 {
 			if e, ok := r.cfg.Provider.Estimate(p.id, input[0]); ok {
 				est = e
@@ -360,30 +387,27 @@ func (r *runner[C]) enqueue(ctx context.Context, p *pending[C], input ...batchll
 			return r.report(ctx, p, batchllm.Response[string]{}, err)
 		}
 	}
-	key := ""
-	if r.b.oneModel() {
-		key = p.model
-	}
+	key := r.batchKey(p)
 	r.mu.Lock()
-	r.pend[p.custom] = p
+	r.pend[p.custom()] = p
 	p.batch = nil
 	ch := r.open[key]
 	if ch == nil {
-		ch = &chunk[C]{model: p.model}
+		ch = &chunk[C]{target: p.target}
 		r.open[key] = ch
 	}
 	var full *chunk[C]
 	size := int64(e2size(p.entry))
 	if len(ch.items) > 0 && (len(ch.items) >= r.lim.Requests || ch.bytes+size > r.lim.Bytes) {
 		full = ch
-		ch = &chunk[C]{model: p.model}
+		ch = &chunk[C]{target: p.target}
 		r.open[key] = ch
 	}
 	ch.items = append(ch.items, p)
 	ch.bytes += size
 	r.mu.Unlock()
 	if full != nil {
-		return r.submitOrDivert(ctx, full.model, full.items, 1)
+		return r.submitOrDivert(ctx, full.target, full.items, 1)
 	}
 	return nil
 }
@@ -493,13 +517,11 @@ func nameAttempt(name string) int {
 }
 
 // submit journals, creates and starts tracking one batch of items.
-func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C], attempt int) error {
+func (r *runner[C]) submit(ctx context.Context, tg *target, items []*pending[C], attempt int) error {
 	refs := make([]spoolRef, len(items))
-	subs := make([]Submission, len(items))
 	r.mu.Lock()
 	for i, p := range items {
 		refs[i] = p.entry
-		subs[i] = Submission{ID: p.id, Digest: p.digest}
 		// Items of a batch an earlier run journaled but never created
 		// keep the attempt they were on.
 		attempt = max(attempt, p.attempts)
@@ -511,29 +533,26 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 	size := bodySize(refs, head, sep, tail)
 	t := &tracked[C]{items: items, info: BatchInfo{Name: name, Requests: len(items), Bytes: size, Attempt: attempt, Created: time.Now()}}
 	if r.b.oneModel() {
-		t.info.Model = model
+		t.info.Model = tg.model
 	}
 	if r.cfg.DryRun {
 		r.mu.Lock()
 		r.stats.Batches++
 		r.stats.Submitted += int64(len(items))
 		for _, p := range items {
-			delete(r.pend, p.custom)
+			delete(r.pend, p.custom())
 		}
 		r.mu.Unlock()
 		r.progress(t.info)
 		return nil
 	}
-	j := r.cfg.Journal
-	if j != nil {
-		if err := j.Submitted(ctx, batchRef(name, ""), subs); err != nil {
-			return fmt.Errorf("batchapi: journal: %w", err)
-		}
+	if err := r.journalSubmitted(ctx, batchRef(name, ""), items); err != nil {
+		return err
 	}
 	if err := r.hook("journaled"); err != nil {
 		return err
 	}
-	id, err := r.create(ctx, name, model, refs, size)
+	id, err := r.create(ctx, name, tg, refs, size)
 	if err != nil {
 		return err
 	}
@@ -541,10 +560,8 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 		return err
 	}
 	t.info.ID = id
-	if j != nil {
-		if err := j.Submitted(ctx, batchRef(name, id), subs); err != nil {
-			return fmt.Errorf("batchapi: journal: %w", err)
-		}
+	if err := r.journalSubmitted(ctx, batchRef(name, id), items); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	for _, p := range items {
@@ -560,15 +577,47 @@ func (r *runner[C]) submit(ctx context.Context, model string, items []*pending[C
 	return r.hook("id-journaled")
 }
 
+// submitChunk is the number of items journaled at once: a batch's
+// submission is journaled a chunk at a time, each with one fsync, so that
+// journaling a batch of 50,000 items does not hold 50,000 records (and
+// their digests, read back from the spool) in memory at once.
+const submitChunk = 1024
+
+// journalSubmitted journals, if the run has a journal, that the items are
+// in the batch ref.
+func (r *runner[C]) journalSubmitted(ctx context.Context, ref string, items []*pending[C]) error {
+	j := r.cfg.Journal
+	if j == nil {
+		return nil
+	}
+	subs := make([]Submission, 0, min(len(items), submitChunk))
+	for len(items) > 0 {
+		n := min(len(items), submitChunk)
+		subs = subs[:0]
+		for _, p := range items[:n] {
+			d, err := r.sp.digest(p.entry)
+			if err != nil {
+				return err
+			}
+			subs = append(subs, Submission{ID: p.id, Digest: d})
+		}
+		if err := j.Submitted(ctx, ref, subs); err != nil {
+			return fmt.Errorf("batchapi: journal: %w", err)
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
 // create creates the batch, retrying failures worth retrying. Before a
 // retry it looks for the batch by name: a create whose answer was lost
 // may have succeeded, and creating it again would pay twice.
-func (r *runner[C]) create(ctx context.Context, name, model string, refs []spoolRef, size int64) (string, error) {
+func (r *runner[C]) create(ctx context.Context, name string, tg *target, refs []spoolRef, size int64) (string, error) {
 	head, sep, tail := r.b.framing()
 	wait := time.Second
 	t0 := time.Now()
 	for try := 1; ; try++ {
-		id, err := r.b.submit(ctx, name, model, len(refs), r.sp.body(refs, head, sep, tail), size)
+		id, err := r.b.submit(ctx, name, *tg, len(refs), r.sp.body(refs, head, sep, tail), size)
 		if err == nil {
 			return id, nil
 		}
@@ -723,6 +772,9 @@ func eta(info BatchInfo, now time.Time) time.Time {
 // and submits again those that never ran.
 func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 	batchNotRun := ""
+	// notRun says why the batch did not run each of its requests it
+	// says it did not run.
+	notRun := map[*pending[C]]string{}
 	err := r.b.results(ctx, t.info.ID, func(a answer) error {
 		if a.custom == "" {
 			batchNotRun = a.notRun
@@ -738,10 +790,10 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			return nil
 		}
 		if a.notRun != "" {
-			p.notRun = a.notRun
+			notRun[p] = a.notRun
 			return nil
 		}
-		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.model, Schema: p.schema}, a.status, a.body)
+		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.target.model, Schema: p.schema}, a.status, a.body)
 		if err := r.report(ctx, p, resp, err); err != nil {
 			return err
 		}
@@ -755,32 +807,29 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 		r.cfg.Logger.Warn("batchapi: reading results failed", "batch", t.info.ID, "err", err)
 		return nil
 	}
-	again := map[string][]*pending[C]{}
-	var order []string
+	again := map[target][]*pending[C]{}
+	var order []target
 	var divert, failed []*pending[C]
 	r.mu.Lock()
 	for _, p := range t.items {
-		if r.pend[p.custom] != p || p.batch != t {
+		if r.pend[p.custom()] != p || p.batch != t {
 			continue
 		}
-		why := p.notRun
+		why := notRun[p]
 		if why == "" {
 			why = batchNotRun
 		}
 		if why == "" {
 			why = "the batch ended with no answer for the request"
 		}
-		p.notRun = why
+		notRun[p] = why
 		if r.cfg.DivertNotRun || r.pastCutoff() {
 			p.batch = nil
 			divert = append(divert, p)
 			continue
 		}
 		if p.attempts < r.cfg.MaxAttempts {
-			key := ""
-			if r.b.oneModel() {
-				key = p.model
-			}
+			key := r.batchKey(p)
 			if _, ok := again[key]; !ok {
 				order = append(order, key)
 			}
@@ -798,7 +847,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 		}
 	}
 	for _, p := range failed {
-		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, p.notRun), batchllm.ClassTransient, 0)
+		err := batchllm.Classified(fmt.Errorf("%s batch %s: %s", r.b.name(), t.info.ID, notRun[p]), batchllm.ClassTransient, 0)
 		if err := r.report(ctx, p, batchllm.Response[string]{}, err); err != nil {
 			return err
 		}
@@ -815,7 +864,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 					break
 				}
 			}
-			if err := r.submitOrDivert(ctx, items[0].model, items[:n:n], t.info.Attempt+1); err != nil {
+			if err := r.submitOrDivert(ctx, items[0].target, items[:n:n], t.info.Attempt+1); err != nil {
 				return err
 			}
 			items = items[n:]
@@ -842,8 +891,8 @@ func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Res
 	} else {
 		res.Output = resp.Output
 	}
-	if res.Model == "" {
-		res.Model = p.model
+	if res.Model == "" && p.target != nil {
+		res.Model = p.target.model
 	}
 	if p.permit != nil {
 		p.permit.Release(batchllm.Outcome{Class: class, Usage: resp.Usage})
@@ -855,8 +904,8 @@ func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Res
 		}
 	}
 	r.mu.Lock()
-	if r.pend[p.custom] == p {
-		delete(r.pend, p.custom)
+	if c := p.custom(); r.pend[c] == p {
+		delete(r.pend, c)
 	}
 	if res.OK() {
 		r.stats.Succeeded++

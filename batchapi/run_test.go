@@ -3,12 +3,16 @@ package batchapi
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	oai "github.com/openai/openai-go/v3"
+
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/provider/openai"
 )
 
 // Items are split into batches of MaxRequests, each answered item is
@@ -259,5 +263,92 @@ func TestCutoffAndDivertNotRun(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// A model that OpenAI's Responses API alone serves (o3-pro) gets a batch
+// of its own on /v1/responses, with Responses request bodies, and its
+// answers are read as Responses output; the other items go to chat
+// completions as before.
+func TestOpenAIResponsesModelsBatchOnTheirEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := sim(t, fastPace)
+		p := openAIProvider(t, s, openai.Config{MaxTokens: 2000})
+		items := prompts(4)
+		for _, it := range items[2:] {
+			it.Input.Model = "o3-pro"
+			items[it.Context] = it
+		}
+		var c collector
+		st, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir()}, seq(items), c.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Batches != 2 || st.Succeeded != 4 {
+			t.Fatalf("stats %+v, want 2 batches and 4 ok", st)
+		}
+		for id, r := range c.res {
+			want := "gpt-4o-mini"
+			if r.Context >= 2 {
+				want = "o3-pro"
+			}
+			if !r.OK() || r.Output == "" || r.Usage.OutputTokens == 0 || !strings.HasPrefix(r.Model, want) {
+				t.Errorf("%s: %+v, want an answer of %s", id, r, want)
+			}
+		}
+		page, err := p.b.(*openAIBackend).c.Batches.List(t.Context(), oai.BatchListParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		endpoints := map[string]string{}
+		for _, b := range page.Data {
+			endpoints[b.Model] = b.Endpoint
+		}
+		if endpoints["o3-pro"] != "/v1/responses" || endpoints["gpt-4o-mini"] != "/v1/chat/completions" || len(endpoints) != 2 {
+			t.Errorf("batch endpoints by model: %v", endpoints)
+		}
+	})
+}
+
+// Each provider's polls report the batch's request counts, Gemini's
+// included (its batchStats, which the SDK drops): while the batch runs,
+// the counts add up to its requests and grow; at the end all succeeded.
+func TestProgressCountsRequests(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, llmsim.BatchConfig{StepDelay: time.Second, PerRequest: time.Second})
+				p := mk(t, s)
+				var states []State
+				var c collector
+				_, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir(),
+					Progress: func(b BatchInfo) {
+						if b.State.Status != "" {
+							states = append(states, b.State)
+						}
+					}}, seq(prompts(6)), c.emit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				running, prev := 0, -1
+				for _, st := range states {
+					if st.Total == 0 {
+						continue // still validating
+					}
+					done := st.Succeeded + st.Failed
+					if st.Total != 6 || done+st.Pending != 6 || done < prev {
+						t.Errorf("state %+v after %d done: want 6 requests in all, counts that add up and grow", st, prev)
+					}
+					prev = done
+					if !st.Ended && done > 0 && st.Pending > 0 {
+						running++
+					}
+				}
+				last := states[len(states)-1]
+				if !last.Ended || last.Succeeded != 6 || running == 0 {
+					t.Errorf("last state %+v, %d polls while running with counts; want 6 succeeded and counts seen mid-run", last, running)
+				}
+			})
+		})
 	}
 }

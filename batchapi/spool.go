@@ -7,19 +7,21 @@ import (
 	"sync"
 )
 
-// spool keeps every pending request's batch entry on disk, so that a batch
-// is uploaded by streaming and an item whose batch expired can be
-// submitted again without holding any request in memory.
+// spool keeps every pending request's batch entry and digest on disk, so
+// that a batch is uploaded by streaming, an item whose batch expired can be
+// submitted again, and its submission journaled, without holding any
+// request or digest in memory.
 type spool struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
 }
 
-// spoolRef locates one entry in the spool.
+// spoolRef locates one entry in the spool, and the digest stored right
+// after it.
 type spoolRef struct {
-	off int64
-	n   int32
+	off   int64
+	n, dn int32 // lengths of the entry and the digest
 }
 
 func newSpool(dir string) (*spool, error) {
@@ -33,16 +35,25 @@ func newSpool(dir string) (*spool, error) {
 	return &spool{f: f}, nil
 }
 
-// add appends an entry.
-func (s *spool) add(e []byte) (spoolRef, error) {
+// add appends an entry and its request's digest.
+func (s *spool) add(e []byte, digest string) (spoolRef, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.f.WriteAt(e, s.size); err != nil {
+	if _, err := s.f.WriteAt(append(e, digest...), s.size); err != nil {
 		return spoolRef{}, fmt.Errorf("batchapi: spool: %w", err)
 	}
-	ref := spoolRef{off: s.size, n: int32(len(e))}
-	s.size += int64(len(e))
+	ref := spoolRef{off: s.size, n: int32(len(e)), dn: int32(len(digest))}
+	s.size += int64(len(e) + len(digest))
 	return ref, nil
+}
+
+// digest reads back the digest stored with an entry.
+func (s *spool) digest(r spoolRef) (string, error) {
+	b := make([]byte, r.dn)
+	if _, err := s.f.ReadAt(b, r.off+int64(r.n)); err != nil {
+		return "", fmt.Errorf("batchapi: spool: %w", err)
+	}
+	return string(b), nil
 }
 
 func (s *spool) close() error { return s.f.Close() }

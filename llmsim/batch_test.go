@@ -137,6 +137,64 @@ func TestOpenAIBatchLifecycle(t *testing.T) {
 	})
 }
 
+// TestOpenAIBatchResponsesEndpoint: a batch for /v1/responses runs
+// Responses bodies and answers with Response objects; a chat completions
+// batch answers a model served by the Responses API alone with its 404, as
+// live.
+func TestOpenAIBatchResponsesEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMem(t, Config{Batch: BatchConfig{StepDelay: time.Second, PerRequest: time.Second}})
+		oc := openAIClient(s, option.WithHTTPClient(s.InProcessClient()), option.WithBaseURL("http://sim/v1/"))
+		ctx := t.Context()
+		run := func(endpoint openai.BatchNewParamsEndpoint, line string) *openai.Batch {
+			f, err := oc.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(line+"\n"), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := oc.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: endpoint, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Minute)
+			if b, err = oc.Batches.Get(ctx, b.ID); err != nil || b.Status != openai.BatchStatusCompleted {
+				t.Fatalf("batch %+v, %v", b, err)
+			}
+			return b
+		}
+		b := run(openai.BatchNewParamsEndpointV1Responses, `{"custom_id":"r0","method":"POST","url":"/v1/responses","body":{"model":"o3-pro","input":"one"}}`)
+		resp := fileLines(t, oc, b.OutputFileID)["r0"]["response"].(map[string]any)
+		body := resp["body"].(map[string]any)
+		if resp["status_code"] != 200.0 || body["object"] != "response" || body["status"] != "completed" || b.RequestCounts.Completed != 1 {
+			t.Errorf("responses batch: %+v; line %v", b, resp)
+		}
+		out := body["output"].([]any)
+		msg := out[len(out)-1].(map[string]any)["content"].([]any)[0].(map[string]any)
+		if msg["type"] != "output_text" || !strings.Contains(msg["text"].(string), digest("user: one\n")) {
+			t.Errorf("responses answer = %v", msg)
+		}
+
+		b = run(openai.BatchNewParamsEndpointV1ChatCompletions, `{"custom_id":"r0","method":"POST","url":"/v1/chat/completions","body":{"model":"o3-pro","messages":[{"role":"user","content":"one"}]}}`)
+		resp = fileLines(t, oc, b.ErrorFileID)["r0"]["response"].(map[string]any)
+		if resp["status_code"] != 404.0 || !strings.Contains(fmt.Sprint(resp["body"]), "only supported in v1/responses") || b.RequestCounts.Failed != 1 {
+			t.Errorf("chat batch for a responses-only model: %+v; line %v", b, resp)
+		}
+
+		// A line whose url is not the batch's endpoint fails validation.
+		f, err := oc.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(openAIBatchInput(chatBody("x"))), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err = oc.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Responses, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if b, err = oc.Batches.Get(ctx, b.ID); err != nil || b.Status != openai.BatchStatusFailed || len(b.Errors.Data) == 0 || b.Errors.Data[0].Code != "invalid_url" {
+			t.Errorf("mismatched url: %+v, %v", b, err)
+		}
+	})
+}
+
 func TestOpenAIBatchCancelExpireFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newMem(t, Config{Batch: BatchConfig{PerRequest: 4 * time.Second, Window: 10 * time.Second}})

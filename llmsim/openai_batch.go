@@ -272,11 +272,12 @@ func (s *Server) openAIBatches(w http.ResponseWriter, r *http.Request, rest stri
 		// completion_window: "Currently only 24h is supported";
 		// output_expires_after: anchor created_at, 3600 to 2592000
 		// seconds (https://platform.openai.com/docs/api-reference/batch/create).
-		// Of the endpoints a batch may target, llmsim serves chat
-		// completions only.
+		// Of the endpoints a batch may target ("Currently /v1/responses,
+		// /v1/chat/completions, /v1/embeddings, /v1/completions, ...",
+		// same page, endpoint), llmsim serves the two it serves live.
 		switch {
-		case req.Endpoint != "/v1/chat/completions":
-			c.fail(http.StatusBadRequest, "endpoint", "llmsim batches support endpoint /v1/chat/completions only")
+		case req.Endpoint != openAIBatchChat && req.Endpoint != openAIBatchResponses:
+			c.fail(http.StatusBadRequest, "endpoint", "llmsim batches support endpoints "+openAIBatchChat+" and "+openAIBatchResponses+" only")
 			return
 		case req.CompletionWindow != "24h":
 			c.fail(http.StatusBadRequest, "completion_window", "Invalid value for 'completion_window': '"+req.CompletionWindow+"'. Supported values are: '24h'.")
@@ -405,7 +406,18 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 	}
 	run.do = func(i int) {
 		l := b.lines[i]
-		o, f := prepareOpenAI(l.Body, "", s.cfg.OpenAI.OutputTokens)
+		prepare := prepareOpenAI
+		if b.Endpoint == openAIBatchResponses {
+			prepare = prepareResponses
+		}
+		o, f := prepare(l.Body, "", s.cfg.OpenAI.OutputTokens)
+		if f == nil && b.Endpoint == openAIBatchChat {
+			if m, _ := s.modelInfo(o.model); m.responsesOnly {
+				// As live: the model is served by /v1/responses alone
+				// (see responsesOnlyError).
+				f = &failure{status: http.StatusNotFound, param: "model", msg: "This model is only supported in v1/responses and not in v1/chat/completions."}
+			}
+		}
 		if f != nil {
 			b.RequestCounts.Failed++
 			writeLine(&b.bad, l.CustomID, map[string]any{"status_code": f.status, "request_id": s.nextID("req_"),
@@ -416,7 +428,13 @@ func (s *Server) openAIBatchRun(b *openAIBatch, input []byte, created time.Time)
 		b.Usage.InputTokens += int64(o.promptTokens)
 		b.Usage.OutputTokens += int64(o.n * o.outTokens)
 		b.Usage.TotalTokens += int64(o.promptTokens + o.n*o.outTokens)
-		writeLine(&b.out, l.CustomID, map[string]any{"status_code": 200, "request_id": s.nextID("req_"), "body": o.completion(s.nextID("chatcmpl-"+o.dig), 0, time.Now())}, nil)
+		var body any
+		if b.Endpoint == openAIBatchResponses {
+			body = o.response(s.nextID("resp_"+o.dig), 0, time.Now())
+		} else {
+			body = o.completion(s.nextID("chatcmpl-"+o.dig), 0, time.Now())
+		}
+		writeLine(&b.out, l.CustomID, map[string]any{"status_code": 200, "request_id": s.nextID("req_"), "body": body}, nil)
 	}
 	run.finalize = func() { b.Status, b.FinalizingAt = "finalizing", unix(time.Now()) }
 	run.finish = func(how batchEnd, next int) {
@@ -469,6 +487,12 @@ func (s *Server) storeOutput(name string, content []byte, expiresAt *int64, now 
 	s.batches.files[f.ID] = f
 	return f.ID
 }
+
+// The batch endpoints llmsim serves.
+const (
+	openAIBatchChat      = "/v1/chat/completions"
+	openAIBatchResponses = "/v1/responses"
+)
 
 // openAIBatchMaxRequests is the most requests in one batch input file.
 const openAIBatchMaxRequests = 50000

@@ -39,10 +39,10 @@ type batchFlags struct {
 func addBatchFlags(fl *pflag.FlagSet, b *batchFlags) {
 	fl.StringVar(&b.mode, "batch", "off", "send through the provider's Batch API at about half price, results within 24h: on, off, auto (with --deadline: the Batch API for what finishes in time, live calls for the rest; a rerun with the same journal collects the batches)")
 	fl.Lookup("batch").NoOptDefVal = "on"
-	fl.DurationVar(&b.deadline, "deadline", 0, "with --batch auto, when the run must be done: batches still running at three quarters of it are cancelled and what they did not run is sent live, as is anything not yet submitted")
+	fl.DurationVar(&b.deadline, "deadline", 0, "with --batch auto, when the run must be done: batches still running at three quarters of it are cancelled and what they did not run is sent live, as is anything not yet submitted; a live call that cannot end by the deadline is cut there and its item fails")
 	fl.StringVar(&b.notRun, "batch-not-run", "resubmit", "with --batch, what becomes of the items a batch ended without running (expired, cancelled): resubmit (in a new batch, up to --max-attempts) or live")
 	fl.DurationVar(&b.poll, "batch-poll", 30*time.Second, "with --batch, time between two polls of a batch")
-	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini 20,000)")
+	fl.IntVar(&b.maxRequests, "batch-max-requests", 0, "with --batch, requests per batch at most (0: the provider's limit: OpenAI 50,000, Anthropic 100,000, Gemini none but 2 GB per batch)")
 	fl.BoolVar(&b.cancelOnInterrupt, "cancel-on-interrupt", false, "with --batch, cancel the running batches on Ctrl-C instead of leaving them to finish for a rerun to collect")
 	fl.DurationVar(&b.simStep, "sim-batch-delay", time.Second, "--provider sim --batch: time a batch spends validating and finalizing")
 	fl.DurationVar(&b.simPerRequest, "sim-batch-per-request", time.Millisecond, "--provider sim --batch: time a batch spends on each request")
@@ -252,10 +252,18 @@ func (r *runner) executeBatch(ctx context.Context) error {
 // left without a result: the input is read again, and what the journal
 // has a result for (written by the batch pass) is skipped.
 func (r *runner) executeDiverted(ctx context.Context) error {
+	f := &r.f
 	fmt.Fprintf(r.stderr, "batchllm: sending %d item(s) live that the batches did not run in time\n", r.diverted)
 	r.format.batch = false
 	r.format.via = "live"
-	return r.execute(ctx)
+	if f.batch.mode == "auto" {
+		r.deadline = &liveDeadline{at: r.start.Add(f.batch.deadline), limit: f.batch.deadline, retry: retryPolicy(f.maxAttempts, f.backoff)}
+	}
+	err := r.execute(ctx)
+	if d := r.deadline; d != nil && d.missed.Load() > 0 {
+		fmt.Fprintf(r.stderr, "batchllm: %d item(s) could not be answered live by the --deadline (they failed; --retry-failed sends them again)\n", d.missed.Load())
+	}
+	return err
 }
 
 // batchItem turns an input line into a batch item, or writes its journaled

@@ -17,11 +17,28 @@ func batchArgs(s *llmsim.Server, extra ...string) []string {
 	return simArgs(s, append([]string{"--batch", "--batch-poll", "20ms"}, extra...)...)
 }
 
-// checkSubmittedOnce fails unless each of the n items' custom ids was
-// submitted in exactly one batch.
-func checkSubmittedOnce(t *testing.T, s *llmsim.Server, n int) {
+// batchFiles returns an input of n prompts, and an output and a journal
+// in a new directory.
+func batchFiles(t *testing.T, n int) (in, out, jnl string) {
+	dir := t.TempDir()
+	return writeFile(t, "in.jsonl", prompts(n)), filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+}
+
+// readOutput reads the output lines of a run, by item.
+func readOutput(t *testing.T, out string) map[string]outputLine {
 	t.Helper()
-	subs := s.BatchSubmissions("openai")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseOutput(t, string(b))
+}
+
+// checkSubmittedOnce fails unless each of the n items' custom ids (keys)
+// was submitted in exactly one batch of the provider.
+func checkSubmittedOnce(t *testing.T, s *llmsim.Server, provider string, n int) {
+	t.Helper()
+	subs := s.BatchSubmissions(provider)
 	if len(subs) != n {
 		t.Errorf("%d custom ids submitted, want %d", len(subs), n)
 	}
@@ -38,20 +55,14 @@ func TestBatchRun(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Millisecond}})
 	const n = 20
-	in := writeFile(t, "in.jsonl", prompts(n))
-	dir := t.TempDir()
-	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	in, out, jnl := batchFiles(t, n)
 	r := runCLI(t, "", batchArgs(sim, "--batch-max-requests", "7", "--journal", jnl, "-o", out, in)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := parseOutput(t, string(b))
+	lines := readOutput(t, out)
 	checkAnswers(t, lines, n)
-	checkSubmittedOnce(t, sim, n)
+	checkSubmittedOnce(t, sim, "openai", n)
 	// Each item's cost is its usage at the batch price: half the live one.
 	prices := cost.Default()
 	for id, l := range lines {
@@ -72,7 +83,7 @@ func TestBatchRun(t *testing.T) {
 	if r.code != 0 || len(parseOutput(t, r.stdout)) != n || !strings.Contains(r.stderr, "submitted 0 request(s)") {
 		t.Fatalf("rerun: exit %d, %d lines\n%s", r.code, len(parseOutput(t, r.stdout)), r.stderr)
 	}
-	checkSubmittedOnce(t, sim, n)
+	checkSubmittedOnce(t, sim, "openai", n)
 }
 
 func TestBatchDryRunAndUsage(t *testing.T) {
@@ -100,9 +111,7 @@ func TestBatchKill9ThenRerun(t *testing.T) {
 	// has been created and announced.
 	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 100 * time.Millisecond, PerRequest: 20 * time.Millisecond}})
 	const n = 30
-	in := writeFile(t, "in.jsonl", prompts(n))
-	dir := t.TempDir()
-	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	in, out, jnl := batchFiles(t, n)
 	args := batchArgs(sim, "--batch-max-requests", "10", "--journal", jnl, "-o", out, in)
 
 	cmd := command(t, "", args...)
@@ -139,12 +148,8 @@ func TestBatchKill9ThenRerun(t *testing.T) {
 	if !strings.Contains(r.stderr, "collected from batches of an earlier run") {
 		t.Errorf("the rerun collected nothing from the first run's batches:\n%s", r.stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAnswers(t, parseOutput(t, string(b)), n)
-	checkSubmittedOnce(t, sim, n)
+	checkAnswers(t, readOutput(t, out), n)
+	checkSubmittedOnce(t, sim, "openai", n)
 }
 
 // --batch auto --deadline sends through the Batch API, cancels the
@@ -157,9 +162,7 @@ func TestBatchAutoDeadline(t *testing.T) {
 	// run one of its four.
 	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Second}})
 	const n = 12
-	in := writeFile(t, "in.jsonl", prompts(n))
-	dir := t.TempDir()
-	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	in, out, jnl := batchFiles(t, n)
 	r := runCLI(t, "", batchArgs(sim, "--batch=auto", "--deadline", "2s", "--batch-max-requests", "4", "--journal", jnl, "-o", out, in)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
@@ -206,9 +209,7 @@ func TestBatchGemini(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Millisecond}})
 	const n = 9
-	in := writeFile(t, "in.jsonl", prompts(n))
-	dir := t.TempDir()
-	out, jnl := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.journal")
+	in, out, jnl := batchFiles(t, n)
 	cmd := command(t, "", "run", "--provider", "gemini", "--base-url", sim.GeminiBaseURL(), "--batch", "--batch-poll", "20ms",
 		"--batch-max-requests", "4", "--journal", jnl, "-o", out, in)
 	cmd.Env = append(cmd.Env, "GEMINI_API_KEY="+testKey)
@@ -216,11 +217,7 @@ func TestBatchGemini(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := parseOutput(t, string(b))
+	lines := readOutput(t, out)
 	checkAnswers(t, lines, n)
 	prices := cost.Default()
 	for id, l := range lines {
@@ -229,16 +226,46 @@ func TestBatchGemini(t *testing.T) {
 			t.Errorf("%s: cost_usd %v, want the batch price %v (%v)", id, l.CostUSD, want, err)
 		}
 	}
-	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| JOB_STATE_SUCCEEDED") {
+	if !strings.Contains(r.stderr, "submitted 9 request(s) in 3 batch(es)") || !strings.Contains(r.stderr, "| BATCH_STATE_SUCCEEDED") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
-	subs := sim.BatchSubmissions("gemini")
-	if len(subs) != n {
-		t.Errorf("%d keys submitted, want %d", len(subs), n)
+	checkSubmittedOnce(t, sim, "gemini", n)
+}
+
+// Under --batch auto --deadline, the live part keeps the deadline too:
+// live calls that would end after it (here 10s each) are cut at it, and
+// their items end with a failure that names the deadline, instead of the
+// run going on for their full length.
+func TestBatchAutoDeadlineBoundsLiveCalls(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, llmsim.Config{Batch: llmsim.BatchConfig{StepDelay: 10 * time.Millisecond, PerRequest: time.Second},
+		OpenAI: llmsim.ProviderConfig{Latency: llmsim.Latency{Fixed: 10 * time.Second}}})
+	const n = 8
+	in, out, jnl := batchFiles(t, n)
+	start := time.Now()
+	r := runCLI(t, "", batchArgs(sim, "--batch=auto", "--deadline", "2s", "--batch-max-requests", "4", "--journal", jnl, "-o", out, in)...)
+	took := time.Since(start)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (items failed)\n%s", r.code, r.stderr)
 	}
-	for k, c := range subs {
-		if c != 1 {
-			t.Errorf("key %s submitted %d times", k, c)
+	if took > 9*time.Second { // without the deadline: 1.5s + 10s
+		t.Errorf("the run took %v: the live calls ran past the 2s deadline", took)
+	}
+	lines := readOutput(t, out)
+	missed := 0
+	for id, l := range lines {
+		switch {
+		case l.Via == "batch" && l.OK:
+		case l.Via == "live" && !l.OK && l.Error.Class == "fatal_item" && strings.Contains(l.Error.Message, "--deadline 2s passed"):
+			missed++
+		default:
+			t.Errorf("%s: %+v (error %+v), want a batch answer or a live failure at the deadline", id, l, l.Error)
 		}
+	}
+	if len(lines) != n || missed == 0 {
+		t.Fatalf("%d lines, %d missed the deadline; want %d lines, some live ones that missed it", len(lines), missed, n)
+	}
+	if !strings.Contains(r.stderr, strconv.Itoa(missed)+" item(s) could not be answered live by the --deadline") {
+		t.Errorf("stderr does not count the items that missed the deadline:\n%s", r.stderr)
 	}
 }

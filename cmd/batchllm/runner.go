@@ -45,7 +45,10 @@ type runner struct {
 	f runFlags
 	// diverted counts the items a batch pass left for live calls (--batch
 	// auto, --batch-not-run live); a live pass follows if any.
-	diverted    int64
+	diverted int64
+	// deadline holds the live pass of --batch auto to --deadline; nil
+	// otherwise.
+	deadline    *liveDeadline
 	temperature *float64
 	*env
 
@@ -343,6 +346,10 @@ func (r *runner) buildProcessor(ctx context.Context) (p *processor, dd *dedupe.D
 		return nil, nil, nil, err
 	}
 	mw, dd := r.buildMiddleware()
+	if d := r.deadline; d != nil {
+		gate = d.gate(gate)
+		mw = append([]batchllm.Middleware[batchllm.Prompt, string]{d.middleware}, mw...)
+	}
 	observers, err := r.buildObservers(ctx, budget)
 	if err != nil {
 		return nil, nil, nil, err
