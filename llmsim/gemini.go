@@ -130,8 +130,9 @@ type geminiPrompt struct {
 // resolveGemini parses a generateContent body for model and applies the
 // cachedContent rules. It returns an HTTP status and message on failure.
 // contents is required (https://ai.google.dev/api/generate-content,
-// "Required"; the message is the API's "* GenerateContentRequest.contents:
-// contents is not specified" style, its exact text ours). A request that
+// "Required"; the API's message "* GenerateContentRequest.contents:
+// contents is not specified", quoted in github.com/vercel/ai/issues/3775).
+// A request that
 // uses a cache may not set systemInstruction, tools or toolConfig, and
 // its model must be the cache's: the API's 400 texts (the first quoted in
 // github.com/vercel/ai/issues/3333 and
@@ -392,8 +393,10 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, model strin
 
 // validateGeminiContents returns the API's 400 message for contents it
 // refuses, or "": a content without parts, and a role other than "user"
-// and "model". The wording is the API's (google-gemini/deprecated-
-// generative-ai-python issues #200 and #170 quote both).
+// and "model". The wording is the API's (the empty-parts 400 is quoted in
+// github.com/egoist/chatwise-releases/issues/250 and
+// github.com/vercel/ai/issues/3775; the role 400 in
+// github.com/songquanpeng/one-api/issues/1385, passed on by a proxy).
 func validateGeminiContents(contents []geminiContent) string {
 	for i, c := range contents {
 		if len(c.Parts) == 0 {

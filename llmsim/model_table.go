@@ -18,7 +18,7 @@ type modelSpec struct {
 	cacheMin int
 	// fixedTemperature: OpenAI reasoning models accept only the default
 	// temperature, 1 (https://platform.openai.com/docs/guides/reasoning;
-	// openai-python issue #2072 quotes the 400).
+	// github.com/leafo/lua-openai/issues/12 quotes the 400).
 	fixedTemperature bool
 	// responsesOnly: the model is served by POST /v1/responses only, and
 	// chat completions answer it with a 404 (see responsesOnlyError).
@@ -35,7 +35,8 @@ type modelSpec struct {
 // anthropic-sdk-python issue #1194 quotes the table). Gemini explicit
 // caches: 1,024 tokens for 2.5 Flash, 2,048 for 2.5 Pro
 // (https://ai.google.dev/gemini-api/docs/caching), 4,096 for Gemini 3
-// (https://discuss.ai.google.dev/t/real-explicit-cache-limit).
+// (the same page's table of minimum token counts, "Gemini 3 Pro Preview
+// 4096").
 var modelTable = map[string]modelSpec{
 	"gpt-5":        {"openai", 400_000, 128_000, 1024, true, false, "https://platform.openai.com/docs/models/gpt-5"},
 	"gpt-5-mini":   {"openai", 400_000, 128_000, 1024, true, false, "https://platform.openai.com/docs/models/gpt-5-mini"},

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"encoding/json"
-	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
 )
 

@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"fmt"
-	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
 )
 

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"errors"
-	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/simtest"
 	"github.com/batchllm/batchllm/llmsim"
 )
 
