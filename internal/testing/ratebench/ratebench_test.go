@@ -9,9 +9,14 @@ import (
 )
 
 // A small run of the scenarios: they complete, every item succeeds, and
-// the limits told to the client are never exceeded. CI runs three of them;
-// BATCHLLM_LONG=1 runs all (about a minute under -race on a busy machine).
-// The figures that matter come from the full-size run (batchllm bench).
+// the limits told to the client are never exceeded. CI runs three of them,
+// chosen so that no assertion depends on the machine's timing: told-rpm's
+// items all fit in the simulator's opening allowance, so a 429 there is a
+// fault of the limiter, not of a loaded scheduler that delivered paced
+// requests together (sliding-told, paced at its limit, was refused so
+// under -race at load 12). BATCHLLM_LONG=1 runs all (about a minute under
+// -race on a busy machine), best on a quiet one. The figures that matter
+// come from the full-size run (batchllm bench).
 func TestScenariosRunSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for a few seconds")
@@ -19,7 +24,7 @@ func TestScenariosRunSmall(t *testing.T) {
 	scs := Scenarios(0.05)
 	if os.Getenv("BATCHLLM_LONG") == "" {
 		scs = slices.DeleteFunc(scs, func(sc Scenario) bool {
-			return !slices.Contains([]string{"told-rpm", "sliding-told", "window-1d-anthropic"}, sc.Name)
+			return !slices.Contains([]string{"told-rpm", "capacity-429s", "window-1d-anthropic"}, sc.Name)
 		})
 	}
 	rs, err := RunAll(t.Context(), scs, 1, nil)
