@@ -58,6 +58,10 @@ type provider struct {
 	Prices string
 	// DefaultModel is used when --model is not given.
 	DefaultModel string
+	// RawBodies says that the provider sends the body of an OpenAI
+	// batch-format input line as written (batchllm.Prompt.Raw); the others
+	// get it mapped to a Prompt (batchformat.go).
+	RawBodies bool
 	// Build makes the strategy. The returned function releases what it
 	// holds (a simulator, say); it is never nil when err is nil.
 	Build func(ctx context.Context, o providerOptions) (strategy, func() error, error)
@@ -93,6 +97,7 @@ func defaultProviders() registry {
 			KeyOptional:  true,
 			Prices:       "openai",
 			DefaultModel: "gpt-4o-mini",
+			RawBodies:    true,
 			Build:        buildOpenAI,
 		},
 		"anthropic": {

@@ -42,6 +42,7 @@ type runFlags struct {
 	ordered           bool
 	reorderWindow     int
 	dryRun            bool
+	fullResponse      bool
 	jsonSchema        string
 	dedupe            bool
 	rejects           string
@@ -154,6 +155,7 @@ sent; 130 interrupted.`,
 	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
 	fl.BoolVar(&f.ordered, "ordered", false, "write the result lines in input order instead of completion order (see --reorder-window)")
 	fl.IntVar(&f.reorderWindow, "reorder-window", 1000, "with --ordered, the most finished results held back for an earlier unfinished one; when the window is full no new item is taken from the input until the oldest unfinished one ends (nothing is spilled), so it also bounds the calls in flight")
+	fl.BoolVar(&f.fullResponse, "full-response", false, "also write each provider's whole response in the result line's \"response\" (OpenAI's ChatCompletion or Response object, Anthropic's Message, Gemini's GenerateContentResponse): every choice, tool call and logprob; journaled with the result")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
 	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
 	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")

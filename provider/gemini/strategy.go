@@ -243,6 +243,9 @@ func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
 func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.Prompt], cacheName string) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
 	var out batchllm.Response[string]
 	p := req.Input
+	if err := s.call.RefuseRaw(p); err != nil {
+		return nil, out, err
+	}
 	if err := s.call.Check(s.call.EstimateAt(s.call.WithSystem(p), req.State), s.temperature(p), calls.DefaultOnly); err != nil {
 		return nil, out, err
 	}
@@ -272,6 +275,7 @@ func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.P
 		gc.ContinuationToken = token
 	}
 	out.RawFinishReason, out.FinishReason = finishOf(merged)
+	out.Raw = calls.MarshalRaw(merged)
 	return merged, out, nil
 }
 
