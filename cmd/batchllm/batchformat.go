@@ -50,6 +50,9 @@ type lineParser struct {
 	// replaces the body's model, which names an OpenAI model in a file
 	// written for OpenAI.
 	model string
+	// noTemperature says that the provider takes no temperature
+	// (provider.NoTemperature).
+	noTemperature bool
 	// schema is set when --json-schema is given, which batch-format lines
 	// do not take (their body has its own response_format).
 	schema bool
@@ -167,6 +170,9 @@ func (lp lineParser) mapBody(url string, raw json.RawMessage) (batchllm.Prompt, 
 			return batchllm.Prompt{}, err
 		}
 	}
+	if lp.model != "" {
+		m.p.Model = lp.model
+	}
 	return m.prompt()
 }
 
@@ -199,10 +205,7 @@ func (m *bodyMapping) field(url, k string, v json.RawMessage) error {
 		if err := json.Unmarshal(v, &s); err != nil {
 			return errors.New(`body field "model" must be a string`)
 		}
-		m.p.Model = strings.TrimSpace(s)
-		if m.lp.model != "" {
-			m.p.Model = m.lp.model
-		}
+		m.p.Model = strings.TrimSpace(s) // mapBody puts --model over it
 	case k == "stream", k == "stream_options" && chat:
 		// batchllm owns streaming (--stream).
 	case k == "messages" && chat:
@@ -224,6 +227,8 @@ func (m *bodyMapping) field(url, k string, v json.RawMessage) error {
 			return fmt.Errorf("body fields %q and %q differ; give one", m.maxSeen, k)
 		}
 		m.p.MaxTokens, m.maxSeen = n, k
+	case k == "temperature" && m.lp.noTemperature:
+		return m.refuse(k, string(v))
 	case k == "temperature":
 		var t float64
 		if err := json.Unmarshal(v, &t); err != nil || t < 0 || t > 2 {

@@ -277,6 +277,9 @@ func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), 
 		if err == nil && it.Prompt.Model != "" && check != nil {
 			if cerr := check(it.Prompt.Model); cerr != nil {
 				err = fmt.Errorf("item %q: %w", it.ID, cerr)
+				if it.BatchFormat && !parser.rawBodies {
+					err = fmt.Errorf("%w; --model replaces a batch-format body's model for %s", err, parser.provider)
+				}
 			}
 		}
 		if err == nil && !seen.Add(maphash.String(seed, it.ID)) {

@@ -62,6 +62,10 @@ type provider struct {
 	// batch-format input line as written (batchllm.Prompt.Raw); the others
 	// get it mapped to a Prompt (batchformat.go).
 	RawBodies bool
+	// NoTemperature says that the provider's API takes no temperature (the
+	// Anthropic strategy refuses one: see the README's Providers table),
+	// so that a batch-format body with one is refused when it is checked.
+	NoTemperature bool
 	// Build makes the strategy. The returned function releases what it
 	// holds (a simulator, say); it is never nil when err is nil.
 	Build func(ctx context.Context, o providerOptions) (strategy, func() error, error)
@@ -101,11 +105,12 @@ func defaultProviders() registry {
 			Build:        buildOpenAI,
 		},
 		"anthropic": {
-			Name:         "anthropic",
-			KeyEnv:       []string{"ANTHROPIC_API_KEY"},
-			Prices:       "anthropic",
-			DefaultModel: "claude-haiku-4-5",
-			Build:        buildAnthropic,
+			Name:          "anthropic",
+			KeyEnv:        []string{"ANTHROPIC_API_KEY"},
+			Prices:        "anthropic",
+			DefaultModel:  "claude-haiku-4-5",
+			NoTemperature: true,
+			Build:         buildAnthropic,
 		},
 		"gemini": {
 			Name:         "gemini",

@@ -93,13 +93,26 @@ func newRunCmdEnv(mkEnv func(*cobra.Command) *env) *cobra.Command {
 		Long: `Run sends every item of INPUT.jsonl ("-" for standard input) to an LLM provider,
 within its rate limits and your budget, retrying what is worth retrying, and
 writes one JSON line per item (id, ok, output, error, usage, attempts,
-latency_ms, model, finish_reason, cost_usd, metadata) to the output, in completion
+latency_ms, model, finish_reason, cost_usd, metadata; custom_id, response) to the output, in completion
 order, or in input order with --ordered.
 
 Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
 with optional "system", "model", "max_tokens", "temperature" and "metadata"
 (copied to the output untouched). The whole input is checked before anything
 is sent.
+
+A line may also be an OpenAI Batch API request line, {"custom_id": ...,
+"method": "POST", "url": "/v1/chat/completions" or "/v1/responses", "body":
+{...}}; a file may mix both formats. For --provider openai and sim the body
+is sent as written (tools, response_format, n, seed, stop, logprobs...; only
+"stream" is batchllm's, and "model" comes from --model when the body has
+none). For anthropic and gemini it is mapped (system/developer, user and
+assistant text messages, max tokens, temperature, a json_schema
+response_format; --model replaces the body's model), and a line with a field
+that cannot be mapped (tools, n > 1, stop, logprobs, images...) is a bad
+line naming the field: with --rejects it goes there and the rest is sent.
+Its output line repeats its id as "custom_id". --full-response adds the
+provider's whole response to every output line.
 
 Every result is made durable in a journal before it is written out: by
 default OUTPUT.journal next to the output file (-o), or INPUT.journal next to

@@ -275,8 +275,16 @@ func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.P
 		gc.ContinuationToken = token
 	}
 	out.RawFinishReason, out.FinishReason = finishOf(merged)
-	out.Raw = calls.MarshalRaw(merged)
+	out.Raw = rawResponse(merged)
 	return merged, out, nil
+}
+
+// rawResponse is the JSON of r for Response.Raw: the response as the API
+// sent it, without the HTTP headers the SDK adds to it.
+func rawResponse(r *genai.GenerateContentResponse) json.RawMessage {
+	c := *r
+	c.SDKHTTPResponse = nil
+	return calls.MarshalRaw(&c)
 }
 
 // usage converts Gemini's usage metadata to batchllm's convention.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/openai/openai-go/v3/option"
@@ -12,21 +13,8 @@ import (
 	"github.com/batchllm/batchllm"
 )
 
-// A Prompt whose Raw is set is sent as its body says: the request body of
-// a line of an OpenAI Batch API input file
-// (https://platform.openai.com/docs/guides/batch), for chat completions
-// (https://platform.openai.com/docs/api-reference/chat/create) or the
-// Responses API (https://platform.openai.com/docs/api-reference/responses/create).
-// The strategy owns only "stream" (and "stream_options" of chat
-// completions), which it sets as Config.Stream says, and "model", which it
-// sets to the Prompt's or the Config's model when the body has none.
-// Config.Extra still applies on top of the body; Config.System, MaxTokens,
-// Temperature, Stop and the Prompt's other fields do not.
-//
-// The response is parsed as for any other Prompt, so usage, the finish
-// reason, rate-limit headers and error classes are the same; Output is the
-// first choice's text (the Responses API's output text), and the whole
-// answer, every choice and tool call included, is in Response.Raw.
+// Raw bodies (Prompt.Raw) are described in the package doc, "Request bodies
+// as written".
 
 // rawBody is what the strategy reads of a raw body: what it estimates,
 // checks and routes by. The rest is sent without being looked at.
@@ -48,18 +36,20 @@ type rawMessage struct {
 	Content json.RawMessage `json:"content"`
 }
 
-// View returns p as the strategy sees a raw body for its estimate, checks
-// and scope: the body's messages as text (system and developer messages as
-// the system prompt; tool output and the like as user turns, which is how
-// they count), its model (else p's), output cap and temperature. A Prompt
-// without Raw is returned as it is.
+// View returns the Prompt that p's raw body amounts to for the strategy's
+// estimate, checks and scope: the body's messages as text (system and
+// developer messages as the system prompt; tool output and the like as
+// user turns, which is how they count), its model (else p's), output cap
+// and temperature, and p's Raw. It fails if the body is not a request of
+// its endpoint as far as those fields go. A Prompt without Raw is
+// returned as it is.
 func View(p batchllm.Prompt) (batchllm.Prompt, error) {
 	if p.Raw == nil {
 		return p, nil
 	}
 	var b rawBody
 	if err := json.Unmarshal(p.Raw.Body, &b); err != nil {
-		return p, fmt.Errorf("openai: the request body of %s is not a valid request: %w", p.Raw.Endpoint, err)
+		return p, fmt.Errorf("openai: the request body for %s is not a valid request: %s", p.Raw.Endpoint, bodyError(err))
 	}
 	v := batchllm.Prompt{Raw: p.Raw, Model: p.Model, Temperature: b.Temperature}
 	if m := strings.TrimSpace(b.Model); m != "" {
@@ -102,6 +92,28 @@ func View(p batchllm.Prompt) (batchllm.Prompt, error) {
 	}
 	v.System = strings.Join(system, "\n\n")
 	return v, nil
+}
+
+// bodyError says what is wrong with a body in its own terms (the field
+// and the JSON kinds), not Go's.
+func bodyError(err error) string {
+	ute, ok := errors.AsType[*json.UnmarshalTypeError](err)
+	if !ok {
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	want := "an object"
+	switch ute.Type.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Int, reflect.Float64:
+		want = "a number"
+	case reflect.Slice:
+		want = "an array"
+	}
+	if ute.Field == "" {
+		return fmt.Sprintf("it must be an object, not %s", ute.Value)
+	}
+	return fmt.Sprintf("field %q must be %s, not %s", ute.Field, want, ute.Value)
 }
 
 // addInput passes each message of a Responses input (a string, or a list
