@@ -35,22 +35,22 @@ func TestBatchFormatToOpenAI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	sent := map[string]simtest.Recorded{} // by body: the bodies are distinct
+	bodies := map[string]simtest.Recorded{} // by body: the bodies are distinct
 	for _, req := range rec.Requests() {
-		sent[string(req.Body)] = req
+		bodies[string(req.Body)] = req
 	}
-	if len(sent) != len(openAIBatchFile) {
-		t.Fatalf("%d distinct requests, want %d", len(sent), len(openAIBatchFile))
+	if len(bodies) != len(openAIBatchFile) {
+		t.Fatalf("%d distinct requests, want %d", len(bodies), len(openAIBatchFile))
 	}
 	for _, line := range openAIBatchFile {
 		var bl requestLine
 		if err := json.Unmarshal([]byte(line), &bl); err != nil {
 			t.Fatal(err)
 		}
-		want := decodeObject(t, bl.Body)
+		want := simtest.Object(t, bl.Body)
 		found := false
-		for body, req := range sent {
-			if reflect.DeepEqual(decodeObject(t, []byte(body)), want) {
+		for body, req := range bodies {
+			if reflect.DeepEqual(simtest.Object(t, []byte(body)), want) {
 				found = true
 				if req.Path != bl.URL {
 					t.Errorf("%s sent to %s", bl.CustomID, req.Path)
@@ -74,20 +74,14 @@ func TestBatchFormatToOpenAI(t *testing.T) {
 	if err := json.Unmarshal(lines["n2"].Response, &n2); err != nil || len(n2.Choices) != 2 {
 		t.Errorf("n2's response has %d choices, want 2 (%v): %s", len(n2.Choices), err, lines["n2"].Response)
 	}
-	if obj := decodeObject(t, lines["resp"].Response)["object"]; obj != "response" {
+	if obj := simtest.Object(t, lines["resp"].Response)["object"]; obj != "response" {
 		t.Errorf("resp's response is a %v, want a Responses API response", obj)
 	}
-}
-
-// decodeObject decodes a JSON object, so that two can be compared whatever
-// the order and spacing of their keys.
-func decodeObject(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%v: %s", err, b)
+	sent := len(rec.Requests())
+	r = runCLI(t, "", "run", "--provider", "openai", "--base-url", rec.OpenAIBaseURL(), "--no-journal", "--batch", in)
+	if r.code != 2 || !strings.Contains(r.stderr, "--batch does not take batch-format input lines") || len(rec.Requests()) != sent {
+		t.Errorf("--batch: exit %d, %d requests\n%s", r.code, len(rec.Requests())-sent, r.stderr)
 	}
-	return m
 }
 
 // mappedFile mixes lines Anthropic and Gemini can take with lines they
@@ -257,7 +251,7 @@ func TestFullResponseResumed(t *testing.T) {
 		t.Errorf("the rerun sent %d requests, want the 3 not journaled", n)
 	}
 	for id, l := range lines {
-		if len(l.Response) == 0 || decodeObject(t, l.Response)["usage"] == nil {
+		if len(l.Response) == 0 || simtest.Object(t, l.Response)["usage"] == nil {
 			t.Errorf("%s has no response after the resume: %+v", id, l)
 		}
 	}

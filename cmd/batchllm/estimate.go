@@ -128,7 +128,7 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 			p.Model = model
 		}
 		maxOut := int64(p.MaxTokens)
-		if maxOut == 0 {
+		if maxOut == 0 && p.Raw == nil { // a raw body is sent without --max-tokens
 			maxOut = int64(f.maxTokens)
 		}
 		if maxOut == 0 {

@@ -579,7 +579,10 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 					r.skip(seq)
 					return nil
 				}
-				l.ID, l.Metadata = it.ID, it.Metadata
+				l.ID, l.Metadata, l.CustomID = it.ID, it.Metadata, ""
+				if it.BatchFormat {
+					l.CustomID = it.ID // as the line is now, whatever it was when journaled
+				}
 				if !r.f.fullResponse {
 					l.Response = nil // journaled by a run with --full-response
 				}

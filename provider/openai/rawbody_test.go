@@ -16,33 +16,19 @@ const chatBody = `{"model":"gpt-4o-mini","messages":[{"role":"developer","conten
 	`"tools":[{"type":"function","function":{"name":"add","parameters":{"type":"object","properties":{"a":{"type":"number"}}}}}],` +
 	`"seed":7,"stop":["\n\n"],"logprobs":true,"top_logprobs":2,"max_completion_tokens":64,"temperature":0.2,"stream":true}`
 
-// recStrategy returns a strategy on rec's simulator.
+// recStrategy returns a strategy on rec's simulator: simStrategy's, with
+// rec's base URL instead of a started simulator's.
 func recStrategy(t *testing.T, rec *simtest.Recorder, mod func(*Config)) *Strategy {
-	t.Helper()
-	cfg := Config{Model: "gpt-4o-mini", APIKey: "sk-test-key-0123456789", BaseURL: rec.OpenAIBaseURL()}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return simStrategy(t, &llmsim.Server{}, "", func(c *Config) {
+		c.BaseURL = rec.OpenAIBaseURL()
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
 
 func rawPrompt(endpoint, body string) batchllm.Prompt {
 	return batchllm.Prompt{Raw: &batchllm.RawRequest{Endpoint: endpoint, Body: json.RawMessage(body)}}
-}
-
-// decode returns a JSON object as a map, for comparisons that ignore the
-// order of keys.
-func decode(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%v: %s", err, b)
-	}
-	return m
 }
 
 // TestRawBodySentAsWritten: the body reaches the endpoint with every field
@@ -59,15 +45,15 @@ func TestRawBodySentAsWritten(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Path != "/v1/chat/completions" {
 		t.Fatalf("requests %+v", reqs)
 	}
-	want := decode(t, []byte(chatBody))
+	want := simtest.Object(t, []byte(chatBody))
 	delete(want, "stream")
-	if got := decode(t, reqs[0].Body); !reflect.DeepEqual(got, want) {
+	if got := simtest.Object(t, reqs[0].Body); !reflect.DeepEqual(got, want) {
 		t.Errorf("sent  %s\nwant %v", reqs[0].Body, want)
 	}
 	if resp.Usage.InputTokens == 0 || resp.Output == "" || resp.FinishReason != batchllm.FinishStop {
 		t.Errorf("response %+v", resp)
 	}
-	if raw := decode(t, resp.Raw); raw["object"] != "chat.completion" || raw["choices"] == nil {
+	if raw := simtest.Object(t, resp.Raw); raw["object"] != "chat.completion" || raw["choices"] == nil {
 		t.Errorf("Raw %s", resp.Raw)
 	}
 }
@@ -84,7 +70,7 @@ func TestRawBodyStreamedAndModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := decode(t, rec.Requests()[0].Body)
+	got := simtest.Object(t, rec.Requests()[0].Body)
 	want := map[string]any{"model": "gpt-4.1-mini", "messages": []any{map[string]any{"role": "user", "content": "hi"}}, "n": 1.0,
 		"stream": true, "stream_options": map[string]any{"include_usage": true}}
 	if !reflect.DeepEqual(got, want) {
@@ -93,7 +79,7 @@ func TestRawBodyStreamedAndModel(t *testing.T) {
 	if resp.Usage.OutputTokens == 0 {
 		t.Errorf("no usage from the stream: %+v", resp)
 	}
-	if raw := decode(t, resp.Raw); raw["choices"] == nil || raw["model"] == nil {
+	if raw := simtest.Object(t, resp.Raw); raw["choices"] == nil || raw["model"] == nil {
 		t.Errorf("Raw %s", resp.Raw)
 	}
 }
@@ -109,10 +95,10 @@ func TestRawBodyResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rec.Requests()[0]
-	if r.Path != "/v1/responses" || !reflect.DeepEqual(decode(t, r.Body), decode(t, []byte(body))) {
+	if r.Path != "/v1/responses" || !reflect.DeepEqual(simtest.Object(t, r.Body), simtest.Object(t, []byte(body))) {
 		t.Errorf("sent %s %s", r.Path, r.Body)
 	}
-	if resp.Output == "" || decode(t, resp.Raw)["object"] != "response" {
+	if resp.Output == "" || simtest.Object(t, resp.Raw)["object"] != "response" {
 		t.Errorf("response %+v", resp)
 	}
 }

@@ -2,6 +2,7 @@ package simtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,4 +65,15 @@ func (r *Recorder) Requests() []Recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Recorded(nil), r.reqs...)
+}
+
+// Object decodes a JSON object, so that two bodies can be compared
+// whatever the order and spacing of their keys.
+func Object(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return m
 }
