@@ -145,6 +145,11 @@ func TestBatchFormatMapped(t *testing.T) {
 					if !ok || !ol.OK || len(ol.Response) == 0 || ol.Model == "" || !strings.HasPrefix(ol.Model, pv.model[:6]) {
 						t.Errorf("line %d (%s): %+v", i+1, id, ol)
 					}
+					// The response as the API sent it: genai adds the HTTP
+					// headers to its responses, which are not the provider's.
+					if strings.Contains(string(ol.Response), "sdkHttpResponse") || simtest.Object(t, ol.Response)["usage"] == nil && simtest.Object(t, ol.Response)["usageMetadata"] == nil {
+						t.Errorf("line %d (%s): response %s", i+1, id, ol.Response)
+					}
 					continue
 				}
 				msg, ok := rejected[i+1]
