@@ -113,6 +113,7 @@ func (it *itemRun[In, Out, C]) advance(wid int) (step, time.Duration) {
 		}
 		it.res.Model = it.model
 		it.res.FinishReason, it.res.RawFinishReason = resp.FinishReason, resp.RawFinishReason
+		it.res.Raw = resp.Raw
 		if err == nil && it.probing {
 			p.models.leave(e.Model, probe, ClassNone, nil)
 		}

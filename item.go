@@ -1,6 +1,7 @@
 package batchllm
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -45,6 +46,9 @@ type Result[Out, C any] struct {
 	// answer (see [Response.FinishReason]); empty if there was none.
 	FinishReason    FinishReason
 	RawFinishReason string
+	// Raw is the last attempt's response body (see [Response.Raw]); nil
+	// if there was none.
+	Raw json.RawMessage
 }
 
 // OK reports whether the item succeeded.

@@ -21,7 +21,31 @@ type Prompt struct {
 	// use). The strategy's output is then the JSON text. Package structured
 	// sets it from a Go type and decodes and validates the answer.
 	Schema *Schema `json:"schema,omitempty"`
+	// Raw, if not nil, is a request body in a provider's own format, sent
+	// as written instead of one built from the fields above (see
+	// [RawRequest]). A strategy that does not take the format fails the
+	// item before sending anything.
+	Raw *RawRequest `json:"raw,omitempty"`
 }
+
+// RawRequest is a request body written for one endpoint of a provider's
+// API, such as a line of an OpenAI Batch API input file. Package
+// provider/openai sends the bodies of its two endpoints as written, but
+// for the fields it must own (see its package doc); the other providers
+// take none.
+type RawRequest struct {
+	// Endpoint is the API path the body is for, as in an OpenAI batch
+	// file's "url": "/v1/chat/completions" or "/v1/responses".
+	Endpoint string `json:"endpoint"`
+	// Body is the request's JSON object.
+	Body json.RawMessage `json:"body"`
+}
+
+// OpenAI endpoints of a [RawRequest].
+const (
+	EndpointChatCompletions = "/v1/chat/completions"
+	EndpointResponses       = "/v1/responses"
+)
 
 // Schema is a JSON Schema for structured output.
 type Schema struct {

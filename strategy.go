@@ -1,6 +1,9 @@
 package batchllm
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // A Strategy performs one LLM call: one attempt of one item.
 //
@@ -58,6 +61,12 @@ type Response[Out any] struct {
 	// the provider's own word for it. Both are empty if unknown.
 	FinishReason    FinishReason
 	RawFinishReason string
+	// Raw is the provider's response as JSON, for callers who need what
+	// Output leaves out (every choice, tool calls, logprobs): OpenAI's
+	// ChatCompletion or Response object as received (assembled from the
+	// chunks when streamed), Anthropic's Message, Gemini's
+	// GenerateContentResponse. Nil if the strategy does not say.
+	Raw json.RawMessage
 }
 
 // Preparer is implemented by strategies that need set-up before their first

@@ -11,6 +11,7 @@ import (
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/anthropic"
+	"github.com/batchllm/batchllm/provider/openai"
 	"github.com/batchllm/batchllm/tokens"
 )
 
@@ -100,7 +101,8 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 		return usageErr("%v", err)
 	}
 	check := func(m string) error { return prov.checkModel(prices, m, f.allowUnknownModel) }
-	in, err := openInput(arg, stdin, nil, check)
+	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, model: f.model}
+	in, err := openInput(arg, stdin, nil, check, parser)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -117,11 +119,16 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 	}
 	err = in.items(func(it item) error {
 		p := it.Prompt
+		if p.Raw != nil {
+			// What the body holds, as the strategy estimates it; it was
+			// read once already, when the line was checked.
+			p, _ = openai.View(p)
+		}
 		if p.Model == "" {
 			p.Model = model
 		}
 		maxOut := int64(p.MaxTokens)
-		if maxOut == 0 {
+		if maxOut == 0 && p.Raw == nil { // a raw body is sent without --max-tokens
 			maxOut = int64(f.maxTokens)
 		}
 		if maxOut == 0 {

@@ -35,6 +35,9 @@ type item struct {
 	ID       string
 	Prompt   batchllm.Prompt
 	Metadata json.RawMessage // as written, or nil
+	// BatchFormat says that the line was in the OpenAI Batch API's format
+	// (batchformat.go): ID is its custom_id.
+	BatchFormat bool
 }
 
 // parseItem parses and checks one non-blank input line. Its errors say what
@@ -194,6 +197,7 @@ type input struct {
 	name    string // for messages: the path, or "stdin"
 	path    string // the file read on the second pass
 	tmp     bool   // path is a temporary copy of stdin, removed by Close
+	parser  lineParser
 	checked checkResult
 }
 
@@ -202,6 +206,8 @@ type checkResult struct {
 	Lines    int          // lines read, blank ones included
 	Valid    int          // items that will be sent or resumed
 	Rejected map[int]bool // line numbers written to the rejects file
+	// BatchFormat counts the valid lines in the OpenAI Batch API's format.
+	BatchFormat int
 }
 
 // A modelCheck returns an error if a model named on an input line is not
@@ -212,9 +218,9 @@ type modelCheck func(model string) error
 // pass. Without a rejects writer the first bad line is returned as an
 // *inputError; with one, every bad line is written there (one JSON object
 // per line with the line number, the reason and the line itself) and
-// skipped.
-func openInput(arg string, stdin io.Reader, rejects io.Writer, check modelCheck) (*input, error) {
-	in := &input{name: arg, path: arg}
+// skipped. parser reads the lines of either format.
+func openInput(arg string, stdin io.Reader, rejects io.Writer, check modelCheck, parser lineParser) (*input, error) {
+	in := &input{name: arg, path: arg, parser: parser}
 	var r io.Reader
 	if arg == "-" {
 		in.name = "stdin"
@@ -234,7 +240,7 @@ func openInput(arg string, stdin io.Reader, rejects io.Writer, check modelCheck)
 		r = f
 	}
 	reread := func() (io.ReadCloser, error) { return os.Open(in.path) }
-	res, err := checkLines(in.name, r, reread, rejects, check)
+	res, err := checkLines(in.name, r, reread, rejects, check, parser)
 	if err != nil {
 		in.Close()
 		return nil, err
@@ -253,7 +259,7 @@ func (in *input) Close() error {
 
 // checkLines is the first pass over an input. reread opens the input again
 // from its start, to find the first line of a duplicate ID.
-func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), rejects io.Writer, check modelCheck) (checkResult, error) {
+func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), rejects io.Writer, check modelCheck, parser lineParser) (checkResult, error) {
 	res := checkResult{Rejected: map[int]bool{}}
 	seed := maphash.MakeSeed()
 	// Duplicate IDs are found by a 64-bit hash of each ID in a compact set
@@ -267,14 +273,17 @@ func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), 
 		if len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
-		it, err := parseItem(line)
+		it, err := parser.parse(line)
 		if err == nil && it.Prompt.Model != "" && check != nil {
 			if cerr := check(it.Prompt.Model); cerr != nil {
 				err = fmt.Errorf("item %q: %w", it.ID, cerr)
+				if it.BatchFormat && !parser.rawBodies {
+					err = fmt.Errorf("%w; --model replaces a batch-format body's model for %s", err, parser.provider)
+				}
 			}
 		}
 		if err == nil && !seen.Add(maphash.String(seed, it.ID)) {
-			first, ferr := firstLineWithID(reread, it.ID, n)
+			first, ferr := firstLineWithID(reread, it.ID, n, parser)
 			switch {
 			case ferr != nil:
 				err = ferr
@@ -284,6 +293,9 @@ func checkLines(name string, r io.Reader, reread func() (io.ReadCloser, error), 
 		}
 		if err == nil {
 			res.Valid++
+			if it.BatchFormat {
+				res.BatchFormat++
+			}
 			return nil
 		}
 		if rejects == nil {
@@ -325,7 +337,7 @@ func invalidUTF8(b []byte) int {
 // firstLineWithID returns the number of the first line before line before
 // whose item has the given ID, or 0 if there is none (the hashes of two
 // IDs collided).
-func firstLineWithID(reread func() (io.ReadCloser, error), id string, before int) (int, error) {
+func firstLineWithID(reread func() (io.ReadCloser, error), id string, before int, parser lineParser) (int, error) {
 	f, err := reread()
 	if err != nil {
 		return 0, err
@@ -337,7 +349,7 @@ func firstLineWithID(reread func() (io.ReadCloser, error), id string, before int
 		if n >= before {
 			return io.EOF
 		}
-		if it, err := parseItem(line); err == nil && it.ID == id {
+		if it, err := parser.parse(line); err == nil && it.ID == id {
 			first = n
 			return errFound
 		}
@@ -360,7 +372,7 @@ func (in *input) items(yield func(item) error) error {
 		if in.checked.Rejected[n] || len(bytes.TrimSpace(line)) == 0 {
 			return nil
 		}
-		it, err := parseItem(line)
+		it, err := in.parser.parse(line)
 		if err != nil { // the file changed since it was checked
 			return &inputError{File: in.name, Line: n, Msg: err.Error() + " (the file changed during the run)"}
 		}

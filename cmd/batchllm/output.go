@@ -16,7 +16,11 @@ import (
 // outputLine is one line of the output file: the result of one item. The
 // journal stores the same object as its record's value.
 type outputLine struct {
-	ID        string          `json:"id"`
+	ID string `json:"id"`
+	// CustomID repeats ID for an item whose input line was in the OpenAI
+	// Batch API's format, so that the output joins back to the input as
+	// that API's output file does.
+	CustomID  string          `json:"custom_id,omitempty"`
 	OK        bool            `json:"ok"`
 	Output    json.RawMessage `json:"output,omitempty"`
 	Error     *lineError      `json:"error,omitempty"`
@@ -36,6 +40,9 @@ type outputLine struct {
 	// Via says how the item was sent when a run mixes the Batch API and
 	// live calls (--batch auto, --batch-not-run live): "batch" or "live".
 	Via string `json:"via,omitempty"`
+	// Response is the provider's whole response (--full-response; see
+	// batchllm.Response.Raw), as journaled with the line.
+	Response json.RawMessage `json:"response,omitempty"`
 }
 
 // lineError is the error of a failed item.
@@ -56,6 +63,9 @@ type lineFormat struct {
 	batch bool
 	// via, if not empty, is written in each line's via field.
 	via string
+	// fullResponse puts the provider's response in each line
+	// (--full-response).
+	fullResponse bool
 }
 
 // line converts a result. With structured output the model's text is a
@@ -71,6 +81,12 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 		FinishReason: r.FinishReason,
 		Metadata:     r.Context.Metadata,
 		Via:          lf.via,
+	}
+	if r.Context.BatchFormat {
+		l.CustomID = r.ItemID
+	}
+	if lf.fullResponse && json.Valid(r.Raw) {
+		l.Response = r.Raw
 	}
 	if c, ok := lf.price(r.Model, r.Usage); ok {
 		usd := c.Dollars()

@@ -58,6 +58,14 @@ type provider struct {
 	Prices string
 	// DefaultModel is used when --model is not given.
 	DefaultModel string
+	// RawBodies says that the provider sends the body of an OpenAI
+	// batch-format input line as written (batchllm.Prompt.Raw); the others
+	// get it mapped to a Prompt (batchformat.go).
+	RawBodies bool
+	// NoTemperature says that the provider's API takes no temperature (the
+	// Anthropic strategy refuses one: see the README's Providers table),
+	// so that a batch-format body with one is refused when it is checked.
+	NoTemperature bool
 	// Build makes the strategy. The returned function releases what it
 	// holds (a simulator, say); it is never nil when err is nil.
 	Build func(ctx context.Context, o providerOptions) (strategy, func() error, error)
@@ -93,14 +101,16 @@ func defaultProviders() registry {
 			KeyOptional:  true,
 			Prices:       "openai",
 			DefaultModel: "gpt-4o-mini",
+			RawBodies:    true,
 			Build:        buildOpenAI,
 		},
 		"anthropic": {
-			Name:         "anthropic",
-			KeyEnv:       []string{"ANTHROPIC_API_KEY"},
-			Prices:       "anthropic",
-			DefaultModel: "claude-haiku-4-5",
-			Build:        buildAnthropic,
+			Name:          "anthropic",
+			KeyEnv:        []string{"ANTHROPIC_API_KEY"},
+			Prices:        "anthropic",
+			DefaultModel:  "claude-haiku-4-5",
+			NoTemperature: true,
+			Build:         buildAnthropic,
 		},
 		"gemini": {
 			Name:         "gemini",

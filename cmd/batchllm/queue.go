@@ -176,7 +176,7 @@ func (r *runner) queuedItems(yield func(queuedItem) error) error {
 		if err != nil {
 			return err
 		}
-		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Metadata: it.Metadata}})
+		return yield(queuedItem{id: it.ID, prompt: pr, ctx: itemContext{Digest: d, Metadata: it.Metadata, BatchFormat: it.BatchFormat}})
 	})
 }
 

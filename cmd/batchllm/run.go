@@ -42,6 +42,7 @@ type runFlags struct {
 	ordered           bool
 	reorderWindow     int
 	dryRun            bool
+	fullResponse      bool
 	jsonSchema        string
 	dedupe            bool
 	rejects           string
@@ -92,13 +93,26 @@ func newRunCmdEnv(mkEnv func(*cobra.Command) *env) *cobra.Command {
 		Long: `Run sends every item of INPUT.jsonl ("-" for standard input) to an LLM provider,
 within its rate limits and your budget, retrying what is worth retrying, and
 writes one JSON line per item (id, ok, output, error, usage, attempts,
-latency_ms, model, finish_reason, cost_usd, metadata) to the output, in completion
+latency_ms, model, finish_reason, cost_usd, metadata; custom_id, response) to the output, in completion
 order, or in input order with --ordered.
 
 Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
 with optional "system", "model", "max_tokens", "temperature" and "metadata"
 (copied to the output untouched). The whole input is checked before anything
 is sent.
+
+A line may also be an OpenAI Batch API request line, {"custom_id": ...,
+"method": "POST", "url": "/v1/chat/completions" or "/v1/responses", "body":
+{...}}; a file may mix both formats. For --provider openai and sim the body
+is sent as written (tools, response_format, n, seed, stop, logprobs...; only
+"stream" is batchllm's, and "model" comes from --model when the body has
+none). For anthropic and gemini it is mapped (system/developer, user and
+assistant text messages, max tokens, temperature, a json_schema
+response_format; --model replaces the body's model), and a line with a field
+that cannot be mapped (tools, n > 1, stop, logprobs, images...) is a bad
+line naming the field: with --rejects it goes there and the rest is sent.
+Its output line repeats its id as "custom_id". --full-response adds the
+provider's whole response to every output line.
 
 Every result is made durable in a journal before it is written out: by
 default OUTPUT.journal next to the output file (-o), or INPUT.journal next to
@@ -154,6 +168,7 @@ sent; 130 interrupted.`,
 	fl.StringVarP(&f.output, "output", "o", "-", "output file (\"-\": standard output); rewritten on every run")
 	fl.BoolVar(&f.ordered, "ordered", false, "write the result lines in input order instead of completion order (see --reorder-window)")
 	fl.IntVar(&f.reorderWindow, "reorder-window", 1000, "with --ordered, the most finished results held back for an earlier unfinished one; when the window is full no new item is taken from the input until the oldest unfinished one ends (nothing is spilled), so it also bounds the calls in flight")
+	fl.BoolVar(&f.fullResponse, "full-response", false, "also write each provider's whole response in the result line's \"response\" (OpenAI's ChatCompletion or Response object, Anthropic's Message, Gemini's GenerateContentResponse): every choice, tool call and logprob; journaled with the result")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "go through the motions without calling the provider (no journal is written)")
 	fl.StringVar(&f.jsonSchema, "json-schema", "", "JSON Schema file: ask for structured output; each output is then the JSON value")
 	fl.BoolVar(&f.dedupe, "dedupe", false, "send identical requests once and share the answer")

@@ -31,6 +31,9 @@ import (
 type itemContext struct {
 	Digest   string
 	Metadata json.RawMessage
+	// BatchFormat: the item's line was in the OpenAI Batch API's format,
+	// and its output line carries its ID as custom_id too.
+	BatchFormat bool `json:",omitempty"`
 	// Seq numbers the items of a live run in input order, for --ordered.
 	Seq int64 `json:"-"`
 }
@@ -248,7 +251,7 @@ func (r *runner) setup(arg string) error {
 		}
 		r.structured = !f.dryRun
 	}
-	r.format = lineFormat{structured: r.structured, redact: r.redact, prices: r.prices}
+	r.format = lineFormat{structured: r.structured, redact: r.redact, prices: r.prices, fullResponse: f.fullResponse}
 
 	r.journalPath = journalPath(f, arg)
 	if err := checkDistinctPaths(
@@ -271,12 +274,16 @@ func (r *runner) setup(arg string) error {
 		rejects = rf
 	}
 	check := func(model string) error { return prov.checkModel(r.prices, model, f.allowUnknownModel) }
-	in, err := openInput(arg, r.stdin, rejects, check)
+	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, model: f.model, schema: f.jsonSchema != ""}
+	in, err := openInput(arg, r.stdin, rejects, check, parser)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	r.in = in
 	r.closers = append(r.closers, in.Close)
+	if in.checked.BatchFormat > 0 && f.batch.enabled() {
+		return usageErr("--batch does not take batch-format input lines (custom_id, method, url, body) yet: run them live, without --batch")
+	}
 	if n := len(in.checked.Rejected); n > 0 {
 		fmt.Fprintf(r.stderr, "batchllm: %d bad input line(s) written to %s\n", n, f.rejects)
 	}
@@ -578,7 +585,7 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 		if err != nil {
 			return err
 		}
-		add := batchllm.Item[batchllm.Prompt, string, itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, Seq: seq}}
+		add := batchllm.Item[batchllm.Prompt, string, itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, BatchFormat: it.BatchFormat, Seq: seq}}
 		if r.resumer == nil {
 			err = p.Add(ctx, add)
 		} else {
@@ -590,7 +597,13 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 					r.skip(seq)
 					return nil
 				}
-				l.ID, l.Metadata = it.ID, it.Metadata
+				l.ID, l.Metadata, l.CustomID = it.ID, it.Metadata, ""
+				if it.BatchFormat {
+					l.CustomID = it.ID // as the line is now, whatever it was when journaled
+				}
+				if !r.f.fullResponse {
+					l.Response = nil // journaled by a run with --full-response
+				}
 				r.tally.add(l, true)
 				return r.emit(seq, l)
 			}
@@ -609,19 +622,22 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 }
 
 // request returns an item's prompt with the run's defaults filled in, and
-// its digest.
+// its digest. A raw body (a batch-format line sent to OpenAI) takes only
+// the model, and only when it names none: it is sent as written.
 func (r *runner) request(it item) (batchllm.Prompt, string, error) {
 	pr := it.Prompt
 	if pr.Model == "" {
 		pr.Model = r.model
 	}
-	if pr.MaxTokens == 0 {
+	if pr.MaxTokens == 0 && pr.Raw == nil {
 		pr.MaxTokens = r.f.maxTokens
 	}
-	if pr.Temperature == nil {
+	if pr.Temperature == nil && pr.Raw == nil {
 		pr.Temperature = r.temperature
 	}
-	pr.Schema = r.schema
+	if r.schema != nil { // batch-format lines, which have their own, are refused with --json-schema
+		pr.Schema = r.schema
+	}
 	d, err := resume.ProviderDigest(r.prov.Name)(pr)
 	if err != nil {
 		return pr, "", fmt.Errorf("item %q: %w", it.ID, err)

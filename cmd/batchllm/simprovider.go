@@ -36,6 +36,7 @@ func addSim(r registry) {
 		Name:         "sim",
 		Prices:       "openai",
 		DefaultModel: "gpt-4o-mini",
+		RawBodies:    true,
 		Build:        buildSim,
 	}
 }

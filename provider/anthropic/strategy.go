@@ -262,6 +262,9 @@ func schemaTool(sc *batchllm.Schema, schema map[string]any) *ant.ToolParam {
 // anthropic-ratelimit-* headers of the response, successful or not. Errors
 // are wrapped with their class (see [Classify]).
 func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
+	if err := s.call.RefuseRaw(req.Input); err != nil {
+		return batchllm.Response[string]{}, err
+	}
 	if err := s.call.Check(s.Estimate(req), req.Input.Temperature, calls.NoTemperature); err != nil {
 		return batchllm.Response[string]{}, err
 	}
@@ -305,6 +308,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		Model:           string(msg.Model),
 		FinishReason:    FinishReason(msg.StopReason),
 		RawFinishReason: string(msg.StopReason),
+		Raw:             calls.RawJSON(msg),
 	}
 	if httpResp != nil {
 		resp.Limits = ratehdr.Anthropic(httpResp.Header, s.now())

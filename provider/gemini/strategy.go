@@ -230,6 +230,9 @@ func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
 func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.Prompt], cacheName string) (*genai.GenerateContentResponse, batchllm.Response[string], error) {
 	var out batchllm.Response[string]
 	p := req.Input
+	if err := s.call.RefuseRaw(p); err != nil {
+		return nil, out, err
+	}
 	if err := s.call.Check(s.call.EstimateAt(s.call.WithSystem(p), req.State), s.temperature(p), calls.DefaultOnly); err != nil {
 		return nil, out, err
 	}
@@ -259,7 +262,16 @@ func (s *Strategy) generate(ctx context.Context, req batchllm.Request[batchllm.P
 		gc.ContinuationToken = token
 	}
 	out.RawFinishReason, out.FinishReason = finishOf(merged)
+	out.Raw = rawResponse(merged)
 	return merged, out, nil
+}
+
+// rawResponse is the JSON of r for Response.Raw: the response as the API
+// sent it, without the HTTP headers the SDK adds to it.
+func rawResponse(r *genai.GenerateContentResponse) json.RawMessage {
+	c := *r
+	c.SDKHTTPResponse = nil
+	return calls.MarshalRaw(&c)
 }
 
 // usage converts Gemini's usage metadata to batchllm's convention.

@@ -34,6 +34,25 @@
 // it fails at New. On both APIs an error for a cut-off answer says how
 // many output tokens reasoning used.
 //
+// # Request bodies as written
+//
+// A Prompt whose Raw is set (batchllm.RawRequest: an endpoint,
+// "/v1/chat/completions" or "/v1/responses", and a JSON body, as on a line
+// of an OpenAI Batch API input file) is sent to that endpoint with its
+// body as written: tools, response_format, n, seed, stop, logprobs and any
+// other field go through. The strategy owns only "stream" (set with
+// Config.Stream, with stream_options.include_usage for chat completions;
+// removed, with stream_options, without it) and "model", which it sets to
+// the Prompt's Model or Config.Model when the body has none. Config.Extra
+// still applies on top of the body; Config.System, MaxTokens, Temperature,
+// Stop and the Prompt's other fields do not. The response is read as for
+// any Prompt (usage, finish reason, rate-limit headers, error classes); the
+// admission estimate counts the body's message text and its output cap
+// ([View] shows the Prompt it counts). A body that is not a request of its
+// endpoint fails the item, class fatal_item, before anything is sent.
+// Every Response's Raw holds the ChatCompletion or Response object as
+// received (assembled from the chunks when streamed).
+//
 // # Streaming
 //
 // With Config.Stream the answer comes as a stream of chunks

@@ -62,6 +62,18 @@ func (s *Strategy) apiFor(model string) API {
 	return APIChat
 }
 
+// endpoint returns the endpoint a call of p uses: its raw body's, else
+// its model's (see apiFor).
+func (s *Strategy) endpoint(p batchllm.Prompt) API {
+	switch {
+	case p.Raw == nil:
+		return s.apiFor(s.model(p))
+	case p.Raw.Endpoint == batchllm.EndpointResponses:
+		return APIResponses
+	}
+	return APIChat
+}
+
 // checkResponses refuses, for the Responses API, settings it has no
 // field for or does not accept. name says where they come from
 // ("Config", or the item).
@@ -159,7 +171,7 @@ func (s *Strategy) callResponses(ctx context.Context, req batchllm.Request[batch
 		CachedInputTokens: u.InputTokensDetails.CachedTokens,
 		CacheWriteTokens:  u.InputTokensDetails.CacheWriteTokens,
 	}
-	resp.Model = r.Model
+	resp.Model, resp.Raw = r.Model, calls.RawJSON(r)
 	if r.Status == responses.ResponseStatusFailed {
 		return resp, s.classify(responseError(string(r.Error.Code), r.Error.Message))
 	}

@@ -232,7 +232,10 @@ func schemaName(name string) string {
 // handled as Config.OnTruncated says. Errors are wrapped with their class
 // (see [Classify]).
 func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Prompt]) (batchllm.Response[string], error) {
-	p := req.Input
+	p, err := View(req.Input) // a raw body's model, messages and limits
+	if err != nil {
+		return batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
+	}
 	if err := s.call.Check(s.Estimate(req), s.temperature(p), calls.DefaultOnly); err != nil {
 		return batchllm.Response[string]{}, err
 	}
@@ -240,17 +243,18 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	var httpResp *http.Response
 	opts := make([]option.RequestOption, 0, 2+len(s.cfg.Extra)+len(s.cfg.RequestOptions))
 	opts = append(opts, option.WithMaxRetries(0))
+	opts = append(opts, s.rawOptions(req.Input, p)...)
 	for k, v := range s.cfg.Extra {
 		opts = append(opts, option.WithJSONSet(k, v))
 	}
 	opts = append(opts, s.cfg.RequestOptions...)
-	if s.apiFor(s.model(p)) == APIResponses {
+	if s.endpoint(p) == APIResponses {
+		req.Input = p
 		return s.callResponses(ctx, req, maxTokens, opts)
 	}
 	opts = append(opts, option.WithResponseInto(&httpResp))
 
 	var cc *oai.ChatCompletion
-	var err error
 	if s.cfg.Stream {
 		cc, err = s.completeStream(ctx, s.params(p, maxTokens), opts)
 	} else {
@@ -271,6 +275,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 			CacheWriteTokens:  cc.Usage.PromptTokensDetails.CacheWriteTokens,
 		},
 		Model: cc.Model,
+		Raw:   calls.RawJSON(cc),
 	}
 	if httpResp != nil {
 		resp.Limits = ratehdr.OpenAI(httpResp.Header, s.now())
@@ -333,7 +338,8 @@ func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
 // tokens counted with the model's tokenizer (an approximation for models
 // that are not OpenAI's), and the effective max output tokens (0 if unset).
 func (s *Strategy) Estimate(req batchllm.Request[batchllm.Prompt]) batchllm.Estimate {
-	return s.call.EstimateAt(s.call.WithSystem(req.Input), req.State)
+	p, _ := View(req.Input) // a bad raw body fails in Call; estimate what reads
+	return s.call.EstimateAt(s.call.WithSystem(p), req.State)
 }
 
 // DryRun implements [batchllm.DryRunner] without any network traffic. The
