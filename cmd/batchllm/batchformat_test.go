@@ -29,7 +29,7 @@ var openAIBatchFile = []string{
 // back by custom_id and carries the whole response.
 func TestBatchFormatToOpenAI(t *testing.T) {
 	t.Parallel()
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	in := writeFile(t, "batch.jsonl", strings.Join(openAIBatchFile, "\n")+"\n")
 	r := runCLI(t, "", "run", "--provider", "openai", "--base-url", rec.OpenAIBaseURL(), "--no-journal", "--full-response", in)
 	if r.code != 0 {
@@ -229,7 +229,7 @@ func lineID(t *testing.T, line string) string {
 // without --full-response leaves it out.
 func TestFullResponseResumed(t *testing.T) {
 	t.Parallel()
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
 	all := strings.Join(openAIBatchFile, "\n") + "\n" + prompts(2)

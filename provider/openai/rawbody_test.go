@@ -18,7 +18,7 @@ const chatBody = `{"model":"gpt-4o-mini","messages":[{"role":"developer","conten
 
 // recStrategy returns a strategy on rec's simulator: simStrategy's, with
 // rec's base URL instead of a started simulator's.
-func recStrategy(t *testing.T, rec *simtest.Recorder, mod func(*Config)) *Strategy {
+func recStrategy(t *testing.T, rec *simtest.RecordingSim, mod func(*Config)) *Strategy {
 	return simStrategy(t, &llmsim.Server{}, "", func(c *Config) {
 		c.BaseURL = rec.OpenAIBaseURL()
 		if mod != nil {
@@ -35,7 +35,7 @@ func rawPrompt(endpoint, body string) batchllm.Prompt {
 // as written but "stream", which the non-streaming strategy owns; the
 // response is parsed as for any Prompt, and Raw is the ChatCompletion.
 func TestRawBodySentAsWritten(t *testing.T) {
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	s := recStrategy(t, rec, func(c *Config) { c.MaxTokens = 9; c.Temperature = new(1.0) })
 	resp, err := s.Call(t.Context(), req(rawPrompt(batchllm.EndpointChatCompletions, chatBody)))
 	if err != nil {
@@ -62,7 +62,7 @@ func TestRawBodySentAsWritten(t *testing.T) {
 // usage; a body without a model gets the prompt's; the Raw of a streamed
 // answer is the assembled ChatCompletion.
 func TestRawBodyStreamedAndModel(t *testing.T) {
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	s := recStrategy(t, rec, func(c *Config) { c.Stream = true })
 	p := rawPrompt(batchllm.EndpointChatCompletions, `{"messages":[{"role":"user","content":"hi"}],"n":1}`)
 	p.Model = "gpt-4.1-mini"
@@ -87,7 +87,7 @@ func TestRawBodyStreamedAndModel(t *testing.T) {
 // TestRawBodyResponses: a /v1/responses body goes to the Responses API,
 // whatever the model's default endpoint, and its output is read.
 func TestRawBodyResponses(t *testing.T) {
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	s := recStrategy(t, rec, nil)
 	body := `{"model":"gpt-4o-mini","input":[{"role":"user","content":[{"type":"input_text","text":"hello"}]}],"instructions":"be kind","max_output_tokens":40,"store":true}`
 	resp, err := s.Call(t.Context(), req(rawPrompt(batchllm.EndpointResponses, body)))
@@ -106,7 +106,7 @@ func TestRawBodyResponses(t *testing.T) {
 // TestRawBodyEstimate: the admission estimate counts the body's messages
 // and its output cap, not the empty Prompt around it.
 func TestRawBodyEstimate(t *testing.T) {
-	s := recStrategy(t, simtest.StartRecorder(t, llmsim.Config{}), nil)
+	s := recStrategy(t, simtest.StartRecordingSim(t, llmsim.Config{}), nil)
 	e := s.Estimate(req(rawPrompt(batchllm.EndpointChatCompletions, chatBody)))
 	plain := s.Estimate(req(batchllm.Prompt{System: "be terse", Messages: []batchllm.Message{{Role: batchllm.RoleUser, Content: "what is 2+2?"}}}))
 	if e.InputTokens != plain.InputTokens || e.MaxOutputTokens != 64 || e.Model != "gpt-4o-mini" {
@@ -122,7 +122,7 @@ func TestRawBodyEstimate(t *testing.T) {
 // endpoint the strategy does not call, fails the item before anything is
 // sent.
 func TestRawBodyRefused(t *testing.T) {
-	rec := simtest.StartRecorder(t, llmsim.Config{})
+	rec := simtest.StartRecordingSim(t, llmsim.Config{})
 	s := recStrategy(t, rec, nil)
 	for _, p := range []batchllm.Prompt{
 		rawPrompt(batchllm.EndpointChatCompletions, `{"messages":"hi"}`),

@@ -18,11 +18,11 @@ type Recorded struct {
 	Body []byte
 }
 
-// Recorder is a simulator behind a loopback server that keeps every
+// RecordingSim is a simulator behind a loopback server that keeps every
 // request it passes on, so that a test can assert on what reached the
 // simulator's endpoint byte for byte, which the simulator itself does not
 // keep (it decodes only the fields it models).
-type Recorder struct {
+type RecordingSim struct {
 	// URL is the server's root; the providers' base URLs are derived from
 	// it as from llmsim.Server's (OpenAI: URL + "/v1/").
 	URL string
@@ -31,15 +31,15 @@ type Recorder struct {
 	reqs []Recorded
 }
 
-// StartRecorder starts a simulator with cfg behind a recording server for
+// StartRecordingSim starts a simulator with cfg behind a recording server for
 // the life of the test.
-func StartRecorder(t testing.TB, cfg llmsim.Config) *Recorder {
+func StartRecordingSim(t testing.TB, cfg llmsim.Config) *RecordingSim {
 	t.Helper()
 	sim, err := llmsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &Recorder{}
+	rec := &RecordingSim{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -58,10 +58,10 @@ func StartRecorder(t testing.TB, cfg llmsim.Config) *Recorder {
 }
 
 // OpenAIBaseURL is the base URL for openai-go and --base-url.
-func (r *Recorder) OpenAIBaseURL() string { return r.URL + "/v1/" }
+func (r *RecordingSim) OpenAIBaseURL() string { return r.URL + "/v1/" }
 
 // Requests returns the requests received so far, in order.
-func (r *Recorder) Requests() []Recorded {
+func (r *RecordingSim) Requests() []Recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Recorded(nil), r.reqs...)
