@@ -214,6 +214,19 @@ func Scenarios(scale float64) []Scenario {
 	sliding := llmsim.ProviderConfig{RPM: 20, Latency: llmsim.Latency{Fixed: 50 * time.Millisecond}}
 	rolling := sliding
 	rolling.RollingWindow = true
+	// twenty is 600 items against a limit of 20 requests per 1 s counted
+	// as how says, told to the client or learned from the headers.
+	twenty := func(name, how string, sim llmsim.ProviderConfig, told bool) Scenario {
+		sc := Scenario{Name: name, Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, Sim: sim}
+		if told {
+			sc.Description = "20 requests per 1 s, " + how + "; limits told"
+			sc.Told, sc.Target = true, Target{LimitPct: 97, Zero429: true}
+		} else {
+			sc.Description = "20 requests per 1 s, " + how + "; limits and window learned from headers"
+			sc.LearnWindow, sc.Target = true, Target{LimitPct: 93, Max429Pct: 2}
+		}
+		return sc
+	}
 	return []Scenario{
 		{
 			Name: "told-rpm", Description: "RPM-bound, limits told to the client",
@@ -260,26 +273,10 @@ func Scenarios(scale float64) []Scenario {
 			Items: n(3000), Workers: 64, PromptWords: 20, MaxTokens: 40, Window: second, Sim: capacity429, BaselineOf: "capacity-clean",
 			Target: Target{BaselineFactor: 2, BaselineSlack: 5 * time.Second},
 		},
-		{
-			Name: "sliding-told", Description: "20 requests per 1 s, refilled continuously; limits told",
-			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, Told: true, Sim: sliding,
-			Target: Target{LimitPct: 97, Zero429: true},
-		},
-		{
-			Name: "sliding-learned", Description: "20 requests per 1 s, refilled continuously; limits and window learned from headers",
-			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: sliding,
-			Target: Target{LimitPct: 93, Max429Pct: 2},
-		},
-		{
-			Name: "rolling-told", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits told",
-			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, Told: true, Sim: rolling,
-			Target: Target{LimitPct: 97, Zero429: true},
-		},
-		{
-			Name: "rolling-learned", Description: "20 requests in any rolling 1 s (a gateway's log, not a bucket); limits and window learned from headers",
-			Items: n(600), Workers: 50, PromptWords: 20, MaxTokens: 40, Window: second, LearnWindow: true, Sim: rolling,
-			Target: Target{LimitPct: 93, Max429Pct: 2},
-		},
+		twenty("sliding-told", "refilled continuously", sliding, true),
+		twenty("sliding-learned", "refilled continuously", sliding, false),
+		twenty("rolling-told", "counted over any rolling second (a gateway's log, not a bucket)", rolling, true),
+		twenty("rolling-learned", "counted over any rolling second (a gateway's log, not a bucket)", rolling, false),
 		tpm("tpm+25-told", "TPM-bound, the server counts 25% more prompt tokens; limits told", 1.25, true),
 		tpm("tpm-25-told", "TPM-bound, the server counts 25% fewer prompt tokens; limits told", 0.75, true),
 		tpm("tpm+25-learned", "TPM-bound, the server counts 25% more prompt tokens; limits learned", 1.25, false),
