@@ -2,11 +2,15 @@ package openai
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 func TestFinishReasonMapping(t *testing.T) {
@@ -104,6 +108,49 @@ func TestContextWindowRefused(t *testing.T) {
 	}
 	if n := sim.Stats().OpenAI.Requests; n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// TestContextWindowCountedPastTheBytes: a prompt whose bytes exceed the
+// context window but whose tokens do not is counted with the tokenizer, and
+// sent.
+func TestContextWindowCountedPastTheBytes(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", nil)
+	// 180,000 bytes, about 30,000 tokens; gpt-4o-mini's window is 128,000.
+	if _, err := s.Call(t.Context(), req(batchllm.Text(strings.Repeat("hello ", 30_000)))); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Stats().OpenAI.Requests; n != 1 {
+		t.Errorf("%d requests sent, want 1", n)
+	}
+}
+
+// TestShortPromptLeavesTheVocabularyUnloaded: a prompt whose bytes fit the
+// context window is checked without the tokenizer, so the vocabulary is
+// first loaded by a later Count. It runs in a child process, where nothing
+// has loaded it yet.
+func TestShortPromptLeavesTheVocabularyUnloaded(t *testing.T) {
+	if os.Getenv("OPENAI_VOCABULARY_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestShortPromptLeavesTheVocabularyUnloaded$", "-test.v")
+		cmd.Env = append(os.Environ(), "OPENAI_VOCABULARY_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", nil)
+	if _, err := s.Call(t.Context(), req(batchllm.Text("a short prompt"))); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := tokens.OpenAI("gpt-4o-mini")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c.Count("hello")
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n < 4<<20 {
+		t.Errorf("the first Count after the call allocated %d bytes; want the vocabulary loaded only then", n)
 	}
 }
 
