@@ -1,14 +1,12 @@
 package tokens
 
 import (
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/childtest"
 	"go.uber.org/goleak"
 )
 
@@ -158,28 +156,14 @@ func BenchmarkCountGPT4o(b *testing.B) {
 // tokenizer without building it; its first Count loads the vocabulary.
 // It runs in a child process, where nothing has loaded it yet.
 func TestOpenAILoadsTheVocabularyAtFirstCount(t *testing.T) {
-	if os.Getenv("TOKENS_VOCABULARY_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenAILoadsTheVocabularyAtFirstCount$", "-test.v")
-		cmd.Env = append(os.Environ(), "TOKENS_VOCABULARY_CHILD=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if !childtest.Run(t) {
 		return
 	}
 	var c Counter
-	if n := allocated(func() { c, _ = OpenAI("gpt-4o") }); n > 1<<20 {
+	if n := childtest.Allocated(func() { c, _ = OpenAI("gpt-4o") }); n > 1<<20 {
 		t.Errorf("OpenAI allocated %d bytes; want the vocabulary left unloaded", n)
 	}
-	if n := allocated(func() { c.Count("hello") }); n < 4<<20 {
+	if n := childtest.Allocated(func() { c.Count("hello") }); n < 4<<20 {
 		t.Errorf("the first Count allocated %d bytes; want the vocabulary loaded then", n)
 	}
-}
-
-// allocated returns the bytes f allocates.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }

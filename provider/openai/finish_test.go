@@ -2,13 +2,11 @@ package openai
 
 import (
 	"errors"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/childtest"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/tokens"
 )
@@ -131,12 +129,7 @@ func TestContextWindowCountedPastTheBytes(t *testing.T) {
 // first loaded by a later Count. It runs in a child process, where nothing
 // has loaded it yet.
 func TestShortPromptLeavesTheVocabularyUnloaded(t *testing.T) {
-	if os.Getenv("OPENAI_VOCABULARY_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestShortPromptLeavesTheVocabularyUnloaded$", "-test.v")
-		cmd.Env = append(os.Environ(), "OPENAI_VOCABULARY_CHILD=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if !childtest.Run(t) {
 		return
 	}
 	sim := startSim(t, llmsim.Config{})
@@ -145,11 +138,7 @@ func TestShortPromptLeavesTheVocabularyUnloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := tokens.OpenAI("gpt-4o-mini")
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	c.Count("hello")
-	runtime.ReadMemStats(&after)
-	if n := after.TotalAlloc - before.TotalAlloc; n < 4<<20 {
+	if n := childtest.Allocated(func() { c.Count("hello") }); n < 4<<20 {
 		t.Errorf("the first Count after the call allocated %d bytes; want the vocabulary loaded only then", n)
 	}
 }
