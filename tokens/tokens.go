@@ -62,13 +62,21 @@ func (c codec) Count(text string) int {
 	return n
 }
 
-// The encodings are built once, on first use: building one compiles its
-// split pattern, and the first one builds the vocabulary's index, which
-// takes tens of milliseconds.
+// The encodings are built once, at their first Count, not when [OpenAI]
+// returns one: building one loads its vocabulary (about 6 MiB of heap for
+// o200k_base, and tens of milliseconds) and compiles its split pattern,
+// which a caller that only asks whether a model's count is exact, or that
+// never needs to count (a batch run whose prompts' bytes already fit the
+// context window), should not pay for.
 var (
-	o200k = sync.OnceValue(func() Counter { return mustCodec(tokenizer.O200kBase) })
-	cl100 = sync.OnceValue(func() Counter { return mustCodec(tokenizer.Cl100kBase) })
+	o200k = lazyCodec(sync.OnceValue(func() Counter { return mustCodec(tokenizer.O200kBase) }))
+	cl100 = lazyCodec(sync.OnceValue(func() Counter { return mustCodec(tokenizer.Cl100kBase) }))
 )
+
+// lazyCodec is an encoding built at its first Count.
+type lazyCodec func() Counter
+
+func (l lazyCodec) Count(text string) int { return l().Count(text) }
 
 func mustCodec(e tokenizer.Encoding) Counter {
 	c, err := tokenizer.Get(e)
@@ -90,12 +98,12 @@ func OpenAI(model string) (Counter, bool) {
 	m = strings.TrimPrefix(m, "ft:")
 	for _, p := range []string{"gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "gpt-oss", "chatgpt-", "o1", "o3", "o4", "codex-"} {
 		if strings.HasPrefix(m, p) {
-			return o200k(), true
+			return o200k, true
 		}
 	}
 	for _, p := range []string{"gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "text-embedding-ada"} {
 		if strings.HasPrefix(m, p) {
-			return cl100(), true
+			return cl100, true
 		}
 	}
 	return nil, false

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/childtest"
 	"go.uber.org/goleak"
 )
 
@@ -148,5 +149,21 @@ func BenchmarkCountGPT4o(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		c.Count(text)
+	}
+}
+
+// TestOpenAILoadsTheVocabularyAtFirstCount: OpenAI returns a model's
+// tokenizer without building it; its first Count loads the vocabulary.
+// It runs in a child process, where nothing has loaded it yet.
+func TestOpenAILoadsTheVocabularyAtFirstCount(t *testing.T) {
+	if !childtest.Run(t) {
+		return
+	}
+	var c Counter
+	if n := childtest.Allocated(func() { c, _ = OpenAI("gpt-4o") }); n > 1<<20 {
+		t.Errorf("OpenAI allocated %d bytes; want the vocabulary left unloaded", n)
+	}
+	if n := childtest.Allocated(func() { c.Count("hello") }); n < 4<<20 {
+		t.Errorf("the first Count allocated %d bytes; want the vocabulary loaded then", n)
 	}
 }

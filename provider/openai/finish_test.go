@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/testing/childtest"
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 func TestFinishReasonMapping(t *testing.T) {
@@ -104,6 +106,40 @@ func TestContextWindowRefused(t *testing.T) {
 	}
 	if n := sim.Stats().OpenAI.Requests; n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// TestContextWindowCountedPastTheBytes: a prompt whose bytes exceed the
+// context window but whose tokens do not is counted with the tokenizer, and
+// sent.
+func TestContextWindowCountedPastTheBytes(t *testing.T) {
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", nil)
+	// 180,000 bytes, about 30,000 tokens; gpt-4o-mini's window is 128,000.
+	if _, err := s.Call(t.Context(), req(batchllm.Text(strings.Repeat("hello ", 30_000)))); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Stats().OpenAI.Requests; n != 1 {
+		t.Errorf("%d requests sent, want 1", n)
+	}
+}
+
+// TestShortPromptLeavesTheVocabularyUnloaded: a prompt whose bytes fit the
+// context window is checked without the tokenizer, so the vocabulary is
+// first loaded by a later Count. It runs in a child process, where nothing
+// has loaded it yet.
+func TestShortPromptLeavesTheVocabularyUnloaded(t *testing.T) {
+	if !childtest.Run(t) {
+		return
+	}
+	sim := startSim(t, llmsim.Config{})
+	s := simStrategy(t, sim, "", nil)
+	if _, err := s.Call(t.Context(), req(batchllm.Text("a short prompt"))); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := tokens.OpenAI("gpt-4o-mini")
+	if n := childtest.Allocated(func() { c.Count("hello") }); n < 4<<20 {
+		t.Errorf("the first Count after the call allocated %d bytes; want the vocabulary loaded only then", n)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/provider/internal/calls"
 	"github.com/batchllm/batchllm/provider/internal/ratehdr"
+	"github.com/batchllm/batchllm/tokens"
 )
 
 // Config configures a [Strategy]. Model is required; every other field has a
@@ -236,7 +237,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	if err != nil {
 		return batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0)
 	}
-	if err := s.call.Check(s.Estimate(req), s.temperature(p), calls.DefaultOnly); err != nil {
+	if err := s.check(req, p); err != nil {
 		return batchllm.Response[string]{}, err
 	}
 	maxTokens := s.call.MaxTokensAt(p, req.State)
@@ -332,6 +333,24 @@ func (s *Strategy) temperature(p batchllm.Prompt) *float64 {
 		return p.Temperature
 	}
 	return s.cfg.Temperature
+}
+
+// check refuses, before anything is sent, a prompt that cannot succeed
+// (see calls.Defaults.Check). A prompt's bytes bound its tokens (each token
+// of OpenAI's BPE vocabularies is at least one byte), so a prompt whose
+// bytes fit the model's context window passes without the tokenizer; only
+// a longer one is counted. A batch run builds and reads every request
+// through Call and otherwise never counts, so it never loads the
+// tokenizer's vocabulary (about 6 MiB of heap).
+func (s *Strategy) check(req batchllm.Request[batchllm.Prompt], p batchllm.Prompt) error {
+	bound := batchllm.Estimate{
+		Model:       s.call.ModelFor(p),
+		InputTokens: tokens.CountPrompt(tokens.Approx{BytesPerToken: 1}, s.call.WithSystem(p)),
+	}
+	if s.call.Check(bound, s.temperature(p), calls.DefaultOnly) == nil {
+		return nil
+	}
+	return s.call.Check(s.Estimate(req), s.temperature(p), calls.DefaultOnly)
 }
 
 // Estimate implements [batchllm.Estimator]: the scope and model, the prompt's
