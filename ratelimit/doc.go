@@ -27,6 +27,13 @@
 // continuously, and hold at most a burst of a few seconds of refill (see
 // [Limits.Burst] for why not a whole minute).
 //
+// Some gateways in front of OpenAI-compatible servers count a rolling
+// window instead: never more than the limit in any window. A bucket admits
+// its burst on top of that, and is refused for it in every window; a scope
+// told so ([Limits.Rolling]) also keeps a log of its admissions and holds
+// each window, 2% longer than the limit's, within every limit. Its headers
+// look like a bucket's, so it is not learned.
+//
 // Attempts of one scope are admitted strictly in the order they asked:
 // when the first in line must wait, everyone behind it waits too, so a large
 // attempt is never starved by a stream of small ones. An attempt that costs

@@ -196,6 +196,7 @@ func (l *Limiter) Admit(ctx context.Context, e batchllm.Estimate) (batchllm.Perm
 			return nil, err
 		}
 		wait, blocked := s.localWait(now)
+		wait = max(wait, s.rollingWait(now, cost))
 		if !blocked && wait == 0 {
 			s.mu.Unlock()
 			r, err := s.store.Reserve(ctx, now, cost)
@@ -258,6 +259,7 @@ func (l *Limiter) scope(ctx context.Context, name string) (*scope, error) {
 		chargeMaxOut: lim.OutputChargedAtMax,
 		conf:         lim.array(),
 		kick:         make(chan struct{}, 1),
+		rolling:      lim.Rolling,
 	}
 	if l.aimd != nil && !l.cfg.NoAdapt && s.conf == (Amounts{}) {
 		s.probe = 1
@@ -336,6 +338,10 @@ type scope struct {
 	refusals cooldown.Refusals
 	// coolingUntil is the end of the last cooldown this Limiter started.
 	coolingUntil time.Time
+	// rolling says that admissions are also kept within each limit over
+	// any window ([Limits.Rolling]); rollLog records them (rolling.go).
+	rolling bool
+	rollLog rollingLog
 
 	admitted     int64
 	waited       time.Duration
@@ -396,6 +402,7 @@ func (s *scope) admit(now time.Time, cost Amounts) {
 	}
 	s.inflight++
 	s.addLive(s.admitted+1, cost)
+	s.logAdmission(now, cost)
 	if s.admitted == 0 {
 		s.firstAdmit = now
 	}

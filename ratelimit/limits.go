@@ -55,6 +55,18 @@ type Limits struct {
 	// output tokens are refunded, which suits a provider that counts what
 	// was generated.
 	OutputChargedAtMax bool
+	// Rolling says that the provider counts each limit over a rolling
+	// window (at most the limit in any Window), as some gateways do,
+	// rather than refilling a bucket continuously, as OpenAI and Anthropic
+	// do. Admissions are then also kept within each limit over any window
+	// 2% longer than Window (an attempt reaches the server a varying time
+	// after its admission), and Burst defaults to the whole Window, since
+	// the rolling window, not the bucket, bounds what goes at once. It
+	// applies to windows up to a minute. It is not learned: a rolling
+	// window's headers look like a bucket's. The log is this Limiter's:
+	// processes that share a quota through a shared [Store] each keep
+	// only their own admissions in it.
+	Rolling bool
 }
 
 func (l Limits) withDefaults() Limits {

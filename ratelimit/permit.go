@@ -182,7 +182,10 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
 	for d := range known {
-		if known[d] {
+		// A rolling window's remaining count comes back whole a window
+		// after each admission, not continuously: the log, not the
+		// level, follows it (rolling.go).
+		if known[d] && !s.rolling {
 			if err := s.store.SetLevel(ctx, now, Dim(d), level[d], raise[d]); err != nil {
 				s.countStoreError()
 			}
@@ -196,7 +199,7 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 	s.mu.Lock()
 	var again Amounts
 	for d := range again {
-		if raise[d] && known[d] {
+		if raise[d] && known[d] && !s.rolling {
 			again[d] = cumSet[d] - s.cum[d]
 		}
 	}

@@ -33,6 +33,9 @@ type ScopeStats struct {
 	CoolingUntil time.Time
 	// Concurrency is the AIMD limit on attempts in flight; 0 means none.
 	Concurrency float64
+	// Rolling says that admissions are kept within each limit over any
+	// window ([Limits.Rolling]).
+	Rolling bool
 	// StoreErrors counts the [Store] calls that failed on release.
 	StoreErrors int64
 }
@@ -77,6 +80,7 @@ func (l *Limiter) Stats() Stats {
 			Cooldowns:    s.cooldowns,
 			CooldownTime: s.cooldownTime,
 			Concurrency:  s.cwnd,
+			Rolling:      s.rolling,
 			StoreErrors:  s.storeErrors,
 		}
 		if err != nil {

@@ -403,7 +403,7 @@ func (r *runner) buildGate() (batchllm.Gate, *cost.Budget, error) {
 	if err != nil {
 		return nil, nil, usageErr("%v", err)
 	}
-	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm}, NoAdapt: f.noAdapt})
+	limiter, err := ratelimit.New(ratelimit.Config{Store: store, Default: ratelimit.Limits{Requests: f.rpm, Tokens: f.tpm, Rolling: f.rolling}, NoAdapt: f.noAdapt})
 	if err != nil {
 		return nil, nil, usageErr("rate limits: %v", err)
 	}

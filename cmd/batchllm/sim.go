@@ -26,6 +26,7 @@ type simOptions struct {
 	window      time.Duration
 	tokenFactor float64
 	limitFactor float64
+	rolling     bool
 	batchStep   time.Duration
 	batchPerReq time.Duration
 }
@@ -70,6 +71,7 @@ e.g. "p50=200ms,p99=2s,per_token=1ms".
 	f.IntVar(&o.maxConc, "max-concurrent", 0, "concurrent requests per provider (0 = unlimited)")
 	f.DurationVar(&o.window, "window", time.Minute, "the window that --rpm and --tpm count in (reset headers say so)")
 	f.Float64Var(&o.tokenFactor, "token-factor", 1, "count prompt tokens this many times the client tokenizer's (usage and --tpm)")
+	f.BoolVar(&o.rolling, "rolling-window", false, "OpenAI and Anthropic: count --rpm and --tpm over a rolling --window, as some gateways do, not a refilled bucket")
 	f.Float64Var(&o.limitFactor, "limit-token-factor", 1, "OpenAI: charge --tpm this many times the prompt tokens the usage reports, as OpenAI's limiter estimates from characters")
 	f.DurationVar(&o.batchStep, "batch-step", 0, "time a batch job spends validating and finalizing")
 	f.DurationVar(&o.batchPerReq, "batch-per-request", 0, "time a batch job spends on each request")
@@ -96,7 +98,7 @@ func runSim(ctx context.Context, o simOptions, out, hints io.Writer) error {
 	if !(o.limitFactor > 0) {
 		return fmt.Errorf("--limit-token-factor must be > 0, got %v", o.limitFactor)
 	}
-	pc := llmsim.ProviderConfig{RPM: o.rpm, TPM: o.tpm, MaxConcurrent: o.maxConc, Latency: lat, Faults: faults, TokenFactor: o.tokenFactor, LimitTokenFactor: o.limitFactor}
+	pc := llmsim.ProviderConfig{RPM: o.rpm, TPM: o.tpm, MaxConcurrent: o.maxConc, Latency: lat, Faults: faults, TokenFactor: o.tokenFactor, LimitTokenFactor: o.limitFactor, RollingWindow: o.rolling}
 	cfg := llmsim.Config{Seed: o.seed, Window: o.window, OpenAI: pc, Anthropic: pc, Gemini: pc,
 		Batch: llmsim.BatchConfig{StepDelay: o.batchStep, PerRequest: o.batchPerReq}}
 	sim, err := llmsim.StartAddr(cfg, o.addr)

@@ -329,7 +329,9 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 			lim.Window = sc.Window
 		}
 		if sc.Told {
-			lim.Requests, lim.Tokens = sc.Sim.RPM, sc.Sim.TPM
+			// A rolling window is told like the limits: its headers
+			// look like a bucket's (see ratelimit.Limits.Rolling).
+			lim.Requests, lim.Tokens, lim.Rolling = sc.Sim.RPM, sc.Sim.TPM, sc.Sim.RollingWindow
 		}
 		l, err := ratelimit.New(ratelimit.Config{Default: lim, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
