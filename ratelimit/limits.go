@@ -60,9 +60,11 @@ type Limits struct {
 	// rather than refilling a bucket continuously, as OpenAI and Anthropic
 	// do. Admissions are then also kept within each limit over any window
 	// 2% longer than Window (an attempt reaches the server a varying time
-	// after its admission), and Burst defaults to the whole Window, since
-	// the rolling window, not the bucket, bounds what goes at once. It
-	// applies to windows up to a minute. It is not learned: a rolling
+	// after its admission), and the provider's remaining counts no longer
+	// set the buckets' levels (they do not refill continuously). The
+	// bucket still paces: a whole window sent at once reaches the server
+	// too spread out for the margin under load. It applies to windows up
+	// to a minute. It is not learned: a rolling
 	// window's headers look like a bucket's. The log is this Limiter's:
 	// processes that share a quota through a shared [Store] each keep
 	// only their own admissions in it.
