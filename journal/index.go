@@ -26,8 +26,8 @@ import (
 // Neither the ID nor the digest is kept, so both are checked against the
 // record when it is read (see Journal.Lookup): the index can only send the
 // caller to the disk for nothing, never give a wrong answer. Two IDs of one
-// journal whose first idBits bits collide (for a million IDs, a chance of
-// about 1 in 2 that one pair does) share an entry: the item whose record
+// journal whose hashes start with the same idBits bits (among a million
+// IDs, 0.45 such pairs on average) share an entry: the item whose record
 // is not the last one written reads as Unseen and is sent again, which
 // costs a call and loses nothing.
 type itemIndex struct {
