@@ -10,8 +10,9 @@ import (
 )
 
 // itemIndex maps each item to the offset of its last indexed record, in
-// about 9 bytes an item: one uint64 that packs 26 bits of a hash of the ID
-// with the offset, kept in sorted buckets chosen by the hash's first bits.
+// 10 to 16 bytes an item: one uint64 that packs 26 bits of a hash of the
+// ID with the offset, kept in sorted buckets chosen by the hash's first
+// bits, and the slack of the buckets.
 // A map from a 64-bit hash to the offset took 26 bytes an item on average
 // (its tables are between 44% and 88% full), and ID strings with entry
 // structs about 200; with the collector's headroom a run holds about twice
