@@ -7,6 +7,8 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+
+	"github.com/batchllm/batchllm/internal/idset"
 )
 
 // itemIndex maps each item to the offset of its last indexed record, in
@@ -106,23 +108,10 @@ func (x *itemIndex) get(id string) (off int64, ok bool) {
 
 func (x *itemIndex) len() int { return x.n }
 
-// split doubles the number of buckets, cutting each at its first entry
-// whose next hash bit is 1. The halves share the old backing array; the
-// first is capped so that growing it cannot overwrite the second.
+// split doubles the number of buckets on the hash bit after the buckets'
+// (see idset.SplitBuckets), as placed in an entry.
 func (x *itemIndex) split() {
-	next := make([][]uint64, 2*len(x.buckets))
-	// The hash bit after the bucket's, as placed in an entry.
-	bit := uint64(1) << (x.shift - 1 + baseBits)
-	for i, b := range x.buckets {
-		m, _ := slices.BinarySearchFunc(b, true, func(e uint64, _ bool) int {
-			if e&bit == 0 {
-				return -1
-			}
-			return 1
-		})
-		next[2*i], next[2*i+1] = b[:m:m], b[m:]
-	}
-	x.buckets = next
+	x.buckets = idset.SplitBuckets(x.buckets, uint64(1)<<(x.shift-1+baseBits))
 	x.shift--
 }
 
