@@ -71,7 +71,7 @@ func (j *Journal[T]) Append(ctx context.Context, recs ...Record[T]) error {
 		}
 		entries = append(entries, pendingEntry{
 			id: rec.ID,
-			e:  entry{kind: rec.Kind, digest: rec.Digest, off: int64(len(lines)), n: len(line) + 1},
+			e:  entry{kind: rec.Kind, off: int64(len(lines)), n: len(line) + 1},
 		})
 		lines = append(append(lines, line...), '\n')
 	}
@@ -177,7 +177,7 @@ func (j *Journal[T]) commit() {
 		p.e.off += j.size
 		j.lines++
 		if p.e.kind.indexed() {
-			if err := j.index.put(p.id, p.e.digest, p.e.off); err != nil && b.err == nil {
+			if err := j.index.put(p.id, p.e.off); err != nil && b.err == nil {
 				b.err = err
 			}
 		}

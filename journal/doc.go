@@ -39,12 +39,14 @@
 //	{"kind":"result","id":"q1","digest":"0ef05b…","time":"2026-11-29T04:00:00Z","value":{"ok":true,"output":"4",…}}
 //	{"kind":"submitted","id":"q2","digest":"7d1a9c…","time":"2026-11-29T04:00:01Z","batch":"msgbatch_01"}
 //
-// [Open] reads the whole file once into an index of each ID's last record
-// (its kind, digest and file offset, about 200 bytes per item); payloads stay
-// on disk and are read back by Lookup, so a journal of a million long answers
-// does not need their size in memory. A crash in the middle of a write can
-// leave a torn last line, bytes after the last newline: such a line was never
-// acknowledged, and Open drops it by truncating the file to its last complete
+// [Open] reads the whole file once into an index of each ID's last record:
+// 10 to 16 bytes an item (40 bits of a hash of the ID with the record's
+// file offset in 8 bytes, and the slack of sorted buckets); the ID, the
+// digest and the payload stay on disk and are read back, and checked, by
+// Lookup, so a journal of a million long answers does not need their size
+// in memory. A crash in the middle of a write can leave a torn last line,
+// bytes after the last newline: such a line was never acknowledged, and
+// Open drops it by truncating the file to its last complete
 // line. Any other line that does not parse is corruption, which Open reports
 // with the file name and line number (a [*CorruptError]) instead of guessing.
 //

@@ -2,82 +2,129 @@ package journal
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"hash/maphash"
 	"io"
 	"slices"
+
+	"github.com/batchllm/batchllm/internal/idset"
 )
 
 // itemIndex maps each item to the offset of its last indexed record, in
-// 16 bytes an item: a 64-bit hash of the ID as the key, and the offset and
-// a fingerprint of the digest packed in one uint64 as the value. An index of
-// ID strings and entry structs took about 200 bytes an item (and with the
-// garbage collector's headroom, a run with a million items used hundreds of
-// MiB for it).
+// 10 to 16 bytes an item: one uint64 that packs 26 bits of a hash of the
+// ID with the offset, kept in sorted buckets chosen by the hash's first
+// bits, and the slack of the buckets.
+// A map from a 64-bit hash to the offset took 26 bytes an item on average
+// (its tables are between 44% and 88% full), and ID strings with entry
+// structs about 200; with the collector's headroom a run holds about twice
+// the index, so for a million items that was most of its memory.
+//
+// The ID is known to the index by the first idBits bits of its hash: the
+// first baseBits choose one of the initial buckets, the next keyBits are in
+// the entry. A bucket that grows long splits in two in place on the next
+// bit of the key (entries whose bit is 0 sort first), so the number of
+// buckets follows the number of items and an entry never changes.
 //
 // Neither the ID nor the digest is kept, so both are checked against the
 // record when it is read (see Journal.Lookup): the index can only send the
 // caller to the disk for nothing, never give a wrong answer. Two IDs of one
-// journal whose hashes collide (for a million IDs, a chance of about 1 in
-// 40 million) share a slot: the item whose record is not the last one
-// written reads as Unseen and is sent again, which costs a call and loses
-// nothing.
+// journal whose hashes start with the same idBits bits (among a million
+// IDs, 0.45 such pairs on average) share an entry: the item whose record
+// is not the last one written reads as Unseen and is sent again, which
+// costs a call and loses nothing.
 type itemIndex struct {
-	seed maphash.Seed
-	m    map[uint64]uint64
+	seed    maphash.Seed
+	shift   uint       // 64 − log2(len(buckets))
+	buckets [][]uint64 // bucket i: the entries of the IDs whose hash starts with i, sorted
+	n       int
+	splitAt int // average entries per bucket before the buckets split: maxBucket (tests lower it)
 }
 
 const (
-	offsetBits = 44 // offsets up to 16 TiB
-	fpBits     = 64 - offsetBits
+	offsetBits = 38 // offsets up to 256 GiB
 	offsetMask = 1<<offsetBits - 1
+	keyBits    = 64 - offsetBits
+	baseBits   = 14 // 16,384 buckets to start with (384 KiB of slice headers)
+	idBits     = baseBits + keyBits
+	maxBucket  = 64 // average entries per bucket before the buckets split
 )
 
 // errTooLarge is returned for a journal beyond the offsets the index can
 // hold.
-var errTooLarge = errors.New("journal: file larger than 16 TiB")
+var errTooLarge = errors.New("journal: file larger than 256 GiB")
 
 func newItemIndex() *itemIndex {
-	return &itemIndex{seed: maphash.MakeSeed(), m: make(map[uint64]uint64)}
+	return &itemIndex{
+		seed:    maphash.MakeSeed(),
+		shift:   64 - baseBits,
+		buckets: make([][]uint64, 1<<baseBits),
+		splitAt: maxBucket,
+	}
 }
 
-// put records that the last indexed record of item id, for a request of
-// the given digest, starts at off.
-func (x *itemIndex) put(id, digest string, off int64) error {
+func (x *itemIndex) hash(id string) uint64 { return maphash.String(x.seed, id) }
+
+// find returns the bucket of hash h, the position of h's entry in it (or
+// where it would go) and whether it is there.
+func (x *itemIndex) find(h uint64) (b *[]uint64, i int, found bool) {
+	b = &x.buckets[h>>x.shift]
+	key := h << baseBits >> offsetBits // the keyBits after the first baseBits
+	i, _ = slices.BinarySearch(*b, key<<offsetBits)
+	return b, i, i < len(*b) && (*b)[i]>>offsetBits == key
+}
+
+// put records that the last indexed record of item id starts at off.
+func (x *itemIndex) put(id string, off int64) error {
+	return x.putHash(x.hash(id), off)
+}
+
+func (x *itemIndex) putHash(h uint64, off int64) error {
 	if off < 0 || off > offsetMask {
 		return errTooLarge
 	}
-	x.m[maphash.String(x.seed, id)] = uint64(off) | uint64(digestFP(digest))<<offsetBits
+	b, i, found := x.find(h)
+	e := h<<baseBits>>offsetBits<<offsetBits | uint64(off)
+	if found {
+		(*b)[i] = e // the same key: the order is unchanged
+		return nil
+	}
+	*b = slices.Insert(*b, i, e)
+	x.n++
+	if x.n > len(x.buckets)*x.splitAt && x.shift > 64-idBits {
+		x.split()
+	}
 	return nil
 }
 
-// get returns the offset of item id's last indexed record and the
-// fingerprint of its digest.
-func (x *itemIndex) get(id string) (off int64, fp uint32, ok bool) {
-	v, ok := x.m[maphash.String(x.seed, id)]
-	return int64(v & offsetMask), uint32(v >> offsetBits), ok
+// get returns the offset of item id's last indexed record.
+func (x *itemIndex) get(id string) (off int64, ok bool) {
+	b, i, found := x.find(x.hash(id))
+	if !found {
+		return 0, false
+	}
+	return int64((*b)[i] & offsetMask), true
 }
 
-func (x *itemIndex) len() int { return len(x.m) }
+func (x *itemIndex) len() int { return x.n }
+
+// split doubles the number of buckets on the hash bit after the buckets'
+// (see idset.SplitBuckets), as placed in an entry.
+func (x *itemIndex) split() {
+	x.buckets = idset.SplitBuckets(x.buckets, uint64(1)<<(x.shift-1+baseBits))
+	x.shift--
+}
 
 // offsets returns the offsets of every item's last record, in file order.
 func (x *itemIndex) offsets() []int64 {
-	offs := make([]int64, 0, len(x.m))
-	for _, v := range x.m {
-		offs = append(offs, int64(v&offsetMask))
+	offs := make([]int64, 0, x.n)
+	for _, b := range x.buckets {
+		for _, e := range b {
+			offs = append(offs, int64(e&offsetMask))
+		}
 	}
-	slices.SortFunc(offs, cmp.Compare)
+	slices.Sort(offs)
 	return offs
-}
-
-// digestFP is a fpBits-bit fingerprint of a digest.
-func digestFP(digest string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(digest))
-	return h.Sum32() & (1<<fpBits - 1)
 }
 
 // lineAt reads the line that starts at off, newline included.

@@ -172,12 +172,9 @@ func (j *Journal[T]) Lookup(id, digest string) (rec Record[T], s Status, err err
 	if j.fileClosed {
 		return rec, Unseen, ErrClosed
 	}
-	off, fp, ok := j.index.get(id)
-	switch {
-	case !ok:
+	off, ok := j.index.get(id)
+	if !ok {
 		return rec, Unseen, nil
-	case fp != digestFP(digest):
-		return rec, Changed, nil
 	}
 	rec, err = j.read(off)
 	switch {

@@ -26,10 +26,9 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 
 // entry is a record just written, on its way to the index.
 type entry struct {
-	kind   Kind
-	digest string
-	off    int64 // the line's offset in the file
-	n      int   // the line's length, newline included
+	kind Kind
+	off  int64 // the line's offset in the file
+	n    int   // the line's length, newline included
 }
 
 // scanResult is what reading a journal file yields.
@@ -69,7 +68,7 @@ func scan(path string, r io.Reader) (scanResult, error) {
 				return res, &CorruptError{Path: path, Line: res.lines, Offset: res.size, Err: perr}
 			}
 			if h.Kind.indexed() {
-				if err := res.index.put(h.ID, h.Digest, res.size); err != nil {
+				if err := res.index.put(h.ID, res.size); err != nil {
 					return res, err
 				}
 			}

@@ -72,6 +72,9 @@ func TestStatsEndpoint(t *testing.T) {
 	if got := s.Stats(); got.OpenAI.Requests != o.Requests || len(got.OpenAI.RequestCounts) != 3 {
 		t.Errorf("Stats() = %+v", got.OpenAI)
 	}
+	if got := s.Totals(); got.OpenAI.DistinctRequests != 3 || got.OpenAI.RequestCounts != nil {
+		t.Errorf("Totals() = %+v, want 3 distinct requests and no RequestCounts", got.OpenAI)
+	}
 
 	resp, err = http.Post(s.GeminiBaseURL()+"/_sim/reset", "application/json", nil)
 	if err != nil {

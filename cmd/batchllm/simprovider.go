@@ -66,7 +66,7 @@ func buildSim(ctx context.Context, o providerOptions) (strategy, func() error, e
 	}
 	release := func() error {
 		if w := o.Sim.stats; w != nil {
-			st := sim.Stats().OpenAI
+			st := sim.Totals().OpenAI // not Stats: its per-request counts are as large as the run
 			fmt.Fprintf(w, "batchllm: simulator: %d request(s), %d distinct, %d duplicate(s), %d fault(s) injected, %d rate-limited\n",
 				st.Requests, st.DistinctRequests, st.DuplicateRequests, st.FaultsInjected, st.RateLimited)
 		}

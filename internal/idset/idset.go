@@ -54,21 +54,28 @@ func (s *Set) Remove(h uint64) {
 	}
 }
 
-// split doubles the number of buckets, cutting each bucket at its first
-// entry whose next bit is 1. The halves share the old backing array; the
-// first is capped so that growing it cannot overwrite the second.
+// split doubles the number of buckets on the hashes' next bit.
 func (s *Set) split() {
-	next := make([][]uint64, 2*len(s.buckets))
-	bit := uint64(1) << (s.shift - 1)
-	for i, b := range s.buckets {
-		m, _ := slices.BinarySearchFunc(b, true, func(h uint64, _ bool) int {
-			if h&bit == 0 {
+	s.buckets = SplitBuckets(s.buckets, uint64(1)<<(s.shift-1))
+	s.shift--
+}
+
+// SplitBuckets returns twice as many buckets, cutting each sorted bucket
+// at its first entry that has bit set: bucket i becomes 2i and 2i+1. Every
+// entry of a bucket must agree on the bits above bit, so that those with
+// bit 0 sort first. The halves share the old backing array; the first is
+// capped so that growing it cannot overwrite the second. The journal's
+// index splits its buckets the same way.
+func SplitBuckets(buckets [][]uint64, bit uint64) [][]uint64 {
+	next := make([][]uint64, 2*len(buckets))
+	for i, b := range buckets {
+		m, _ := slices.BinarySearchFunc(b, true, func(e uint64, _ bool) int {
+			if e&bit == 0 {
 				return -1
 			}
 			return 1
 		})
 		next[2*i], next[2*i+1] = b[:m:m], b[m:]
 	}
-	s.buckets = next
-	s.shift--
+	return next
 }
