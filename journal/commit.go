@@ -177,7 +177,7 @@ func (j *Journal[T]) commit() {
 		p.e.off += j.size
 		j.lines++
 		if p.e.kind.indexed() {
-			if err := j.index.put(p.id, p.e.off); err != nil && b.err == nil {
+			if err := j.index.put(p.id, p.e.off, idsIn(j.f)); err != nil && b.err == nil {
 				b.err = err
 			}
 		}

@@ -27,14 +27,18 @@ import (
 // buckets follows the number of items and an entry never changes.
 //
 // Neither the ID nor the digest is kept, so both are checked against the
-// record when it is read (see Journal.Lookup): the index can only send the
-// caller to the disk for nothing, never give a wrong answer. Two IDs of one
-// journal whose hashes start with the same idBits bits (among a million
-// IDs, 0.45 such pairs on average) share an entry: the item whose record
-// is not the last one written reads as Unseen and is sent again, which
-// costs a call and loses nothing.
+// record when it is read (see Journal.Lookup). Two IDs of one journal
+// whose hashes start with the same idBits bits (among a million IDs, 0.45
+// such pairs on average) have an entry each, under the same key: a put
+// that finds its key already there reads the ID of each such entry's
+// record from the file to tell a later record of the same item (which
+// replaces its entry) from another item's (which keeps its own), and a
+// lookup reads each until the ID matches. So the index never loses an
+// item, and reads the file at a put only for an item written again or a
+// key shared.
 type itemIndex struct {
 	seed    maphash.Seed
+	forced  map[string]uint64 // tests: IDs given a hash, to make keys collide
 	shift   uint       // 64 − log2(len(buckets))
 	buckets [][]uint64 // bucket i: the entries of the IDs whose hash starts with i, sorted
 	n       int
@@ -63,33 +67,63 @@ func newItemIndex() *itemIndex {
 	}
 }
 
-func (x *itemIndex) hash(id string) uint64 { return maphash.String(x.seed, id) }
+func (x *itemIndex) hash(id string) uint64 {
+	if h, ok := x.forced[id]; ok {
+		return h
+	}
+	return maphash.String(x.seed, id)
+}
 
-// find returns the bucket of hash h, the position of h's entry in it (or
-// where it would go) and whether it is there.
-func (x *itemIndex) find(h uint64) (b *[]uint64, i int, found bool) {
+// idReader returns the ID of the record that starts at off.
+type idReader func(off int64) (string, error)
+
+// idsIn reads IDs from the records of a journal file.
+func idsIn(r io.ReaderAt) idReader {
+	return func(off int64) (string, error) {
+		line, err := lineAt(r, off)
+		if err != nil {
+			return "", err
+		}
+		h, err := parseLine(line[:len(line)-1])
+		return h.ID, err
+	}
+}
+
+// find returns the bucket of hash h and the entries of h's key in it,
+// (*b)[i:j]: usually none (i == j, where one would go) or one.
+func (x *itemIndex) find(h uint64) (b *[]uint64, i, j int) {
 	b = &x.buckets[h>>x.shift]
 	key := h << baseBits >> offsetBits // the keyBits after the first baseBits
+	// Entries are sorted by key; those of one key in no particular order.
 	i, _ = slices.BinarySearch(*b, key<<offsetBits)
-	return b, i, i < len(*b) && (*b)[i]>>offsetBits == key
+	for j = i; j < len(*b) && (*b)[j]>>offsetBits == key; j++ {
+	}
+	return b, i, j
 }
 
-// put records that the last indexed record of item id starts at off.
-func (x *itemIndex) put(id string, off int64) error {
-	return x.putHash(x.hash(id), off)
+// put records that the last indexed record of item id starts at off;
+// idAt reads the IDs of earlier records that share id's key.
+func (x *itemIndex) put(id string, off int64, idAt idReader) error {
+	return x.putHash(x.hash(id), id, off, idAt)
 }
 
-func (x *itemIndex) putHash(h uint64, off int64) error {
+func (x *itemIndex) putHash(h uint64, id string, off int64, idAt idReader) error {
 	if off < 0 || off > offsetMask {
 		return errTooLarge
 	}
-	b, i, found := x.find(h)
+	b, i, j := x.find(h)
 	e := h<<baseBits>>offsetBits<<offsetBits | uint64(off)
-	if found {
-		(*b)[i] = e // the same key: the order is unchanged
-		return nil
+	for k := i; k < j; k++ {
+		prev, err := idAt(int64((*b)[k] & offsetMask))
+		if err != nil {
+			return fmt.Errorf("journal: index: %w", err)
+		}
+		if prev == id {
+			(*b)[k] = e // the same key: the order is unchanged
+			return nil
+		}
 	}
-	*b = slices.Insert(*b, i, e)
+	*b = slices.Insert(*b, j, e)
 	x.n++
 	if x.n > len(x.buckets)*x.splitAt && x.shift > 64-idBits {
 		x.split()
@@ -97,13 +131,11 @@ func (x *itemIndex) putHash(h uint64, off int64) error {
 	return nil
 }
 
-// get returns the offset of item id's last indexed record.
-func (x *itemIndex) get(id string) (off int64, ok bool) {
-	b, i, found := x.find(x.hash(id))
-	if !found {
-		return 0, false
-	}
-	return int64((*b)[i] & offsetMask), true
+// get returns the entries that may be item id's: those of its key, whose
+// offsets (entry & offsetMask) are each of a different item.
+func (x *itemIndex) get(id string) []uint64 {
+	b, i, j := x.find(x.hash(id))
+	return (*b)[i:j:j]
 }
 
 func (x *itemIndex) len() int { return x.n }

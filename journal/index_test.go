@@ -56,41 +56,69 @@ func TestIndexMemoryPerItem(t *testing.T) {
 	}
 }
 
-// TestIndexHashCollision makes two IDs share an index entry, as IDs whose
-// hashes start with the same idBits bits do: the one whose record is not
-// in the entry reads as Unseen (sent again), never as the other's result.
+// TestIndexHashCollision makes two IDs share an index key, as IDs whose
+// hashes start with the same idBits bits do: each keeps its own entry, so
+// both read back, a later record of either replaces only its own, and
+// every item's last record is among the offsets (what All and Compact
+// read). An index that kept one entry a key sent one of the two again on
+// a resume, and left it out of All and Compact.
 func TestIndexHashCollision(t *testing.T) {
 	t.Parallel()
-	j, err := Open[string](filepath.Join(t.TempDir(), "j.jsonl"))
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, err := Open[string](path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
+	ctx := context.Background()
 	d := strings.Repeat("a", 64)
-	if err := j.Append(context.Background(), Record[string]{Kind: KindResult, ID: "a", Digest: d, Value: "answer of a"}); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"a", "b"} {
+		if err := j.Append(ctx, Record[string]{Kind: KindResult, ID: id, Digest: d, Value: "answer of " + id}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// Index them again with "b" under the key of "a".
 	j.imu.Lock()
-	x := j.index
-	offA, _ := x.get("a")
-	// "b" with the hash of "a" in its first idBits bits and its own after.
-	hb := x.hash("a")&^(1<<(64-idBits)-1) | x.hash("b")&(1<<(64-idBits)-1)
-	if err := x.putHash(hb, offA); err != nil {
-		t.Fatal(err)
+	offs := j.index.offsets()
+	x := newItemIndex()
+	x.seed = j.index.seed
+	x.forced = map[string]uint64{"b": x.hash("a")&^(1<<(64-idBits)-1) | x.hash("b")&(1<<(64-idBits)-1)}
+	ids := idsIn(j.f)
+	for i, id := range []string{"a", "b"} {
+		if err := x.put(id, offs[i], ids); err != nil {
+			t.Fatal(err)
+		}
 	}
-	n := x.len()
+	j.index = x
+	n := len(x.get("a"))
 	j.imu.Unlock()
-	if n != 1 {
-		t.Errorf("two IDs with the same first %d hash bits take %d entries, want 1", idBits, n)
+	if n != 2 || x.len() != 2 {
+		t.Fatalf("two IDs under one key: %d entries for the key, %d in all; want 2 and 2", n, x.len())
 	}
-	if _, st, err := j.Lookup("b", d); err != nil || st != Unseen {
-		t.Errorf("colliding ID: %v, %v; want Unseen", st, err)
-	}
-	if rec, st, err := j.Lookup("a", d); err != nil || st != Finished || rec.Value != "answer of a" {
-		t.Errorf("a: %v, %v, %+v", st, err, rec)
+	for _, id := range []string{"a", "b"} {
+		if rec, st, err := j.Lookup(id, d); err != nil || st != Finished || rec.Value != "answer of "+id {
+			t.Errorf("%s: %v, %v, %+v; want its own answer", id, st, err, rec)
+		}
 	}
 	if _, st, err := j.Lookup("a", strings.Repeat("b", 64)); err != nil || st != Changed {
 		t.Errorf("another digest: %v, %v; want Changed", st, err)
+	}
+	// A later record of "b" replaces b's entry and leaves a's.
+	if err := j.Append(ctx, Record[string]{Kind: KindResult, ID: "b", Digest: d, Value: "b again"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.len(); got != 2 {
+		t.Errorf("%d entries after a later record of b, want 2", got)
+	}
+	var got []string
+	for rec, err := range j.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec.ID+"="+rec.Value)
+	}
+	if want := []string{"a=answer of a", "b=b again"}; !slices.Equal(got, want) {
+		t.Errorf("All: %v, want %v", got, want)
 	}
 }
 
@@ -104,6 +132,10 @@ func TestIndexAgreesWithAMapThroughSplits(t *testing.T) {
 	want := map[uint64]int64{} // first idBits bits of the hash -> offset
 	r := rand.New(rand.NewPCG(3, 4))
 	var hs []uint64
+	// The ID of an entry is its key, so that a later put of the key is
+	// the same item's; idOf plays the journal file.
+	idOf := map[int64]string{}
+	ids := func(off int64) (string, error) { return idOf[off], nil }
 	for i := range 12 << baseBits {
 		h := r.Uint64()
 		if i%5 == 0 && len(hs) > 0 { // a later record of an earlier item
@@ -111,9 +143,10 @@ func TestIndexAgreesWithAMapThroughSplits(t *testing.T) {
 		}
 		hs = append(hs, h)
 		off := int64(r.Uint64() & offsetMask)
-		if err := x.putHash(h, off); err != nil {
+		if err := x.putHash(h, fmt.Sprint(h>>(64-idBits)), off, ids); err != nil {
 			t.Fatal(err)
 		}
+		idOf[off] = fmt.Sprint(h >> (64 - idBits))
 		want[h>>(64-idBits)] = off
 	}
 	if len(x.buckets) < 4<<baseBits {
@@ -123,12 +156,12 @@ func TestIndexAgreesWithAMapThroughSplits(t *testing.T) {
 		t.Errorf("len %d, want %d", x.len(), len(want))
 	}
 	for _, h := range hs {
-		b, i, found := x.find(h)
-		if !found || int64((*b)[i]&offsetMask) != want[h>>(64-idBits)] {
-			t.Fatalf("hash %x: found %v, want offset %d", h, found, want[h>>(64-idBits)])
+		b, i, j := x.find(h)
+		if j != i+1 || int64((*b)[i]&offsetMask) != want[h>>(64-idBits)] {
+			t.Fatalf("hash %x: %d entries, want one at offset %d", h, j-i, want[h>>(64-idBits)])
 		}
 	}
-	if _, _, found := x.find(r.Uint64()); found {
+	if _, i, j := x.find(r.Uint64()); j != i {
 		t.Error("a hash never put is found")
 	}
 	var offs []int64
@@ -139,7 +172,7 @@ func TestIndexAgreesWithAMapThroughSplits(t *testing.T) {
 	if got := x.offsets(); !slices.Equal(got, offs) {
 		t.Errorf("offsets differ from the map's: %d against %d", len(got), len(offs))
 	}
-	if err := x.putHash(1, offsetMask+1); !errors.Is(err, errTooLarge) {
+	if err := x.putHash(1, "x", offsetMask+1, ids); !errors.Is(err, errTooLarge) {
 		t.Errorf("offset beyond %d bits: %v, want errTooLarge", offsetBits, err)
 	}
 }

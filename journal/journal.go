@@ -172,15 +172,17 @@ func (j *Journal[T]) Lookup(id, digest string) (rec Record[T], s Status, err err
 	if j.fileClosed {
 		return rec, Unseen, ErrClosed
 	}
-	off, ok := j.index.get(id)
-	if !ok {
-		return rec, Unseen, nil
+	found := false
+	for _, e := range j.index.get(id) {
+		if rec, err = j.read(int64(e & offsetMask)); err != nil {
+			return Record[T]{}, Unseen, err
+		}
+		if found = rec.ID == id; found { // else another ID with the same key (see itemIndex)
+			break
+		}
 	}
-	rec, err = j.read(off)
 	switch {
-	case err != nil:
-		return Record[T]{}, Unseen, err
-	case rec.ID != id: // another ID with the same hash (see itemIndex)
+	case !found:
 		return Record[T]{}, Unseen, nil
 	case rec.Digest != digest:
 		return Record[T]{}, Changed, nil

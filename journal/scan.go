@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // CorruptError reports a journal line that cannot be read. A torn last line
@@ -53,12 +54,13 @@ func parseLine(line []byte) (header, error) {
 	return h, nil
 }
 
-// scan reads every line of r. A final segment without a newline is torn:
+// scan reads every line of f. A final segment without a newline is torn:
 // it is counted in torn and left out. Any complete line that does not parse
 // is corruption.
-func scan(path string, r io.Reader) (scanResult, error) {
+func scan(path string, f *os.File) (scanResult, error) {
 	res := scanResult{index: newItemIndex()}
-	br := bufio.NewReaderSize(r, 1<<16)
+	ids := idsIn(f)
+	br := bufio.NewReaderSize(f, 1<<16)
 	for {
 		b, err := br.ReadBytes('\n')
 		if len(b) > 0 && b[len(b)-1] == '\n' {
@@ -68,7 +70,7 @@ func scan(path string, r io.Reader) (scanResult, error) {
 				return res, &CorruptError{Path: path, Line: res.lines, Offset: res.size, Err: perr}
 			}
 			if h.Kind.indexed() {
-				if err := res.index.put(h.ID, res.size); err != nil {
+				if err := res.index.put(h.ID, res.size, ids); err != nil {
 					return res, err
 				}
 			}
