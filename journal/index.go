@@ -39,8 +39,8 @@ import (
 type itemIndex struct {
 	seed    maphash.Seed
 	forced  map[string]uint64 // tests: IDs given a hash, to make keys collide
-	shift   uint       // 64 − log2(len(buckets))
-	buckets [][]uint64 // bucket i: the entries of the IDs whose hash starts with i, sorted
+	shift   uint              // 64 − log2(len(buckets))
+	buckets [][]uint64        // bucket i: the entries of the IDs whose hash starts with i, sorted
 	n       int
 	splitAt int // average entries per bucket before the buckets split: maxBucket (tests lower it)
 }
