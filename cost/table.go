@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/modelname"
 )
 
 //go:embed prices.json
@@ -142,7 +142,7 @@ func (t *Table) Merge(o *Table) {
 // not be empty; rates must not be negative and the batch discount must be
 // between 0 and 100 percent.
 func (t *Table) Set(model string, p Price) error {
-	name := normalize(model)
+	name := modelname.Normalize(model)
 	if name == "" {
 		return errors.New("cost: set price: empty model name")
 	}
@@ -203,23 +203,13 @@ func (t *Table) Models() []string {
 // Lookup returns the price of model (see [Table] for how names match), or
 // an error that wraps [ErrUnknownModel].
 func (t *Table) Lookup(model string) (Price, error) {
-	name := normalize(model)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if p, ok := t.prices[name]; ok {
-		return p, nil
-	}
-	best := ""
-	for k := range t.prices {
-		if len(k) > len(best) && len(name) > len(k) && strings.HasPrefix(name, k) &&
-			(name[len(k)] == '-' || name[len(k)] == '@') && isSnapshotSuffix(name[len(k)+1:]) {
-			best = k
-		}
-	}
-	if best == "" {
+	k, ok := modelname.Lookup(t.prices, model)
+	if !ok {
 		return Price{}, fmt.Errorf("%w %q (add it with Table.Set or a price file)", ErrUnknownModel, model)
 	}
-	return t.prices[best], nil
+	return t.prices[k], nil
 }
 
 // Cost returns the cost of u on model; see [Price.Cost].
@@ -243,37 +233,4 @@ func (t *Table) Pricer(batch bool) batchllm.Pricer {
 		c, err := t.Cost(model, u, batch)
 		return int64(c), err
 	}
-}
-
-// normalize lower-cases a model name and drops a "models/" or "provider/"
-// prefix.
-func normalize(model string) string {
-	name := strings.ToLower(strings.TrimSpace(model))
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:]
-	}
-	return name
-}
-
-// isSnapshotSuffix reports whether s, the part of a model name after a known
-// name and a dash, names a snapshot of that model (a date, a version number,
-// "latest", "preview") rather than another model.
-func isSnapshotSuffix(s string) bool {
-	digits, numeric := 0, false
-	for part := range strings.SplitSeq(s, "-") {
-		switch part {
-		case "latest", "preview", "exp":
-			continue
-		case "":
-			return false
-		}
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		digits += len(part)
-		numeric = true
-	}
-	return !numeric || digits >= 3
 }

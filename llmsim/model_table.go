@@ -2,7 +2,8 @@ package llmsim
 
 import (
 	"slices"
-	"strings"
+
+	"github.com/batchllm/batchllm/internal/modelname"
 )
 
 // modelSpec is what the simulator knows of one model, as its provider
@@ -87,44 +88,8 @@ var modelTable = map[string]modelSpec{
 // "claude-haiku-4-5-20251001", "gemini-3-pro-preview"), which the APIs
 // serve under the same limits.
 func lookupModel(name string) (modelSpec, bool) {
-	name = strings.ToLower(strings.TrimSpace(name))
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:]
-	}
-	if m, ok := modelTable[name]; ok {
-		return m, true
-	}
-	best := ""
-	for k := range modelTable {
-		if len(k) > len(best) && len(name) > len(k)+1 && strings.HasPrefix(name, k) &&
-			(name[len(k)] == '-' || name[len(k)] == '@') && snapshotSuffix(name[len(k)+1:]) {
-			best = k
-		}
-	}
-	if best == "" {
-		return modelSpec{}, false
-	}
-	return modelTable[best], true
-}
-
-// snapshotSuffix reports whether s, what follows a known model name and a
-// dash, names a snapshot of it (a date, "latest", "preview", "exp") and
-// not another model ("mini", "4-5").
-func snapshotSuffix(s string) bool {
-	digits := 0
-	for part := range strings.SplitSeq(s, "-") {
-		switch part {
-		case "latest", "preview", "exp":
-			continue
-		case "":
-			return false
-		}
-		if strings.Trim(part, "0123456789") != "" {
-			return false
-		}
-		digits += len(part)
-	}
-	return digits == 0 || digits >= 3
+	k, ok := modelname.Lookup(modelTable, name)
+	return modelTable[k], ok
 }
 
 // tableModels returns the table's models of provider, sorted.
