@@ -65,18 +65,9 @@ func TestProbeEndsWithReportedLimits(t *testing.T) {
 		default:
 		}
 		p.Release(batchllm.Outcome{Limits: &batchllm.LimitInfo{Requests: batchllm.LimitWindow{Limit: 600, Remaining: 599, Reset: 100 * time.Millisecond}}})
-		held := []batchllm.Permit{<-blocked}
+		(<-blocked).Release(batchllm.Outcome{})
 		// 599 remain: ten more go at once, none ending.
-		start := time.Now()
-		for range 10 {
-			held = append(held, admit(t, l, est(0, 0)))
-		}
-		if d := time.Since(start); d != 0 {
-			t.Fatalf("admissions after the limit was reported waited %v", d)
-		}
-		for _, p := range held {
-			p.Release(batchllm.Outcome{})
-		}
+		admitAtOnce(t, l, 10)
 	})
 }
 
@@ -90,18 +81,7 @@ func TestNoProbe(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newLimiter(t, cfg)
-				start := time.Now()
-				var held []batchllm.Permit
-				for range 10 {
-					held = append(held, admit(t, l, est(0, 0)))
-				}
-				if d := time.Since(start); d != 0 {
-					t.Errorf("10 admissions took %v, want none to wait", d)
-				}
-				for _, p := range held {
-					p.Release(batchllm.Outcome{})
-				}
+				admitAtOnce(t, newLimiter(t, cfg), 10)
 			})
 		})
 	}
@@ -124,4 +104,21 @@ func TestProbeEndsAfterProbeFor(t *testing.T) {
 			p.Release(batchllm.Outcome{})
 		}
 	})
+}
+
+// admitAtOnce admits n attempts, none released before the last is
+// admitted, fails the test if any of them waited, and then releases them.
+func admitAtOnce(t *testing.T, l *Limiter, n int) {
+	t.Helper()
+	start := time.Now()
+	held := make([]batchllm.Permit, 0, n)
+	for range n {
+		held = append(held, admit(t, l, est(0, 0)))
+	}
+	if d := time.Since(start); d != 0 {
+		t.Errorf("%d admissions at once waited %v, want none to wait", n, d)
+	}
+	for _, p := range held {
+		p.Release(batchllm.Outcome{})
+	}
 }
