@@ -22,7 +22,8 @@ const (
 // oldest first.
 type rollingLog struct {
 	entries []rollingEntry
-	head    int // entries[:head] have left every window
+	head    int     // entries[:head] have left the window
+	sum     Amounts // of entries[head:]
 }
 
 type rollingEntry struct {
@@ -33,6 +34,9 @@ type rollingEntry struct {
 // prune forgets what was admitted at or before now − span.
 func (r *rollingLog) prune(now time.Time, span time.Duration) {
 	for r.head < len(r.entries) && !r.entries[r.head].at.Add(span).After(now) {
+		for d, v := range r.entries[r.head].cost {
+			r.sum[d] -= v
+		}
 		r.head++
 	}
 	// Reuse the array once most of it is dead.
@@ -48,19 +52,14 @@ func (r *rollingLog) prune(now time.Time, span time.Duration) {
 // now. A cost larger than a limit waits for its window to empty (the
 // bucket then lets it through into debt, as it does without a log).
 func (r *rollingLog) wait(now time.Time, cost, limit Amounts, span time.Duration) time.Duration {
-	live := r.entries[r.head:]
 	var d time.Duration
 	for dim := range limit {
 		if limit[dim] <= 0 || cost[dim] == 0 {
 			continue
 		}
-		var used int64
-		for _, e := range live {
-			used += e.cost[dim]
-		}
 		// Let the oldest entries leave until the cost fits.
-		need := used + min(cost[dim], limit[dim]) - limit[dim]
-		for _, e := range live {
+		need := r.sum[dim] + min(cost[dim], limit[dim]) - limit[dim]
+		for _, e := range r.entries[r.head:] {
 			if need <= 0 {
 				break
 			}
@@ -69,6 +68,14 @@ func (r *rollingLog) wait(now time.Time, cost, limit Amounts, span time.Duration
 		}
 	}
 	return d
+}
+
+// add records an admission of cost at now.
+func (r *rollingLog) add(now time.Time, cost Amounts) {
+	r.entries = append(r.entries, rollingEntry{now, cost})
+	for d, v := range cost {
+		r.sum[d] += v
+	}
 }
 
 // rollingSpan returns the limits a rolling scope keeps over any window,
@@ -100,6 +107,6 @@ func (s *scope) rollingWait(now time.Time, cost Amounts) time.Duration {
 // held.
 func (s *scope) logAdmission(now time.Time, cost Amounts) {
 	if _, span := s.rollingSpan(); span > 0 {
-		s.rollLog.entries = append(s.rollLog.entries, rollingEntry{now, cost})
+		s.rollLog.add(now, cost)
 	}
 }
