@@ -71,35 +71,47 @@ func BenchmarkAppend64(b *testing.B) {
 }
 
 // BenchmarkOpen100k measures the start of a resume: opening a journal of
-// 100,000 results (~33 MB) and looking up every item.
+// 100,000 items (~33 MB of results) and looking up every item, with one
+// record an item, and with two (submitted to a Batch API, then its
+// result), where each second record's put reads the first one's ID back
+// from the file (see itemIndex).
 func BenchmarkOpen100k(b *testing.B) {
 	const n = 100_000
-	j, _ := openBench(b)
-	path := j.Path()
 	value := benchPayload{OK: true, Output: strings.Repeat("word ", 40), Attempts: 1, LatencyMS: 850}
-	recs := make([]Record[benchPayload], n)
-	for i := range recs {
-		recs[i] = Record[benchPayload]{Kind: KindResult, ID: fmt.Sprint("item-", i), Digest: "d", Value: value}
-	}
-	if err := j.Append(context.Background(), recs...); err != nil {
-		b.Fatal(err)
-	}
-	if err := j.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for range b.N {
-		j, err := Open[benchPayload](path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := range n {
-			if _, s, err := j.Lookup(fmt.Sprint("item-", i), "d"); err != nil || s != Finished {
-				b.Fatal(s, err)
+	for _, kinds := range [][]Kind{{KindResult}, {KindSubmitted, KindResult}} {
+		b.Run(fmt.Sprintf("%d records an item", len(kinds)), func(b *testing.B) {
+			j, _ := openBench(b)
+			path := j.Path()
+			for _, k := range kinds {
+				recs := make([]Record[benchPayload], n)
+				for i := range recs {
+					recs[i] = Record[benchPayload]{Kind: k, ID: fmt.Sprint("item-", i), Digest: "d", Value: value}
+					if k == KindSubmitted {
+						recs[i].Batch = "batch-1"
+					}
+				}
+				if err := j.Append(context.Background(), recs...); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		if err := j.Close(); err != nil {
-			b.Fatal(err)
-		}
+			if err := j.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				j, err := Open[benchPayload](path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range n {
+					if _, s, err := j.Lookup(fmt.Sprint("item-", i), "d"); err != nil || s != Finished {
+						b.Fatal(s, err)
+					}
+				}
+				if err := j.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
