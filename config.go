@@ -22,6 +22,12 @@ type Config[In, Out, C any] struct {
 	// runs; Add blocks while the queue is full. Default 2 × Workers. Before
 	// the run starts, Add never blocks: items wait in memory.
 	QueueSize int
+	// UniqueIDs promises that no two added items share an ID, as when the
+	// caller has already checked its input (the batchllm CLI does, before
+	// the run). The processor then keeps no record of the IDs it was
+	// given, 8 bytes an item (8 MB for a million), and does not refuse a
+	// repeated ID: both items run and both results are delivered under it.
+	UniqueIDs bool
 
 	// Retry says how failed attempts are retried.
 	Retry RetryPolicy

@@ -116,8 +116,9 @@ func New[In, Out, C any](cfg Config[In, Out, C]) (*Processor[In, Out, C], error)
 // ctx is done, or the run stops. Before the run starts Add never blocks.
 //
 // Duplicate IDs are detected by a 64-bit hash of each ID, about 8 bytes
-// per item, so memory stays small for millions of items; two different IDs collide with a probability
-// of about n²/2⁶⁵ (3·10⁻⁸ for a million items).
+// per item, so memory stays small for millions of items; two different
+// IDs collide with a probability of about n²/2⁶⁵ (3·10⁻⁸ for a million
+// items). [Config.UniqueIDs] turns the check, and its memory, off.
 func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) error {
 	if !validID(item.ID) {
 		return fmt.Errorf("batchllm: add: item ID %q is empty", item.ID)
@@ -131,7 +132,7 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: %w", item.ID, ErrClosed)
 	}
-	if !p.ids.Add(h) {
+	if !p.cfg.UniqueIDs && !p.ids.Add(h) {
 		p.mu.Unlock()
 		return fmt.Errorf("batchllm: add item %q: duplicate item ID", item.ID)
 	}
@@ -166,7 +167,9 @@ func (p *Processor[In, Out, C]) Add(ctx context.Context, item Item[In, Out, C]) 
 	}
 	// The item was not queued: forget it, so that it may be added again.
 	p.mu.Lock()
-	p.ids.Remove(h)
+	if !p.cfg.UniqueIDs {
+		p.ids.Remove(h)
+	}
 	p.added--
 	p.pending.Add(-1)
 	p.mu.Unlock()

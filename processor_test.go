@@ -77,6 +77,28 @@ func TestAddRejectsBadItems(t *testing.T) {
 	}
 }
 
+// With UniqueIDs the caller vouches for its IDs: a repeat is not refused,
+// and both items run.
+func TestUniqueIDsTrustsTheCaller(t *testing.T) {
+	p := newProc(t, config{UniqueIDs: true})
+	ctx := t.Context()
+	for range 2 {
+		if err := p.Add(ctx, item{ID: "a", Strategy: echo()}); err != nil {
+			t.Fatalf("Add = %v, want nil under UniqueIDs", err)
+		}
+	}
+	p.Finish()
+	sum, err := p.Run(ctx)
+	if err != nil || len(sum.Results) != 2 {
+		t.Fatalf("Run = %d results, %v; want 2", len(sum.Results), err)
+	}
+	for _, r := range sum.Results {
+		if r.ItemID != "a" || r.Err != nil {
+			t.Errorf("result %q err %v, want a, nil", r.ItemID, r.Err)
+		}
+	}
+}
+
 // The anchor deadlocks when more items than the queue holds are added before
 // the run; here Add never blocks before the run starts.
 func TestBoundedQueueDoesNotDeadlockBeforeRun(t *testing.T) {

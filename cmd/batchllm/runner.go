@@ -364,6 +364,7 @@ func (r *runner) buildProcessor(ctx context.Context) (p *processor, dd *dedupe.D
 	p, err = batchllm.New(batchllm.Config[batchllm.Prompt, string, itemContext]{
 		Strategy:       strat,
 		Workers:        f.workers,
+		UniqueIDs:      true, // openInput refused or rejected every repeated ID
 		Retry:          retryPolicy(f.maxAttempts, f.backoff),
 		AttemptTimeout: f.attemptTimeout,
 		ItemTimeout:    f.itemTimeout,
