@@ -2,6 +2,7 @@ package batchapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -351,4 +352,39 @@ func TestProgressCountsRequests(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Prompts with a raw body (batchllm.Prompt.Raw) go to batches of their
+// body's endpoint, even where the strategy would pick the other endpoint
+// for the model; each answer is read as that endpoint's, and the result
+// carries the response as received.
+func TestOpenAIRawBodiesBatchOnTheirEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := sim(t, fastPace)
+		p := openAIProvider(t, s, openai.Config{})
+		items := []Item[int]{
+			{ID: "chat", Input: batchllm.Prompt{Raw: &batchllm.RawRequest{Endpoint: batchllm.EndpointChatCompletions,
+				Body: []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"seed":3}`)}}},
+			{ID: "resp", Input: batchllm.Prompt{Raw: &batchllm.RawRequest{Endpoint: batchllm.EndpointResponses,
+				Body: []byte(`{"model":"gpt-4o-mini","input":"hi","max_output_tokens":40}`)}}},
+		}
+		var c collector
+		st, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir()}, seq(items), c.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Batches != 2 || st.Succeeded != 2 {
+			t.Fatalf("stats %+v, want 2 batches and 2 ok", st)
+		}
+		for id, object := range map[string]string{"chat": "chat.completion", "resp": "response"} {
+			r := c.res[id]
+			var raw struct {
+				Object string `json:"object"`
+			}
+			if !r.OK() || r.Output == "" || r.Usage.OutputTokens == 0 || r.FinishReason != batchllm.FinishStop ||
+				json.Unmarshal(r.Raw, &raw) != nil || raw.Object != object {
+				t.Errorf("%s: %+v (raw %s), want an answer whose response is a %s", id, r, r.Raw, object)
+			}
+		}
+	})
 }

@@ -77,11 +77,6 @@ func TestBatchFormatToOpenAI(t *testing.T) {
 	if obj := simtest.Object(t, lines["resp"].Response)["object"]; obj != "response" {
 		t.Errorf("resp's response is a %v, want a Responses API response", obj)
 	}
-	sent := len(rec.Requests())
-	r = runCLI(t, "", "run", "--provider", "openai", "--base-url", rec.OpenAIBaseURL(), "--no-journal", "--batch", in)
-	if r.code != 2 || !strings.Contains(r.stderr, "--batch does not take batch-format input lines") || len(rec.Requests()) != sent {
-		t.Errorf("--batch: exit %d, %d requests\n%s", r.code, len(rec.Requests())-sent, r.stderr)
-	}
 }
 
 // mappedFile mixes lines Anthropic and Gemini can take with lines they
