@@ -388,3 +388,30 @@ func TestOpenAIRawBodiesBatchOnTheirEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// A prompt's stop sequences go into each provider's batch request as the
+// live strategy sends them (OpenAI stop, Anthropic stop_sequences, Gemini
+// stopSequences), and the simulator's batches end the answer there.
+func TestPromptStopInBatches(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, fastPace)
+				p := mk(t, s)
+				items := prompts(2)
+				items[1].Input.Stop = []string{"zzz", " re: "}
+				var c collector
+				if _, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir()}, seq(items), c.emit); err != nil {
+					t.Fatal(err)
+				}
+				full, cut := c.res["q0"], c.res["q1"]
+				if !full.OK() || !strings.Contains(full.Output, " re: ") {
+					t.Fatalf("q0: %+v, want an answer with \" re: \"", full)
+				}
+				if !cut.OK() || !strings.HasPrefix(cut.Output, "llmsim ") || strings.Contains(cut.Output, " re: ") || cut.FinishReason != batchllm.FinishStop {
+					t.Errorf("q1: %+v, want the answer cut before \" re: \" and finish stop", cut)
+				}
+			})
+		})
+	}
+}
