@@ -15,6 +15,17 @@ type Prompt struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// Temperature overrides the strategy's temperature, if not nil.
 	Temperature *float64 `json:"temperature,omitempty"`
+	// Stop, if not empty, lists the sequences that end the answer, in place
+	// of the strategy's (its Config.Stop). Providers bound their number:
+	// OpenAI chat completions take up to 4 ("stop",
+	// https://platform.openai.com/docs/api-reference/chat/create), Gemini
+	// up to 5 (generationConfig.stopSequences,
+	// https://ai.google.dev/api/generate-content#generationconfig),
+	// Anthropic sets no number (stop_sequences,
+	// https://docs.anthropic.com/en/api/messages). OpenAI's Responses API
+	// has none: an item with Stop that goes there fails before it is sent,
+	// as does one over its provider's number.
+	Stop []string `json:"stop,omitempty"`
 	// Schema, if not nil, asks for an answer in JSON that validates against
 	// it, through the provider's native structured-output mode (OpenAI
 	// response_format json_schema, Gemini responseSchema, Anthropic tool

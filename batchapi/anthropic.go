@@ -74,7 +74,7 @@ func (*anthropicBackend) entry(custom, _ string, body []byte) ([]byte, string, e
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, "", fmt.Errorf("batchapi: anthropic request body: %w", err)
 	}
-	e, err := json.Marshal(struct {
+	e, err := entryJSON(struct {
 		CustomID string          `json:"custom_id"`
 		Params   json.RawMessage `json:"params"`
 	}{custom, body})

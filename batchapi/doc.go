@@ -6,10 +6,15 @@
 // A [Provider] pairs a provider's Batch API with the live strategy of
 // package provider/openai, provider/anthropic or provider/gemini built from
 // the same Config: every batch request is byte for byte the request that
-// strategy sends live (system prompt, structured output, per-item model and
-// max tokens, extra fields), and every answer is read by that strategy as
-// if it had come back live, so usage, finish reasons, refusals and error
-// classes are the same in both modes.
+// strategy sends live (system prompt, structured output, per-item model,
+// max tokens and stop sequences, extra fields), and every answer is read by
+// that strategy as if it had come back live, so usage, finish reasons,
+// refusals and error classes are the same in both modes; each [Result]
+// carries the response as received in Raw. An OpenAI prompt with a raw
+// body (batchllm.Prompt.Raw, a line of an OpenAI Batch API input file) goes
+// into the batch file as the live strategy sends it: as written, without
+// "stream", with the model filled in if missing; it goes in a batch of its
+// body's endpoint and its answer is read as that endpoint's.
 //
 // [Run] splits the items into batches within the provider's limits, one
 // model per batch where the provider requires it:

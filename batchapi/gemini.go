@@ -102,7 +102,7 @@ func (*geminiBackend) entry(custom, path string, body []byte) ([]byte, string, e
 	if model == "" || !strings.Contains(path, "/models/") {
 		return nil, "", fmt.Errorf("batchapi: gemini request path %q names no model", path)
 	}
-	e, err := json.Marshal(geminiLine{Key: custom, Request: body})
+	e, err := entryJSON(geminiLine{Key: custom, Request: body})
 	return e, model, err
 }
 

@@ -83,7 +83,7 @@ func (*openAIBackend) entry(custom, path string, body []byte) ([]byte, string, e
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, "", fmt.Errorf("batchapi: openai request body: %w", err)
 	}
-	e, err := json.Marshal(struct {
+	e, err := entryJSON(struct {
 		CustomID string          `json:"custom_id"`
 		Method   string          `json:"method"`
 		URL      string          `json:"url"`

@@ -33,6 +33,18 @@ type pending[C any] struct {
 	batch    *tracked[C]
 }
 
+// prompt returns what the codec needs of the item's prompt to decode its
+// answer. A raw body is not kept (it is in the spool): its endpoint is
+// what counts, and an empty body stands for it, which the replayed call
+// does not send.
+func (p *pending[C]) prompt() batchllm.Prompt {
+	pr := batchllm.Prompt{Model: p.target.model, Schema: p.schema}
+	if p.target.raw {
+		pr.Raw = &batchllm.RawRequest{Endpoint: p.target.path, Body: []byte("{}")}
+	}
+	return pr
+}
+
 // custom returns the custom id the item is submitted under.
 func (p *pending[C]) custom() string { return CustomID(p.id) }
 
@@ -52,6 +64,11 @@ type tracked[C any] struct {
 // copy of each.
 type target struct {
 	model, path string
+	// raw says that the requests were bodies as written
+	// (batchllm.Prompt.Raw): an answer is read as that of path, whatever
+	// endpoint the strategy would pick for the model. It does not split
+	// batches (see batchKey).
+	raw bool
 }
 
 // chunk is a batch being filled.
@@ -329,7 +346,7 @@ func (r *runner[C]) add(ctx context.Context, it Item[C]) error {
 	if err != nil {
 		return r.report(ctx, p, batchllm.Response[string]{}, batchllm.Classified(err, batchllm.ClassFatalItem, 0))
 	}
-	p.target = r.intern(target{model: model, path: path})
+	p.target = r.intern(target{model: model, path: path, raw: it.Input.Raw != nil})
 	if p.entry, err = r.sp.add(e, d); err != nil {
 		return err
 	}
@@ -793,7 +810,7 @@ func (r *runner[C]) collect(ctx context.Context, t *tracked[C]) error {
 			notRun[p] = a.notRun
 			return nil
 		}
-		resp, err := r.c.decode(ctx, p.id, batchllm.Prompt{Model: p.target.model, Schema: p.schema}, a.status, a.body)
+		resp, err := r.c.decode(ctx, p.id, p.prompt(), a.status, a.body)
 		if err := r.report(ctx, p, resp, err); err != nil {
 			return err
 		}
@@ -882,7 +899,7 @@ func (r *runner[C]) report(ctx context.Context, p *pending[C], resp batchllm.Res
 	}
 	res := Result[C]{
 		ItemID: p.id, Context: p.ctx, Usage: resp.Usage, Attempts: p.attempts, Elapsed: elapsed,
-		Model: resp.Model, FinishReason: resp.FinishReason, RawFinishReason: resp.RawFinishReason,
+		Model: resp.Model, FinishReason: resp.FinishReason, RawFinishReason: resp.RawFinishReason, Raw: resp.Raw,
 	}
 	class := batchllm.ClassNone
 	if err != nil {

@@ -2,6 +2,7 @@ package batchapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -347,6 +348,68 @@ func TestProgressCountsRequests(t *testing.T) {
 				last := states[len(states)-1]
 				if !last.Ended || last.Succeeded != 6 || running == 0 {
 					t.Errorf("last state %+v, %d polls while running with counts; want 6 succeeded and counts seen mid-run", last, running)
+				}
+			})
+		})
+	}
+}
+
+// Prompts with a raw body (batchllm.Prompt.Raw) go to batches of their
+// body's endpoint, even where the strategy would pick the other endpoint
+// for the model; each answer is read as that endpoint's, and the result
+// carries the response as received.
+func TestOpenAIRawBodiesBatchOnTheirEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := sim(t, fastPace)
+		p := openAIProvider(t, s, openai.Config{})
+		items := []Item[int]{
+			{ID: "chat", Input: batchllm.Prompt{Raw: &batchllm.RawRequest{Endpoint: batchllm.EndpointChatCompletions,
+				Body: []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"seed":3}`)}}},
+			{ID: "resp", Input: batchllm.Prompt{Raw: &batchllm.RawRequest{Endpoint: batchllm.EndpointResponses,
+				Body: []byte(`{"model":"gpt-4o-mini","input":"hi","max_output_tokens":40}`)}}},
+		}
+		var c collector
+		st, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir()}, seq(items), c.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Batches != 2 || st.Succeeded != 2 {
+			t.Fatalf("stats %+v, want 2 batches and 2 ok", st)
+		}
+		for id, object := range map[string]string{"chat": "chat.completion", "resp": "response"} {
+			r := c.res[id]
+			var raw struct {
+				Object string `json:"object"`
+			}
+			if !r.OK() || r.Output == "" || r.Usage.OutputTokens == 0 || r.FinishReason != batchllm.FinishStop ||
+				json.Unmarshal(r.Raw, &raw) != nil || raw.Object != object {
+				t.Errorf("%s: %+v (raw %s), want an answer whose response is a %s", id, r, r.Raw, object)
+			}
+		}
+	})
+}
+
+// A prompt's stop sequences go into each provider's batch request as the
+// live strategy sends them (OpenAI stop, Anthropic stop_sequences, Gemini
+// stopSequences), and the simulator's batches end the answer there.
+func TestPromptStopInBatches(t *testing.T) {
+	for prov, mk := range providers {
+		t.Run(prov, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := sim(t, fastPace)
+				p := mk(t, s)
+				items := prompts(2)
+				items[1].Input.Stop = []string{"zzz", " re: "}
+				var c collector
+				if _, err := Run(t.Context(), Config[int]{Provider: p, PollInterval: time.Second, Dir: t.TempDir()}, seq(items), c.emit); err != nil {
+					t.Fatal(err)
+				}
+				full, cut := c.res["q0"], c.res["q1"]
+				if !full.OK() || !strings.Contains(full.Output, " re: ") {
+					t.Fatalf("q0: %+v, want an answer with \" re: \"", full)
+				}
+				if !cut.OK() || !strings.HasPrefix(cut.Output, "llmsim ") || strings.Contains(cut.Output, " re: ") || cut.FinishReason != batchllm.FinishStop {
+					t.Errorf("q1: %+v, want the answer cut before \" re: \" and finish stop", cut)
 				}
 			})
 		})

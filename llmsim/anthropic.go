@@ -66,12 +66,13 @@ type anthropicRequest struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
-	Stream       bool            `json:"stream"`
-	CacheControl *cacheControl   `json:"cache_control"`
-	Temperature  json.RawMessage `json:"temperature"`
-	TopP         json.RawMessage `json:"top_p"`
-	TopK         json.RawMessage `json:"top_k"`
-	OutputConfig *struct {
+	Stream        bool            `json:"stream"`
+	StopSequences []string        `json:"stop_sequences"`
+	CacheControl  *cacheControl   `json:"cache_control"`
+	Temperature   json.RawMessage `json:"temperature"`
+	TopP          json.RawMessage `json:"top_p"`
+	TopK          json.RawMessage `json:"top_k"`
+	OutputConfig  *struct {
 		Format *struct {
 			Type   string          `json:"type"`
 			Schema json.RawMessage `json:"schema"`
@@ -229,11 +230,14 @@ func (s *Server) beginAnthropic(w http.ResponseWriter, r *http.Request, generati
 
 // anthropicRun is a validated and answered Messages request.
 type anthropicRun struct {
-	ap        *anthropicPrompt
-	prompt    string
-	dig       string
-	content   string
-	stop      string
+	ap      *anthropicPrompt
+	prompt  string
+	dig     string
+	content string
+	stop    string
+	// stopSeq is the stop sequence that ended the answer, if one did
+	// (stop is then "stop_sequence").
+	stopSeq   string
 	invalid   bool
 	outTokens int
 	// inTokens is the prompt as the provider counts it (see
@@ -255,6 +259,9 @@ func prepareAnthropic(body []byte, version string, fault Fault, minOut int) (*an
 	if truncated {
 		a.stop = "max_tokens"
 	}
+	if cut, seq := cutAtStop(a.content, ap.req.StopSequences); seq != "" {
+		a.content, a.outTokens, a.stop, a.stopSeq = cut, tokens(cut), "stop_sequence", seq
+	}
 	return a, nil
 }
 
@@ -269,6 +276,9 @@ func (a *anthropicRun) message(id string, read, write int, tier string) anthropi
 	resp := anthropicMessage{
 		ID: id, Type: "message", Role: "assistant", Model: a.ap.req.Model,
 		Content: []anthropicContent{{Type: "text", Text: a.content}}, StopReason: a.stop,
+	}
+	if a.stopSeq != "" {
+		resp.StopSequence = &a.stopSeq
 	}
 	resp.Usage = anthropicUsage{InputTokens: int64(a.inTokens - read - write), OutputTokens: int64(a.outTokens),
 		CacheCreationInputTokens: int64(write), CacheReadInputTokens: int64(read), ServiceTier: tier}

@@ -54,6 +54,7 @@ type geminiRequest struct {
 		ResponseMimeType   string          `json:"responseMimeType"`
 		ResponseSchema     json.RawMessage `json:"responseSchema"`
 		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
+		StopSequences      []string        `json:"stopSequences"`
 	} `json:"generationConfig"`
 }
 
@@ -239,11 +240,21 @@ func (s *Server) prepareGemini(body []byte, model string, fault Fault, minOut in
 			}
 		}
 	}
+	var stops []string
+	if gc := gp.req.GenerationConfig; gc != nil {
+		if len(gc.StopSequences) > geminiMaxStop {
+			return nil, badRequest("", fmt.Sprintf("stopSequences has %d sequences; at most %d are allowed", len(gc.StopSequences), geminiMaxStop))
+		}
+		stops = gc.StopSequences
+	}
 	var truncated bool
 	g.content, truncated, g.invalid = answer(fault, minOut, g.dig, gp.t.lastUser, schema, jsonMode, maxOut)
 	g.outTokens = tokens(g.content)
 	if truncated {
 		g.finish = "MAX_TOKENS"
+	}
+	if cut, seq := cutAtStop(g.content, stops); seq != "" {
+		g.content, g.outTokens, g.finish = cut, tokens(cut), "STOP"
 	}
 	return g, nil
 }

@@ -44,6 +44,7 @@ type openAIRequest struct {
 	Stream              bool            `json:"stream"`
 	PromptCacheKey      string          `json:"prompt_cache_key"`
 	Temperature         *float64        `json:"temperature"`
+	Stop                json.RawMessage `json:"stop"`
 	ResponseFormat      *struct {
 		Type       string `json:"type"`
 		JSONSchema *struct {
@@ -258,7 +259,14 @@ func prepareOpenAI(body []byte, fault Fault, minOut int) (*openAIRun, *failure) 
 			return nil, f
 		}
 	}
+	stops, f := openAIStop(req.Stop)
+	if f != nil {
+		return nil, f
+	}
 	o.answer(fault, minOut, t.lastUser, schema, jsonMode)
+	if cut, seq := cutAtStop(o.content, stops); seq != "" {
+		o.content, o.outTokens, o.finish = cut, tokens(cut), "stop"
+	}
 	return o, nil
 }
 

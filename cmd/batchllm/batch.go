@@ -279,12 +279,11 @@ func (r *runner) batchItem(it item) (batchapi.Item[itemContext], bool, error) {
 			return batchapi.Item[itemContext]{}, false, err
 		}
 		if done {
-			l.ID, l.Metadata = it.ID, it.Metadata
 			r.tally.add(l, true)
-			return batchapi.Item[itemContext]{}, true, r.out.write(l)
+			return batchapi.Item[itemContext]{}, true, r.out.write(r.resumedLine(l, it))
 		}
 	}
-	return batchapi.Item[itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata}}, false, nil
+	return batchapi.Item[itemContext]{ID: it.ID, Input: pr, Context: itemContext{Digest: d, Metadata: it.Metadata, BatchFormat: it.BatchFormat}}, false, nil
 }
 
 // batchLine is the output line of a batch result: with --json-schema, an

@@ -53,6 +53,9 @@ type lineParser struct {
 	// noTemperature says that the provider takes no temperature
 	// (provider.NoTemperature).
 	noTemperature bool
+	// maxStop is the most stop sequences an item may give
+	// (provider.MaxStop); 0 for no limit.
+	maxStop int
 	// schema is set when --json-schema is given, which batch-format lines
 	// do not take (their body has its own response_format).
 	schema bool
@@ -75,9 +78,25 @@ func isBatchLine(b []byte) bool {
 // its errors do not name the file or the line.
 func (lp lineParser) parse(b []byte) (item, error) {
 	if !isBatchLine(b) {
-		return parseItem(b)
+		it, err := parseItem(b)
+		if err != nil {
+			return it, err
+		}
+		if err := lp.checkStop(it.Prompt.Stop); err != nil {
+			return item{}, fmt.Errorf("item %q: \"stop\" %w", it.ID, err)
+		}
+		return it, nil
 	}
 	return lp.parseBatchLine(b)
+}
+
+// checkStop refuses more stop sequences than the provider takes; its
+// error follows the field's name.
+func (lp lineParser) checkStop(stop []string) error {
+	if lp.maxStop > 0 && len(stop) > lp.maxStop {
+		return fmt.Errorf("has %d sequences; %s takes up to %d", len(stop), lp.provider, lp.maxStop)
+	}
+	return nil
 }
 
 // parseBatchLine parses and checks a batch-format line.
@@ -235,6 +254,15 @@ func (m *bodyMapping) field(url, k string, v json.RawMessage) error {
 			return errors.New(`body field "temperature" must be a number between 0 and 2`)
 		}
 		m.p.Temperature = &t
+	case k == "stop" && chat:
+		stop, err := parseStop(v)
+		if err == nil {
+			err = m.lp.checkStop(stop)
+		}
+		if err != nil {
+			return fmt.Errorf(`body field "stop" %w`, err)
+		}
+		m.p.Stop = stop
 	case k == "n" && chat:
 		var n int
 		if err := json.Unmarshal(v, &n); err != nil || n != 1 {
@@ -262,7 +290,7 @@ func (m *bodyMapping) field(url, k string, v json.RawMessage) error {
 			}
 		}
 	default:
-		// tools, tool_choice, seed, stop, top_p, logprobs, audio,
+		// tools, tool_choice, seed, top_p, logprobs, audio,
 		// modalities, prediction, reasoning_effort, ...: the strategies
 		// of the other providers take no such per-item setting.
 		return m.refuse(k, "")

@@ -77,11 +77,6 @@ func TestBatchFormatToOpenAI(t *testing.T) {
 	if obj := simtest.Object(t, lines["resp"].Response)["object"]; obj != "response" {
 		t.Errorf("resp's response is a %v, want a Responses API response", obj)
 	}
-	sent := len(rec.Requests())
-	r = runCLI(t, "", "run", "--provider", "openai", "--base-url", rec.OpenAIBaseURL(), "--no-journal", "--batch", in)
-	if r.code != 2 || !strings.Contains(r.stderr, "--batch does not take batch-format input lines") || len(rec.Requests()) != sent {
-		t.Errorf("--batch: exit %d, %d requests\n%s", r.code, len(rec.Requests())-sent, r.stderr)
-	}
 }
 
 // mappedFile mixes lines Anthropic and Gemini can take with lines they
@@ -94,7 +89,8 @@ var mappedFile = []struct {
 	{`{"custom_id":"tools","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"add"}],"tools":[{"type":"function","function":{"name":"add"}}]}}`, `"tools"`},
 	{`{"custom_id":"n2","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"two"}],"n":2}}`, `"n" (2)`},
 	{`{"custom_id":"image","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}}`, `"messages[0].content[1].type" (image_url)`},
-	{`{"custom_id":"stop","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"count"}],"stop":["5"]}}`, `"stop"`},
+	{`{"custom_id":"stop","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"count"}],"stop":["zzz"," re: "]}}`, ""},
+	{`{"custom_id":"stop-type","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"count"}],"stop":5}}`, `"stop" must be a string or an array of strings`},
 	{`{"custom_id":"ok-resp","method":"POST","url":"/v1/responses","body":{"model":"gpt-4o-mini","input":"say hi","instructions":"be brief","max_output_tokens":50}}`, ""},
 	{`{"custom_id":"logprobs","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"logprobs":true}}`, `"logprobs" (true)`},
 	{`{"id":"native","prompt":"a line in batchllm's own format"}`, ""},
@@ -120,64 +116,39 @@ func TestBatchFormatMapped(t *testing.T) {
 			sim := startSim(t, llmsim.Config{})
 			in := writeFile(t, "batch.jsonl", b.String())
 			dir := t.TempDir()
-			out, rej := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "rejects.jsonl")
 			base := sim.AnthropicBaseURL()
 			if pv.name == "gemini" {
 				base = sim.GeminiBaseURL()
 			}
-			cmd := command(t, "", "run", "--provider", pv.name, "--base-url", base, "--model", pv.model, "--full-response",
-				"--rejects", rej, "-o", out, in)
-			cmd.Env = append(cmd.Env, pv.keyEnv+"="+testKey)
-			r := runCmd(t, cmd)
-			if r.code != 0 {
-				t.Fatalf("exit %d, want 0 (the sent items all succeed)\n%s", r.code, r.stderr)
-			}
-			outB, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines := parseOutput(t, string(outB))
-			rejected := readRejects(t, rej)
-			for i, l := range mappedFile {
-				id := lineID(t, l.line)
-				if l.field == "" {
-					ol, ok := lines[id]
-					if !ok || !ol.OK || len(ol.Response) == 0 || ol.Model == "" || !strings.HasPrefix(ol.Model, pv.model[:6]) {
-						t.Errorf("line %d (%s): %+v", i+1, id, ol)
-					}
-					// The response as the API sent it: genai adds the HTTP
-					// headers to its responses, which are not the provider's.
-					if strings.Contains(string(ol.Response), "sdkHttpResponse") || simtest.Object(t, ol.Response)["usage"] == nil && simtest.Object(t, ol.Response)["usageMetadata"] == nil {
-						t.Errorf("line %d (%s): response %s", i+1, id, ol.Response)
-					}
-					continue
+			// Live, then through the provider's batch API: the same lines.
+			for _, mode := range [][]string{nil, {"--batch", "--batch-poll", "20ms"}} {
+				out, rej := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "rejects.jsonl")
+				if mode != nil {
+					out, rej = filepath.Join(dir, "out-batch.jsonl"), filepath.Join(dir, "rejects-batch.jsonl")
 				}
-				msg, ok := rejected[i+1]
-				if !ok {
-					t.Errorf("line %d (%s) was not rejected", i+1, id)
-					continue
+				args := append([]string{"run", "--provider", pv.name, "--base-url", base, "--model", pv.model, "--full-response",
+					"--rejects", rej, "-o", out, in}, mode...)
+				cmd := command(t, "", args...)
+				cmd.Env = append(cmd.Env, pv.keyEnv+"="+testKey)
+				r := runCmd(t, cmd)
+				if r.code != 0 {
+					t.Fatalf("%v: exit %d, want 0 (the sent items all succeed)\n%s", mode, r.code, r.stderr)
 				}
-				if want := "body field " + l.field + " cannot be sent to " + pv.name; !strings.Contains(msg, want) {
-					t.Errorf("line %d: rejected with %q, want it to say %q", i+1, msg, want)
+				if mode != nil && !strings.Contains(r.stderr, "submitted 4 request(s)") {
+					t.Errorf("--batch: want the 4 mapped lines submitted:\n%s", r.stderr)
 				}
-			}
-			if len(lines) != 3 {
-				t.Errorf("%d output lines, want 3", len(lines))
-			}
-			if lines["ok-chat"].CustomID != "ok-chat" || lines["native"].CustomID != "" {
-				t.Errorf("custom_id: %q and %q", lines["ok-chat"].CustomID, lines["native"].CustomID)
-			}
-			var colour map[string]any
-			var s string
-			if json.Unmarshal(lines["ok-chat"].Output, &s) != nil || json.Unmarshal([]byte(s), &colour) != nil || colour["name"] == nil {
-				t.Errorf("ok-chat's schema did not reach %s: output %s", pv.name, lines["ok-chat"].Output)
+				outB, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkMapped(t, pv.name, pv.model, parseOutput(t, string(outB)), readRejects(t, rej))
 			}
 
 			// Without --rejects: nothing is sent, exit 2, the line and field named.
 			before := sim.Stats()
-			cmd = command(t, "", "run", "--provider", pv.name, "--base-url", base, "--model", pv.model, "--no-journal", in)
+			cmd := command(t, "", "run", "--provider", pv.name, "--base-url", base, "--model", pv.model, "--no-journal", in)
 			cmd.Env = append(cmd.Env, pv.keyEnv+"="+testKey)
-			r = runCmd(t, cmd)
+			r := runCmd(t, cmd)
 			if want := in + `:2: item "tools": body field "tools" cannot be sent to ` + pv.name; r.code != 2 || !strings.Contains(r.stderr, want) {
 				t.Errorf("exit %d, want 2 and %q in\n%s", r.code, want, r.stderr)
 			}
@@ -185,6 +156,56 @@ func TestBatchFormatMapped(t *testing.T) {
 				t.Errorf("requests were sent: %+v → %+v", before, after)
 			}
 		})
+	}
+}
+
+// checkMapped checks the output lines and rejects of mappedFile run with
+// provider and model: the lines that map answered (the schema and the stop
+// sequences honoured), the others rejected naming their field.
+func checkMapped(t *testing.T, provider, model string, lines map[string]outputLine, rejected map[int]string) {
+	t.Helper()
+	for i, l := range mappedFile {
+		id := lineID(t, l.line)
+		if l.field == "" {
+			ol, ok := lines[id]
+			if !ok || !ol.OK || len(ol.Response) == 0 || ol.Model == "" || !strings.HasPrefix(ol.Model, model[:6]) {
+				t.Errorf("line %d (%s): %+v", i+1, id, ol)
+			}
+			// The response as the API sent it: genai adds the HTTP
+			// headers to its responses, which are not the provider's.
+			if strings.Contains(string(ol.Response), "sdkHttpResponse") || simtest.Object(t, ol.Response)["usage"] == nil && simtest.Object(t, ol.Response)["usageMetadata"] == nil {
+				t.Errorf("line %d (%s): response %s", i+1, id, ol.Response)
+			}
+			continue
+		}
+		msg, ok := rejected[i+1]
+		if !ok {
+			t.Errorf("line %d (%s) was not rejected", i+1, id)
+			continue
+		}
+		want := "body field " + l.field + " cannot be sent to " + provider
+		if strings.Contains(l.field, " must ") {
+			want = "body field " + l.field
+		}
+		if !strings.Contains(msg, want) {
+			t.Errorf("line %d: rejected with %q, want it to say %q", i+1, msg, want)
+		}
+	}
+	if len(lines) != 4 {
+		t.Errorf("%d output lines, want 4", len(lines))
+	}
+	if lines["ok-chat"].CustomID != "ok-chat" || lines["native"].CustomID != "" {
+		t.Errorf("custom_id: %q and %q", lines["ok-chat"].CustomID, lines["native"].CustomID)
+	}
+	var colour map[string]any
+	var s string
+	if json.Unmarshal(lines["ok-chat"].Output, &s) != nil || json.Unmarshal([]byte(s), &colour) != nil || colour["name"] == nil {
+		t.Errorf("ok-chat's schema did not reach %s: output %s", provider, lines["ok-chat"].Output)
+	}
+
+	var stopped string
+	if json.Unmarshal(lines["stop"].Output, &stopped) != nil || !strings.HasPrefix(stopped, "llmsim ") || strings.Contains(stopped, " re: ") || lines["stop"].FinishReason != "stop" {
+		t.Errorf("stop: output %s, finish %q; want the answer cut before \" re: \"", lines["stop"].Output, lines["stop"].FinishReason)
 	}
 }
 

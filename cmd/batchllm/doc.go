@@ -14,8 +14,9 @@
 //
 // Each input line is a JSON object: {"id": ..., "prompt": "..."} or
 // {"id": ..., "messages": [{"role": "user", "content": "..."}, ...]}, with
-// optional "system", "model", "max_tokens", "temperature" and "metadata"
-// (any JSON value, copied to the output untouched). The whole input is
+// optional "system", "model", "max_tokens", "temperature", "stop" (stop
+// sequences: a string or an array of strings, up to the provider's number)
+// and "metadata" (any JSON value, copied to the output untouched). The whole input is
 // checked, in one streaming pass, before anything is sent (standard input is
 // buffered to a temporary file for it): a malformed line, a missing id or
 // prompt, a duplicate id or an unknown model stops the command with exit
@@ -39,8 +40,9 @@
 // With --journal FILE each result is appended to the journal and fsynced
 // before its output line is written. Running the same command again reads
 // the journal first: an item whose last journal record has the same request
-// digest (provider, model, system prompt, messages, max_tokens, temperature
-// and schema; not the id or metadata) is not sent again, and its journaled
+// digest (provider, model, system prompt, messages, max_tokens, temperature,
+// stop and schema, or a batch-format body as written; not the id or
+// metadata) is not sent again, and its journaled
 // result is written to the output again, with the item's current metadata;
 // an item whose request changed is sent again. Failed items are final like
 // successes unless --retry-failed is given, except failures of class

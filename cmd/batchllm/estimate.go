@@ -101,7 +101,7 @@ func estimate(f estimateFlags, arg string, stdin io.Reader, stdout io.Writer, re
 		return usageErr("%v", err)
 	}
 	check := func(m string) error { return prov.checkModel(prices, m, f.allowUnknownModel) }
-	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, model: f.model}
+	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, maxStop: prov.MaxStop, model: f.model}
 	in, err := openInput(arg, stdin, nil, check, parser)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}

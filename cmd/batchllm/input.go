@@ -26,6 +26,7 @@ type inputLine struct {
 	Model       string             `json:"model"`
 	MaxTokens   *int               `json:"max_tokens"`
 	Temperature *float64           `json:"temperature"`
+	Stop        json.RawMessage    `json:"stop"`
 	Metadata    json.RawMessage    `json:"metadata"`
 }
 
@@ -87,10 +88,35 @@ func parseItem(b []byte) (item, error) {
 		}
 		p.Temperature = t
 	}
+	if p.Stop, err = parseStop(in.Stop); err != nil {
+		return item{}, fmt.Errorf("item %q: \"stop\" %w", id, err)
+	}
 	if len(in.Metadata) > 0 && string(in.Metadata) != "null" {
 		it.Metadata = in.Metadata
 	}
 	return it, nil
+}
+
+// parseStop reads stop sequences as OpenAI's "stop" gives them: null, a
+// string, or an array of strings; none may be empty. Its errors follow the
+// field's name.
+func parseStop(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var stop []string
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		stop = []string{one}
+	} else if err := json.Unmarshal(raw, &stop); err != nil {
+		return nil, fmt.Errorf("must be a string or an array of strings, not %s", raw)
+	}
+	for _, s := range stop {
+		if s == "" {
+			return nil, errors.New("has an empty sequence")
+		}
+	}
+	return stop, nil
 }
 
 // parseID accepts a non-empty string or a JSON number (kept as written).

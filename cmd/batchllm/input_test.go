@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/llmsim"
 	"github.com/batchllm/batchllm/resume"
 )
@@ -278,5 +280,74 @@ func TestSchemaErrorsNameNoGoTypes(t *testing.T) {
 		if msg := err.Error(); strings.Contains(msg, "jsonschema.") || strings.Contains(msg, "main.") || strings.Contains(msg, "Go value") || len(msg) > 300 {
 			t.Errorf("%s: error speaks Go or is too long: %s", doc, msg)
 		}
+	}
+}
+
+// TestInputStop: "stop" on a line of either format is a string or an array
+// of non-empty strings, up to the provider's number (OpenAI 4, Gemini 5,
+// Anthropic any), and becomes the item's Prompt.Stop; for OpenAI a
+// batch-format body keeps its own, sent as written.
+func TestInputStop(t *testing.T) {
+	openaiLP := lineParser{provider: "openai", rawBodies: true, maxStop: 4}
+	geminiLP := lineParser{provider: "gemini", maxStop: 5}
+	anthropicLP := lineParser{provider: "anthropic", noTemperature: true}
+	six := `["1","2","3","4","5","6"]`
+	body := func(stop string) string {
+		return `{"custom_id":"b","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"q"}],"stop":` + stop + `}}`
+	}
+	for _, c := range []struct {
+		lp         lineParser
+		line, want string // want: the Stop, or the error
+	}{
+		{openaiLP, `{"id":"a","prompt":"q","stop":"END"}`, "[END]"},
+		{openaiLP, `{"id":"a","prompt":"q","stop":["\n\n","4."]}`, "[\n\n 4.]"},
+		{openaiLP, `{"id":"a","prompt":"q","stop":null}`, "[]"},
+		{openaiLP, `{"id":"a","prompt":"q","stop":["1","2","3","4","5"]}`, `item "a": "stop" has 5 sequences; openai takes up to 4`},
+		{openaiLP, `{"id":"a","prompt":"q","stop":7}`, `item "a": "stop" must be a string or an array of strings, not 7`},
+		{openaiLP, `{"id":"a","prompt":"q","stop":["x",""]}`, `item "a": "stop" has an empty sequence`},
+		{openaiLP, body(six), "[]"}, // in the raw body, as written
+		{geminiLP, body(`"END"`), "[END]"},
+		{geminiLP, body(six), `item "b": body field "stop" has 6 sequences; gemini takes up to 5`},
+		{anthropicLP, body(six), "[1 2 3 4 5 6]"},
+		{anthropicLP, `{"id":"a","prompt":"q","stop":` + six + `}`, "[1 2 3 4 5 6]"},
+	} {
+		it, err := c.lp.parse([]byte(c.line))
+		got := fmt.Sprint(it.Prompt.Stop)
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s, %s: got %q, want %q", c.lp.provider, c.line, got, c.want)
+		}
+	}
+	it, err := openaiLP.parse([]byte(body(six)))
+	if err != nil || !strings.Contains(string(it.Prompt.Raw.Body), `"stop":`+six) {
+		t.Errorf("openai: the raw body lost its stop: %+v, %v", it.Prompt.Raw, err)
+	}
+
+	// The journal's digest (a rerun sends again an item whose stop
+	// changed) and the --dedupe key (journal.Digest) tell prompts apart by
+	// their stop, and a prompt without one keeps the digest it had.
+	digests := map[string]bool{}
+	for _, line := range []string{`{"id":"a","prompt":"q"}`, `{"id":"a","prompt":"q","stop":"END"}`, `{"id":"a","prompt":"q","stop":"FIN"}`} {
+		it, err := openaiLP.parse([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err1 := resume.ProviderDigest("openai")(it.Prompt)
+		k, err2 := journal.Digest(it.Prompt)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		digests[d], digests[k] = true, true
+	}
+	if len(digests) != 6 {
+		t.Errorf("%d distinct digests and keys for 3 prompts that differ by their stop, want 6", len(digests))
+	}
+	// What is hashed for a prompt without stop is what it was before
+	// Prompt had the field: journals written then still resume.
+	canon, err := journal.Canonical(batchllm.Text("q"))
+	if want := `{"messages":[{"content":"q","role":"user"}]}`; err != nil || strings.TrimSpace(string(canon)) != want {
+		t.Errorf("canonical prompt without stop: %s (%v), want %s", canon, err, want)
 	}
 }

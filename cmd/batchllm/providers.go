@@ -66,6 +66,10 @@ type provider struct {
 	// Anthropic strategy refuses one: see the README's Providers table),
 	// so that a batch-format body with one is refused when it is checked.
 	NoTemperature bool
+	// MaxStop is the most stop sequences an item may give (an input line's
+	// "stop", a mapped batch-format body's): OpenAI chat completions 4,
+	// Gemini 5 (see batchllm.Prompt.Stop); 0 for no limit (Anthropic).
+	MaxStop int
 	// Build makes the strategy. The returned function releases what it
 	// holds (a simulator, say); it is never nil when err is nil.
 	Build func(ctx context.Context, o providerOptions) (strategy, func() error, error)
@@ -102,6 +106,7 @@ func defaultProviders() registry {
 			Prices:       "openai",
 			DefaultModel: "gpt-4o-mini",
 			RawBodies:    true,
+			MaxStop:      4,
 			Build:        buildOpenAI,
 		},
 		"anthropic": {
@@ -117,6 +122,7 @@ func defaultProviders() registry {
 			KeyEnv:       []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"},
 			Prices:       "gemini",
 			DefaultModel: "gemini-2.5-flash",
+			MaxStop:      5,
 			Build:        buildGemini,
 		},
 	}

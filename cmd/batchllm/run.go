@@ -98,8 +98,9 @@ latency_ms, model, finish_reason, cost_usd, metadata; custom_id, response) to th
 order, or in input order with --ordered.
 
 Input lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
-with optional "system", "model", "max_tokens", "temperature" and "metadata"
-(copied to the output untouched). The whole input is checked before anything
+with optional "system", "model", "max_tokens", "temperature", "stop" (a
+string or an array of strings: up to 4 for openai and sim, 5 for gemini) and
+"metadata" (copied to the output untouched). The whole input is checked before anything
 is sent.
 
 A line may also be an OpenAI Batch API request line, {"custom_id": ...,
@@ -108,12 +109,13 @@ A line may also be an OpenAI Batch API request line, {"custom_id": ...,
 is sent as written (tools, response_format, n, seed, stop, logprobs...; only
 "stream" is batchllm's, and "model" comes from --model when the body has
 none). For anthropic and gemini it is mapped (system/developer, user and
-assistant text messages, max tokens, temperature, a json_schema
+assistant text messages, max tokens, temperature, stop, a json_schema
 response_format; --model replaces the body's model), and a line with a field
-that cannot be mapped (tools, n > 1, stop, logprobs, images...) is a bad
+that cannot be mapped (tools, n > 1, seed, logprobs, images...) is a bad
 line naming the field: with --rejects it goes there and the rest is sent.
-Its output line repeats its id as "custom_id". --full-response adds the
-provider's whole response to every output line.
+Such lines run with --batch too. Its output line repeats its id as
+"custom_id". --full-response adds the provider's whole response to every
+output line.
 
 Every result is made durable in a journal before it is written out: by
 default OUTPUT.journal next to the output file (-o), or INPUT.journal next to

@@ -274,16 +274,13 @@ func (r *runner) setup(arg string) error {
 		rejects = rf
 	}
 	check := func(model string) error { return prov.checkModel(r.prices, model, f.allowUnknownModel) }
-	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, model: f.model, schema: f.jsonSchema != ""}
+	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, maxStop: prov.MaxStop, model: f.model, schema: f.jsonSchema != ""}
 	in, err := openInput(arg, r.stdin, rejects, check, parser)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	r.in = in
 	r.closers = append(r.closers, in.Close)
-	if in.checked.BatchFormat > 0 && f.batch.enabled() {
-		return usageErr("--batch does not take batch-format input lines (custom_id, method, url, body) yet: run them live, without --batch")
-	}
 	if n := len(in.checked.Rejected); n > 0 {
 		fmt.Fprintf(r.stderr, "batchllm: %d bad input line(s) written to %s\n", n, f.rejects)
 	}
@@ -598,15 +595,8 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 					r.skip(seq)
 					return nil
 				}
-				l.ID, l.Metadata, l.CustomID = it.ID, it.Metadata, ""
-				if it.BatchFormat {
-					l.CustomID = it.ID // as the line is now, whatever it was when journaled
-				}
-				if !r.f.fullResponse {
-					l.Response = nil // journaled by a run with --full-response
-				}
 				r.tally.add(l, true)
-				return r.emit(seq, l)
+				return r.emit(seq, r.resumedLine(l, it))
 			}
 		}
 		if err != nil {
@@ -620,6 +610,21 @@ func (r *runner) produce(ctx context.Context, p *processor) {
 	if err != nil && ctx.Err() == nil {
 		r.setFatal(err)
 	}
+}
+
+// resumedLine is the output line of an item whose result l the journal
+// holds, as this run writes it: with the item's ID, metadata and custom_id
+// as its input line is now, whatever they were when journaled, and the
+// full response only with --full-response.
+func (r *runner) resumedLine(l outputLine, it item) outputLine {
+	l.ID, l.Metadata, l.CustomID = it.ID, it.Metadata, ""
+	if it.BatchFormat {
+		l.CustomID = it.ID
+	}
+	if !r.f.fullResponse {
+		l.Response = nil // journaled by a run with --full-response
+	}
+	return l
 }
 
 // request returns an item's prompt with the run's defaults filled in, and

@@ -37,6 +37,7 @@ func addSim(r registry) {
 		Prices:       "openai",
 		DefaultModel: "gpt-4o-mini",
 		RawBodies:    true,
+		MaxStop:      4,
 		Build:        buildSim,
 	}
 }

@@ -15,7 +15,8 @@
 // version 2026-10-21 rejects temperature, top_p and top_k with a 400, and
 // the v2 SDK has no fields for them. So a Prompt's Temperature is not sent
 // (progressive temperature has no effect on this provider); Extra can still
-// set other fields.
+// set other fields. A Prompt's Stop (or Config.Stop) is sent as
+// stop_sequences.
 //
 // # Prompt caching
 //

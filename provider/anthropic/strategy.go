@@ -79,7 +79,9 @@ type Config struct {
 	// MaxTokens caps the output tokens. Default [DefaultMaxTokens]. A
 	// Prompt's MaxTokens overrides it.
 	MaxTokens int
-	// Stop lists sequences that end the answer.
+	// Stop lists sequences that end the answer (stop_sequences,
+	// https://docs.anthropic.com/en/api/messages; the API sets no number).
+	// A Prompt's Stop overrides it.
 	Stop []string
 	// SchemaMode says how a Prompt's Schema is sent: as the native
 	// output_config.format (the default) or as a single forced tool, for
@@ -180,7 +182,7 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) (ant.MessageNewParam
 	params := ant.MessageNewParams{
 		Model:         ant.Model(s.model(p)),
 		MaxTokens:     int64(maxTokens),
-		StopSequences: s.cfg.Stop,
+		StopSequences: s.stop(p),
 	}
 	system := p.System
 	if system == "" {
@@ -220,6 +222,15 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) (ant.MessageNewParam
 		}
 	}
 	return params, nil
+}
+
+// stop returns the stop sequences sent with p: its own, else the
+// configured ones.
+func (s *Strategy) stop(p batchllm.Prompt) []string {
+	if len(p.Stop) > 0 {
+		return p.Stop
+	}
+	return s.cfg.Stop
 }
 
 // toolName is the name of the tool that carries a schema in [SchemaTool]

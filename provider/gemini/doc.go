@@ -5,7 +5,9 @@
 //	s, err := gemini.New(gemini.Config{Model: "gemini-2.5-flash", MaxTokens: 300})
 //
 // The key comes from Config.APIKey, $GEMINI_API_KEY or $GOOGLE_API_KEY; the
-// base URL from Config.BaseURL or $GOOGLE_GEMINI_BASE_URL. A Prompt's Schema
+// base URL from Config.BaseURL or $GOOGLE_GEMINI_BASE_URL. A Prompt's Stop
+// (or Config.Stop) is sent as generationConfig.stopSequences, up to 5: more
+// fail the item before it is sent. A Prompt's Schema
 // asks for JSON (responseMimeType application/json with responseJsonSchema,
 // plain JSON Schema) and the answer is the JSON text.
 //

@@ -48,7 +48,11 @@ type Config struct {
 	// MaxTokens caps the output tokens (maxOutputTokens); 0 leaves the
 	// model's default. A Prompt's MaxTokens overrides it.
 	MaxTokens int
-	// Stop lists sequences that end the answer.
+	// Stop lists up to 5 sequences that end the answer
+	// (generationConfig.stopSequences: "The set of character sequences (up
+	// to 5) that will stop output generation",
+	// https://ai.google.dev/api/generate-content#generationconfig). A
+	// Prompt's Stop overrides it.
 	Stop []string
 	// SafetySettings are sent with every request.
 	SafetySettings []*genai.SafetySetting
@@ -175,8 +179,12 @@ func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.Genera
 }
 
 func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int) (*genai.GenerateContentConfig, error) {
+	stop := s.stop(p)
+	if len(stop) > maxStop {
+		return nil, fmt.Errorf("gemini: %d stop sequences; Gemini takes up to %d; not sent", len(stop), maxStop)
+	}
 	gc := &genai.GenerateContentConfig{
-		StopSequences:  s.cfg.Stop,
+		StopSequences:  stop,
 		SafetySettings: s.cfg.SafetySettings,
 		// Never let the SDK re-send a request by itself: generate continues
 		// an answer itself, so that the usage of every request is counted
@@ -210,6 +218,20 @@ func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int)
 		gc.ResponseJsonSchema = schema
 	}
 	return gc, nil
+}
+
+// maxStop is the most stop sequences Gemini takes: "up to 5"
+// (https://ai.google.dev/api/generate-content#generationconfig,
+// stopSequences).
+const maxStop = 5
+
+// stop returns the stop sequences sent with p: its own, else the
+// configured ones.
+func (s *Strategy) stop(p batchllm.Prompt) []string {
+	if len(p.Stop) > 0 {
+		return p.Stop
+	}
+	return s.cfg.Stop
 }
 
 // temperature returns the temperature sent with p: its own, else the

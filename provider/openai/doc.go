@@ -8,7 +8,8 @@
 //
 // The key comes from Config.APIKey or $OPENAI_API_KEY, the base URL from
 // Config.BaseURL or $OPENAI_BASE_URL. A Prompt's System, Messages (user and
-// assistant turns), Model, MaxTokens and Temperature map to the request; a
+// assistant turns), Model, MaxTokens, Temperature and Stop (up to 4, as
+// "stop"; more fail the item before it is sent) map to the request; a
 // Prompt's Schema asks for strict structured output (response_format
 // json_schema, strict: true) and the answer is the JSON text. Config.Extra
 // sets any other request field ("seed", "reasoning_effort",
@@ -31,7 +32,8 @@
 // included). A failed response, or an "error" event in a stream, is
 // classified by its code (rate_limit_exceeded, server_error, or the
 // item's own). The Responses API has no stop sequences: Config.Stop with
-// it fails at New. On both APIs an error for a cut-off answer says how
+// it fails at New, and an item with Stop that goes there fails, class
+// fatal_item, before it is sent. On both APIs an error for a cut-off answer says how
 // many output tokens reasoning used.
 //
 // # Request bodies as written

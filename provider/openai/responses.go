@@ -80,7 +80,7 @@ func (s *Strategy) endpoint(p batchllm.Prompt) API {
 func checkResponses(stop []string, legacy bool, maxTokens int, name string) error {
 	switch {
 	case len(stop) > 0:
-		return fmt.Errorf("openai: %s: the Responses API has no stop sequences (Config.Stop); use chat completions (API chat)", name)
+		return fmt.Errorf("openai: %s: the Responses API has no stop sequences (Config.Stop, or the Prompt's Stop); use chat completions (API chat)", name)
 	case legacy:
 		return fmt.Errorf("openai: %s: LegacyMaxTokens is for chat completions; the Responses API takes max_output_tokens", name)
 	case maxTokens > 0 && maxTokens < responsesMinOutput:
@@ -142,7 +142,7 @@ func (s *Strategy) callResponses(ctx context.Context, req batchllm.Request[batch
 	p := req.Input
 	// The Config was checked at New for the default model; an item's own
 	// model may need the Responses API where the default did not.
-	if err := checkResponses(s.cfg.Stop, s.cfg.LegacyMaxTokens, maxTokens, "item "+req.ItemID+" ("+s.model(p)+")"); err != nil {
+	if err := checkResponses(s.stop(p), s.cfg.LegacyMaxTokens, maxTokens, "item "+req.ItemID+" ("+s.model(p)+")"); err != nil {
 		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("%w; not sent", err), batchllm.ClassFatalItem, 0)
 	}
 	var httpResp *http.Response

@@ -54,7 +54,10 @@ type Config struct {
 	// LegacyMaxTokens sends the cap as the older max_tokens field, for
 	// compatible servers that do not know max_completion_tokens.
 	LegacyMaxTokens bool
-	// Stop lists up to 4 sequences that end the answer.
+	// Stop lists up to 4 sequences that end the answer ("Up to 4
+	// sequences where the API will stop generating further tokens",
+	// https://platform.openai.com/docs/api-reference/chat/create#chat-create-stop).
+	// A Prompt's Stop overrides it.
 	Stop []string
 	// Extra sets additional top-level request fields, such as "seed",
 	// "reasoning_effort" or "prompt_cache_key", verbatim. Keys are
@@ -195,8 +198,8 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) oai.ChatCompletionNe
 	if t := s.temperature(p); t != nil {
 		params.Temperature = oai.Float(*t)
 	}
-	if len(s.cfg.Stop) > 0 {
-		params.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: s.cfg.Stop}
+	if stop := s.stop(p); len(stop) > 0 {
+		params.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: stop}
 	}
 	if sc := p.Schema; sc != nil {
 		js := shared.ResponseFormatJSONSchemaJSONSchemaParam{
@@ -252,6 +255,9 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	if s.endpoint(p) == APIResponses {
 		req.Input = p
 		return s.callResponses(ctx, req, maxTokens, opts)
+	}
+	if n := len(s.stop(p)); n > maxStop {
+		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("openai: item %s: %d stop sequences; chat completions take up to %d; not sent", req.ItemID, n, maxStop), batchllm.ClassFatalItem, 0)
 	}
 	opts = append(opts, option.WithResponseInto(&httpResp))
 
@@ -324,6 +330,22 @@ func FinishReason(raw string) batchllm.FinishReason {
 		return batchllm.FinishUnknown
 	}
 	return batchllm.FinishOther
+}
+
+// maxStop is the most stop sequences chat completions take: "Up to 4
+// sequences" (https://platform.openai.com/docs/api-reference/chat/create#chat-create-stop).
+const maxStop = 4
+
+// stop returns the stop sequences sent with p: its own, else the
+// configured ones; none for a raw body, which says its own.
+func (s *Strategy) stop(p batchllm.Prompt) []string {
+	switch {
+	case p.Raw != nil:
+		return nil
+	case len(p.Stop) > 0:
+		return p.Stop
+	}
+	return s.cfg.Stop
 }
 
 // temperature returns the temperature sent with p: its own, else the
