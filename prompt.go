@@ -24,7 +24,8 @@ type Prompt struct {
 	// Anthropic sets no number (stop_sequences,
 	// https://docs.anthropic.com/en/api/messages). OpenAI's Responses API
 	// has none: an item with Stop that goes there fails before it is sent,
-	// as does one over its provider's number.
+	// as does one over its provider's number (an OpenAI-compatible server
+	// behind a base URL judges its own).
 	Stop []string `json:"stop,omitempty"`
 	// Schema, if not nil, asks for an answer in JSON that validates against
 	// it, through the provider's native structured-output mode (OpenAI

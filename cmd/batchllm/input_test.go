@@ -351,3 +351,28 @@ func TestInputStop(t *testing.T) {
 		t.Errorf("canonical prompt without stop: %s (%v), want %s", canon, err, want)
 	}
 }
+
+// TestStopLimitOfACompatibleServer: OpenAI's own API bounds stop
+// sequences at 4 and Gemini's at 5, but a --base-url server of the openai
+// provider judges for itself.
+func TestStopLimitOfACompatibleServer(t *testing.T) {
+	reg := defaultProviders()
+	for _, c := range []struct {
+		provider, baseURL string
+		want              int
+	}{
+		{"openai", "", 4},
+		{"openai", "http://127.0.0.1:8000/v1", 0},
+		{"gemini", "", 5},
+		{"gemini", "http://127.0.0.1:8000", 5},
+		{"anthropic", "", 0},
+	} {
+		p, err := reg.lookup(c.provider)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.stopLimit(c.baseURL); got != c.want {
+			t.Errorf("%s with base URL %q: stop limit %d, want %d", c.provider, c.baseURL, got, c.want)
+		}
+	}
+}

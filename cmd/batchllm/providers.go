@@ -69,10 +69,21 @@ type provider struct {
 	// MaxStop is the most stop sequences an item may give (an input line's
 	// "stop", a mapped batch-format body's): OpenAI chat completions 4,
 	// Gemini 5 (see batchllm.Prompt.Stop); 0 for no limit (Anthropic).
+	// See stopLimit for a server other than the provider's own.
 	MaxStop int
 	// Build makes the strategy. The returned function releases what it
 	// holds (a simulator, say); it is never nil when err is nil.
 	Build func(ctx context.Context, o providerOptions) (strategy, func() error, error)
+}
+
+// stopLimit is MaxStop for a run against baseURL: an OpenAI-compatible
+// server (any --base-url of the openai provider) sets its own bound, and
+// some take more than OpenAI's 4, so the line goes and the server judges.
+func (p provider) stopLimit(baseURL string) int {
+	if p.RawBodies && baseURL != "" {
+		return 0
+	}
+	return p.MaxStop
 }
 
 // registry maps --provider values to providers.

@@ -274,7 +274,7 @@ func (r *runner) setup(arg string) error {
 		rejects = rf
 	}
 	check := func(model string) error { return prov.checkModel(r.prices, model, f.allowUnknownModel) }
-	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, maxStop: prov.MaxStop, model: f.model, schema: f.jsonSchema != ""}
+	parser := lineParser{provider: prov.Name, rawBodies: prov.RawBodies, noTemperature: prov.NoTemperature, maxStop: prov.stopLimit(f.baseURL), model: f.model, schema: f.jsonSchema != ""}
 	in, err := openInput(arg, r.stdin, rejects, check, parser)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}

@@ -256,7 +256,9 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		req.Input = p
 		return s.callResponses(ctx, req, maxTokens, opts)
 	}
-	if n := len(s.stop(p)); n > maxStop {
+	// OpenAI's own API takes up to maxStop; a compatible server (BaseURL
+	// set) bounds them itself, and some take more.
+	if n := len(s.stop(p)); n > maxStop && s.cfg.BaseURL == "" {
 		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("openai: item %s: %d stop sequences; chat completions take up to %d; not sent", req.ItemID, n, maxStop), batchllm.ClassFatalItem, 0)
 	}
 	opts = append(opts, option.WithResponseInto(&httpResp))
