@@ -80,6 +80,9 @@ func (s *Strategy) options(p batchllm.Prompt) []llms.CallOption {
 	if p.Temperature != nil {
 		opts = append(opts, llms.WithTemperature(*p.Temperature))
 	}
+	if len(p.Stop) > 0 {
+		opts = append(opts, llms.WithStopWords(p.Stop))
+	}
 	if p.Schema != nil {
 		// LangChainGo has no portable JSON-schema mode; JSON mode is the
 		// closest that every provider maps. The caller validates.

@@ -69,6 +69,7 @@ func TestCallMapsMessagesOptionsAndUsage(t *testing.T) {
 		Messages:    []batchllm.Message{{Role: "user", Content: "a"}, {Role: "assistant", Content: "b"}, {Role: "user", Content: "c"}},
 		MaxTokens:   50,
 		Temperature: &temp,
+		Stop:        []string{"END", "\n\n"},
 		Model:       "fake-2",
 	}
 	resp, err := s.Call(t.Context(), batchllm.Request[batchllm.Prompt]{Input: p, State: &batchllm.RetryState{}})
@@ -89,7 +90,7 @@ func TestCallMapsMessagesOptionsAndUsage(t *testing.T) {
 		t.Errorf("roles %v, want %v", roles, want)
 	}
 	o := llm.seen[0]
-	if o.Model != "fake-2" || o.MaxTokens != 50 || o.Temperature != 0.3 {
+	if o.Model != "fake-2" || o.MaxTokens != 50 || o.Temperature != 0.3 || !slicesEqual(o.StopWords, p.Stop) {
 		t.Errorf("options %+v", o)
 	}
 }
