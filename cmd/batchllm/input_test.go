@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -374,5 +375,51 @@ func TestStopLimitOfACompatibleServer(t *testing.T) {
 		if got := p.stopLimit(c.baseURL); got != c.want {
 			t.Errorf("%s with base URL %q: stop limit %d, want %d", c.provider, c.baseURL, got, c.want)
 		}
+	}
+}
+
+// TestStopFlag: --stop is the stop sequences of every item whose line
+// gives none; a line's own "stop" replaces them; more than the provider
+// takes, or an empty one, is refused before anything is sent.
+func TestStopFlag(t *testing.T) {
+	s := startSim(t, llmsim.Config{})
+	in := `{"id":"a","prompt":"tell me about rivers"}` + "\n" + `{"id":"b","prompt":"tell me about lakes","stop":"lakes"}` + "\n"
+	r := runCLI(t, in, simArgs(s, "--stop", " re:", "-")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	type answer struct {
+		ID, Output   string
+		FinishReason batchllm.FinishReason `json:"finish_reason"`
+	}
+	out := map[string]answer{}
+	for line := range strings.Lines(r.stdout) {
+		var l answer
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		out[l.ID] = l
+	}
+	// llmsim answers "llmsim <hash> re: <prompt>", cut before a stop sequence.
+	if a := out["a"]; strings.Contains(a.Output, "re:") || !strings.HasPrefix(a.Output, "llmsim ") || a.FinishReason != batchllm.FinishStop {
+		t.Errorf("a: output %q, finish %q; want it cut before \" re:\" by --stop", a.Output, a.FinishReason)
+	}
+	if b := out["b"]; !strings.Contains(b.Output, " re: tell me about ") || strings.Contains(b.Output, "lakes") {
+		t.Errorf("b: output %q; want it cut before its own \"lakes\", not --stop's", b.Output)
+	}
+
+	// Gemini takes 5 whatever its base URL (OpenAI's 4 hold only for its
+	// own API, which no test may reach).
+	six := []string{"run", "--provider", "gemini", "--base-url", s.GeminiBaseURL(), "-"}
+	for i := range 6 {
+		six = append(six[:len(six)-1], "--stop", strconv.Itoa(i), "-")
+	}
+	cmd := command(t, in, six...)
+	cmd.Env = append(cmd.Env, "GEMINI_API_KEY="+testKey)
+	if r := runCmd(t, cmd); r.code != exitUsage || !strings.Contains(r.stderr, "--stop is given 6 times; gemini takes up to 5") {
+		t.Errorf("6 × --stop to Gemini: exit %d, %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, in, simArgs(s, "--stop", "", "-")...); r.code != exitUsage || !strings.Contains(r.stderr, "--stop is empty") {
+		t.Errorf("empty --stop: exit %d, %s", r.code, r.stderr)
 	}
 }

@@ -23,6 +23,7 @@ type runFlags struct {
 	allowUnknownModel bool
 	maxTokens         int
 	temperature       float64
+	stop              []string
 	workers           int
 	rpm, tpm          int64
 	noAdapt           bool
@@ -152,6 +153,7 @@ sent; 130 interrupted.`,
 	fl.BoolVar(&f.allowUnknownModel, "allow-unknown-model", false, "accept models the built-in price table does not know (no cost figures for them)")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum output tokens per item (default: the provider's); an input line's \"max_tokens\" overrides it")
 	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the provider's); an input line's \"temperature\" overrides it")
+	fl.StringArrayVar(&f.stop, "stop", nil, "a sequence that ends every answer (repeat the flag for several: up to 4 for OpenAI's own API, 5 for Gemini); an input line's \"stop\" overrides them")
 	fl.IntVar(&f.workers, "workers", batchllm.DefaultWorkers, "requests in flight at most")
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -229,6 +230,12 @@ func (r *runner) setup(arg string) error {
 	}
 	if t := r.temperature; t != nil && (*t < 0 || *t > 2) {
 		return usageErr("--temperature is %v; it must be between 0 and 2", *t)
+	}
+	if slices.Contains(f.stop, "") {
+		return usageErr("--stop is empty; give the sequence that ends an answer")
+	}
+	if n := prov.stopLimit(f.baseURL); n > 0 && len(f.stop) > n {
+		return usageErr("--stop is given %d times; %s takes up to %d stop sequences", len(f.stop), prov.Name, n)
 	}
 	r.prices = cost.Default()
 	r.tally = newTally(r.prices, f.batch.enabled())
@@ -640,6 +647,9 @@ func (r *runner) request(it item) (batchllm.Prompt, string, error) {
 	}
 	if pr.Temperature == nil && pr.Raw == nil {
 		pr.Temperature = r.temperature
+	}
+	if len(pr.Stop) == 0 && pr.Raw == nil {
+		pr.Stop = r.f.stop
 	}
 	if r.schema != nil { // batch-format lines, which have their own, are refused with --json-schema
 		pr.Schema = r.schema
