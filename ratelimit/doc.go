@@ -29,10 +29,27 @@
 //
 // Some gateways in front of OpenAI-compatible servers count a rolling
 // window instead: never more than the limit in any window. A bucket admits
-// its burst on top of that, and is refused for it in every window; a scope
-// told so ([Limits.Rolling]) also keeps a log of its admissions and holds
-// each window, 2% longer than the limit's, within every limit. Its headers
-// look like a bucket's, so it is not learned.
+// its burst on top of that, and is refused for it in every window; a
+// rolling scope also keeps a log of its admissions and holds each window,
+// a margin longer than the limit's, within every limit, and lets each
+// window's limit go at once. The margin covers the varying time from
+// admission to the server: 2% at first, doubled by a quota refusal (once
+// per burst of them) up to 16%, and a quarter of its excess taken back
+// each window after (rolling.go). A scope rolls when told so
+// ([Limits.Rolling]) or when the provider's readings show a rolling
+// window. Their headers look like a bucket's (a limit, what remains, a
+// reset), but a bucket's reset is the time until it is full again, in
+// proportion to what is used, while a rolling window's, read right after
+// a request, is a whole window whatever is used. The rule, on the
+// requests limit (exact counts) of successful attempts, for a limit of 10
+// or more: once 3 readings with at most half of it used show a reset at
+// least 90% of the longest reset of a reading with 80% or more used, the
+// scope rolls, over a window of the longest reset read. No bucket's
+// readings can meet it: their resets with half used are at most half a
+// window, and with 80% used at least 70% of it, which leaves room for a
+// reset rounded to the second or a clock skew of up to an eighth of the
+// window (rollingevidence.go). A fixed window (reset longest when least
+// is used) meets it too, and is kept as safely by the log.
 //
 // Attempts of one scope are admitted strictly in the order they asked:
 // when the first in line must wait, everyone behind it waits too, so a large

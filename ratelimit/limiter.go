@@ -261,6 +261,9 @@ func (l *Limiter) scope(ctx context.Context, name string) (*scope, error) {
 		kick:         make(chan struct{}, 1),
 		rolling:      lim.Rolling,
 	}
+	if s.rolling {
+		s.rollWindow = s.window
+	}
 	if l.aimd != nil && !l.cfg.NoAdapt && s.conf == (Amounts{}) {
 		s.probe = 1
 	}
@@ -339,9 +342,18 @@ type scope struct {
 	// coolingUntil is the end of the last cooldown this Limiter started.
 	coolingUntil time.Time
 	// rolling says that admissions are also kept within each limit over
-	// any window ([Limits.Rolling]); rollLog records them (rolling.go).
-	rolling bool
-	rollLog rollingLog
+	// any rollWindow ([Limits.Rolling], or found by rollSeen when
+	// rollLearned); rollLog records them, and rollMargin, last changed at
+	// rollMarginAt or widened at the rollWidenedAt-th admission, stretches
+	// the window (rolling.go).
+	rolling       bool
+	rollLearned   bool
+	rollWindow    time.Duration
+	rollLog       rollingLog
+	rollMargin    float64
+	rollMarginAt  time.Time
+	rollWidenedAt int64
+	rollSeen      rollingEvidence
 
 	admitted     int64
 	waited       time.Duration

@@ -30,7 +30,7 @@ type Limits struct {
 	// Burst is how much of each limit may be spent at once after a quiet
 	// spell, measured in time of refill: a bucket holds at most
 	// limit × Burst / Window tokens (at least one). Default Window/12, that is
-	// 5 s of a per-minute limit.
+	// 5 s of a per-minute limit (the whole Window when Rolling).
 	//
 	// A whole window of burst (what the OpenAI cookbook and the Python
 	// library start with) lets a fresh run send almost two windows' worth in
@@ -59,15 +59,17 @@ type Limits struct {
 	// window (at most the limit in any Window), as some gateways do,
 	// rather than refilling a bucket continuously, as OpenAI and Anthropic
 	// do. Admissions are then also kept within each limit over any window
-	// 2% longer than Window (an attempt reaches the server a varying time
-	// after its admission), and the provider's remaining counts no longer
-	// set the buckets' levels (they do not refill continuously). The
-	// bucket still paces: a whole window sent at once reaches the server
-	// too spread out for the margin under load. It applies to windows up
-	// to a minute. It is not learned: a rolling
-	// window's headers look like a bucket's. The log is this Limiter's:
-	// processes that share a quota through a shared [Store] each keep
-	// only their own admissions in it.
+	// a margin longer than Window (an attempt reaches the server a varying
+	// time after its admission): 2% at first, doubled by each quota
+	// refusal up to 16%, and narrowed again window by window. The
+	// provider's remaining counts no longer set the buckets' levels (they
+	// do not refill continuously), and Burst defaults to the whole Window,
+	// so that each window's limit goes out at once, as the server allows.
+	// It applies to windows up to a minute. Without it, a rolling window
+	// is found from the provider's readings when their resets show it (see
+	// the package documentation). The log is this Limiter's: processes
+	// that share a quota through a shared [Store] each keep only their own
+	// admissions in it.
 	Rolling bool
 }
 
@@ -77,6 +79,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Burst <= 0 {
 		l.Burst = l.Window / 12
+		if l.Rolling {
+			l.Burst = l.Window
+		}
 	}
 	l.Burst = min(l.Burst, l.Window)
 	return l

@@ -59,6 +59,12 @@ func (p *permit) Release(o batchllm.Outcome) {
 	}
 	if !s.l.cfg.NoAdapt {
 		s.probeOutcome(o, quota)
+		if o.Class == batchllm.ClassNone && o.Limits != nil {
+			s.observeRolling(now, o.Limits)
+		}
+	}
+	if quota {
+		s.widenRolling(now, p.n)
 	}
 	succeeded := o.Class == batchllm.ClassNone && (p.consecutive > 0 || s.cooldowns != p.cooldowns)
 	if a := s.l.aimd; a != nil && o.Class == batchllm.ClassNone && s.cwnd > 0 && float64(inflight) >= math.Floor(s.cwnd) {
@@ -212,8 +218,14 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 }
 
 // reportedRate is a reported limit over the window the provider showed
-// for it, or the scope's window when it showed none. s.mu is held.
+// for it, or the scope's window when it showed none; in a scope found to
+// roll, over its rolling window, all of which may go at once. s.mu is
+// held.
 func (s *scope) reportedRate(d Dim, limit int64) Rate {
+	if s.rollLearned {
+		// Its readings show no window: the reset is the rolling one's.
+		return Rate{Limit: limit, Window: s.rollWindow, Burst: s.rollWindow}
+	}
 	w := s.learnedWindow[d]
 	if w == 0 {
 		return Rate{Limit: limit, Window: s.window, Burst: s.burst}

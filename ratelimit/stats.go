@@ -34,8 +34,12 @@ type ScopeStats struct {
 	// Concurrency is the AIMD limit on attempts in flight; 0 means none.
 	Concurrency float64
 	// Rolling says that admissions are kept within each limit over any
-	// window ([Limits.Rolling]).
-	Rolling bool
+	// RollingWindow, stretched by RollingMargin (a share of it):
+	// [Limits.Rolling], or a rolling window found in the provider's
+	// readings (see the package documentation).
+	Rolling       bool
+	RollingWindow time.Duration
+	RollingMargin float64
 	// StoreErrors counts the [Store] calls that failed on release.
 	StoreErrors int64
 }
@@ -82,6 +86,9 @@ func (l *Limiter) Stats() Stats {
 			Concurrency:  s.cwnd,
 			Rolling:      s.rolling,
 			StoreErrors:  s.storeErrors,
+		}
+		if s.rolling {
+			ss.RollingWindow, ss.RollingMargin = s.rollWindow, s.rollingMargin(now)
 		}
 		if err != nil {
 			ss.StoreErrors++

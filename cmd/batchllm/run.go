@@ -158,7 +158,7 @@ sent; 130 interrupted.`,
 	fl.Int64Var(&f.rpm, "rpm", 0, "requests per minute to stay under (0: learn the limit from the provider's headers)")
 	fl.Int64Var(&f.tpm, "tpm", 0, "tokens (input + max output) per minute to stay under (0: learn it)")
 	fl.BoolVar(&f.noAdapt, "no-adapt", false, "do not learn rate limits from the provider's headers and 429s; enforce only --rpm and --tpm")
-	fl.BoolVar(&f.rolling, "rolling-window", false, "the provider counts --rpm and --tpm over any rolling minute (as some gateways do), not a continuously refilled bucket")
+	fl.BoolVar(&f.rolling, "rolling-window", false, "the provider counts --rpm and --tpm over any rolling minute (as some gateways do), not a continuously refilled bucket (without it, a rolling window is found from the reset headers when they show one)")
 	retry := batchllm.DefaultRetryPolicy()
 	fl.IntVar(&f.maxAttempts, "max-attempts", retry.MaxAttempts, "attempts per item, the first included (rate-limited attempts do not count)")
 	fl.DurationVar(&f.backoff, "backoff", retry.InitialWait, fmt.Sprintf("wait before the second attempt of an item, doubled for each further one (with jitter, at most %v)", retry.MaxWait))

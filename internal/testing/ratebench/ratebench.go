@@ -329,8 +329,8 @@ func Run(ctx context.Context, sc Scenario) (Result, error) {
 			lim.Window = sc.Window
 		}
 		if sc.Told {
-			// A rolling window is told like the limits: its headers
-			// look like a bucket's (see ratelimit.Limits.Rolling).
+			// A rolling window is told like the limits; not told, the
+			// limiter finds it in the headers (see ratelimit.Limits.Rolling).
 			lim.Requests, lim.Tokens, lim.Rolling = sc.Sim.RPM, sc.Sim.TPM, sc.Sim.RollingWindow
 		}
 		l, err := ratelimit.New(ratelimit.Config{Default: lim, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
