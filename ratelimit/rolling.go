@@ -1,8 +1,6 @@
 package ratelimit
 
-import (
-	"time"
-)
+import "time"
 
 // A token bucket of limit L per window W admits up to its burst plus L in
 // any window W. OpenAI and Anthropic count their limits so, but gateways in
