@@ -161,7 +161,7 @@ func New(cfg Config) (*Strategy, error) {
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
 	}
-	call := calls.Defaults{Provider: "anthropic", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	call := calls.Defaults{Provider: "anthropic", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Stop: cfg.Stop, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
 	return &Strategy{cfg: cfg, call: call, client: client, key: key, now: time.Now}, nil
 }
 
@@ -182,7 +182,7 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) (ant.MessageNewParam
 	params := ant.MessageNewParams{
 		Model:         ant.Model(s.model(p)),
 		MaxTokens:     int64(maxTokens),
-		StopSequences: s.stop(p),
+		StopSequences: s.call.StopFor(p),
 	}
 	system := p.System
 	if system == "" {
@@ -222,15 +222,6 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) (ant.MessageNewParam
 		}
 	}
 	return params, nil
-}
-
-// stop returns the stop sequences sent with p: its own, else the
-// configured ones.
-func (s *Strategy) stop(p batchllm.Prompt) []string {
-	if len(p.Stop) > 0 {
-		return p.Stop
-	}
-	return s.cfg.Stop
 }
 
 // toolName is the name of the tool that carries a schema in [SchemaTool]

@@ -142,7 +142,7 @@ func New(cfg Config) (*Strategy, error) {
 		}
 		client = c
 	}
-	call := calls.Defaults{Provider: "gemini", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	call := calls.Defaults{Provider: "gemini", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Stop: cfg.Stop, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
 	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
 		return nil, fmt.Errorf("Config.Temperature: %w", err)
 	}
@@ -179,7 +179,7 @@ func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.Genera
 }
 
 func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int) (*genai.GenerateContentConfig, error) {
-	stop := s.stop(p)
+	stop := s.call.StopFor(p)
 	if len(stop) > maxStop {
 		return nil, fmt.Errorf("gemini: %d stop sequences; Gemini takes up to %d; not sent", len(stop), maxStop)
 	}
@@ -224,15 +224,6 @@ func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int)
 // (https://ai.google.dev/api/generate-content#generationconfig,
 // stopSequences).
 const maxStop = 5
-
-// stop returns the stop sequences sent with p: its own, else the
-// configured ones.
-func (s *Strategy) stop(p batchllm.Prompt) []string {
-	if len(p.Stop) > 0 {
-		return p.Stop
-	}
-	return s.cfg.Stop
-}
 
 // temperature returns the temperature sent with p: its own, else the
 // configured one; nil if none.

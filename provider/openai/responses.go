@@ -142,7 +142,7 @@ func (s *Strategy) callResponses(ctx context.Context, req batchllm.Request[batch
 	p := req.Input
 	// The Config was checked at New for the default model; an item's own
 	// model may need the Responses API where the default did not.
-	if err := checkResponses(s.stop(p), s.cfg.LegacyMaxTokens, maxTokens, "item "+req.ItemID+" ("+s.model(p)+")"); err != nil {
+	if err := checkResponses(s.call.StopFor(p), s.cfg.LegacyMaxTokens, maxTokens, "item "+req.ItemID+" ("+s.model(p)+")"); err != nil {
 		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("%w; not sent", err), batchllm.ClassFatalItem, 0)
 	}
 	var httpResp *http.Response

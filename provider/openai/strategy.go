@@ -128,7 +128,7 @@ func New(cfg Config) (*Strategy, error) {
 	if err := calls.CheckConfig("openai", cfg.Model, cfg.MaxTokens, cfg.FirstTokenTimeout, cfg.StallTimeout); err != nil {
 		return nil, err
 	}
-	call := calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
+	call := calls.Defaults{Provider: "openai", Model: cfg.Model, System: cfg.System, MaxTokens: cfg.MaxTokens, Stop: cfg.Stop, Scope: cfg.Scope}.WithCatalogue(cfg.Catalogue)
 	if err := call.CheckTemperature(cfg.Model, cfg.Temperature, calls.DefaultOnly); err != nil {
 		return nil, fmt.Errorf("Config.Temperature: %w", err)
 	}
@@ -198,7 +198,7 @@ func (s *Strategy) params(p batchllm.Prompt, maxTokens int) oai.ChatCompletionNe
 	if t := s.temperature(p); t != nil {
 		params.Temperature = oai.Float(*t)
 	}
-	if stop := s.stop(p); len(stop) > 0 {
+	if stop := s.call.StopFor(p); len(stop) > 0 {
 		params.Stop = oai.ChatCompletionNewParamsStopUnion{OfStringArray: stop}
 	}
 	if sc := p.Schema; sc != nil {
@@ -258,7 +258,7 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 	}
 	// OpenAI's own API takes up to maxStop; a compatible server (BaseURL
 	// set) bounds them itself, and some take more.
-	if n := len(s.stop(p)); n > maxStop && s.cfg.BaseURL == "" {
+	if n := len(s.call.StopFor(p)); n > maxStop && s.cfg.BaseURL == "" {
 		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("openai: item %s: %d stop sequences; chat completions take up to %d; not sent", req.ItemID, n, maxStop), batchllm.ClassFatalItem, 0)
 	}
 	opts = append(opts, option.WithResponseInto(&httpResp))
@@ -337,18 +337,6 @@ func FinishReason(raw string) batchllm.FinishReason {
 // maxStop is the most stop sequences chat completions take: "Up to 4
 // sequences" (https://platform.openai.com/docs/api-reference/chat/create#chat-create-stop).
 const maxStop = 4
-
-// stop returns the stop sequences sent with p: its own, else the
-// configured ones; none for a raw body, which says its own.
-func (s *Strategy) stop(p batchllm.Prompt) []string {
-	switch {
-	case p.Raw != nil:
-		return nil
-	case len(p.Stop) > 0:
-		return p.Stop
-	}
-	return s.cfg.Stop
-}
 
 // temperature returns the temperature sent with p: its own, else the
 // configured one; nil if none.

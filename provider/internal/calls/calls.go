@@ -16,6 +16,8 @@ type Defaults struct {
 	Model     string
 	System    string
 	MaxTokens int
+	// Stop is the configured stop sequences.
+	Stop []string
 	// Scope is the configured quota scope; empty means Provider/model, so
 	// that each model has its own limits, as on the providers' APIs.
 	Scope string
@@ -30,6 +32,18 @@ func (d Defaults) ModelFor(p batchllm.Prompt) string {
 		return p.Model
 	}
 	return d.Model
+}
+
+// StopFor returns p's stop sequences, or the default ones; none for a raw
+// body (batchllm.Prompt.Raw), which says its own.
+func (d Defaults) StopFor(p batchllm.Prompt) []string {
+	switch {
+	case p.Raw != nil:
+		return nil
+	case len(p.Stop) > 0:
+		return p.Stop
+	}
+	return d.Stop
 }
 
 // MaxTokensFor returns p's output cap override, or the default; 0 if none.
