@@ -184,14 +184,14 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 			level[d] = max(level[d]-earlier[d], 0)
 		}
 	}
-	cumSet := s.cum
+	cumSet, rolling := s.cum, s.rolling // a scope may be found to roll at any answer
 	s.mu.Unlock()
 	s.applyLearned(ctx, now)
 	for d := range known {
 		// A rolling window's remaining count comes back whole a window
 		// after each admission, not continuously: the log, not the
 		// level, follows it (rolling.go).
-		if known[d] && !s.rolling {
+		if known[d] && !rolling {
 			if err := s.store.SetLevel(ctx, now, Dim(d), level[d], raise[d]); err != nil {
 				s.countStoreError()
 			}
@@ -205,7 +205,7 @@ func (s *scope) adapt(ctx context.Context, now time.Time, li *batchllm.LimitInfo
 	s.mu.Lock()
 	var again Amounts
 	for d := range again {
-		if raise[d] && known[d] && !s.rolling {
+		if raise[d] && known[d] && !rolling {
 			again[d] = cumSet[d] - s.cum[d]
 		}
 	}
