@@ -12,6 +12,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 	"github.com/batchllm/batchllm/provider/anthropic"
 )
 
@@ -74,7 +75,7 @@ func (*anthropicBackend) entry(custom, _ string, body []byte) ([]byte, string, e
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, "", fmt.Errorf("batchapi: anthropic request body: %w", err)
 	}
-	e, err := entryJSON(struct {
+	e, err := jsonenc.Marshal(struct {
 		CustomID string          `json:"custom_id"`
 		Params   json.RawMessage `json:"params"`
 	}{custom, body})

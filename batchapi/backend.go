@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,19 +78,6 @@ type backend interface {
 	cancel(ctx context.Context, id string) error
 	// classify classifies an error of the batch endpoints.
 	classify(err error) batchllm.Classification
-}
-
-// entryJSON encodes a batch entry. Unlike json.Marshal it leaves '<', '>'
-// and '&' as they are in the request body it wraps, which then goes into
-// the batch byte for byte as the live call would send it.
-func entryJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }
 
 // eachLine reads a results file (JSONL) by streaming, one line at a time,

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 	"github.com/batchllm/batchllm/provider/gemini"
 )
 
@@ -102,7 +103,7 @@ func (*geminiBackend) entry(custom, path string, body []byte) ([]byte, string, e
 	if model == "" || !strings.Contains(path, "/models/") {
 		return nil, "", fmt.Errorf("batchapi: gemini request path %q names no model", path)
 	}
-	e, err := entryJSON(geminiLine{Key: custom, Request: body})
+	e, err := jsonenc.Marshal(geminiLine{Key: custom, Request: body})
 	return e, model, err
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/batchllm/batchllm"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 	"github.com/batchllm/batchllm/provider/openai"
 )
 
@@ -83,7 +84,7 @@ func (*openAIBackend) entry(custom, path string, body []byte) ([]byte, string, e
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, "", fmt.Errorf("batchapi: openai request body: %w", err)
 	}
-	e, err := entryJSON(struct {
+	e, err := jsonenc.Marshal(struct {
 		CustomID string          `json:"custom_id"`
 		Method   string          `json:"method"`
 		URL      string          `json:"url"`

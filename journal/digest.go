@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/batchllm/batchllm/internal/jsonenc"
 )
 
 // Digest returns a stable digest of v: the lowercase hex SHA-256 of v's
@@ -58,15 +60,13 @@ func Canonical(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
 	// encoding/json writes map keys sorted, which is what makes this
 	// canonical.
-	if err := enc.Encode(tree); err != nil {
+	b, err := jsonenc.Marshal(tree)
+	if err != nil {
 		return nil, fmt.Errorf("journal: digest: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 // normalizeNumbers rewrites every json.Number in the tree to its canonical

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 	"github.com/batchllm/batchllm/internal/redact"
 )
 
@@ -103,11 +103,11 @@ func (lf lineFormat) line(r batchllm.Result[string, itemContext]) (outputLine, e
 			}
 			l.Output = json.RawMessage(r.Output)
 		} else {
-			b, err := marshal(r.Output)
+			b, err := jsonenc.Marshal(r.Output)
 			if err != nil {
 				return l, err
 			}
-			l.Output = bytes.TrimSuffix(b, []byte{'\n'})
+			l.Output = b
 		}
 		return l, nil
 	}
@@ -146,10 +146,11 @@ type lineWriter struct {
 
 // write marshals v and writes it with its newline in one call.
 func (lw *lineWriter) write(v any) error {
-	b, err := marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil {
 		return err
 	}
+	b = append(b, '\n')
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if lw.err != nil {
@@ -171,16 +172,4 @@ func (lw *lineWriter) write(v any) error {
 // providers' errors hide.
 func redactor(secrets ...string) func(string) string {
 	return func(s string) string { return redact.String(s, secrets...) }
-}
-
-// marshal encodes v as JSON followed by a newline, without HTML escaping,
-// so that "<" in an answer stays "<".
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 )
 
 func TestOutputLineRedactsKeys(t *testing.T) {
@@ -74,7 +75,7 @@ func TestOutputLineModelFinishReasonCost(t *testing.T) {
 	if l.CostUSD != nil {
 		t.Errorf("unpriced model: cost %v, want none", *l.CostUSD)
 	}
-	b, _ := marshal(l)
+	b, _ := jsonenc.Marshal(l)
 	if strings.Contains(string(b), "cost_usd") || !strings.Contains(string(b), `"model":"my-finetune"`) {
 		t.Errorf("line %s", b)
 	}

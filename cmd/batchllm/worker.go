@@ -21,6 +21,7 @@ import (
 	"github.com/batchllm/batchllm"
 	"github.com/batchllm/batchllm/cost"
 	"github.com/batchllm/batchllm/dedupe"
+	"github.com/batchllm/batchllm/internal/jsonenc"
 	"github.com/batchllm/batchllm/journal"
 	"github.com/batchllm/batchllm/queue"
 	"github.com/batchllm/batchllm/ratelimit"
@@ -219,7 +220,7 @@ func (o *runOpener) open(ctx context.Context, run queue.Run) (queue.RunSetup[bat
 		if err != nil {
 			return queue.Record{}, err
 		}
-		v, err := marshal(l)
+		v, err := jsonenc.Marshal(l)
 		if err != nil {
 			return queue.Record{}, err
 		}
