@@ -117,7 +117,7 @@ func defaultProviders() registry {
 			Prices:       "openai",
 			DefaultModel: "gpt-4o-mini",
 			RawBodies:    true,
-			MaxStop:      4,
+			MaxStop:      openai.MaxStop,
 			Build:        buildOpenAI,
 		},
 		"anthropic": {
@@ -133,7 +133,7 @@ func defaultProviders() registry {
 			KeyEnv:       []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"},
 			Prices:       "gemini",
 			DefaultModel: "gemini-2.5-flash",
-			MaxStop:      5,
+			MaxStop:      gemini.MaxStop,
 			Build:        buildGemini,
 		},
 	}

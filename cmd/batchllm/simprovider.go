@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/batchllm/batchllm/llmsim"
+	"github.com/batchllm/batchllm/provider/openai"
 )
 
 // embeddedSim configure the simulator that --provider sim starts in
@@ -37,7 +38,7 @@ func addSim(r registry) {
 		Prices:       "openai",
 		DefaultModel: "gpt-4o-mini",
 		RawBodies:    true,
-		MaxStop:      4,
+		MaxStop:      openai.MaxStop,
 		Build:        buildSim,
 	}
 }

@@ -180,8 +180,8 @@ func (s *Strategy) GenerateConfig(p batchllm.Prompt, cached bool) (*genai.Genera
 
 func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int) (*genai.GenerateContentConfig, error) {
 	stop := s.call.StopFor(p)
-	if len(stop) > maxStop {
-		return nil, fmt.Errorf("gemini: %d stop sequences; Gemini takes up to %d; not sent", len(stop), maxStop)
+	if len(stop) > MaxStop {
+		return nil, fmt.Errorf("gemini: %d stop sequences; Gemini takes up to %d; not sent", len(stop), MaxStop)
 	}
 	gc := &genai.GenerateContentConfig{
 		StopSequences:  stop,
@@ -220,10 +220,10 @@ func (s *Strategy) generateConfig(p batchllm.Prompt, cached bool, maxTokens int)
 	return gc, nil
 }
 
-// maxStop is the most stop sequences Gemini takes: "up to 5"
+// MaxStop is the most stop sequences Gemini takes: "up to 5"
 // (https://ai.google.dev/api/generate-content#generationconfig,
 // stopSequences).
-const maxStop = 5
+const MaxStop = 5
 
 // temperature returns the temperature sent with p: its own, else the
 // configured one; nil if none.

@@ -256,10 +256,10 @@ func (s *Strategy) Call(ctx context.Context, req batchllm.Request[batchllm.Promp
 		req.Input = p
 		return s.callResponses(ctx, req, maxTokens, opts)
 	}
-	// OpenAI's own API takes up to maxStop; a compatible server (BaseURL
+	// OpenAI's own API takes up to MaxStop; a compatible server (BaseURL
 	// set) bounds them itself, and some take more.
-	if n := len(s.call.StopFor(p)); n > maxStop && s.cfg.BaseURL == "" {
-		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("openai: item %s: %d stop sequences; chat completions take up to %d; not sent", req.ItemID, n, maxStop), batchllm.ClassFatalItem, 0)
+	if n := len(s.call.StopFor(p)); n > MaxStop && s.cfg.BaseURL == "" {
+		return batchllm.Response[string]{}, batchllm.Classified(fmt.Errorf("openai: item %s: %d stop sequences; chat completions take up to %d; not sent", req.ItemID, n, MaxStop), batchllm.ClassFatalItem, 0)
 	}
 	opts = append(opts, option.WithResponseInto(&httpResp))
 
@@ -334,9 +334,10 @@ func FinishReason(raw string) batchllm.FinishReason {
 	return batchllm.FinishOther
 }
 
-// maxStop is the most stop sequences chat completions take: "Up to 4
+// MaxStop is the most stop sequences OpenAI's chat completions take: "Up to 4
 // sequences" (https://platform.openai.com/docs/api-reference/chat/create#chat-create-stop).
-const maxStop = 4
+// A Strategy with a BaseURL leaves the bound to that server.
+const MaxStop = 4
 
 // temperature returns the temperature sent with p: its own, else the
 // configured one; nil if none.
